@@ -1,0 +1,101 @@
+//! `gantry run`: the configured pipeline, step by step, stopping at the first
+//! step that says no, with one summary and (in a dry run) one plan.
+
+use super::{gate, Session};
+use crate::cli::RunArgs;
+use crate::error::{Error, Result};
+use crate::report::{StepReport, Verdict};
+use crate::settings::config::Step;
+
+pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
+    let printer = session.printer;
+    let steps = steps_to_run(args, session)?;
+    let mut reports: Vec<StepReport> = Vec::new();
+    let mut verdict = Verdict::Passed;
+    for step in &steps {
+        printer.heading(step.as_str());
+        let report = match step {
+            Step::Gate => gate::execute(session, &[], args.jobs)?,
+        };
+        session.record(&report)?;
+        verdict = report.verdict;
+        reports.push(report);
+        if verdict == Verdict::Failed {
+            break;
+        }
+    }
+    let not_run: Vec<&str> = steps[reports.len()..].iter().map(|s| s.as_str()).collect();
+
+    printer.result(&render_plan(&reports, &not_run, session.dry_run));
+    printer.summary(&markdown(&reports, &not_run, verdict, session.dry_run));
+    printer.document(serde_json::json!({
+        "command": "run",
+        "verdict": verdict,
+        "dry_run": session.dry_run,
+        "steps": reports,
+        "not_run": not_run,
+    }));
+    Ok(verdict)
+}
+
+/// Steps named on the command line, else `[pipeline] steps`, else every step
+/// that has configuration.
+fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
+    if !args.steps.is_empty() {
+        return Ok(args.steps.clone());
+    }
+    let config = &session.project.config;
+    if let Some(steps) = &config.pipeline.steps {
+        return Ok(steps.clone());
+    }
+    let mut steps = Vec::new();
+    if !config.gates.is_empty() {
+        steps.push(Step::Gate);
+    }
+    if steps.is_empty() {
+        return Err(Error::usage(
+            format!("{} configures no step to run", session.project.file.display()),
+            Some("add a [gates.<name>] section, or list steps under [pipeline]".into()),
+        ));
+    }
+    Ok(steps)
+}
+
+fn render_plan(reports: &[StepReport], not_run: &[&str], dry_run: bool) -> String {
+    let mut out = String::from(if dry_run {
+        "Plan (dry run: nothing remote was changed)\n"
+    } else {
+        "Pipeline\n"
+    });
+    for r in reports {
+        out.push_str(&format!("  {}: {}\n", r.step.as_str(), r.verdict.as_str()));
+        for line in r.plan.render().lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    for s in not_run {
+        out.push_str(&format!("  {s}: not run (an earlier step failed)\n"));
+    }
+    out.trim_end().to_string()
+}
+
+fn markdown(reports: &[StepReport], not_run: &[&str], verdict: Verdict, dry_run: bool) -> String {
+    let mut md = format!(
+        "## gantry run: {}{}\n\n| Step | Verdict | Changes |\n|---|---|---|\n",
+        verdict.as_str(),
+        if dry_run { " (dry run)" } else { "" }
+    );
+    for r in reports {
+        let changes = if r.plan.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{} change(s)", r.plan.changes.len())
+        };
+        md.push_str(&format!("| {} | {} | {changes} |\n", r.step.as_str(), r.verdict.as_str()));
+    }
+    for s in not_run {
+        md.push_str(&format!("| {s} | not run | - |\n"));
+    }
+    md.push('\n');
+    md
+}

@@ -1,0 +1,205 @@
+//! Facts about the run: which commit, ref, repository and event. In GitHub
+//! Actions they come from the runner's environment and event payload;
+//! locally the same facts come from git.
+
+use crate::environment::{self as env, Environment};
+use crate::git;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefType {
+    Branch,
+    Tag,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunContext {
+    /// Inside GitHub Actions.
+    pub ci: bool,
+    pub sha: Option<String>,
+    /// Full ref, `refs/heads/main`.
+    pub git_ref: Option<String>,
+    /// Short ref, `main` or `v1.2.3`.
+    pub ref_name: Option<String>,
+    pub ref_type: Option<RefType>,
+    /// `owner/name`.
+    pub repository: Option<String>,
+    pub run_id: Option<String>,
+    pub server_url: String,
+    pub event_name: Option<String>,
+    /// Base branch of a pull request.
+    pub base_ref: Option<String>,
+    #[serde(skip)]
+    pub runner_temp: Option<PathBuf>,
+    /// Where changed files are counted from.
+    pub change_base: ChangeBase,
+}
+
+/// What "changed" means for this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ChangeBase {
+    /// A pull request: files changed since the merge base with its base commit.
+    PullRequest { base: String, head: String },
+    /// A push: files changed between the commit before the push and now.
+    Push { before: String, head: String },
+    /// Locally with `--since <rev>`: committed and uncommitted changes since it.
+    Since { rev: String },
+    /// No base to compare with; every gate runs, for this reason.
+    Unknown { reason: String },
+}
+
+const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+
+impl RunContext {
+    /// Resolves the facts for a project directory; `since` is `--since`.
+    pub fn resolve(env: &Environment, dir: &Path, since: Option<&str>) -> Self {
+        if env.in_github_actions() {
+            Self::from_github(env, since)
+        } else {
+            Self::from_git(env, dir, since)
+        }
+    }
+
+    fn from_github(e: &Environment, since: Option<&str>) -> Self {
+        let owned = |name| e.get(name).map(str::to_string);
+        let event = e
+            .get(env::GITHUB_EVENT_PATH)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let sha = owned(env::GITHUB_SHA);
+        let event_name = owned(env::GITHUB_EVENT_NAME);
+        let change_base = match since {
+            Some(rev) => ChangeBase::Since { rev: rev.into() },
+            None => change_base_from_event(event_name.as_deref(), event.as_ref(), sha.as_deref()),
+        };
+        RunContext {
+            ci: true,
+            sha,
+            git_ref: owned(env::GITHUB_REF),
+            ref_name: owned(env::GITHUB_REF_NAME),
+            ref_type: match e.get(env::GITHUB_REF_TYPE) {
+                Some("tag") => Some(RefType::Tag),
+                Some("branch") => Some(RefType::Branch),
+                _ => None,
+            },
+            repository: owned(env::GITHUB_REPOSITORY),
+            run_id: owned(env::GITHUB_RUN_ID),
+            server_url: owned(env::GITHUB_SERVER_URL).unwrap_or_else(|| "https://github.com".into()),
+            event_name,
+            base_ref: owned(env::GITHUB_BASE_REF),
+            runner_temp: e.get(env::RUNNER_TEMP).map(PathBuf::from),
+            change_base,
+        }
+    }
+
+    fn from_git(e: &Environment, dir: &Path, since: Option<&str>) -> Self {
+        let tag = git::tag_at_head(dir);
+        let branch = git::branch(dir);
+        let (ref_name, ref_type, git_ref) = match (&tag, &branch) {
+            (Some(t), _) => (Some(t.clone()), Some(RefType::Tag), Some(format!("refs/tags/{t}"))),
+            (None, Some(b)) => (Some(b.clone()), Some(RefType::Branch), Some(format!("refs/heads/{b}"))),
+            _ => (None, None, None),
+        };
+        RunContext {
+            ci: false,
+            sha: git::head_sha(dir),
+            git_ref,
+            ref_name,
+            ref_type,
+            repository: git::origin_repository(dir),
+            run_id: None,
+            server_url: e
+                .get(env::GITHUB_SERVER_URL)
+                .unwrap_or("https://github.com")
+                .to_string(),
+            event_name: None,
+            base_ref: None,
+            runner_temp: None,
+            change_base: match since {
+                Some(rev) => ChangeBase::Since { rev: rev.into() },
+                None => ChangeBase::Unknown {
+                    reason: "no base to compare with locally: pass --since <rev> to run only the gates whose paths changed".into(),
+                },
+            },
+        }
+    }
+}
+
+/// The pull request's base commit, or the push's previous commit.
+fn change_base_from_event(
+    event_name: Option<&str>,
+    event: Option<&serde_json::Value>,
+    sha: Option<&str>,
+) -> ChangeBase {
+    let unknown = |reason: &str| ChangeBase::Unknown {
+        reason: reason.to_string(),
+    };
+    let Some(event) = event else {
+        return unknown("the event payload ($GITHUB_EVENT_PATH) is missing or unreadable");
+    };
+    let str_at = |ptr: &str| event.pointer(ptr).and_then(|v| v.as_str()).map(str::to_string);
+    match event_name {
+        Some("pull_request" | "pull_request_target") => {
+            match (str_at("/pull_request/base/sha"), str_at("/pull_request/head/sha")) {
+                (Some(base), Some(head)) => ChangeBase::PullRequest { base, head },
+                _ => unknown("the pull request event has no base and head commits"),
+            }
+        }
+        Some("merge_group") => match (str_at("/merge_group/base_sha"), str_at("/merge_group/head_sha")) {
+            (Some(base), Some(head)) => ChangeBase::PullRequest { base, head },
+            _ => unknown("the merge group event has no base and head commits"),
+        },
+        Some("push") => match (str_at("/before"), sha) {
+            (Some(before), _) if before == ZERO_SHA => {
+                unknown("this push created the branch, so there is no previous commit to compare with")
+            }
+            (Some(before), Some(head)) => ChangeBase::Push {
+                before,
+                head: head.to_string(),
+            },
+            _ => unknown("the push event has no previous commit"),
+        },
+        Some(other) => unknown(&format!("a `{other}` event has no base commit to compare with")),
+        None => unknown("GITHUB_EVENT_NAME is not set"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pull_request_compares_base_and_head() {
+        let ev = json!({"pull_request": {"base": {"sha": "b"}, "head": {"sha": "h"}}});
+        assert_eq!(
+            change_base_from_event(Some("pull_request"), Some(&ev), Some("m")),
+            ChangeBase::PullRequest { base: "b".into(), head: "h".into() }
+        );
+    }
+
+    #[test]
+    fn push_compares_before_with_sha_unless_the_branch_is_new() {
+        let ev = json!({"before": "aaa"});
+        assert_eq!(
+            change_base_from_event(Some("push"), Some(&ev), Some("bbb")),
+            ChangeBase::Push { before: "aaa".into(), head: "bbb".into() }
+        );
+        let ev = json!({"before": ZERO_SHA});
+        assert!(matches!(
+            change_base_from_event(Some("push"), Some(&ev), Some("bbb")),
+            ChangeBase::Unknown { reason } if reason.contains("created the branch")
+        ));
+    }
+
+    #[test]
+    fn other_events_run_everything_and_say_why() {
+        assert!(matches!(
+            change_base_from_event(Some("workflow_dispatch"), Some(&json!({})), None),
+            ChangeBase::Unknown { reason } if reason.contains("workflow_dispatch")
+        ));
+    }
+}

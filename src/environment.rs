@@ -1,0 +1,156 @@
+//! Every environment variable gantry reads, in one place.
+//!
+//! Commands never call `std::env::var`: `main` captures the environment once
+//! into an [`Environment`] and settings are resolved from it, so tests can
+//! hand in any environment they like.
+
+use std::collections::BTreeMap;
+
+/// `true` inside a GitHub Actions job; selects `--format github`.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// File that step outputs are appended to.
+pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
+/// File that the Markdown step summary is appended to.
+pub const GITHUB_STEP_SUMMARY: &str = "GITHUB_STEP_SUMMARY";
+/// Commit being built.
+pub const GITHUB_SHA: &str = "GITHUB_SHA";
+/// Full ref being built (`refs/heads/main`, `refs/tags/v1.2.3`, `refs/pull/7/merge`).
+pub const GITHUB_REF: &str = "GITHUB_REF";
+/// Short ref name (`main`, `v1.2.3`, `7/merge`).
+pub const GITHUB_REF_NAME: &str = "GITHUB_REF_NAME";
+/// `branch` or `tag`.
+pub const GITHUB_REF_TYPE: &str = "GITHUB_REF_TYPE";
+/// `owner/name`.
+pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+/// Unique id of the workflow run.
+pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
+/// `https://github.com` or a GitHub Enterprise URL.
+pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+/// `push`, `pull_request`, ...
+pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
+/// JSON payload of the triggering event (holds the pull request base and the push's `before`).
+pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
+/// Base branch of a pull request.
+pub const GITHUB_BASE_REF: &str = "GITHUB_BASE_REF";
+/// Per-job temporary directory; the pipeline state lives in `$RUNNER_TEMP/gantry/`.
+pub const RUNNER_TEMP: &str = "RUNNER_TEMP";
+/// Set (to anything but empty) to turn colour off (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Set (to anything but empty or `0`) to force colour on.
+pub const FORCE_COLOR: &str = "FORCE_COLOR";
+/// `dumb` terminals get no colour.
+pub const TERM: &str = "TERM";
+
+/// Names whose values are treated as secrets wherever they appear, on top of
+/// the names a gate lists in `secrets` and any name that looks secret
+/// (see [`looks_secret`]).
+pub const KNOWN_SECRETS: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "SUPABASE_ACCESS_TOKEN",
+    "SUPABASE_DB_PASSWORD",
+    "SUPABASE_DB_URL",
+    "DATABASE_URL",
+    "RAILWAY_TOKEN",
+    "RAILWAY_API_TOKEN",
+    "PYPI_TOKEN",
+    "TWINE_PASSWORD",
+    "NPM_TOKEN",
+    "NODE_AUTH_TOKEN",
+];
+
+/// Whether a variable's *name* says it holds a secret (`API_TOKEN`,
+/// `DB_PASSWORD`, `STRIPE_SECRET_KEY`, ...). Used to redact values that a user
+/// forgot to declare: over-redacting a token-named value costs nothing.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    KNOWN_SECRETS.contains(&upper.as_str())
+        || ["TOKEN", "PASSWORD", "PASSWD", "SECRET", "PRIVATE_KEY", "API_KEY", "CREDENTIAL"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
+/// A snapshot of the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    vars: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// Reads the real environment (non-UTF-8 values are skipped).
+    pub fn capture() -> Self {
+        Self {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The value, or `None` when unset or empty (GitHub sets unused inputs to "").
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn is_true(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    pub fn in_github_actions(&self) -> bool {
+        self.is_true(GITHUB_ACTIONS)
+    }
+
+    /// Every (name, value) pair whose value must be redacted.
+    pub fn secret_values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && looks_secret(k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_recognised() {
+        for name in [
+            "GITHUB_TOKEN",
+            "api_token",
+            "DB_PASSWORD",
+            "STRIPE_SECRET_KEY",
+            "SUPABASE_DB_URL",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        for name in ["PATH", "HOME", "GITHUB_SHA", "RUST_LOG"] {
+            assert!(!looks_secret(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let env = Environment::from_pairs([("A", ""), ("GITHUB_ACTIONS", "true")]);
+        assert_eq!(env.get("A"), None);
+        assert!(env.in_github_actions());
+    }
+}

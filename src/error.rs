@@ -1,0 +1,150 @@
+//! Errors that stop a command, and the exit code each one maps to.
+//!
+//! A pipeline that *says no* (a gate failed) is not an error: it is a
+//! [`Verdict`](crate::report::Verdict). Errors are for the cases where gantry
+//! could not do its job at all: bad usage or configuration (exit 2) or an
+//! outside system that failed (exit 3).
+
+use std::path::PathBuf;
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Everything passed and was applied.
+    pub const SUCCESS: i32 = 0;
+    /// The pipeline said no: a gate failed, a policy failed, a deploy failed.
+    pub const PIPELINE_FAILED: i32 = 1;
+    /// Bad usage or configuration.
+    pub const USAGE: i32 = 2;
+    /// An outside system failed (git, Docker, AWS, the filesystem, ...).
+    pub const EXTERNAL: i32 = 3;
+}
+
+/// A configuration problem located in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based line, when the position is known.
+    pub line: Option<usize>,
+    /// 1-based column, when the position is known.
+    pub column: Option<usize>,
+    pub message: String,
+    /// The offending source line, shown under the message.
+    pub snippet: Option<String>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line asked for something that cannot be done.
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// `gantry.toml` is missing or wrong.
+    #[error("{}", render_config(.0))]
+    Config(Box<ConfigError>),
+    /// A system outside gantry failed: exit 3, never reported as a policy failure.
+    #[error("{system}: {message}")]
+    External {
+        system: &'static str,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint,
+        }
+    }
+
+    pub fn external(system: &'static str, message: impl Into<String>) -> Self {
+        Error::External {
+            system,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, text: impl Into<String>) -> Self {
+        match &mut self {
+            Error::Usage { hint, .. } | Error::External { hint, .. } => *hint = Some(text.into()),
+            Error::Config(c) => c.hint = Some(text.into()),
+        }
+        self
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage { .. } | Error::Config(_) => exit::USAGE,
+            Error::External { .. } => exit::EXTERNAL,
+        }
+    }
+
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Usage { hint, .. } | Error::External { hint, .. } => hint.as_deref(),
+            Error::Config(c) => c.hint.as_deref(),
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(Box::new(e))
+    }
+}
+
+/// `path:line:column: message`, then the source line with a caret, as compilers do.
+fn render_config(e: &ConfigError) -> String {
+    let mut out = e.path.display().to_string();
+    if let Some(line) = e.line {
+        out.push_str(&format!(":{line}"));
+        if let Some(col) = e.column {
+            out.push_str(&format!(":{col}"));
+        }
+    }
+    out.push_str(&format!(": {}", e.message));
+    if let (Some(snippet), Some(line)) = (&e.snippet, e.line) {
+        let gutter = line.to_string().len();
+        out.push_str(&format!("\n{:gutter$} |\n{line} | {snippet}", ""));
+        if let Some(col) = e.column {
+            out.push_str(&format!("\n{:gutter$} | {:>col$}", "", "^"));
+        }
+    }
+    out
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_error_shows_position_snippet_and_caret() {
+        let e = Error::from(ConfigError {
+            path: "gantry.toml".into(),
+            line: Some(12),
+            column: Some(3),
+            message: "unknown key `runn`".into(),
+            snippet: Some("runn = \"x\"".into()),
+            hint: Some("did you mean `run`?".into()),
+        });
+        assert_eq!(
+            e.to_string(),
+            "gantry.toml:12:3: unknown key `runn`\n   |\n12 | runn = \"x\"\n   |   ^"
+        );
+        assert_eq!(e.exit_code(), exit::USAGE);
+        assert_eq!(e.hint(), Some("did you mean `run`?"));
+    }
+
+    #[test]
+    fn external_errors_exit_3_and_usage_errors_exit_2() {
+        assert_eq!(Error::external("git", "boom").exit_code(), 3);
+        assert_eq!(Error::usage("bad", None).exit_code(), 2);
+    }
+}

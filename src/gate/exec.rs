@@ -1,0 +1,220 @@
+//! Runs one gate command: its own process group, stdout and stderr captured
+//! together in order, and a timeout that kills everything it started.
+
+use crate::settings::config::RunCommand;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Output beyond this is cut from the front: the end of a log holds the failure.
+const MAX_OUTPUT: u64 = 4 * 1024 * 1024;
+/// Time between SIGTERM and SIGKILL on timeout.
+const GRACE: Duration = Duration::from_secs(3);
+
+pub struct Spec {
+    pub command: RunCommand,
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    TimedOut,
+    /// The program could not be started at all.
+    NotStarted(String),
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        *self == Exit::Code(0)
+    }
+}
+
+#[derive(Debug)]
+pub struct Finished {
+    pub exit: Exit,
+    pub output: String,
+    pub duration: Duration,
+}
+
+pub fn run(spec: &Spec) -> Finished {
+    let started = Instant::now();
+    let not_started = |msg: String| Finished {
+        exit: Exit::NotStarted(msg),
+        output: String::new(),
+        duration: started.elapsed(),
+    };
+    let mut cmd = match &spec.command {
+        RunCommand::Shell(script) => {
+            let mut c = Command::new("sh");
+            c.arg("-c").arg(script);
+            c
+        }
+        RunCommand::Argv(argv) => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+    };
+    // One file for both streams keeps their interleaving and holds no pipe
+    // open that a background grandchild could keep us waiting on.
+    let log = match tempfile::tempfile() {
+        Ok(f) => f,
+        Err(e) => return not_started(format!("cannot create a temporary file: {e}")),
+    };
+    let (out, err) = match (log.try_clone(), log.try_clone()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return not_started(format!("cannot capture output: {e}")),
+    };
+    cmd.current_dir(&spec.dir)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        // Its own process group, so a timeout can kill the whole tree.
+        .process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let program = match &spec.command {
+                RunCommand::Shell(_) => "sh".to_string(),
+                RunCommand::Argv(a) => a[0].clone(),
+            };
+            return not_started(format!("cannot run `{program}` in {}: {e}", spec.dir.display()));
+        }
+    };
+    let pgid = child.id() as i32;
+    let deadline = started + spec.timeout;
+    let mut poll = Duration::from_millis(5);
+    let exit = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                break match (status.code(), status.signal()) {
+                    (Some(code), _) => Exit::Code(code),
+                    (None, Some(sig)) => Exit::Signal(sig),
+                    _ => Exit::Code(-1),
+                };
+            }
+            Ok(None) if Instant::now() >= deadline => {
+                terminate_group(pgid, &mut child);
+                break Exit::TimedOut;
+            }
+            Ok(None) => {
+                std::thread::sleep(poll);
+                poll = (poll * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => break Exit::NotStarted(format!("cannot wait for the command: {e}")),
+        }
+    };
+    // Whatever the command left running in its group goes with it, as a CI
+    // runner ends a step's processes.
+    kill_group(pgid, libc::SIGKILL);
+    Finished {
+        exit,
+        output: read_tail(log),
+        duration: started.elapsed(),
+    }
+}
+
+fn terminate_group(pgid: i32, child: &mut std::process::Child) {
+    kill_group(pgid, libc::SIGTERM);
+    let until = Instant::now() + GRACE;
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            // The leader is gone; members that ignored SIGTERM get SIGKILL below.
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(pgid, libc::SIGKILL);
+    let _ = child.wait();
+}
+
+fn kill_group(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it has no
+    // memory-safety preconditions. ESRCH (group already gone) is fine.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+fn read_tail(mut file: std::fs::File) -> String {
+    let len = file.seek(SeekFrom::End(0)).unwrap_or(0);
+    let start = len.saturating_sub(MAX_OUTPUT);
+    let _ = file.seek(SeekFrom::Start(start));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if start > 0 {
+        format!("[... {start} bytes of earlier output cut ...]\n{text}")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(command: RunCommand, timeout: Duration) -> Spec {
+        Spec {
+            command,
+            dir: std::env::temp_dir(),
+            env: vec![("GATE_VAR".into(), "from-env".into())],
+            timeout,
+        }
+    }
+
+    #[test]
+    fn captures_both_streams_in_order_and_the_exit_code() {
+        let f = run(&spec(
+            RunCommand::Shell("echo one; echo two >&2; echo $GATE_VAR; exit 3".into()),
+            Duration::from_secs(10),
+        ));
+        assert_eq!(f.exit, Exit::Code(3));
+        assert_eq!(f.output, "one\ntwo\nfrom-env\n");
+    }
+
+    #[test]
+    fn argv_commands_run_without_a_shell() {
+        let f = run(&spec(
+            RunCommand::Argv(vec!["echo".into(), "$HOME;".into()]),
+            Duration::from_secs(10),
+        ));
+        assert!(f.exit.success());
+        assert_eq!(f.output, "$HOME;\n");
+    }
+
+    #[test]
+    fn a_missing_program_is_reported_not_panicked() {
+        let f = run(&spec(
+            RunCommand::Argv(vec!["gantry-no-such-program".into()]),
+            Duration::from_secs(10),
+        ));
+        assert!(matches!(f.exit, Exit::NotStarted(m) if m.contains("gantry-no-such-program")));
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!(
+            "sleep 300 & echo $! > {}; trap '' TERM; sleep 300",
+            pidfile.display()
+        );
+        let f = run(&spec(RunCommand::Shell(script), Duration::from_millis(500)));
+        assert_eq!(f.exit, Exit::TimedOut);
+        assert!(f.duration < Duration::from_secs(30));
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        // The background child must be gone (or a zombie awaiting init).
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false);
+        assert!(!alive, "background process {pid} survived the timeout");
+    }
+}

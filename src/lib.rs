@@ -1,0 +1,67 @@
+//! gantry: a GitHub Actions-native pipeline toolkit.
+//!
+//! The flow of every command: `cli` parses, `settings` merges flags,
+//! environment and `gantry.toml`, `commands::<name>` plans and applies
+//! through its integration module, and `output::Printer` writes everything.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod environment;
+pub mod error;
+pub mod gate;
+pub mod git;
+pub mod output;
+pub mod plan;
+pub mod report;
+pub mod settings;
+pub mod state;
+
+use cli::{Cli, Commands};
+use commands::Session;
+use environment::Environment;
+use error::{exit, Error};
+use output::Printer;
+use report::Verdict;
+
+/// Runs a parsed command line in `cwd`; returns the process exit code.
+pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
+    let printer = Printer::new(settings::printer_options(&cli.global, env));
+    register_secrets(&printer, env);
+    let result = dispatch(cli, env, &printer, cwd);
+    // The summary is written even when the command failed: it says why.
+    let finished = printer.finish();
+    match result.and_then(|v| finished.map(|_| v)) {
+        Ok(Verdict::Passed) => exit::SUCCESS,
+        Ok(Verdict::Failed) => exit::PIPELINE_FAILED,
+        Err(e) => {
+            printer.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, env: &Environment, printer: &Printer, cwd: &std::path::Path) -> Result<Verdict, Error> {
+    let g = &cli.global;
+    match &cli.command {
+        Commands::Gate(args) => {
+            let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, args.common.since.as_deref())?;
+            commands::gate::cmd_gate(args, &session)
+        }
+        Commands::Run(args) => {
+            let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, args.common.since.as_deref())?;
+            commands::run::cmd_run(args, &session)
+        }
+    }
+}
+
+/// Every secret in the environment is redacted from the first line on.
+fn register_secrets(printer: &Printer, env: &Environment) {
+    for (name, value) in env.secret_values() {
+        printer.mask(value);
+        if value.contains("://") {
+            printer.mask_url_password(value);
+        }
+        let _ = name;
+    }
+}

@@ -1,0 +1,246 @@
+//! GitHub Actions workflow commands and environment files, within GitHub's rules.
+//!
+//! Facts from GitHub's documentation and the actions/toolkit runner contract:
+//! command data escapes `%`, CR and LF; property values also escape `:` and
+//! `,`; multi-line outputs use `name<<DELIMITER`; a step may show at most 10
+//! error and 10 warning (and 10 notice) annotations; a step summary may be at
+//! most 1 MiB.
+
+use serde::Serialize;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+/// GitHub shows at most this many annotations of one level per step.
+pub const ANNOTATIONS_PER_LEVEL: usize = 10;
+/// GitHub rejects a step summary larger than this.
+pub const SUMMARY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+        }
+    }
+}
+
+/// A message attached to a file and line in the GitHub UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Annotation {
+    pub level: Level,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub col: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub message: String,
+}
+
+impl Annotation {
+    pub fn new(level: Level, message: impl Into<String>) -> Self {
+        Self {
+            level,
+            file: None,
+            line: None,
+            col: None,
+            title: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(mut self, file: impl Into<String>, line: Option<u32>, col: Option<u32>) -> Self {
+        self.file = Some(file.into());
+        self.line = line;
+        self.col = col;
+        self
+    }
+
+    pub fn titled(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// The workflow command, e.g. `::error file=a.py,line=3,title=x::message`.
+    pub fn to_command(&self) -> String {
+        let mut props = Vec::new();
+        if let Some(file) = &self.file {
+            props.push(format!("file={}", escape_property(file)));
+        }
+        if let Some(line) = self.line {
+            props.push(format!("line={line}"));
+        }
+        if let Some(col) = self.col {
+            props.push(format!("col={col}"));
+        }
+        if let Some(title) = &self.title {
+            props.push(format!("title={}", escape_property(title)));
+        }
+        let props = if props.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", props.join(","))
+        };
+        format!(
+            "::{}{}::{}",
+            self.level.as_str(),
+            props,
+            escape_data(&self.message)
+        )
+    }
+}
+
+/// Escapes the data part of a workflow command.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property value of a workflow command.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A random delimiter that occurs in neither the name nor the value, so a
+/// value can never close its own block and inject another output.
+pub fn output_delimiter(name: &str, value: &str) -> String {
+    loop {
+        let mut bytes = [0u8; 16];
+        // The OS RNG failing leaves a fixed prefix plus zeros; the loop below
+        // still guarantees the delimiter is absent from the value.
+        let _ = getrandom::fill(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let delimiter = format!("ghadelimiter_{hex}");
+        if !value.contains(&delimiter) && !name.contains(&delimiter) {
+            return delimiter;
+        }
+    }
+}
+
+/// Appends `name<<DELIM\nvalue\nDELIM\n` to a `$GITHUB_OUTPUT`-style file.
+pub fn append_output(file: &Path, name: &str, value: &str) -> std::io::Result<()> {
+    let delimiter = output_delimiter(name, value);
+    let mut f = OpenOptions::new().create(true).append(true).open(file)?;
+    write!(f, "{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+/// Appends Markdown to the step summary file, keeping the whole file within
+/// GitHub's limit. Returns how many bytes were cut.
+pub fn append_summary(file: &Path, markdown: &str) -> std::io::Result<usize> {
+    let existing = std::fs::metadata(file).map(|m| m.len() as usize).unwrap_or(0);
+    let (text, cut) = cap_summary(markdown, SUMMARY_LIMIT.saturating_sub(existing));
+    let mut f = OpenOptions::new().create(true).append(true).open(file)?;
+    f.write_all(text.as_bytes())?;
+    Ok(cut)
+}
+
+/// Fits `markdown` into `room` bytes: whole lines only, with a closing line
+/// that says what was cut.
+pub fn cap_summary(markdown: &str, room: usize) -> (String, usize) {
+    if markdown.len() <= room {
+        return (markdown.to_string(), 0);
+    }
+    let note_room = 120;
+    let budget = room.saturating_sub(note_room);
+    let mut end = 0;
+    for (i, _) in markdown.match_indices('\n') {
+        if i + 1 > budget {
+            break;
+        }
+        end = i + 1;
+    }
+    let cut = markdown.len() - end;
+    let note = format!(
+        "\n_Summary truncated: {cut} more bytes did not fit in GitHub's 1 MiB step summary limit._\n"
+    );
+    let mut text = markdown[..end].to_string();
+    if text.len() + note.len() <= room {
+        text.push_str(&note);
+    }
+    (text, cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_escapes_percent_cr_lf() {
+        assert_eq!(escape_data("100% done\r\nnext"), "100%25 done%0D%0Anext");
+    }
+
+    #[test]
+    fn properties_also_escape_colon_and_comma() {
+        assert_eq!(escape_property("C:\\a,b%\n"), "C%3A\\a%2Cb%25%0A");
+    }
+
+    #[test]
+    fn annotation_command_carries_location_and_title() {
+        let a = Annotation::new(Level::Error, "assert 1 == 2\nfailed")
+            .at("api/tests/test_x.py", Some(8), Some(4))
+            .titled("api-tests: test_x, failed");
+        assert_eq!(
+            a.to_command(),
+            "::error file=api/tests/test_x.py,line=8,col=4,title=api-tests%3A test_x%2C failed::assert 1 == 2%0Afailed"
+        );
+        assert_eq!(
+            Annotation::new(Level::Warning, "w").to_command(),
+            "::warning::w"
+        );
+    }
+
+    #[test]
+    fn delimiter_never_occurs_in_the_value() {
+        let value = "ghadelimiter_ x\nEOF";
+        let d = output_delimiter("n", value);
+        assert!(d.starts_with("ghadelimiter_") && d.len() == 13 + 32);
+        assert!(!value.contains(&d));
+        assert_ne!(d, output_delimiter("n", value), "delimiters are random");
+    }
+
+    #[test]
+    fn outputs_file_gets_heredoc_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        append_output(&path, "gates-failed", "a\nb").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let delim = lines[0].strip_prefix("gates-failed<<").unwrap();
+        assert_eq!(&lines[1..], &["a", "b", delim]);
+    }
+
+    #[test]
+    fn summary_is_capped_on_a_line_boundary_with_a_note() {
+        let md = "line\n".repeat(1000);
+        let (text, cut) = cap_summary(&md, 1000);
+        assert!(text.len() <= 1000, "{}", text.len());
+        assert!(cut > 0);
+        assert!(text.contains("Summary truncated"));
+        assert!(text.starts_with("line\nline\n"));
+        let (text, cut) = cap_summary("short\n", 1000);
+        assert_eq!((text.as_str(), cut), ("short\n", 0));
+    }
+
+    #[test]
+    fn summary_file_never_exceeds_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.md");
+        std::fs::write(&path, "x".repeat(SUMMARY_LIMIT - 500)).unwrap();
+        let cut = append_summary(&path, &"row\n".repeat(1000)).unwrap();
+        assert!(cut > 0);
+        assert!(std::fs::metadata(&path).unwrap().len() as usize <= SUMMARY_LIMIT);
+    }
+}

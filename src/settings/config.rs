@@ -1,0 +1,222 @@
+//! The schema of `gantry.toml`. Every key is documented in the README under
+//! "Configuration"; unknown keys are rejected (with the closest valid key).
+
+use crate::gate::matcher::Matcher;
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// `[pipeline]`: what `gantry run` runs.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// `[gates.<name>]`: lint and test commands.
+    #[serde(default)]
+    pub gates: IndexMap<Name, GateConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PipelineConfig {
+    /// Steps in order; default: every step that has configuration.
+    pub steps: Option<Vec<Step>>,
+}
+
+/// A step of the pipeline. Only steps that exist are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// Lint and test commands (`[gates.*]`).
+    Gate,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Gate => "gate",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GateConfig {
+    /// A shell command (run with `sh -c`) or an argv list (run directly).
+    pub run: RunCommand,
+    /// Working directory, relative to the directory of `gantry.toml`.
+    pub dir: Option<Spanned<String>>,
+    /// Extra environment for the command (not secret: it is in the repository).
+    #[serde(default)]
+    pub env: IndexMap<String, String>,
+    /// Names of environment variables the command needs that hold secrets:
+    /// passed through, and redacted from every output.
+    #[serde(default)]
+    pub secrets: Vec<Spanned<String>>,
+    /// Kill the command (and everything it started) after this long: `"90s"`, `"10m"`.
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<Duration>,
+    /// Run only when a changed file matches one of these globs (relative to `gantry.toml`).
+    #[serde(default)]
+    pub paths: Vec<PathGlob>,
+    /// JUnit XML report paths or globs, relative to `dir`.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub junit: Vec<String>,
+    /// Turns compiler and linter output into annotations.
+    pub matcher: Option<Matcher>,
+    /// A failed optional gate warns instead of failing the pipeline.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Fail when the JUnit reports hold no test (or are missing).
+    #[serde(default)]
+    pub fail_on_no_tests: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A gate (or later: image, deploy) name: letters, digits, `-` and `_`, so it
+/// is safe in output names, file names and summaries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(pub String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(Name(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid name `{s}`: use 1 to 64 letters, digits, `-` or `_`"
+            )))
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `run = "pytest -q"` or `run = ["pytest", "-q"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunCommand {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+impl RunCommand {
+    pub fn display(&self) -> String {
+        match self {
+            RunCommand::Shell(s) => s.clone(),
+            RunCommand::Argv(a) => a.join(" "),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RunCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RunCommand;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a shell command string or a non-empty list of strings")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RunCommand, E> {
+                if s.trim().is_empty() {
+                    return Err(E::custom("`run` is empty: give the command to run"));
+                }
+                Ok(RunCommand::Shell(s.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunCommand, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(arg) = seq.next_element::<String>()? {
+                    argv.push(arg);
+                }
+                if argv.is_empty() {
+                    return Err(de::Error::custom("`run` is an empty list: give the program and its arguments"));
+                }
+                Ok(RunCommand::Argv(argv))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A glob over repository paths: `*` and `?` stay within one directory, `**`
+/// crosses any number of them.
+#[derive(Debug, Clone)]
+pub struct PathGlob {
+    pub text: String,
+    pub glob: globset::Glob,
+}
+
+impl<'de> Deserialize<'de> for PathGlob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let glob = globset::GlobBuilder::new(text.trim_start_matches("./"))
+            .literal_separator(true)
+            .build()
+            .map_err(|e| de::Error::custom(format!("invalid glob `{text}`: {}", e.kind())))?;
+        Ok(PathGlob { text, glob })
+    }
+}
+
+/// `"90s"`, `"10m"`, `"1h 30m"` or a number of seconds.
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a duration such as \"90s\" or \"10m\", or a number of seconds")
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            if n <= 0 {
+                return Err(E::custom(format!("timeout must be positive, got {n}")));
+            }
+            Ok(Some(Duration::from_secs(n as u64)))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            match humantime::parse_duration(s) {
+                Ok(d) if !d.is_zero() => Ok(Some(d)),
+                Ok(_) => Err(E::custom("timeout must be positive")),
+                Err(e) => Err(E::custom(format!(
+                    "invalid duration `{s}` ({e}): write it like \"90s\", \"10m\" or \"1h 30m\""
+                ))),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// `"a"` or `["a", "b"]`.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a path or a list of paths")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(vec![s.to_string()])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(s) = seq.next_element::<String>()? {
+                out.push(s);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
+}

@@ -1,0 +1,230 @@
+//! Settings: flags, environment and `gantry.toml` merged into typed values
+//! before any command runs.
+
+pub mod config;
+pub mod gate;
+mod toml_error;
+
+use crate::cli::GlobalArgs;
+use crate::environment::{self as env, Environment};
+use crate::error::{ConfigError, Error, Result};
+use crate::output::{decide_color, Format, PrinterOptions};
+use config::Config;
+use std::path::{Path, PathBuf};
+
+/// The default configuration file name, searched upward from the current directory.
+pub const CONFIG_FILE: &str = "gantry.toml";
+
+/// A loaded `gantry.toml` and the directory it governs.
+#[derive(Debug)]
+pub struct Project {
+    /// The directory holding `gantry.toml`; every relative path in it starts here.
+    pub root: PathBuf,
+    pub file: PathBuf,
+    pub config: Config,
+}
+
+/// Printer settings from global flags and the environment.
+pub fn printer_options(args: &GlobalArgs, env: &Environment) -> PrinterOptions {
+    let format = args.format.unwrap_or(if env.in_github_actions() {
+        Format::Github
+    } else {
+        Format::Human
+    });
+    let force = env
+        .get(env::FORCE_COLOR)
+        .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    let color = decide_color(
+        args.color,
+        env.get(env::NO_COLOR).is_some(),
+        force,
+        env.get(env::TERM) == Some("dumb"),
+    );
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !env.in_github_actions();
+    PrinterOptions {
+        format,
+        color: color && format != Format::Json,
+        quiet: args.quiet,
+        verbose: args.verbose,
+        progress,
+        output_file: env.get(env::GITHUB_OUTPUT).map(PathBuf::from),
+        summary_file: env.get(env::GITHUB_STEP_SUMMARY).map(PathBuf::from),
+    }
+}
+
+/// Finds `gantry.toml`: the `--config` path as given, else the first one in
+/// the current directory or a parent.
+pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = explicit {
+        let path = cwd.join(path);
+        if path.is_file() {
+            return Ok(path);
+        }
+        return Err(Error::usage(
+            format!("--config {}: no such file", path.display()),
+            Some("pass the path of an existing gantry.toml".into()),
+        ));
+    }
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(CONFIG_FILE);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::usage(
+        format!(
+            "no {CONFIG_FILE} in {} or any parent directory",
+            cwd.display()
+        ),
+        Some(format!(
+            "create {CONFIG_FILE} (see the README's Configuration section) or pass --config <path>"
+        )),
+    ))
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Project> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::from(ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: format!("cannot read: {e}"),
+            snippet: None,
+            hint: None,
+        })
+    })?;
+    let config = parse(path, &text)?;
+    let root = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let root = root.canonicalize().unwrap_or(root);
+    let project = Project {
+        root,
+        file: path.to_path_buf(),
+        config,
+    };
+    validate(&project, &text)?;
+    Ok(project)
+}
+
+/// Parses configuration text; errors carry the file, line and column.
+pub fn parse(path: &Path, text: &str) -> Result<Config> {
+    toml::from_str(text).map_err(|e| toml_error::convert(path, text, &e).into())
+}
+
+/// Checks that need the file system or several keys at once.
+fn validate(project: &Project, text: &str) -> Result<()> {
+    for (name, gate) in &project.config.gates {
+        if let Some(dir) = &gate.dir {
+            let full = project.root.join(dir.get_ref());
+            if !full.is_dir() {
+                return Err(toml_error::at_span(
+                    &project.file,
+                    text,
+                    dir.span(),
+                    format!("gates.{name}.dir: `{}` is not a directory", dir.get_ref()),
+                    Some(format!(
+                        "paths are relative to {}",
+                        project.root.display()
+                    )),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> ConfigError {
+        match parse(Path::new("gantry.toml"), text) {
+            Err(Error::Config(c)) => *c,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_key_names_position_and_closest_key() {
+        let e = err("[gates.api]\nrun = \"pytest\"\nrequird = false\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(1)));
+        assert_eq!(e.message, "unknown key `requird` in [gates.api]");
+        assert!(e.hint.as_deref().unwrap().starts_with("did you mean `required`?"), "{e:?}");
+        assert_eq!(e.snippet.as_deref(), Some("requird = false"));
+    }
+
+    #[test]
+    fn unknown_section_suggests_the_right_one() {
+        let e = err("[gate.api]\nrun = \"x\"\n");
+        assert_eq!(e.line, Some(1));
+        assert!(e.hint.unwrap().contains("did you mean `gates`?"));
+    }
+
+    #[test]
+    fn bad_values_are_located_and_explained() {
+        let e = err("[gates.api]\nrun = \"x\"\ntimeout = \"ten minutes\"\n");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("invalid duration `ten minutes`"), "{}", e.message);
+
+        let e = err("[gates.api]\nrun = \"x\"\nmatcher = \"pytset\"\n");
+        assert_eq!((e.line, e.column), (Some(3), Some(11)));
+        assert!(e.hint.unwrap().starts_with("did you mean `pytest`?"));
+
+        let e = err("[gates.api]\nrun = \"x\"\npaths = [\"api/[\"]\n");
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("invalid glob `api/[`"), "{}", e.message);
+
+        let e = err("[gates.api]\nrun = 3\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("a shell command string or a non-empty list"), "{}", e.message);
+    }
+
+    #[test]
+    fn missing_run_is_reported_on_the_gate() {
+        let e = err("[gates.api]\ndir = \"api\"\n");
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("missing key `run`"), "{}", e.message);
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let e = err("[gates.api]\nrun = \"unterminated\n");
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn unknown_pipeline_step_lists_the_steps_that_exist() {
+        let e = err("[pipeline]\nsteps = [\"gate\", \"gaet\"]\n");
+        assert_eq!(e.line, Some(2));
+        assert!(e.hint.unwrap().contains("did you mean `gate`?"));
+    }
+
+    #[test]
+    fn a_valid_file_parses_in_order() {
+        let c = parse(
+            Path::new("gantry.toml"),
+            "[gates.b]\nrun = [\"true\"]\ntimeout = 90\n[gates.a]\nrun = \"true\"\njunit = \"r.xml\"\nrequired = false\n",
+        )
+        .unwrap();
+        let names: Vec<_> = c.gates.keys().map(|n| n.0.as_str()).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(c.gates[0].timeout, Some(std::time::Duration::from_secs(90)));
+        assert_eq!(c.gates[1].junit, ["r.xml"]);
+        assert!(!c.gates[1].required);
+    }
+
+    #[test]
+    fn config_is_found_in_a_parent_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "").unwrap();
+        let sub = dir.path().join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        assert_eq!(find_config(&sub, None).unwrap(), dir.path().join(CONFIG_FILE));
+        let e = find_config(&sub, Some(Path::new("nope.toml"))).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+}

@@ -1,0 +1,130 @@
+//! Pipeline state: what each step produced, so the next step needs no wiring
+//! (`deploy` deploys the digest that `push` pushed).
+//!
+//! Lives in `$RUNNER_TEMP/gantry/state.json` in GitHub Actions (one file per
+//! job) and in `.gantry/state.json` next to `gantry.toml` locally.
+
+use crate::context::RunContext;
+use crate::error::{Error, Result};
+use crate::report::Verdict;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// The commit the recorded steps ran on.
+    pub revision: Option<String>,
+    pub steps: IndexMap<String, StepRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub verdict: Verdict,
+    pub dry_run: bool,
+    /// RFC 3339, UTC.
+    pub finished_at: String,
+    /// The same names and values as the step's `$GITHUB_OUTPUT`.
+    pub outputs: IndexMap<String, String>,
+}
+
+/// Where the state file lives for this run.
+pub fn path(ctx: &RunContext, project_root: &Path) -> PathBuf {
+    match (&ctx.runner_temp, ctx.ci) {
+        (Some(tmp), true) => tmp.join("gantry").join("state.json"),
+        _ => project_root.join(".gantry").join("state.json"),
+    }
+}
+
+impl State {
+    /// Loads the state for `revision`; a file written for another commit is
+    /// stale and starts over, so a step never picks up an old digest.
+    pub fn load(path: &Path, revision: Option<&str>) -> Result<State> {
+        let fresh = State {
+            version: VERSION,
+            revision: revision.map(str::to_string),
+            steps: IndexMap::new(),
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fresh),
+            Err(e) => return Err(io_error(path, "read", &e)),
+        };
+        let state: State = serde_json::from_str(&text).map_err(|e| {
+            Error::external("state", format!("{} is not a gantry state file: {e}", path.display()))
+                .with_hint("delete it to start the pipeline state over")
+        })?;
+        if state.version != VERSION || state.revision.as_deref() != revision {
+            return Ok(fresh);
+        }
+        Ok(state)
+    }
+
+    /// Writes atomically (temp file + rename): a killed run never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
+        // Locally the state sits in the work tree: keep it out of git.
+        let ignore = dir.join(".gitignore");
+        if !ignore.exists() {
+            let _ = std::fs::write(&ignore, "*\n");
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, "write in", &e))?;
+        serde_json::to_writer_pretty(&mut tmp, self)
+            .map_err(|e| Error::external("state", format!("cannot serialise the state: {e}")))?;
+        tmp.persist(path).map_err(|e| io_error(path, "write", &e.error))?;
+        Ok(())
+    }
+
+    pub fn record(&mut self, step: &str, record: StepRecord) {
+        self.steps.insert(step.to_string(), record);
+    }
+}
+
+fn io_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
+    Error::external("filesystem", format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> StepRecord {
+        StepRecord {
+            verdict: Verdict::Passed,
+            dry_run: false,
+            finished_at: now(),
+            outputs: [("verdict".to_string(), "passed".to_string())].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn saves_and_loads_for_the_same_revision_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".gantry/state.json");
+        let mut s = State::load(&path, Some("abc")).unwrap();
+        s.record("gate", record());
+        s.save(&path).unwrap();
+        assert_eq!(State::load(&path, Some("abc")).unwrap(), s);
+        assert!(State::load(&path, Some("def")).unwrap().steps.is_empty());
+        assert_eq!(std::fs::read_to_string(dir.path().join(".gantry/.gitignore")).unwrap(), "*\n");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let e = State::load(&path, None).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("state.json"));
+    }
+}
