@@ -8,7 +8,12 @@ use std::path::PathBuf;
 /// gantry: from `git push` to production in one binary. Runs the same
 /// pipeline in GitHub Actions and locally as a dry run.
 #[derive(Debug, Parser)]
-#[command(name = "gantry", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "gantry",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -87,7 +87,8 @@ impl RunContext {
             },
             repository: owned(env::GITHUB_REPOSITORY),
             run_id: owned(env::GITHUB_RUN_ID),
-            server_url: owned(env::GITHUB_SERVER_URL).unwrap_or_else(|| "https://github.com".into()),
+            server_url: owned(env::GITHUB_SERVER_URL)
+                .unwrap_or_else(|| "https://github.com".into()),
             event_name,
             base_ref: owned(env::GITHUB_BASE_REF),
             runner_temp: e.get(env::RUNNER_TEMP).map(PathBuf::from),
@@ -99,8 +100,16 @@ impl RunContext {
         let tag = git::tag_at_head(dir);
         let branch = git::branch(dir);
         let (ref_name, ref_type, git_ref) = match (&tag, &branch) {
-            (Some(t), _) => (Some(t.clone()), Some(RefType::Tag), Some(format!("refs/tags/{t}"))),
-            (None, Some(b)) => (Some(b.clone()), Some(RefType::Branch), Some(format!("refs/heads/{b}"))),
+            (Some(t), _) => (
+                Some(t.clone()),
+                Some(RefType::Tag),
+                Some(format!("refs/tags/{t}")),
+            ),
+            (None, Some(b)) => (
+                Some(b.clone()),
+                Some(RefType::Branch),
+                Some(format!("refs/heads/{b}")),
+            ),
             _ => (None, None, None),
         };
         RunContext {
@@ -140,29 +149,42 @@ fn change_base_from_event(
     let Some(event) = event else {
         return unknown("the event payload ($GITHUB_EVENT_PATH) is missing or unreadable");
     };
-    let str_at = |ptr: &str| event.pointer(ptr).and_then(|v| v.as_str()).map(str::to_string);
+    let str_at = |ptr: &str| {
+        event
+            .pointer(ptr)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     match event_name {
         Some("pull_request" | "pull_request_target") => {
-            match (str_at("/pull_request/base/sha"), str_at("/pull_request/head/sha")) {
+            match (
+                str_at("/pull_request/base/sha"),
+                str_at("/pull_request/head/sha"),
+            ) {
                 (Some(base), Some(head)) => ChangeBase::PullRequest { base, head },
                 _ => unknown("the pull request event has no base and head commits"),
             }
         }
-        Some("merge_group") => match (str_at("/merge_group/base_sha"), str_at("/merge_group/head_sha")) {
+        Some("merge_group") => match (
+            str_at("/merge_group/base_sha"),
+            str_at("/merge_group/head_sha"),
+        ) {
             (Some(base), Some(head)) => ChangeBase::PullRequest { base, head },
             _ => unknown("the merge group event has no base and head commits"),
         },
         Some("push") => match (str_at("/before"), sha) {
-            (Some(before), _) if before == ZERO_SHA => {
-                unknown("this push created the branch, so there is no previous commit to compare with")
-            }
+            (Some(before), _) if before == ZERO_SHA => unknown(
+                "this push created the branch, so there is no previous commit to compare with",
+            ),
             (Some(before), Some(head)) => ChangeBase::Push {
                 before,
                 head: head.to_string(),
             },
             _ => unknown("the push event has no previous commit"),
         },
-        Some(other) => unknown(&format!("a `{other}` event has no base commit to compare with")),
+        Some(other) => unknown(&format!(
+            "a `{other}` event has no base commit to compare with"
+        )),
         None => unknown("GITHUB_EVENT_NAME is not set"),
     }
 }
@@ -177,7 +199,10 @@ mod tests {
         let ev = json!({"pull_request": {"base": {"sha": "b"}, "head": {"sha": "h"}}});
         assert_eq!(
             change_base_from_event(Some("pull_request"), Some(&ev), Some("m")),
-            ChangeBase::PullRequest { base: "b".into(), head: "h".into() }
+            ChangeBase::PullRequest {
+                base: "b".into(),
+                head: "h".into()
+            }
         );
     }
 
@@ -186,7 +211,10 @@ mod tests {
         let ev = json!({"before": "aaa"});
         assert_eq!(
             change_base_from_event(Some("push"), Some(&ev), Some("bbb")),
-            ChangeBase::Push { before: "aaa".into(), head: "bbb".into() }
+            ChangeBase::Push {
+                before: "aaa".into(),
+                head: "bbb".into()
+            }
         );
         let ev = json!({"before": ZERO_SHA});
         assert!(matches!(

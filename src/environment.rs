@@ -69,9 +69,17 @@ pub const KNOWN_SECRETS: &[&str] = &[
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     KNOWN_SECRETS.contains(&upper.as_str())
-        || ["TOKEN", "PASSWORD", "PASSWD", "SECRET", "PRIVATE_KEY", "API_KEY", "CREDENTIAL"]
-            .iter()
-            .any(|word| upper.contains(word))
+        || [
+            "TOKEN",
+            "PASSWORD",
+            "PASSWD",
+            "SECRET",
+            "PRIVATE_KEY",
+            "API_KEY",
+            "CREDENTIAL",
+        ]
+        .iter()
+        .any(|word| upper.contains(word))
 }
 
 /// A snapshot of the process environment.

@@ -16,7 +16,10 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
-        let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
         Err(format!("git {}: {}", args.join(" "), first.trim()))
     }
 }
@@ -68,7 +71,10 @@ fn repository_from_url(url: &str) -> Option<String> {
 /// unstaged, and untracked files), relative to `dir` and limited to it.
 pub fn changed_since(dir: &Path, base: &str) -> Result<Vec<String>, String> {
     let mut files = lines(git(dir, &["diff", "--name-only", "--relative", base])?);
-    files.extend(lines(git(dir, &["ls-files", "--others", "--exclude-standard"])?));
+    files.extend(lines(git(
+        dir,
+        &["ls-files", "--others", "--exclude-standard"],
+    )?));
     files.sort();
     files.dedup();
     Ok(files)
@@ -76,13 +82,21 @@ pub fn changed_since(dir: &Path, base: &str) -> Result<Vec<String>, String> {
 
 /// Files changed between two commits, the way a pull request's diff counts
 /// them (`base...head`: since their merge base) when `merge_base` is set.
-pub fn changed_between(dir: &Path, base: &str, head: &str, merge_base: bool) -> Result<Vec<String>, String> {
+pub fn changed_between(
+    dir: &Path,
+    base: &str,
+    head: &str,
+    merge_base: bool,
+) -> Result<Vec<String>, String> {
     let range = if merge_base {
         format!("{base}...{head}")
     } else {
         format!("{base}..{head}")
     };
-    Ok(lines(git(dir, &["diff", "--name-only", "--relative", &range])?))
+    Ok(lines(git(
+        dir,
+        &["diff", "--name-only", "--relative", &range],
+    )?))
 }
 
 fn lines(text: String) -> Vec<String> {
@@ -104,7 +118,11 @@ mod tests {
             "ssh://git@github.com/codewarden/app",
             "https://github.com/codewarden/app/",
         ] {
-            assert_eq!(repository_from_url(url).as_deref(), Some("codewarden/app"), "{url}");
+            assert_eq!(
+                repository_from_url(url).as_deref(),
+                Some("codewarden/app"),
+                "{url}"
+            );
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod state;
 use cli::{Cli, Commands};
 use commands::Session;
 use environment::Environment;
-use error::{exit, Error};
+use error::{Error, exit};
 use output::Printer;
 use report::Verdict;
 
@@ -41,15 +41,34 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     }
 }
 
-fn dispatch(cli: &Cli, env: &Environment, printer: &Printer, cwd: &std::path::Path) -> Result<Verdict, Error> {
+fn dispatch(
+    cli: &Cli,
+    env: &Environment,
+    printer: &Printer,
+    cwd: &std::path::Path,
+) -> Result<Verdict, Error> {
     let g = &cli.global;
     match &cli.command {
         Commands::Gate(args) => {
-            let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, args.common.since.as_deref())?;
+            let session = Session::open(
+                printer,
+                env,
+                cwd,
+                g.config.as_deref(),
+                g.dry_run,
+                args.common.since.as_deref(),
+            )?;
             commands::gate::cmd_gate(args, &session)
         }
         Commands::Run(args) => {
-            let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, args.common.since.as_deref())?;
+            let session = Session::open(
+                printer,
+                env,
+                cwd,
+                g.config.as_deref(),
+                g.dry_run,
+                args.common.since.as_deref(),
+            )?;
             commands::run::cmd_run(args, &session)
         }
     }

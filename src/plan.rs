@@ -61,7 +61,12 @@ impl Plan {
         }
         let mut out = String::new();
         for c in &self.changes {
-            out.push_str(&format!("{} {}: {}\n", c.action.symbol(), c.target, c.summary));
+            out.push_str(&format!(
+                "{} {}: {}\n",
+                c.action.symbol(),
+                c.target,
+                c.summary
+            ));
             if let Some(diff) = &c.diff {
                 for line in diff.lines() {
                     out.push_str(&format!("    {line}\n"));

@@ -54,8 +54,11 @@ impl State {
             Err(e) => return Err(io_error(path, "read", &e)),
         };
         let state: State = serde_json::from_str(&text).map_err(|e| {
-            Error::external("state", format!("{} is not a gantry state file: {e}", path.display()))
-                .with_hint("delete it to start the pipeline state over")
+            Error::external(
+                "state",
+                format!("{} is not a gantry state file: {e}", path.display()),
+            )
+            .with_hint("delete it to start the pipeline state over")
         })?;
         if state.version != VERSION || state.revision.as_deref() != revision {
             return Ok(fresh);
@@ -72,10 +75,12 @@ impl State {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "*\n");
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, "write in", &e))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, "write in", &e))?;
         serde_json::to_writer_pretty(&mut tmp, self)
             .map_err(|e| Error::external("state", format!("cannot serialise the state: {e}")))?;
-        tmp.persist(path).map_err(|e| io_error(path, "write", &e.error))?;
+        tmp.persist(path)
+            .map_err(|e| io_error(path, "write", &e.error))?;
         Ok(())
     }
 
@@ -85,7 +90,10 @@ impl State {
 }
 
 fn io_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
-    Error::external("filesystem", format!("cannot {what} {}: {e}", path.display()))
+    Error::external(
+        "filesystem",
+        format!("cannot {what} {}: {e}", path.display()),
+    )
 }
 
 /// Now, as RFC 3339 UTC.
@@ -102,7 +110,9 @@ mod tests {
             verdict: Verdict::Passed,
             dry_run: false,
             finished_at: now(),
-            outputs: [("verdict".to_string(), "passed".to_string())].into_iter().collect(),
+            outputs: [("verdict".to_string(), "passed".to_string())]
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -115,7 +125,10 @@ mod tests {
         s.save(&path).unwrap();
         assert_eq!(State::load(&path, Some("abc")).unwrap(), s);
         assert!(State::load(&path, Some("def")).unwrap().steps.is_empty());
-        assert_eq!(std::fs::read_to_string(dir.path().join(".gantry/.gitignore")).unwrap(), "*\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".gantry/.gitignore")).unwrap(),
+            "*\n"
+        );
     }
 
     #[test]

@@ -9,16 +9,16 @@ use crate::cli::GateArgs;
 use crate::error::Result;
 use crate::gate::exec::{self, Exit};
 use crate::gate::select::{self, Changes};
-use crate::gate::{format_duration, junit, location, matcher, Outcome, Status};
-use crate::output::github::{Annotation, Level};
+use crate::gate::{Outcome, Status, format_duration, junit, location, matcher};
 use crate::output::Format;
+use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::settings::config::Step;
 use crate::settings::gate::{Gate, GateSettings};
 use indexmap::IndexMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// Lines of a failed gate's output shown outside GitHub (all of it with `-v`).
@@ -33,6 +33,7 @@ pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
         "command": "gate",
         "verdict": report.verdict,
         "dry_run": session.dry_run,
+        "context": session.context,
         "gate": report.detail,
     }));
     Ok(report.verdict)
@@ -55,10 +56,9 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
     };
     match (&changes, any_paths) {
         (Changes::Unknown { reason }, true) => printer.info(&format!("every gate runs: {reason}")),
-        (Changes::Known { files, against }, _) => printer.detail(&format!(
-            "{} changed file(s) since {against}",
-            files.len()
-        )),
+        (Changes::Known { files, against }, _) => {
+            printer.detail(&format!("{} changed file(s) since {against}", files.len()))
+        }
         _ => {}
     }
 
@@ -125,11 +125,18 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
 }
 
 /// Runs the chosen gates, at most `jobs` at once, and prints a line as each ends.
-fn run_parallel(session: &Session, settings: &GateSettings, chosen: &[usize]) -> Vec<(usize, Outcome)> {
+fn run_parallel(
+    session: &Session,
+    settings: &GateSettings,
+    chosen: &[usize],
+) -> Vec<(usize, Outcome)> {
     if chosen.is_empty() {
         return Vec::new();
     }
-    let names: Vec<&str> = chosen.iter().map(|&i| settings.gates[i].name.as_str()).collect();
+    let names: Vec<&str> = chosen
+        .iter()
+        .map(|&i| settings.gates[i].name.as_str())
+        .collect();
     let spinner = session
         .printer
         .spinner(&format!("running {}", names.join(", ")));
@@ -154,7 +161,9 @@ fn run_parallel(session: &Session, settings: &GateSettings, chosen: &[usize]) ->
                         Some(pb) => pb.suspend(print),
                         None => print(),
                     }
-                    done.lock().unwrap_or_else(|e| e.into_inner()).push((i, outcome));
+                    done.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, outcome));
                 }
             });
         }
@@ -198,7 +207,10 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         Exit::Signal(s) => (Status::Failed, vec![format!("killed by signal {s}")], None),
         Exit::TimedOut => (
             Status::TimedOut,
-            vec![format!("timed out after {}", humantime::format_duration(gate.timeout))],
+            vec![format!(
+                "timed out after {}",
+                humantime::format_duration(gate.timeout)
+            )],
             None,
         ),
         Exit::NotStarted(msg) => (Status::Failed, vec![msg.clone()], None),
@@ -275,7 +287,10 @@ fn find_reports(gate: &Gate, started: SystemTime) -> Reports {
                 .map(|paths| paths.flatten().collect())
                 .unwrap_or_default()
         } else {
-            vec![full.clone()].into_iter().filter(|p| p.is_file()).collect()
+            vec![full.clone()]
+                .into_iter()
+                .filter(|p| p.is_file())
+                .collect()
         };
         if candidates.is_empty() {
             out.notes.push(format!("no JUnit report matches {pattern}"));
@@ -309,7 +324,11 @@ fn finish_line(o: &Outcome) -> String {
         .tests
         .map(|t| format!(", {} tests", t.total()))
         .unwrap_or_default();
-    let reason = o.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+    let reason = o
+        .reason
+        .as_ref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
     format!(
         "{mark} {} {} in {}{tests}{reason}",
         o.name,
@@ -346,7 +365,11 @@ fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
     if !o.is_failure() {
         return;
     }
-    let level = if o.required { Level::Error } else { Level::Warning };
+    let level = if o.required {
+        Level::Error
+    } else {
+        Level::Warning
+    };
     let root = &session.repo_root;
     let mut seen = Vec::new();
     for f in &o.failures {
@@ -370,7 +393,11 @@ fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
                 continue;
             }
             seen.push((file.clone(), p.line));
-            let lvl = if p.level == Level::Error { level } else { p.level };
+            let lvl = if p.level == Level::Error {
+                level
+            } else {
+                p.level
+            };
             session.printer.annotate(
                 Annotation::new(lvl, truncate(&p.message, ANNOTATION_CHARS))
                     .at(file, p.line, p.col)
@@ -381,8 +408,11 @@ fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
     if seen.is_empty() && o.failures.is_empty() {
         let reason = o.reason.clone().unwrap_or_else(|| "failed".into());
         session.printer.annotate(
-            Annotation::new(level, format!("gate `{}` {}: {reason}", gate.name, o.status.as_str()))
-                .titled(gate.name.clone()),
+            Annotation::new(
+                level,
+                format!("gate `{}` {}: {reason}", gate.name, o.status.as_str()),
+            )
+            .titled(gate.name.clone()),
         );
     }
 }
@@ -421,7 +451,11 @@ fn table(outcomes: &[Outcome]) -> String {
             [
                 o.name.clone(),
                 status,
-                if o.status == Status::Skipped { "-".into() } else { format_duration(o.duration) },
+                if o.status == Status::Skipped {
+                    "-".into()
+                } else {
+                    format_duration(o.duration)
+                },
                 counts_cell(o),
                 note(o).lines().next().unwrap_or("").to_string(),
             ]
@@ -462,12 +496,20 @@ fn markdown(outcomes: &[Outcome], verdict: Verdict, changes: &Changes, any_paths
             Status::Failed if !o.required => "⚠️",
             Status::Failed => "❌",
         };
-        let optional = if !o.required && o.is_failure() { " (optional)" } else { "" };
+        let optional = if !o.required && o.is_failure() {
+            " (optional)"
+        } else {
+            ""
+        };
         md.push_str(&format!(
             "| {} | {icon} {}{optional} | {} | {} | {} |\n",
             cell(&o.name),
             o.status.as_str(),
-            if o.status == Status::Skipped { "-".into() } else { format_duration(o.duration) },
+            if o.status == Status::Skipped {
+                "-".into()
+            } else {
+                format_duration(o.duration)
+            },
             counts_cell(o),
             cell(&note(o)),
         ));
@@ -477,7 +519,11 @@ fn markdown(outcomes: &[Outcome], verdict: Verdict, changes: &Changes, any_paths
             md.push_str(&format!("\nEvery gate ran: {}.\n", cell(reason)));
         }
         Changes::Known { files, against } => {
-            md.push_str(&format!("\n{} changed file(s) since {}.\n", files.len(), cell(against)));
+            md.push_str(&format!(
+                "\n{} changed file(s) since {}.\n",
+                files.len(),
+                cell(against)
+            ));
         }
         _ => {}
     }
@@ -524,7 +570,11 @@ mod tests {
     #[test]
     fn a_stale_report_does_not_pass_a_gate() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("r.xml"), "<testsuite><testcase name=\"a\"/></testsuite>").unwrap();
+        std::fs::write(
+            dir.path().join("r.xml"),
+            "<testsuite><testcase name=\"a\"/></testsuite>",
+        )
+        .unwrap();
         let later = SystemTime::now() + Duration::from_secs(60);
         let o = conclude(&gate(dir.path(), &["r.xml"]), passed(), later);
         assert_eq!(o.status, Status::Failed);
@@ -543,8 +593,70 @@ mod tests {
         .unwrap();
         let o = conclude(&gate(dir.path(), &["reports/*.xml"]), passed(), started);
         assert_eq!(o.status, Status::Failed);
-        assert_eq!(o.tests, Some(junit::Counts { passed: 1, failed: 1, skipped: 0 }));
+        assert_eq!(
+            o.tests,
+            Some(junit::Counts {
+                passed: 1,
+                failed: 1,
+                skipped: 0
+            })
+        );
         assert_eq!(o.reason.as_deref(), Some("1 test(s) failed"));
+    }
+
+    fn sample() -> Vec<Outcome> {
+        let ran = |name: &str, status, ms, required| Outcome {
+            name: name.into(),
+            required,
+            status,
+            reason: None,
+            duration: Duration::from_millis(ms),
+            exit_code: Some(0),
+            tests: None,
+            failures: vec![],
+            output: String::new(),
+        };
+        let mut api = ran("api-tests", Status::Failed, 1234, true);
+        api.tests = Some(junit::Counts {
+            passed: 12,
+            failed: 1,
+            skipped: 2,
+        });
+        api.reason = Some("exit code 1, 1 test(s) failed".into());
+        api.failures.push(junit::Failure {
+            test: "tests.test_health.test_ok".into(),
+            classname: None,
+            message: "assert 200 == 201 | pipes\nsecond line".into(),
+            details: String::new(),
+            file: None,
+            line: None,
+        });
+        let mut lint = ran("lint", Status::TimedOut, 61_000, false);
+        lint.reason = Some("timed out after 1m".into());
+        vec![
+            api,
+            ran("sdk-tests", Status::Passed, 200, true),
+            lint,
+            Outcome::skipped(
+                "web",
+                true,
+                "no changed file since `main` matches web/**".into(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn summary_snapshot() {
+        let changes = Changes::Known {
+            files: vec!["api/x.py".into()],
+            against: "`main`".into(),
+        };
+        insta::assert_snapshot!(markdown(&sample(), Verdict::Failed, &changes, true));
+    }
+
+    #[test]
+    fn table_snapshot() {
+        insta::assert_snapshot!(table(&sample()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `gantry run`: the configured pipeline, step by step, stopping at the first
 //! step that says no, with one summary and (in a dry run) one plan.
 
-use super::{gate, Session};
+use super::{Session, gate};
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::report::{StepReport, Verdict};
@@ -27,11 +27,12 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
     let not_run: Vec<&str> = steps[reports.len()..].iter().map(|s| s.as_str()).collect();
 
     printer.result(&render_plan(&reports, &not_run, session.dry_run));
-    printer.summary(&markdown(&reports, &not_run, verdict, session.dry_run));
+    printer.summary_front(&markdown(&reports, &not_run, verdict, session.dry_run));
     printer.document(serde_json::json!({
         "command": "run",
         "verdict": verdict,
         "dry_run": session.dry_run,
+        "context": session.context,
         "steps": reports,
         "not_run": not_run,
     }));
@@ -54,7 +55,10 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     }
     if steps.is_empty() {
         return Err(Error::usage(
-            format!("{} configures no step to run", session.project.file.display()),
+            format!(
+                "{} configures no step to run",
+                session.project.file.display()
+            ),
             Some("add a [gates.<name>] section, or list steps under [pipeline]".into()),
         ));
     }
@@ -91,7 +95,11 @@ fn markdown(reports: &[StepReport], not_run: &[&str], verdict: Verdict, dry_run:
         } else {
             format!("{} change(s)", r.plan.changes.len())
         };
-        md.push_str(&format!("| {} | {} | {changes} |\n", r.step.as_str(), r.verdict.as_str()));
+        md.push_str(&format!(
+            "| {} | {} | {changes} |\n",
+            r.step.as_str(),
+            r.verdict.as_str()
+        ));
     }
     for s in not_run {
         md.push_str(&format!("| {s} | not run | - |\n"));

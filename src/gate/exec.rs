@@ -85,7 +85,10 @@ pub fn run(spec: &Spec) -> Finished {
                 RunCommand::Shell(_) => "sh".to_string(),
                 RunCommand::Argv(a) => a[0].clone(),
             };
-            return not_started(format!("cannot run `{program}` in {}: {e}", spec.dir.display()));
+            return not_started(format!(
+                "cannot run `{program}` in {}: {e}",
+                spec.dir.display()
+            ));
         }
     };
     let pgid = child.id() as i32;
@@ -210,7 +213,11 @@ mod tests {
         let f = run(&spec(RunCommand::Shell(script), Duration::from_millis(500)));
         assert_eq!(f.exit, Exit::TimedOut);
         assert!(f.duration < Duration::from_secs(30));
-        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         // The background child must be gone (or a zombie awaiting init).
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map(|s| !s.contains(") Z "))

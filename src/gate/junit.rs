@@ -68,7 +68,8 @@ enum Outcome {
 }
 
 pub fn parse_file(path: &Path) -> Result<Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -164,7 +165,11 @@ fn attr(e: &BytesStart, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 fn start_case(e: &BytesStart) -> Case {
@@ -259,12 +264,23 @@ tests/test_a.py:12: AssertionError</failure>
   </testsuite>
 </testsuites>"#;
         let r = parse(xml).unwrap();
-        assert_eq!(r.counts, Counts { passed: 2, failed: 2, skipped: 1 });
+        assert_eq!(
+            r.counts,
+            Counts {
+                passed: 2,
+                failed: 2,
+                skipped: 1
+            }
+        );
         assert_eq!(r.failures[0].test, "tests.test_a.bad");
         assert_eq!(r.failures[0].message, "assert 1 == 2");
         assert_eq!(r.failures[0].file.as_deref(), Some("tests/test_a.py"));
         assert_eq!(r.failures[0].line, Some(12));
-        assert!(r.failures[0].details.contains(">       assert 1 == 2"), "{:?}", r.failures[0].details);
+        assert!(
+            r.failures[0].details.contains(">       assert 1 == 2"),
+            "{:?}",
+            r.failures[0].details
+        );
         assert_eq!(r.failures[1].test, "boom");
         assert_eq!(r.failures[1].message, "RuntimeError: x");
     }

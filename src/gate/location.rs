@@ -97,7 +97,10 @@ mod tests {
         assert_eq!(repo_relative("tests/t.py", dir, root), "api/tests/t.py");
         assert_eq!(repo_relative("/repo/web/a.js", dir, root), "web/a.js");
         assert_eq!(repo_relative("../web/./a.js", dir, root), "web/a.js");
-        assert_eq!(repo_relative("file:///repo/api/x.mjs", dir, root), "api/x.mjs");
+        assert_eq!(
+            repo_relative("file:///repo/api/x.mjs", dir, root),
+            "api/x.mjs"
+        );
         assert_eq!(repo_relative("/usr/lib/x.py", dir, root), "/usr/lib/x.py");
     }
 
@@ -112,7 +115,14 @@ mod tests {
             root.display()
         );
         let loc = first_in_text(&stack, &root.join("web"), &root).unwrap();
-        assert_eq!(loc, Location { file: "web/test/a.test.js".into(), line: Some(4), col: Some(30) });
+        assert_eq!(
+            loc,
+            Location {
+                file: "web/test/a.test.js".into(),
+                line: Some(4),
+                col: Some(30)
+            }
+        );
         assert_eq!(first_in_text("nothing/here.py:3", &root, &root), None);
     }
 }

@@ -43,14 +43,38 @@ macro_rules! re {
     };
 }
 
-re!(RUST_HEADER, r"^(?P<level>error|warning)(?:\[(?P<code>[A-Za-z0-9_:-]+)\])?: (?P<msg>.+)$");
-re!(ARROW, r"^\s*--> (?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+)\s*$");
-re!(ESLINT_ROW, r"^\s+(?P<line>\d+):(?P<col>\d+)\s+(?P<level>error|warning)\s+(?P<msg>.+?)(?:\s{2,}(?P<rule>[\w@/-]+))?\s*$");
-re!(COLON_FORM, r"^(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?:(?P<level>error|warning|note|info)\b:?\s*)?(?P<msg>.+)$");
-re!(RUFF_HEADER, r"^(?P<code>[A-Z]+[0-9]+)(?: \[\*\])? (?P<msg>.+)$");
-re!(TSC, r"^(?P<file>[^\s(][^(]*)\((?P<line>\d+),(?P<col>\d+)\): (?P<level>error|warning) (?P<msg>TS\d+: .+)$");
-re!(TSC_PRETTY, r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+) - (?P<level>error|warning) (?P<msg>TS\d+: .+)$");
-re!(PYTEST_FRAME, r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(?:Error|Exception|Failed|Exit)\b.*)$");
+re!(
+    RUST_HEADER,
+    r"^(?P<level>error|warning)(?:\[(?P<code>[A-Za-z0-9_:-]+)\])?: (?P<msg>.+)$"
+);
+re!(
+    ARROW,
+    r"^\s*--> (?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+)\s*$"
+);
+re!(
+    ESLINT_ROW,
+    r"^\s+(?P<line>\d+):(?P<col>\d+)\s+(?P<level>error|warning)\s+(?P<msg>.+?)(?:\s{2,}(?P<rule>[\w@/-]+))?\s*$"
+);
+re!(
+    COLON_FORM,
+    r"^(?P<file>[^\s:][^:]*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?:(?P<level>error|warning|note|info)\b:?\s*)?(?P<msg>.+)$"
+);
+re!(
+    RUFF_HEADER,
+    r"^(?P<code>[A-Z]+[0-9]+)(?: \[\*\])? (?P<msg>.+)$"
+);
+re!(
+    TSC,
+    r"^(?P<file>[^\s(][^(]*)\((?P<line>\d+),(?P<col>\d+)\): (?P<level>error|warning) (?P<msg>TS\d+: .+)$"
+);
+re!(
+    TSC_PRETTY,
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+) - (?P<level>error|warning) (?P<msg>TS\d+: .+)$"
+);
+re!(
+    PYTEST_FRAME,
+    r"^(?P<file>[^\s:]+\.py):(?P<line>\d+): (?P<msg>\w*(?:Error|Exception|Failed|Exit)\b.*)$"
+);
 
 /// Parses a tool's output. ANSI colour codes are removed first.
 pub fn parse(matcher: Matcher, output: &str) -> Vec<Problem> {
@@ -160,12 +184,17 @@ fn eslint(lines: &[&str]) -> Vec<Problem> {
                     message: msg,
                 });
             }
-        } else if !l.starts_with(char::is_whitespace) && !l.trim().is_empty() && !l.starts_with('✖') {
+        } else if !l.starts_with(char::is_whitespace) && !l.trim().is_empty() && !l.starts_with('✖')
+        {
             file = Some(l.trim());
         }
     }
     // `--format unix` prints the colon form instead.
-    out.extend(colon_form(lines, false).into_iter().filter(|p| p.col.is_some()));
+    out.extend(
+        colon_form(lines, false)
+            .into_iter()
+            .filter(|p| p.col.is_some()),
+    );
     out
 }
 
@@ -189,9 +218,15 @@ mod tests {
     fn cargo_errors_with_codes_and_locations() {
         let out = "   Compiling x v0.1.0\nerror[E0308]: mismatched types\n --> src/main.rs:3:18\n  |\n3 |     let x: u8 = \"a\";\n\nerror: could not compile `x`\n";
         let p = one(Matcher::Cargo, out);
-        assert_eq!((p.file.as_str(), p.line, p.col), ("src/main.rs", Some(3), Some(18)));
+        assert_eq!(
+            (p.file.as_str(), p.line, p.col),
+            ("src/main.rs", Some(3), Some(18))
+        );
         assert_eq!(p.message, "mismatched types [E0308]");
-        let w = one(Matcher::Cargo, "warning: unused variable: `y`\n  --> src/lib.rs:7:9\n");
+        let w = one(
+            Matcher::Cargo,
+            "warning: unused variable: `y`\n  --> src/lib.rs:7:9\n",
+        );
         assert_eq!(w.level, Level::Warning);
     }
 
@@ -202,16 +237,28 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].file, "/repo/web/src/app.js");
         assert_eq!((p[0].line, p[0].col), (Some(3), Some(7)));
-        assert_eq!(p[0].message, "'x' is assigned a value but never used (no-unused-vars)");
+        assert_eq!(
+            p[0].message,
+            "'x' is assigned a value but never used (no-unused-vars)"
+        );
         assert_eq!(p[1].level, Level::Warning);
     }
 
     #[test]
     fn ruff_concise_and_full_forms() {
-        let p = one(Matcher::Ruff, "api/app.py:1:8: F401 [*] `os` imported but unused\nFound 1 error.\n");
-        assert_eq!((p.file.as_str(), p.line, p.col), ("api/app.py", Some(1), Some(8)));
+        let p = one(
+            Matcher::Ruff,
+            "api/app.py:1:8: F401 [*] `os` imported but unused\nFound 1 error.\n",
+        );
+        assert_eq!(
+            (p.file.as_str(), p.line, p.col),
+            ("api/app.py", Some(1), Some(8))
+        );
         assert_eq!(p.message, "F401 [*] `os` imported but unused");
-        let p = one(Matcher::Ruff, "F401 [*] `os` imported but unused\n --> api/app.py:1:8\n  |\n");
+        let p = one(
+            Matcher::Ruff,
+            "F401 [*] `os` imported but unused\n --> api/app.py:1:8\n  |\n",
+        );
         assert_eq!(p.message, "F401 `os` imported but unused");
     }
 
@@ -220,16 +267,28 @@ mod tests {
         let out = "api/m.py:4: error: Incompatible return value type  [return-value]\napi/m.py:4: note: see docs\nSuccess: no\n";
         let p = parse(Matcher::Mypy, out);
         assert_eq!(p.len(), 2);
-        assert_eq!(p[0].message, "Incompatible return value type  [return-value]");
+        assert_eq!(
+            p[0].message,
+            "Incompatible return value type  [return-value]"
+        );
         assert_eq!(p[1].level, Level::Notice);
     }
 
     #[test]
     fn tsc_both_forms() {
-        let p = one(Matcher::Tsc, "src/a.ts(4,7): error TS2322: Type 'string' is not assignable to type 'number'.\n");
+        let p = one(
+            Matcher::Tsc,
+            "src/a.ts(4,7): error TS2322: Type 'string' is not assignable to type 'number'.\n",
+        );
         assert_eq!((p.line, p.col), (Some(4), Some(7)));
-        let p = one(Matcher::Tsc, "\x1b[96msrc/a.ts\x1b[0m:\x1b[93m4\x1b[0m:\x1b[93m7\x1b[0m - \x1b[91merror\x1b[0m TS2322: Bad.\n");
-        assert_eq!((p.file.as_str(), p.message.as_str()), ("src/a.ts", "TS2322: Bad."));
+        let p = one(
+            Matcher::Tsc,
+            "\x1b[96msrc/a.ts\x1b[0m:\x1b[93m4\x1b[0m:\x1b[93m7\x1b[0m - \x1b[91merror\x1b[0m TS2322: Bad.\n",
+        );
+        assert_eq!(
+            (p.file.as_str(), p.message.as_str()),
+            ("src/a.ts", "TS2322: Bad.")
+        );
     }
 
     #[test]
@@ -242,9 +301,15 @@ mod tests {
 
     #[test]
     fn generic_form_with_and_without_column() {
-        let p = parse(Matcher::Generic, "src/a.js:3:1: SyntaxError: x\nlib/b.sh:10: warning: quote this\nsee https://x.io:443: no\n");
+        let p = parse(
+            Matcher::Generic,
+            "src/a.js:3:1: SyntaxError: x\nlib/b.sh:10: warning: quote this\nsee https://x.io:443: no\n",
+        );
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].message, "SyntaxError: x");
-        assert_eq!((p[1].line, p[1].col, p[1].level), (Some(10), None, Level::Warning));
+        assert_eq!(
+            (p[1].line, p[1].col, p[1].level),
+            (Some(10), None, Level::Warning)
+        );
     }
 }

@@ -15,10 +15,14 @@ pub enum Changes {
 
 pub fn changes(project_root: &Path, base: &ChangeBase) -> Changes {
     let result = match base {
-        ChangeBase::PullRequest { base, head } => git::changed_between(project_root, base, head, true)
-            .map(|f| (f, format!("the pull request base {}", short(base)))),
-        ChangeBase::Push { before, head } => git::changed_between(project_root, before, head, false)
-            .map(|f| (f, format!("the commit before the push {}", short(before)))),
+        ChangeBase::PullRequest { base, head } => {
+            git::changed_between(project_root, base, head, true)
+                .map(|f| (f, format!("the pull request base {}", short(base))))
+        }
+        ChangeBase::Push { before, head } => {
+            git::changed_between(project_root, before, head, false)
+                .map(|f| (f, format!("the commit before the push {}", short(before))))
+        }
         ChangeBase::Since { rev } => {
             git::changed_since(project_root, rev).map(|f| (f, format!("`{rev}`")))
         }
@@ -66,7 +70,12 @@ mod tests {
     fn gate(paths: &[&str]) -> Gate {
         let mut b = globset::GlobSetBuilder::new();
         for p in paths {
-            b.add(globset::GlobBuilder::new(p).literal_separator(true).build().unwrap());
+            b.add(
+                globset::GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .build()
+                    .unwrap(),
+            );
         }
         Gate {
             name: "g".into(),

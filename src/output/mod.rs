@@ -133,7 +133,11 @@ impl Printer {
         let text = self.redact(text);
         match self.opts.format {
             Format::Github => self.raw_stdout(&format!("{text}\n")),
-            _ => self.log(&format!("{} {}", self.paint(BOLD, "==>"), self.paint(BOLD, &text))),
+            _ => self.log(&format!(
+                "{} {}",
+                self.paint(BOLD, "==>"),
+                self.paint(BOLD, &text)
+            )),
         }
     }
 
@@ -249,7 +253,9 @@ impl Printer {
                     _ => String::new(),
                 };
                 let title = a.title.map(|t| format!("{t}: ")).unwrap_or_default();
-                self.log(&format!("{label} {location}{title}{}", a.message));
+                // One line: the details are in the output shown above it.
+                let first = a.message.lines().next().unwrap_or("");
+                self.log(&format!("{label} {location}{title}{first}"));
             }
         }
     }
@@ -259,7 +265,10 @@ impl Printer {
         let value = self.redact(value);
         if let Some(file) = &self.opts.output_file {
             github::append_output(file, name, &value).map_err(|e| {
-                Error::external("filesystem", format!("cannot write {}: {e}", file.display()))
+                Error::external(
+                    "filesystem",
+                    format!("cannot write {}: {e}", file.display()),
+                )
             })?;
         }
         lock(&self.outputs).insert(name.to_string(), value);
@@ -273,6 +282,12 @@ impl Printer {
     /// Adds Markdown to the step summary (written by [`Printer::finish`]).
     pub fn summary(&self, markdown: &str) {
         lock(&self.summary).push_str(markdown);
+    }
+
+    /// Puts Markdown before everything already in the step summary (the
+    /// pipeline's overview goes above the steps' own sections).
+    pub fn summary_front(&self, markdown: &str) {
+        lock(&self.summary).insert_str(0, markdown);
     }
 
     /// Human-readable result (tables, plans) on stdout.
@@ -346,7 +361,10 @@ impl Printer {
         let summary = self.redact(&lock(&self.summary));
         if let (Some(file), false) = (&self.opts.summary_file, summary.is_empty()) {
             let cut = github::append_summary(file, &summary).map_err(|e| {
-                Error::external("filesystem", format!("cannot write {}: {e}", file.display()))
+                Error::external(
+                    "filesystem",
+                    format!("cannot write {}: {e}", file.display()),
+                )
             })?;
             if cut > 0 {
                 self.warn(&format!(

@@ -126,10 +126,7 @@ mod tests {
     fn registered_values_are_masked_everywhere() {
         let r = Redactor::default();
         r.add("s3cr3t-token");
-        assert_eq!(
-            r.redact("a s3cr3t-token b s3cr3t-token"),
-            "a *** b ***"
-        );
+        assert_eq!(r.redact("a s3cr3t-token b s3cr3t-token"), "a *** b ***");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use crate::gate::matcher::Matcher;
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::fmt;
 use std::time::Duration;
 use toml::Spanned;
@@ -28,7 +28,9 @@ pub struct PipelineConfig {
 }
 
 /// A step of the pipeline. Only steps that exist are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// Lint and test commands (`[gates.*]`).
@@ -144,7 +146,9 @@ impl<'de> Deserialize<'de> for RunCommand {
                     argv.push(arg);
                 }
                 if argv.is_empty() {
-                    return Err(de::Error::custom("`run` is an empty list: give the program and its arguments"));
+                    return Err(de::Error::custom(
+                        "`run` is an empty list: give the program and its arguments",
+                    ));
                 }
                 Ok(RunCommand::Argv(argv))
             }

@@ -52,9 +52,19 @@ impl GateSettings {
         for name in names {
             if !configured.contains(&name.as_str()) {
                 let hint = match super::toml_error::closest(name, &configured) {
-                    Some(best) => format!("did you mean `{best}`? gates in {}: {}", project.file.display(), configured.join(", ")),
-                    None if configured.is_empty() => format!("{} has no [gates.*] section", project.file.display()),
-                    None => format!("gates in {}: {}", project.file.display(), configured.join(", ")),
+                    Some(best) => format!(
+                        "did you mean `{best}`? gates in {}: {}",
+                        project.file.display(),
+                        configured.join(", ")
+                    ),
+                    None if configured.is_empty() => {
+                        format!("{} has no [gates.*] section", project.file.display())
+                    }
+                    None => format!(
+                        "gates in {}: {}",
+                        project.file.display(),
+                        configured.join(", ")
+                    ),
                 };
                 return Err(Error::usage(format!("no gate named `{name}`"), Some(hint)));
             }
@@ -65,8 +75,11 @@ impl GateSettings {
             if !names.is_empty() && !names.contains(&name.0) {
                 continue;
             }
-            let mut gate_env: Vec<(String, String)> =
-                cfg.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut gate_env: Vec<(String, String)> = cfg
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             for secret in &cfg.secrets {
                 let var = secret.get_ref();
                 match env.get(var) {

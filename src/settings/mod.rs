@@ -8,7 +8,7 @@ mod toml_error;
 use crate::cli::GlobalArgs;
 use crate::environment::{self as env, Environment};
 use crate::error::{ConfigError, Error, Result};
-use crate::output::{decide_color, Format, PrinterOptions};
+use crate::output::{Format, PrinterOptions, decide_color};
 use config::Config;
 use std::path::{Path, PathBuf};
 
@@ -125,10 +125,7 @@ fn validate(project: &Project, text: &str) -> Result<()> {
                     text,
                     dir.span(),
                     format!("gates.{name}.dir: `{}` is not a directory", dir.get_ref()),
-                    Some(format!(
-                        "paths are relative to {}",
-                        project.root.display()
-                    )),
+                    Some(format!("paths are relative to {}", project.root.display())),
                 )
                 .into());
             }
@@ -153,7 +150,13 @@ mod tests {
         let e = err("[gates.api]\nrun = \"pytest\"\nrequird = false\n");
         assert_eq!((e.line, e.column), (Some(3), Some(1)));
         assert_eq!(e.message, "unknown key `requird` in [gates.api]");
-        assert!(e.hint.as_deref().unwrap().starts_with("did you mean `required`?"), "{e:?}");
+        assert!(
+            e.hint
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `required`?"),
+            "{e:?}"
+        );
         assert_eq!(e.snippet.as_deref(), Some("requird = false"));
     }
 
@@ -168,7 +171,11 @@ mod tests {
     fn bad_values_are_located_and_explained() {
         let e = err("[gates.api]\nrun = \"x\"\ntimeout = \"ten minutes\"\n");
         assert_eq!(e.line, Some(3));
-        assert!(e.message.contains("invalid duration `ten minutes`"), "{}", e.message);
+        assert!(
+            e.message.contains("invalid duration `ten minutes`"),
+            "{}",
+            e.message
+        );
 
         let e = err("[gates.api]\nrun = \"x\"\nmatcher = \"pytset\"\n");
         assert_eq!((e.line, e.column), (Some(3), Some(11)));
@@ -180,7 +187,12 @@ mod tests {
 
         let e = err("[gates.api]\nrun = 3\n");
         assert_eq!(e.line, Some(2));
-        assert!(e.message.contains("a shell command string or a non-empty list"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("a shell command string or a non-empty list"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -223,7 +235,10 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), "").unwrap();
         let sub = dir.path().join("a/b");
         std::fs::create_dir_all(&sub).unwrap();
-        assert_eq!(find_config(&sub, None).unwrap(), dir.path().join(CONFIG_FILE));
+        assert_eq!(
+            find_config(&sub, None).unwrap(),
+            dir.path().join(CONFIG_FILE)
+        );
         let e = find_config(&sub, Some(Path::new("nope.toml"))).unwrap_err();
         assert_eq!(e.exit_code(), 2);
     }
