@@ -57,10 +57,7 @@ pub struct GateArgs {
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     #[command(flatten)]
-    pub common: ChangeArgs,
-    /// How many gates run at once [default: number of CPUs]
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
+    pub options: GateOptions,
 }
 
 #[derive(Debug, Args)]
@@ -69,17 +66,18 @@ pub struct RunArgs {
     #[arg(value_name = "STEP", value_enum)]
     pub steps: Vec<Step>,
     #[command(flatten)]
-    pub common: ChangeArgs,
-    /// How many gates run at once [default: number of CPUs]
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
+    pub options: GateOptions,
 }
 
+/// Options of the gates, shared by `gate` and `run`.
 #[derive(Debug, Args)]
-pub struct ChangeArgs {
+pub struct GateOptions {
     /// Count changed files since this git revision (committed and uncommitted); in CI the pull request base or the push's previous commit is used
     #[arg(long, value_name = "REV")]
     pub since: Option<String>,
+    /// How many gates run at once [default: number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[cfg(test)]

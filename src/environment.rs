@@ -126,12 +126,12 @@ impl Environment {
         self.is_true(GITHUB_ACTIONS)
     }
 
-    /// Every (name, value) pair whose value must be redacted.
-    pub fn secret_values(&self) -> impl Iterator<Item = (&str, &str)> {
+    /// Every value that must be redacted.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
         self.vars
             .iter()
             .filter(|(k, v)| !v.is_empty() && looks_secret(k))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -36,6 +36,12 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
         Ok(Verdict::Failed) => exit::PIPELINE_FAILED,
         Err(e) => {
             printer.error(&e);
+            // JSON consumers still get one document, saying what went wrong.
+            printer.document(serde_json::json!({
+                "error": e.to_string(),
+                "hint": e.hint(),
+                "exit_code": e.exit_code(),
+            }));
             e.exit_code()
         }
     }
@@ -48,39 +54,24 @@ fn dispatch(
     cwd: &std::path::Path,
 ) -> Result<Verdict, Error> {
     let g = &cli.global;
+    let since = match &cli.command {
+        Commands::Gate(args) => args.options.since.as_deref(),
+        Commands::Run(args) => args.options.since.as_deref(),
+    };
+    let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, since)?;
     match &cli.command {
-        Commands::Gate(args) => {
-            let session = Session::open(
-                printer,
-                env,
-                cwd,
-                g.config.as_deref(),
-                g.dry_run,
-                args.common.since.as_deref(),
-            )?;
-            commands::gate::cmd_gate(args, &session)
-        }
-        Commands::Run(args) => {
-            let session = Session::open(
-                printer,
-                env,
-                cwd,
-                g.config.as_deref(),
-                g.dry_run,
-                args.common.since.as_deref(),
-            )?;
-            commands::run::cmd_run(args, &session)
-        }
+        Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
+        Commands::Run(args) => commands::run::cmd_run(args, &session),
     }
 }
 
 /// Every secret in the environment is redacted from the first line on.
 fn register_secrets(printer: &Printer, env: &Environment) {
-    for (name, value) in env.secret_values() {
+    for value in env.secret_values() {
         printer.mask(value);
+        // A connection URL is masked whole, and its password on its own too.
         if value.contains("://") {
             printer.mask_url_password(value);
         }
-        let _ = name;
     }
 }

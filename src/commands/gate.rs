@@ -27,7 +27,7 @@ const TAIL_LINES: usize = 60;
 const ANNOTATION_CHARS: usize = 2000;
 
 pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names, args.jobs)?;
+    let report = execute(session, &args.names, args.options.jobs)?;
     session.record(&report)?;
     session.printer.document(serde_json::json!({
         "command": "gate",

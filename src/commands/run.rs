@@ -15,7 +15,7 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
     for step in &steps {
         printer.heading(step.as_str());
         let report = match step {
-            Step::Gate => gate::execute(session, &[], args.jobs)?,
+            Step::Gate => gate::execute(session, &[], args.options.jobs)?,
         };
         session.record(&report)?;
         verdict = report.verdict;

@@ -178,3 +178,16 @@ fn colour_follows_flags_and_no_color() {
         .run();
     assert!(!r.stderr.contains("\u{1b}["), "{}", r.stderr);
 }
+
+#[test]
+fn json_format_reports_errors_as_one_document_too() {
+    let p = Project::new();
+    p.write("gantry.toml", "[gates.api]\nrun = 1\n");
+    let r = p.gantry().args(["gate", "--format", "json"]).run().code(2);
+    let doc = r.json();
+    assert_eq!(doc["exit_code"], 2);
+    assert!(
+        doc["error"].as_str().unwrap().contains("gantry.toml:2:7"),
+        "{doc}"
+    );
+}
