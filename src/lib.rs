@@ -14,6 +14,7 @@ pub mod git;
 pub mod output;
 pub mod plan;
 pub mod report;
+pub mod runtime;
 pub mod settings;
 pub mod state;
 
