@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod docker;
 pub mod environment;
 pub mod error;
 pub mod gate;
