@@ -99,7 +99,11 @@ pub fn tags(rules: &[TagRule], facts: &Facts) -> Vec<String> {
     let mut newest = false;
     for rule in rules {
         let raw: Vec<String> = match rule {
-            TagRule::Sha => facts.sha.iter().map(|s| format!("sha-{}", short_sha(s))).collect(),
+            TagRule::Sha => facts
+                .sha
+                .iter()
+                .map(|s| format!("sha-{}", short_sha(s)))
+                .collect(),
             TagRule::Branch => facts.branch.iter().cloned().collect(),
             TagRule::Tag => facts.tag.iter().cloned().collect(),
             TagRule::Pr => facts.pr_number.iter().map(|n| format!("pr-{n}")).collect(),
@@ -138,7 +142,10 @@ pub fn sanitize_tag(raw: &str) -> String {
             in_run = true;
         }
     }
-    out.trim_start_matches(['.', '-']).chars().take(128).collect()
+    out.trim_start_matches(['.', '-'])
+        .chars()
+        .take(128)
+        .collect()
 }
 
 /// OCI labels: org.opencontainers.image.{source,revision,created,version,title,url}. `version` is the semver version for a tag build, else the branch (sanitised), else the short sha.

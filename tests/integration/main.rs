@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod dockerignore;
 mod gate;
 mod github;
 mod run;

@@ -270,3 +270,21 @@ impl Run {
             .collect()
     }
 }
+
+/// Finds `docker` with a daemon that answers. In CI a missing or unreachable
+/// Docker fails the test; locally the test is skipped, loudly.
+pub fn require_docker() -> Option<PathBuf> {
+    let docker = require_tool("docker")?;
+    let answers = Command::new(&docker)
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if answers {
+        return Some(docker);
+    }
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
+        panic!("the Docker daemon does not answer `docker version` (CI never skips a test)");
+    }
+    eprintln!("\n*** SKIPPED: the Docker daemon does not answer `docker version` ***\n");
+    None
+}

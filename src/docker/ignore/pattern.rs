@@ -118,6 +118,8 @@ fn validate(pattern: &str) -> Result<(), String> {
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            // An escape takes the next character, whatever it is: the guard
+            // consumes it.
             '\\' if chars.next().is_none() => return Err("ends with a lone `\\`".into()),
             '[' => {
                 chars.next_if_eq(&'^');
@@ -146,9 +148,11 @@ fn class_item(chars: &mut std::iter::Peekable<std::str::Chars>) -> Result<(), St
         Some('-') | Some(']') => {
             return Err("`[...]` is empty or has `-` or `]` where a character belongs".into());
         }
+        // The guard consumes the escaped character.
         Some('\\') if chars.next().is_none() => return Err(UNCLOSED.into()),
         Some(_) => {}
     }
+    // Go wants more of the class after every character: at least its `]`.
     match chars.peek() {
         None => Err(UNCLOSED.into()),
         Some(_) => Ok(()),

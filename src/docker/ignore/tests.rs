@@ -5,8 +5,7 @@
 use super::*;
 
 fn ignore(lines: &[&str]) -> DockerIgnore {
-    DockerIgnore::parse(&lines.join("\n"))
-        .unwrap_or_else(|e| panic!("{lines:?} should parse: {e}"))
+    DockerIgnore::parse(&lines.join("\n")).unwrap_or_else(|e| panic!("{lines:?} should parse: {e}"))
 }
 
 /// (patterns, path, excluded?)
@@ -106,15 +105,29 @@ const CASES: &[(&[&str], &str, bool)] = &[
     (&["a^b*"], "a^bc", false),
     (&["x.y"], "xzy", false),
     (&["a+b"], "a+b", true),
+    (&["x\\b"], "x", true),
+    (&["x\\b"], "x\\b", false),
     (&["(paren)*"], "(paren)x", true),
     (&["{a,b}"], "a", false),
     (&["{a,b}"], "{a,b}", true),
     // `!` re-includes; the last matching line wins, both ways.
     (&["*.md", "!README.md"], "README.md", false),
     (&["*.md", "!README.md"], "CHANGES.md", true),
-    (&["*.md", "!README*.md", "README-secret.md"], "README-secret.md", true),
-    (&["*.md", "!README*.md", "README-secret.md"], "README.md", false),
-    (&["*.md", "README-secret.md", "!README*.md"], "README-secret.md", false),
+    (
+        &["*.md", "!README*.md", "README-secret.md"],
+        "README-secret.md",
+        true,
+    ),
+    (
+        &["*.md", "!README*.md", "README-secret.md"],
+        "README.md",
+        false,
+    ),
+    (
+        &["*.md", "README-secret.md", "!README*.md"],
+        "README-secret.md",
+        false,
+    ),
     (&["!a", "a"], "a", true),
     (&["a", "!a"], "a", false),
     (&["a", "!a", "a"], "a", true),
@@ -178,6 +191,27 @@ const DESCEND: &[(&[&str], &str, bool)] = &[
 fn descend() {
     for (patterns, dir, expected) in DESCEND {
         let got = ignore(patterns).may_reinclude_under(dir);
+        assert_eq!(got, *expected, "{patterns:?} {dir:?}");
+    }
+}
+
+/// (patterns, directory, must BuildKit descend?)
+const DESCEND_BUILDKIT: &[(&[&str], &str, bool)] = &[
+    (&["docs", "!docs/keep.md"], "docs", true),
+    (&["docs"], "docs", false),
+    (&["docs", "!**/*.md"], "docs", true),
+    (&["docs", "!*/keep.md"], "node_modules", true),
+    (&["docs", "!docs/**"], "docs", true),
+    (&["docs", "!docs/*"], "docs", true),
+    (&["a", "!a/b/**"], "a/b", true),
+    (&["a", "!a/b/**"], "a/c", false),
+    (&["a", "!ab"], "a", false),
+];
+
+#[test]
+fn descend_buildkit() {
+    for (patterns, dir, expected) in DESCEND_BUILDKIT {
+        let got = ignore(patterns).may_reinclude_under_buildkit(dir);
         assert_eq!(got, *expected, "{patterns:?} {dir:?}");
     }
 }
@@ -301,7 +335,14 @@ fn errors_name_the_line_and_the_pattern() {
 
 #[test]
 fn valid_corners_parse() {
-    for text in ["#[ not a pattern", "[a-c]", "[^a]", "\\\\", "[[:^digit:]]", "a\\ b"] {
+    for text in [
+        "#[ not a pattern",
+        "[a-c]",
+        "[^a]",
+        "\\\\",
+        "[[:^digit:]]",
+        "a\\ b",
+    ] {
         DockerIgnore::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
     assert!(ignore(&["a\\ b"]).is_excluded("a b"));

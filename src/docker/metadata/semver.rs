@@ -43,7 +43,8 @@ impl Version {
             None => Vec::new(),
             Some(pre) => pre.split('.').map(str::to_string).collect(),
         };
-        let numeric_ok = |id: &String| !id.bytes().all(|b| b.is_ascii_digit()) || number(id).is_some();
+        let numeric_ok =
+            |id: &String| !id.bytes().all(|b| b.is_ascii_digit()) || number(id).is_some();
         if !pre.iter().all(|id| is_identifier(id) && numeric_ok(id)) {
             return None;
         }

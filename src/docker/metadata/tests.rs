@@ -28,7 +28,15 @@ fn on_branch(branch: &str) -> Facts {
 #[test]
 fn rules_parse_and_errors_list_the_valid_ones() {
     assert_eq!(
-        rules(&["sha", "branch", "tag", "semver", "pr", "latest", " raw:stable "]),
+        rules(&[
+            "sha",
+            "branch",
+            "tag",
+            "semver",
+            "pr",
+            "latest",
+            " raw:stable "
+        ]),
         [
             TagRule::Sha,
             TagRule::Branch,
@@ -41,7 +49,10 @@ fn rules_parse_and_errors_list_the_valid_ones() {
     );
     let err = "type=sha".parse::<TagRule>().unwrap_err();
     assert!(err.contains("`type=sha`"), "{err}");
-    assert!(err.contains("sha, branch, tag, semver, pr, latest, raw:<value>"), "{err}");
+    assert!(
+        err.contains("sha, branch, tag, semver, pr, latest, raw:<value>"),
+        "{err}"
+    );
     let err = "raw:".parse::<TagRule>().unwrap_err();
     assert!(err.contains("needs a value"), "{err}");
     assert!("SHA".parse::<TagRule>().is_err());
@@ -63,14 +74,20 @@ fn branch_is_sanitised() {
     let t = |b: &str| tags(&[TagRule::Branch], &on_branch(b));
     assert_eq!(t("main"), ["main"]);
     assert_eq!(t("feature/Login_Form"), ["feature-login_form"]);
-    assert_eq!(t("dependabot/npm/@types/node-20"), ["dependabot-npm-types-node-20"]);
+    assert_eq!(
+        t("dependabot/npm/@types/node-20"),
+        ["dependabot-npm-types-node-20"]
+    );
     assert!(tags(&[TagRule::Branch], &on_tag("v1.0.0", &[])).is_empty());
 }
 
 #[test]
 fn tag_is_the_tag_name() {
     assert_eq!(tags(&[TagRule::Tag], &on_tag("v1.2.3", &[])), ["v1.2.3"]);
-    assert_eq!(tags(&[TagRule::Tag], &on_tag("release/2025", &[])), ["release-2025"]);
+    assert_eq!(
+        tags(&[TagRule::Tag], &on_tag("release/2025", &[])),
+        ["release-2025"]
+    );
     assert!(tags(&[TagRule::Tag], &on_branch("main")).is_empty());
 }
 
@@ -81,7 +98,10 @@ fn pr_is_numbered() {
         sha: Some(SHA.into()),
         ..Facts::default()
     };
-    assert_eq!(tags(&rules(&["pr", "sha"]), &facts), ["pr-318", "sha-860c190"]);
+    assert_eq!(
+        tags(&rules(&["pr", "sha"]), &facts),
+        ["pr-318", "sha-860c190"]
+    );
     assert!(tags(&[TagRule::Pr], &on_branch("main")).is_empty());
 }
 
@@ -166,7 +186,10 @@ fn explicit_latest_always_and_in_place() {
         ["latest", "main"]
     );
     assert_eq!(
-        tags(&rules(&["latest", "semver"]), &on_tag("v1.2.9", &["v2.0.0"])),
+        tags(
+            &rules(&["latest", "semver"]),
+            &on_tag("v1.2.9", &["v2.0.0"])
+        ),
         ["latest", "1.2.9", "1.2", "1"]
     );
 }
@@ -175,8 +198,19 @@ fn explicit_latest_always_and_in_place() {
 fn tags_keep_rule_order_and_drop_duplicates() {
     let facts = on_tag("v1.2.3", &["v1.0.0"]);
     assert_eq!(
-        tags(&rules(&["sha", "semver", "tag", "raw:1.2", "raw:Stable"]), &facts),
-        ["sha-860c190", "1.2.3", "1.2", "1", "v1.2.3", "stable", "latest"]
+        tags(
+            &rules(&["sha", "semver", "tag", "raw:1.2", "raw:Stable"]),
+            &facts
+        ),
+        [
+            "sha-860c190",
+            "1.2.3",
+            "1.2",
+            "1",
+            "v1.2.3",
+            "stable",
+            "latest"
+        ]
     );
     assert_eq!(
         tags(&rules(&["semver", "latest"]), &facts),
