@@ -47,8 +47,46 @@ pub struct GlobalArgs {
 pub enum Commands {
     /// Run lint and test gates in parallel (only those whose paths changed)
     Gate(GateArgs),
+    /// Build the container images of [images.*] through the Docker Engine
+    Build(BuildArgs),
+    /// Push the built images to ECR or any OCI registry
+    Push(PushArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Images to build [default: every image in gantry.toml]
+    #[arg(value_name = "IMAGE")]
+    pub names: Vec<String>,
+    /// How many images build at once [default: number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub build_args: BuildArgOverrides,
+}
+
+/// `--build-arg`, shared by `build` and `run`.
+#[derive(Debug, Args, Default)]
+pub struct BuildArgOverrides {
+    /// A build argument for every image, over gantry.toml's `build-args` (repeatable)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub values: Vec<(String, String)>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Images to push [default: every image in gantry.toml]
+    #[arg(value_name = "IMAGE")]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +105,8 @@ pub struct RunArgs {
     pub steps: Vec<Step>,
     #[command(flatten)]
     pub options: GateOptions,
+    #[command(flatten)]
+    pub build_args: BuildArgOverrides,
 }
 
 /// Options of the gates, shared by `gate` and `run`.

@@ -31,6 +31,8 @@ pub struct RunContext {
     pub event_name: Option<String>,
     /// Base branch of a pull request.
     pub base_ref: Option<String>,
+    /// The pull request's number, on pull request events.
+    pub pr_number: Option<u64>,
     #[serde(skip)]
     pub runner_temp: Option<PathBuf>,
     /// Where changed files are counted from.
@@ -91,6 +93,11 @@ impl RunContext {
                 .unwrap_or_else(|| "https://github.com".into()),
             event_name,
             base_ref: owned(env::GITHUB_BASE_REF),
+            pr_number: event
+                .as_ref()
+                .and_then(|ev| ev.pointer("/pull_request/number"))
+                .and_then(|n| n.as_u64())
+                .or_else(|| pr_from_ref(e.get(env::GITHUB_REF)?)),
             runner_temp: e.get(env::RUNNER_TEMP).map(PathBuf::from),
             change_base,
         }
@@ -126,6 +133,7 @@ impl RunContext {
                 .to_string(),
             event_name: None,
             base_ref: None,
+            pr_number: None,
             runner_temp: None,
             change_base: match since {
                 Some(rev) => ChangeBase::Since { rev: rev.into() },
@@ -135,6 +143,16 @@ impl RunContext {
             },
         }
     }
+}
+
+/// `refs/pull/7/merge` → 7.
+fn pr_from_ref(git_ref: &str) -> Option<u64> {
+    git_ref
+        .strip_prefix("refs/pull/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The pull request's base commit, or the push's previous commit.
@@ -221,6 +239,12 @@ mod tests {
             change_base_from_event(Some("push"), Some(&ev), Some("bbb")),
             ChangeBase::Unknown { reason } if reason.contains("created the branch")
         ));
+    }
+
+    #[test]
+    fn pull_request_numbers_come_from_the_ref() {
+        assert_eq!(pr_from_ref("refs/pull/42/merge"), Some(42));
+        assert_eq!(pr_from_ref("refs/heads/main"), None);
     }
 
     #[test]

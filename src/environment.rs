@@ -34,6 +34,19 @@ pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
 pub const GITHUB_BASE_REF: &str = "GITHUB_BASE_REF";
 /// Per-job temporary directory; the pipeline state lives in `$RUNNER_TEMP/gantry/`.
 pub const RUNNER_TEMP: &str = "RUNNER_TEMP";
+/// Login of the user who started the run; the default GHCR user name.
+pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+/// The workflow's token; the default GHCR password.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// Default Docker Hub user name.
+pub const DOCKERHUB_USERNAME: &str = "DOCKERHUB_USERNAME";
+/// Default Docker Hub password or access token.
+pub const DOCKERHUB_TOKEN: &str = "DOCKERHUB_TOKEN";
+/// The Docker Engine to talk to: `unix:///path` or `tcp://host:port`; default `/var/run/docker.sock`.
+pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// Tests only: push ECR images to this `host:port` instead of the ECR
+/// registry (the ECR API calls still go to AWS or `AWS_ENDPOINT_URL`).
+pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";
 /// Set (to anything but empty) to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Set (to anything but empty or `0`) to force colour on.
@@ -47,6 +60,7 @@ pub const TERM: &str = "TERM";
 pub const KNOWN_SECRETS: &[&str] = &[
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    "DOCKERHUB_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",
     "AWS_SECRET_ACCESS_KEY",

@@ -45,6 +45,11 @@ pub fn tag_at_head(dir: &Path) -> Option<String> {
     git(dir, &["describe", "--tags", "--exact-match", "HEAD"]).ok()
 }
 
+/// Every tag in the repository (to decide whether a release is the newest).
+pub fn all_tags(dir: &Path) -> Vec<String> {
+    git(dir, &["tag", "--list"]).map(lines).unwrap_or_default()
+}
+
 /// `owner/name` from the `origin` remote's URL (https or ssh forms).
 pub fn origin_repository(dir: &Path) -> Option<String> {
     let url = git(dir, &["remote", "get-url", "origin"]).ok()?;

@@ -4,6 +4,7 @@
 //! environment and `gantry.toml`, `commands::<name>` plans and applies
 //! through its integration module, and `output::Printer` writes everything.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -14,6 +15,7 @@ pub mod gate;
 pub mod git;
 pub mod output;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod runtime;
 pub mod settings;
@@ -59,10 +61,13 @@ fn dispatch(
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
+        Commands::Build(_) | Commands::Push(_) => None,
     };
     let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, since)?;
     match &cli.command {
         Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
+        Commands::Build(args) => commands::build::cmd_build(args, &session),
+        Commands::Push(args) => commands::push::cmd_push(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
     }
 }

@@ -2,7 +2,9 @@
 //! (printer, environment, loaded project, run facts) and returns a verdict;
 //! `main` maps the verdict or error to an exit code.
 
+pub mod build;
 pub mod gate;
+pub mod push;
 pub mod run;
 
 use crate::context::RunContext;

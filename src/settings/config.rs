@@ -18,6 +18,12 @@ pub struct Config {
     /// `[gates.<name>]`: lint and test commands.
     #[serde(default)]
     pub gates: IndexMap<Name, GateConfig>,
+    /// `[images.<name>]`: container images to build and push.
+    #[serde(default)]
+    pub images: IndexMap<Name, ImageConfig>,
+    /// `[registries."<host>"]`: credentials for registries other than ECR.
+    #[serde(default)]
+    pub registries: IndexMap<String, RegistryConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,14 +41,77 @@ pub struct PipelineConfig {
 pub enum Step {
     /// Lint and test commands (`[gates.*]`).
     Gate,
+    /// Build container images (`[images.*]`).
+    Build,
+    /// Push the built images to their registries.
+    Push,
 }
 
 impl Step {
     pub fn as_str(self) -> &'static str {
         match self {
             Step::Gate => "gate",
+            Step::Build => "build",
+            Step::Push => "push",
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageConfig {
+    /// Build context directory, relative to `gantry.toml`.
+    pub context: Spanned<String>,
+    /// Dockerfile path relative to `gantry.toml`; default `<context>/Dockerfile`.
+    pub dockerfile: Option<Spanned<String>>,
+    /// Repository name in the registry, e.g. `codewarden/api`.
+    pub repository: Spanned<String>,
+    /// `ecr`, `<account>.dkr.ecr.<region>.amazonaws.com`, `ghcr.io`, `docker.io` or `host:port`.
+    pub registry: Option<String>,
+    /// `--build-arg` values.
+    #[serde(default)]
+    pub build_args: IndexMap<String, String>,
+    /// Stage to build in a multi-stage Dockerfile.
+    pub target: Option<String>,
+    /// `linux/amd64`, `linux/arm64`, ...
+    pub platform: Option<String>,
+    /// Extra labels, on top of the OCI labels gantry sets.
+    #[serde(default)]
+    pub labels: IndexMap<String, String>,
+    /// Tag rules: `sha`, `branch`, `tag`, `semver`, `pr`, `latest`, `raw:<tag>`.
+    pub tags: Option<Vec<Spanned<String>>>,
+    /// Images to use as cache sources.
+    #[serde(default)]
+    pub cache_from: Vec<String>,
+    /// Build without the cache.
+    #[serde(default)]
+    pub no_cache: bool,
+    /// Always pull newer versions of base images.
+    #[serde(default)]
+    pub pull: bool,
+    /// ECR: create the repository when it is missing (scan on push, `tag-mutability`).
+    #[serde(default)]
+    pub create_repository: bool,
+    /// `mutable` or `immutable`: for a repository gantry creates, and the
+    /// rule gantry enforces before pushing (an existing tag with another digest is refused).
+    pub tag_mutability: Option<TagMutability>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagMutability {
+    Mutable,
+    Immutable,
+}
+
+/// Credentials of a registry, read from environment variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// Variable holding the user name.
+    pub username_env: Option<String>,
+    /// Variable holding the password or token (a secret: redacted everywhere).
+    pub password_env: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

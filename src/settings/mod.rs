@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod gate;
+pub mod images;
 mod toml_error;
 
 use crate::cli::GlobalArgs;
@@ -128,6 +129,50 @@ fn validate(project: &Project, text: &str) -> Result<()> {
                     Some(format!("paths are relative to {}", project.root.display())),
                 )
                 .into());
+            }
+        }
+    }
+    for (name, image) in &project.config.images {
+        let at = |span, message: String, hint: &str| -> Error {
+            toml_error::at_span(&project.file, text, span, message, Some(hint.to_string())).into()
+        };
+        let context = project.root.join(image.context.get_ref());
+        if !context.is_dir() {
+            return Err(at(
+                image.context.span(),
+                format!(
+                    "images.{name}.context: `{}` is not a directory",
+                    image.context.get_ref()
+                ),
+                "the build context is a directory, relative to gantry.toml",
+            ));
+        }
+        let dockerfile = match &image.dockerfile {
+            Some(d) => (project.root.join(d.get_ref()), d.span()),
+            None => (context.join("Dockerfile"), image.context.span()),
+        };
+        if !dockerfile.0.is_file() {
+            return Err(at(
+                dockerfile.1,
+                format!("images.{name}: no Dockerfile at {}", dockerfile.0.display()),
+                "set `dockerfile` (relative to gantry.toml) or add <context>/Dockerfile",
+            ));
+        }
+        let repo = image.repository.get_ref();
+        if !crate::registry::valid_repository(repo) {
+            return Err(at(
+                image.repository.span(),
+                format!("images.{name}.repository: `{repo}` is not a valid repository name"),
+                "use lower-case letters, digits and `.`, `_`, `-`, separated by `/`, e.g. `codewarden/api`",
+            ));
+        }
+        for rule in image.tags.iter().flatten() {
+            if let Err(e) = rule.get_ref().parse::<crate::docker::metadata::TagRule>() {
+                return Err(at(
+                    rule.span(),
+                    format!("images.{name}.tags: {e}"),
+                    "see the README's tag rules",
+                ));
             }
         }
     }

@@ -4,9 +4,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build;
 mod cli;
 mod dockerignore;
 mod gate;
 mod github;
+mod push;
 mod run;
 mod secrets;

@@ -1,16 +1,20 @@
 //! `gantry run`: the pipeline, and the bundled example.
 
+use crate::support::services::{busybox_image, docker_available};
 use crate::support::{Gantry, Project, Runner, repo_root, require_tool};
 use serde_json::json;
 
 #[test]
 fn the_example_pipeline_dry_run_passes_and_prints_the_plan() {
-    if require_tool("pytest").is_none() || require_tool("node").is_none() {
+    if require_tool("pytest").is_none() || require_tool("node").is_none() || !docker_available() {
         return;
     }
     let example = repo_root().join("examples/monorepo");
+    // As scripts/demo does: a stand-in base image, and no AWS account.
+    let base = format!("PYTHON_IMAGE={}", busybox_image());
     let r = Gantry::new(&example)
-        .args(["run", "--dry-run"])
+        .args(["run", "--dry-run", "--build-arg", &base])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .run()
         .code(0);
     for gate in [
@@ -32,6 +36,18 @@ fn the_example_pipeline_dry_run_passes_and_prints_the_plan() {
         r.stdout
     );
     assert!(r.stdout.contains("gate: passed"), "{}", r.stdout);
+    assert!(r.stderr.contains("✓ api built"), "{}", r.stderr);
+    assert!(r.stdout.contains("push: passed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("push (registry not checked)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("no AWS credentials found"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

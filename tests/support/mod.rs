@@ -2,6 +2,8 @@
 //! git repositories, a simulated GitHub Actions runner, and tool lookup.
 #![allow(dead_code)]
 
+pub mod services;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,379 @@
+//! `gantry build`: build the `[images.*]` through the Docker Engine, in
+//! parallel, tagged and labelled from git and GitHub facts.
+//!
+//! Building is local work: it runs for real in a dry run too.
+
+use super::Session;
+use crate::cli::BuildArgs;
+use crate::context::RefType;
+use crate::docker::build::{self, Failure, Request};
+use crate::docker::context::Context;
+use crate::docker::engine;
+use crate::docker::metadata::{self, Facts};
+use crate::error::{ConfigError, Error, Result};
+use crate::gate::location;
+use crate::output::github::{Annotation, Level};
+use crate::plan::Plan;
+use crate::report::{StepReport, Verdict};
+use crate::settings::config::Step;
+use crate::settings::images::{BuildSettings, Image};
+use crate::{git, runtime, state};
+use futures_util::StreamExt;
+use indexmap::IndexMap;
+use std::time::{Duration, Instant};
+
+pub fn cmd_build(args: &BuildArgs, session: &Session) -> Result<Verdict> {
+    let report = execute(session, &args.names, args.jobs, &args.build_args.values)?;
+    session.record(&report)?;
+    session.printer.document(serde_json::json!({
+        "command": "build",
+        "verdict": report.verdict,
+        "dry_run": session.dry_run,
+        "context": session.context,
+        "build": report.detail,
+    }));
+    Ok(report.verdict)
+}
+
+/// What one image's build produced, for the summary and the JSON document.
+#[derive(Debug, serde::Serialize)]
+struct Outcome {
+    image: String,
+    built: bool,
+    image_id: Option<String>,
+    tags: Vec<String>,
+    files: u64,
+    bytes: u64,
+    seconds: f64,
+    error: Option<String>,
+}
+
+pub fn execute(
+    session: &Session,
+    names: &[String],
+    jobs: Option<usize>,
+    build_args: &[(String, String)],
+) -> Result<StepReport> {
+    let printer = session.printer;
+    let settings = BuildSettings::resolve(&session.project, session.env, names, jobs, build_args)?;
+    let facts = facts(session);
+    let mut requests = Vec::new();
+    for image in &settings.images {
+        requests.push((image, request(image, &facts)?));
+    }
+    printer.info(&format!(
+        "building {} image(s): {}",
+        requests.len(),
+        settings
+            .images
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let results = runtime::block_on(async {
+        let docker = engine::connect(settings.docker_host.as_deref()).await?;
+        let docker = &docker;
+        let results: Vec<_> = futures_util::stream::iter(requests)
+            .map(|(image, (req, tags))| async move {
+                let started = Instant::now();
+                let name = image.name.clone();
+                let progress = move |line: &str| {
+                    if line.starts_with("Step ") {
+                        printer.info(&format!("[{name}] {line}"));
+                    } else {
+                        printer.detail(&format!("[{name}] {line}"));
+                    }
+                };
+                let result = build::build(docker, req, &progress).await;
+                (image, tags, result, started.elapsed())
+            })
+            .buffer_unordered(settings.jobs)
+            .collect()
+            .await;
+        Ok::<_, Error>(results)
+    })??;
+
+    let mut outcomes = Vec::new();
+    let mut outputs = IndexMap::new();
+    let mut verdict = Verdict::Passed;
+    let mut fatal: Option<Error> = None;
+    for image in &settings.images {
+        let Some((_, tags, result, took)) = results.iter().find(|(i, ..)| i.name == image.name)
+        else {
+            continue;
+        };
+        let mut outcome = Outcome {
+            image: image.name.clone(),
+            built: false,
+            image_id: None,
+            tags: tags.clone(),
+            files: 0,
+            bytes: 0,
+            seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
+            error: None,
+        };
+        match result {
+            Ok(built) => {
+                printer.outcome(
+                    Some(true),
+                    &format!(
+                        "✓ {} built {} in {} ({} files, {})",
+                        image.name,
+                        short_id(&built.image_id),
+                        seconds(*took),
+                        built.sent.files,
+                        human_bytes(built.sent.bytes)
+                    ),
+                );
+                for secret in &built.sent.likely_secrets {
+                    let file = location::repo_relative(secret, &image.context, &session.repo_root);
+                    printer.annotate(
+                        Annotation::new(
+                            Level::Warning,
+                            format!("{secret} looks like a secret and was sent to the Docker Engine: add it to .dockerignore"),
+                        )
+                        .at(file, None, None)
+                        .titled(format!("{}: build context", image.name)),
+                    );
+                }
+                outputs.insert(format!("image-{}-id", image.name), built.image_id.clone());
+                outputs.insert(format!("image-{}-tags", image.name), tags.join(","));
+                outcome.built = true;
+                outcome.image_id = Some(built.image_id.clone());
+                outcome.files = built.sent.files;
+                outcome.bytes = built.sent.bytes;
+            }
+            Err(failure) => {
+                outcome.error = Some(report_failure(session, image, failure, &mut fatal));
+                verdict = Verdict::Failed;
+            }
+        }
+        outcomes.push(outcome);
+    }
+    if let Some(e) = fatal {
+        printer.summary(&markdown(&outcomes, Verdict::Failed));
+        return Err(e);
+    }
+    outputs.insert("build-verdict".into(), verdict.as_str().into());
+    printer.result(&table(&outcomes));
+    printer.summary(&markdown(&outcomes, verdict));
+    Ok(StepReport {
+        step: Step::Build,
+        verdict,
+        dry_run: session.dry_run,
+        plan: Plan::default(),
+        outputs,
+        detail: serde_json::json!({ "images": outcomes }),
+    })
+}
+
+/// The build request and the local tags of one image.
+fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
+    let (context, dockerfile_name) = Context::prepare(&image.context, &image.dockerfile)
+        .map_err(|e| Error::usage(format!("{}: {}", e.path.display(), e.message), Some(e.hint)))?;
+    let dockerfile_text = std::fs::read_to_string(&image.dockerfile).map_err(|e| {
+        Error::usage(
+            format!("{}: cannot read: {e}", image.dockerfile.display()),
+            None,
+        )
+    })?;
+    let mut tags = metadata::tags(&image.tag_rules, facts);
+    if tags.is_empty() {
+        // Outside git and CI no rule yields a tag; the image still needs a name.
+        tags.push("latest".into());
+    }
+    let tags: Vec<String> = tags
+        .iter()
+        .map(|t| format!("{}:{t}", image.repository))
+        .collect();
+    let mut labels: std::collections::HashMap<String, String> =
+        metadata::labels(facts, &image.name).into_iter().collect();
+    labels.extend(image.labels.clone());
+    Ok((
+        Request {
+            context,
+            dockerfile_name,
+            dockerfile_text,
+            tags: tags.clone(),
+            labels,
+            build_args: image.build_args.clone(),
+            target: image.target.clone(),
+            platform: image.platform.clone(),
+            cache_from: image.cache_from.clone(),
+            no_cache: image.no_cache,
+            pull: image.pull,
+        },
+        tags,
+    ))
+}
+
+/// Facts for tags and labels from the run context.
+fn facts(session: &Session) -> Facts {
+    let ctx = &session.context;
+    let (branch, tag) = match ctx.ref_type {
+        // A pull request's ref (`7/merge`) is not a branch worth a tag.
+        Some(RefType::Branch) if ctx.pr_number.is_none() => (ctx.ref_name.clone(), None),
+        Some(RefType::Tag) => (None, ctx.ref_name.clone()),
+        _ => (None, None),
+    };
+    Facts {
+        sha: ctx.sha.clone(),
+        branch,
+        tag: tag.clone(),
+        pr_number: ctx.pr_number,
+        repository_url: ctx
+            .repository
+            .as_ref()
+            .map(|r| format!("{}/{r}", ctx.server_url)),
+        created: state::now(),
+        other_tags: git::all_tags(&session.project.root)
+            .into_iter()
+            .filter(|t| Some(t) != tag.as_ref())
+            .collect(),
+    }
+}
+
+/// Prints and annotates a failed build; returns a one-line reason. Bad input
+/// (a Dockerfile that does not parse, an unsendable file) and engine failures
+/// become the step's error instead of a "no".
+fn report_failure(
+    session: &Session,
+    image: &Image,
+    failure: &Failure,
+    fatal: &mut Option<Error>,
+) -> String {
+    let printer = session.printer;
+    let dockerfile = location::repo_relative(
+        &image.dockerfile.to_string_lossy(),
+        &session.project.root,
+        &session.repo_root,
+    );
+    match failure {
+        Failure::Step {
+            step,
+            instruction,
+            line,
+            message,
+            tail,
+        } => {
+            printer.outcome(
+                Some(false),
+                &format!("✗ {} failed at step {step}: {instruction}", image.name),
+            );
+            printer.group(
+                &format!("{}: last lines of step {step}", image.name),
+                &tail.join("\n"),
+            );
+            // The reason first: a one-line rendering shows only the first line.
+            let mut a = Annotation::new(Level::Error, format!("{message}\nin: {instruction}"))
+                .titled(format!("{}: build step {step} failed", image.name));
+            a = a.at(dockerfile, line.map(|l| l as u32), None);
+            printer.annotate(a);
+            message.clone()
+        }
+        Failure::Syntax { line, message } => {
+            let snippet = line.and_then(|l| {
+                std::fs::read_to_string(&image.dockerfile)
+                    .ok()?
+                    .lines()
+                    .nth(l.checked_sub(1)?)
+                    .map(str::to_string)
+            });
+            printer.annotate(
+                Annotation::new(Level::Error, message.clone())
+                    .at(dockerfile, line.map(|l| l as u32), None)
+                    .titled(format!("{}: Dockerfile", image.name)),
+            );
+            fatal.get_or_insert(Error::from(ConfigError {
+                path: image.dockerfile.clone(),
+                line: *line,
+                column: None,
+                message: message.clone(),
+                snippet,
+                hint: Some("fix the Dockerfile".into()),
+            }));
+            message.clone()
+        }
+        Failure::Context(e) => {
+            let text = format!("{}: {}", e.path.display(), e.message);
+            fatal.get_or_insert(Error::usage(text.clone(), Some(e.hint.clone())));
+            text
+        }
+        Failure::Engine(message) => {
+            fatal.get_or_insert(Error::external(
+                "Docker",
+                format!("building {}: {message}", image.name),
+            ));
+            message.clone()
+        }
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    hex.get(..12).unwrap_or(hex)
+}
+
+fn seconds(d: Duration) -> String {
+    crate::gate::format_duration(d)
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn table(outcomes: &[Outcome]) -> String {
+    let mut out = String::from("image  result  id  tags\n");
+    for o in outcomes {
+        out.push_str(&format!(
+            "{}  {}  {}  {}\n",
+            o.image,
+            if o.built { "built" } else { "failed" },
+            o.image_id.as_deref().map(short_id).unwrap_or("-"),
+            o.tags.join(", ")
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+fn markdown(outcomes: &[Outcome], verdict: Verdict) -> String {
+    let mut md = format!(
+        "### gantry build: {}\n\n| Image | Result | Image id | Tags | Context |\n|---|---|---|---|---|\n",
+        verdict.as_str()
+    );
+    for o in outcomes {
+        let result = match (&o.error, o.built) {
+            (_, true) => "✅ built".to_string(),
+            (Some(e), false) => {
+                format!("❌ {}", e.lines().next().unwrap_or("").replace('|', "\\|"))
+            }
+            (None, false) => "❌ failed".to_string(),
+        };
+        md.push_str(&format!(
+            "| {} | {result} | `{}` | {} | {} files, {} |\n",
+            o.image,
+            o.image_id.as_deref().map(short_id).unwrap_or("-"),
+            o.tags
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            o.files,
+            human_bytes(o.bytes)
+        ));
+    }
+    md.push('\n');
+    md
+}

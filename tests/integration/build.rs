@@ -1,0 +1,302 @@
+//! `gantry build` against the real Docker Engine.
+
+use crate::support::services::{busybox_image, docker, docker_available, image_files};
+use crate::support::{Project, Runner};
+use serde_json::json;
+
+/// A unique repository name per test, so parallel tests never share images.
+fn repo(test: &str) -> String {
+    format!("gantry-test/{test}-{}", std::process::id())
+}
+
+fn cleanup(repo: &str) {
+    let ids = docker(&["images", "-q", repo]);
+    for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", id])
+            .output();
+    }
+}
+
+fn label(image: &str, key: &str) -> String {
+    docker(&[
+        "image",
+        "inspect",
+        "--format",
+        &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+        image,
+    ])
+}
+
+#[test]
+fn a_scratch_image_gets_the_context_files_tags_and_oci_labels() {
+    if !docker_available() {
+        return;
+    }
+    let repo = repo("scratch");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.web]\ncontext = \"web\"\nrepository = \"{repo}\"\nlabels = {{ \"com.codewarden.team\" = \"web\" }}\n"),
+    );
+    p.write("web/Dockerfile", "FROM scratch\nCOPY . /site/\n");
+    p.write("web/.dockerignore", "*.log\ndrafts\n!drafts/keep.html\n");
+    p.write("web/index.html", "<h1>hi</h1>");
+    p.write("web/debug.log", "noise");
+    p.write("web/drafts/old.html", "");
+    p.write("web/drafts/keep.html", "");
+    let sha = p.commit("web");
+    let r = p.gantry().args(["build", "--format", "json"]).run().code(0);
+    let doc = r.json();
+    let tag = format!("{repo}:sha-{}", &sha[..7]);
+    assert_eq!(
+        doc["build"]["images"][0]["tags"],
+        json!([tag.clone(), format!("{repo}:main")])
+    );
+    assert_eq!(
+        image_files(&tag),
+        [
+            "site/.dockerignore",
+            "site/Dockerfile",
+            "site/drafts/keep.html",
+            "site/index.html"
+        ]
+    );
+    assert_eq!(label(&tag, "org.opencontainers.image.revision"), sha);
+    assert_eq!(label(&tag, "org.opencontainers.image.title"), "web");
+    assert_eq!(label(&tag, "com.codewarden.team"), "web");
+    let id = doc["outputs"]["image-web-id"].as_str().unwrap().to_string();
+    assert_eq!(
+        docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            &format!("{repo}:main")
+        ]),
+        id
+    );
+    let state: serde_json::Value = serde_json::from_str(&p.read(".gantry/state.json")).unwrap();
+    assert_eq!(
+        state["steps"]["build"]["outputs"]["image-web-id"],
+        id.as_str()
+    );
+    cleanup(&repo);
+}
+
+#[test]
+fn multi_stage_builds_use_build_args_targets_and_a_dockerfile_outside_the_context() {
+    if !docker_available() {
+        return;
+    }
+    let base = busybox_image();
+    let repo = repo("stages");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.tool]\ncontext = \"src\"\ndockerfile = \"docker/tool.Dockerfile\"\nrepository = \"{repo}-tool\"\ntarget = \"build\"\nbuild-args = {{ GREETING = \"hello from gantry\" }}\ntags = [\"raw:t\"]\n\n[images.final]\ncontext = \"src\"\ndockerfile = \"docker/tool.Dockerfile\"\nrepository = \"{repo}-final\"\nbuild-args = {{ GREETING = \"final\" }}\ntags = [\"raw:t\"]\n"
+        ),
+    );
+    p.write(
+        "docker/tool.Dockerfile",
+        &format!("FROM {base} AS build\nARG GREETING=unset\nCOPY input.txt /input.txt\nRUN echo \"$GREETING\" > /greeting && cat /input.txt >> /greeting\n\nFROM scratch\nCOPY --from=build /greeting /greeting\n"),
+    );
+    p.write("src/input.txt", "input line\n");
+    p.commit("stages");
+    let r = p.gantry().args(["build", "--jobs", "2"]).run().code(0);
+    assert!(
+        r.stderr.contains("✓ tool built") && r.stderr.contains("✓ final built"),
+        "{}",
+        r.stderr
+    );
+    let out = docker(&["run", "--rm", &format!("{repo}-tool:t"), "cat", "/greeting"]);
+    assert_eq!(out, "hello from gantry\ninput line");
+    assert_eq!(image_files(&format!("{repo}-final:t")), ["greeting"]);
+    cleanup(&format!("{repo}-tool"));
+    cleanup(&format!("{repo}-final"));
+}
+
+#[test]
+fn a_failing_step_is_annotated_on_its_dockerfile_line() {
+    if !docker_available() {
+        return;
+    }
+    let base = busybox_image();
+    let repo = repo("failing");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\n"),
+    );
+    p.write(
+        "api/Dockerfile",
+        &format!("FROM {base}\nRUN echo preparing\n\nRUN echo about to fail && \\\n    exit 7\n"),
+    );
+    let sha = p.commit("api");
+    let runner = Runner::new();
+    let r = p
+        .gantry()
+        .args(["build"])
+        .envs(runner.env("push", json!({"before": sha}), &sha))
+        .run()
+        .code(1);
+    let errors = r.commands("::error");
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert!(
+        errors[0]
+            .starts_with("::error file=api/Dockerfile,line=4,title=api%3A build step 3 failed::"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].contains("returned a non-zero code: 7"),
+        "{errors:?}"
+    );
+    assert!(
+        r.stdout.contains("about to fail"),
+        "the step's output is shown:\n{}",
+        r.stdout
+    );
+    assert!(
+        runner.summary().contains("| api | ❌"),
+        "{}",
+        runner.summary()
+    );
+    assert_eq!(runner.outputs()["build-verdict"], "failed");
+    cleanup(&repo);
+}
+
+#[test]
+fn a_dockerfile_syntax_error_is_bad_input_with_its_line() {
+    if !docker_available() {
+        return;
+    }
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \".\"\nrepository = \"gantry-test/syntax\"\n",
+    );
+    p.write("Dockerfile", "FROM scratch\nCOPPY . /\n");
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(r.stderr.contains("Dockerfile:2: "), "{}", r.stderr);
+    assert!(r.stderr.contains("COPPY"), "{}", r.stderr);
+}
+
+#[test]
+fn configuration_mistakes_are_located_before_any_build() {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"x/api\"\n",
+    );
+    p.write("api/app.py", "");
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("gantry.toml:2:11: images.api: no Dockerfile at"),
+        "{}",
+        r.stderr
+    );
+
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"nowhere\"\nrepository = \"x/api\"\n",
+    );
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("images.api.context: `nowhere` is not a directory"),
+        "{}",
+        r.stderr
+    );
+
+    std::os::unix::fs::symlink("loop", p.path().join("loop")).unwrap();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"loop\"\nrepository = \"x/api\"\n",
+    );
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("images.api.context: `loop` is not a directory"),
+        "{}",
+        r.stderr
+    );
+
+    p.write("api/Dockerfile", "FROM scratch\n");
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"X/Api\"\n",
+    );
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr.contains("`X/Api` is not a valid repository name"),
+        "{}",
+        r.stderr
+    );
+
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"x/api\"\ntags = [\"sha\", \"semvar\"]\n",
+    );
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("gantry.toml:4:16: images.api.tags: unknown tag rule `semvar`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_engine_that_does_not_answer_is_an_outside_failure() {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \".\"\nrepository = \"x/api\"\n",
+    );
+    p.write("Dockerfile", "FROM scratch\n");
+    let r = p
+        .gantry()
+        .args(["build"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run()
+        .code(3);
+    assert!(
+        r.stderr
+            .contains("the engine at unix:///nonexistent/docker.sock does not answer"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint: start Docker"), "{}", r.stderr);
+}
+
+#[test]
+fn likely_secrets_in_the_context_are_warned_about() {
+    if !docker_available() {
+        return;
+    }
+    let repo = repo("secrets");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\n"),
+    );
+    p.write("api/Dockerfile", "FROM scratch\nCOPY . /\n");
+    p.write("api/.env", "STRIPE_KEY=x\n");
+    p.write("api/.env.example", "STRIPE_KEY=\n");
+    p.write("api/.dockerignore", "*.pem\n");
+    p.write("api/server.pem", "-----BEGIN");
+    let r = p
+        .gantry()
+        .args(["build", "--format", "github"])
+        .run()
+        .code(0);
+    assert_eq!(
+        r.commands("::warning"),
+        [
+            "::warning file=api/.env,title=api%3A build context::.env looks like a secret and was sent to the Docker Engine: add it to .dockerignore"
+        ]
+    );
+    cleanup(&repo);
+}

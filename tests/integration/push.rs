@@ -1,0 +1,263 @@
+//! `gantry push` against a real registry (htpasswd auth) and moto for ECR.
+
+use crate::support::services::{Moto, Registry, docker_available};
+use crate::support::{Project, Runner};
+use serde_json::json;
+
+const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
+
+fn project(registry: &str, repository: &str, extra: &str) -> Project {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.api]\ncontext = \"api\"\nrepository = \"{repository}\"\nregistry = \"{registry}\"\ntags = [\"sha\", \"raw:stable\"]\n{extra}\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+        ),
+    );
+    p.write("api/Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n");
+    p.write("api/app.txt", "version 1\n");
+    p.commit("api");
+    p
+}
+
+fn with_creds(g: crate::support::Gantry, password: &str) -> crate::support::Gantry {
+    g.env("REG_USER", USER.0).env("REG_PASSWORD", password)
+}
+
+#[test]
+fn push_reports_the_digest_the_registry_stored() {
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let p = project(&registry.host, "team/api", "");
+    let runner = Runner::new();
+    let sha = p.git(&["rev-parse", "HEAD"]);
+    // The state lives in RUNNER_TEMP in CI: build there too.
+    let ci = |args: &[&str]| {
+        with_creds(p.gantry(), USER.1)
+            .args(args)
+            .envs(runner.env("push", json!({"before": sha}), &sha))
+            .run()
+    };
+    ci(&["build"]).code(0);
+    let r = ci(&["push"]).code(0);
+    let digest = registry
+        .manifest_digest("team/api", "stable", Some(USER))
+        .expect("stable was pushed");
+    assert_eq!(
+        runner.outputs()["image-api-digest"],
+        format!("{}/team/api@{digest}", registry.host)
+    );
+    assert_eq!(
+        registry.manifest_digest("team/api", &format!("sha-{}", &sha[..7]), Some(USER)),
+        Some(digest.clone())
+    );
+    assert!(
+        runner
+            .summary()
+            .contains(&format!("`{}/team/api@{digest}`", registry.host)),
+        "{}",
+        runner.summary()
+    );
+    assert!(
+        r.commands("::add-mask::")
+            .contains(&format!("::add-mask::{}", USER.1))
+    );
+    let shown: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert!(!shown.join("\n").contains(USER.1) && !r.stderr.contains(USER.1));
+
+    // A second push has nothing to do: both tags already point at this image.
+    let r = ci(&["push"]).code(0);
+    assert!(
+        r.stdout.contains("already points at this image"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_wrong_password_is_an_outside_failure_that_leaks_nothing() {
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let p = project(&registry.host, "team/api", "");
+    with_creds(p.gantry(), "Wrong-Pa55word-123")
+        .args(["build"])
+        .run()
+        .code(0);
+    let r = with_creds(p.gantry(), "Wrong-Pa55word-123")
+        .args(["push"])
+        .run()
+        .code(3);
+    assert!(
+        r.stderr
+            .contains(&format!("{} refused the credentials", registry.host)),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.all().contains("Wrong-Pa55word-123"), "{}", r.all());
+    assert_eq!(
+        registry.manifest_digest("team/api", "stable", Some(USER)),
+        None
+    );
+}
+
+#[test]
+fn an_immutable_tag_is_never_moved_and_an_unchanged_one_is_skipped() {
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let p = project(
+        &registry.host,
+        "team/api",
+        "tag-mutability = \"immutable\"\n",
+    );
+    with_creds(p.gantry(), USER.1).args(["build"]).run().code(0);
+    with_creds(p.gantry(), USER.1).args(["push"]).run().code(0);
+    let first = registry
+        .manifest_digest("team/api", "stable", Some(USER))
+        .unwrap();
+
+    // Same commit, different content: `stable` would move.
+    p.write("api/app.txt", "version 2\n");
+    with_creds(p.gantry(), USER.1).args(["build"]).run().code(0);
+    let r = with_creds(p.gantry(), USER.1)
+        .args(["push", "--format", "github"])
+        .run()
+        .code(1);
+    let errors = r.commands("::error");
+    assert!(
+        errors.iter().any(|e| e.contains(&format!(
+            "{}/team/api:stable already points at {first}",
+            registry.host
+        ))),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        registry.manifest_digest("team/api", "stable", Some(USER)),
+        Some(first)
+    );
+}
+
+#[test]
+fn a_dry_run_checks_credentials_and_pushes_nothing() {
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let p = project(&registry.host, "team/api", "");
+    with_creds(p.gantry(), USER.1).args(["build"]).run().code(0);
+    let r = with_creds(p.gantry(), USER.1)
+        .args(["push", "--dry-run"])
+        .run()
+        .code(0);
+    assert!(
+        r.stdout.contains(&format!(
+            "^ {}/team/api:stable: push (new tag)",
+            registry.host
+        )),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        registry.manifest_digest("team/api", "stable", Some(USER)),
+        None
+    );
+    with_creds(p.gantry(), "Not-The-Password")
+        .args(["push", "--dry-run"])
+        .run()
+        .code(3);
+}
+
+#[test]
+fn push_without_a_build_says_what_to_run() {
+    if !docker_available() {
+        return;
+    }
+    let p = project("127.0.0.1:9", "team/api", "");
+    let r = with_creds(p.gantry(), USER.1).args(["push"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("image `api` was not built in this pipeline"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("run `gantry build` first"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn ecr_repositories_are_created_and_logins_masked_through_the_ecr_api() {
+    if !docker_available() {
+        return;
+    }
+    let Some(moto) = Moto::start() else { return };
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/api\"\nregistry = \"ecr\"\ncreate-repository = true\ntags = [\"raw:v1\"]\n",
+    );
+    p.write("api/Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n");
+    p.write("api/app.txt", "ecr\n");
+    p.commit("api");
+    let gantry = || {
+        p.gantry()
+            .envs(moto.env())
+            .env("GANTRY_ECR_PUSH_REGISTRY", &registry.host)
+    };
+    gantry().args(["build"]).run().code(0);
+    let r = gantry().args(["push", "--dry-run"]).run().code(0);
+    assert!(
+        r.stdout
+            .contains("+ ECR repository codewarden/api: create (scan on push, mutable tags)"),
+        "{}",
+        r.stdout
+    );
+    let r = gantry().args(["push", "--format", "github"]).run().code(0);
+    assert!(
+        r.commands("::add-mask::").len() >= 2,
+        "the ECR password is masked:\n{}",
+        r.stdout
+    );
+    assert!(
+        registry
+            .manifest_digest("codewarden/api", "v1", None)
+            .is_some()
+    );
+    // The repository now exists in (moto's) ECR: nothing left to create.
+    let r = gantry().args(["push", "--dry-run"]).run().code(0);
+    assert!(!r.stdout.contains("ECR repository"), "{}", r.stdout);
+
+    // Without create-repository a missing repository is a usage error.
+    p.write("gantry.toml", "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/other\"\nregistry = \"ecr\"\ntags = [\"raw:v1\"]\n");
+    gantry().args(["build"]).run().code(0);
+    let r = gantry().args(["push"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("ECR repository `codewarden/other` does not exist"),
+        "{}",
+        r.stderr
+    );
+}
