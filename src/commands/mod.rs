@@ -3,6 +3,7 @@
 //! `main` maps the verdict or error to an exit code.
 
 pub mod gate;
+pub mod migrate;
 pub mod run;
 
 use crate::context::RunContext;

@@ -1,7 +1,8 @@
 //! `gantry run`: the configured pipeline, step by step, stopping at the first
 //! step that says no, with one summary and (in a dry run) one plan.
 
-use super::{Session, gate};
+use super::{Session, gate, migrate};
+use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::report::{StepReport, Verdict};
@@ -16,6 +17,7 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
         printer.heading(step.as_str());
         let report = match step {
             Step::Gate => gate::execute(session, &[], args.options.jobs)?,
+            Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
         };
         session.record(&report)?;
         verdict = report.verdict;
@@ -53,13 +55,18 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     if !config.gates.is_empty() {
         steps.push(Step::Gate);
     }
+    if config.migrate.is_some() {
+        steps.push(Step::Migrate);
+    }
     if steps.is_empty() {
         return Err(Error::usage(
             format!(
                 "{} configures no step to run",
                 session.project.file.display()
             ),
-            Some("add a [gates.<name>] section, or list steps under [pipeline]".into()),
+            Some(
+                "add a [gates.<name>] or [migrate] section, or list steps under [pipeline]".into(),
+            ),
         ));
     }
     Ok(steps)
