@@ -7,5 +7,6 @@ mod support;
 mod cli;
 mod gate;
 mod github;
+mod migrate;
 mod run;
 mod secrets;
