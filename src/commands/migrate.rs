@@ -168,7 +168,10 @@ impl<'a> Run<'a> {
 
     /// The file as the user knows it: `supabase/migrations/1_a.sql`.
     pub fn label(&self, file: &MigrationFile) -> String {
-        let full = file.path.strip_prefix(&self.session.repo_root).unwrap_or(&file.path);
+        let full = file
+            .path
+            .strip_prefix(&self.session.repo_root)
+            .unwrap_or(&file.path);
         full.display().to_string()
     }
 
@@ -186,7 +189,12 @@ impl<'a> Run<'a> {
         }
         for i in 0..self.files.len() {
             let file = &self.files[i];
-            if let txn::Plan::Refuse { statement, line, keyword } = file.txn_plan() {
+            if let txn::Plan::Refuse {
+                statement,
+                line,
+                keyword,
+            } = file.txn_plan()
+            {
                 let label = self.label(file);
                 self.refuse(Refusal {
                     title: format!("{label}:{line}: statement {statement} is `{keyword}`"),
@@ -251,7 +259,9 @@ impl<'a> Run<'a> {
 
         if !dry_run {
             if !lock::try_acquire(client).await? {
-                let who = lock::holder(client).await.unwrap_or_else(|| "another session".into());
+                let who = lock::holder(client)
+                    .await
+                    .unwrap_or_else(|| "another session".into());
                 printer.info(&format!(
                     "waiting up to {} for the migration lock, held by {who}",
                     humantime::format_duration(self.settings.lock_timeout)
@@ -271,7 +281,11 @@ impl<'a> Run<'a> {
         self.comparison = Some(c);
         if self.settings.include_seed {
             let recorded = history::read_seeds(client).await?;
-            self.seed_status = self.seeds.iter().map(|s| seeds::status(s, &recorded)).collect();
+            self.seed_status = self
+                .seeds
+                .iter()
+                .map(|s| seeds::status(s, &recorded))
+                .collect();
         }
         if !self.refusals.is_empty() || dry_run {
             return Ok(());
@@ -295,7 +309,11 @@ impl<'a> Run<'a> {
             return;
         }
         if !c.out_of_order.is_empty() && !self.settings.include_all {
-            let names: Vec<String> = c.out_of_order.iter().map(|&i| self.files[i].file_name.clone()).collect();
+            let names: Vec<String> = c
+                .out_of_order
+                .iter()
+                .map(|&i| self.files[i].file_name.clone())
+                .collect();
             self.refuse(Refusal {
                 title: format!("{} migration(s) are older than the newest applied one", names.len()),
                 body: format!(
@@ -316,7 +334,11 @@ impl<'a> Run<'a> {
                 d.local,
                 file.version
             );
-            let line = d.changed.first().and_then(|&n| file.statements.get(n - 1)).map(|s| s.line);
+            let line = d
+                .changed
+                .first()
+                .and_then(|&n| file.statements.get(n - 1))
+                .map(|s| s.line);
             if self.settings.strict {
                 self.refuse(Refusal {
                     title: format!("drift in {label} (--strict)"),
@@ -325,7 +347,12 @@ impl<'a> Run<'a> {
                 });
             } else {
                 self.session.printer.warn(&format!("drift: {text}"));
-                self.annotate(Level::Warning, "migration drift", &text, Some((label, line, None)));
+                self.annotate(
+                    Level::Warning,
+                    "migration drift",
+                    &text,
+                    Some((label, line, None)),
+                );
                 self.warnings.push(format!("drift: {text}"));
             }
         }
@@ -361,7 +388,11 @@ impl<'a> Run<'a> {
                 Ok(()) => {
                     printer.outcome(
                         Some(true),
-                        &format!("✓ {} in {} ms", file.file_name, started.elapsed().as_millis()),
+                        &format!(
+                            "✓ {} in {} ms",
+                            file.file_name,
+                            started.elapsed().as_millis()
+                        ),
                     );
                     self.applied.push(i);
                 }
@@ -381,24 +412,42 @@ impl<'a> Run<'a> {
             let seed = &self.seeds[s];
             let run = self.seed_status[s] == SeedStatus::New;
             if run {
-                printer.info(&format!("seeding {} ({} statement(s))", seed.path, seed.statements.len()));
+                printer.info(&format!(
+                    "seeding {} ({} statement(s))",
+                    seed.path,
+                    seed.statements.len()
+                ));
             } else {
                 printer.warn(&format!(
                     "{} changed since it was applied: recording its new hash without running it again (as the Supabase CLI does)",
                     seed.path
                 ));
             }
-            let result = apply::seed(&conn.client, &seed.path, &seed.hash, &seed.statements, run).await;
+            let result =
+                apply::seed(&conn.client, &seed.path, &seed.hash, &seed.statements, run).await;
             self.forward_notices(conn);
             if let Err(f) = result {
                 let seed = &self.seeds[s];
-                let label = seed.file.strip_prefix(&self.session.repo_root).unwrap_or(&seed.file).display().to_string();
+                let label = seed
+                    .file
+                    .strip_prefix(&self.session.repo_root)
+                    .unwrap_or(&seed.file)
+                    .display()
+                    .to_string();
                 let (text, at) = located::render(&label, &seed.sql, &seed.statements, &f);
                 if f.connection_lost {
-                    return Err(Error::external("postgres", format!("the connection was lost while seeding: {text}")));
+                    return Err(Error::external(
+                        "postgres",
+                        format!("the connection was lost while seeding: {text}"),
+                    ));
                 }
                 self.report_failure(&text, &label, at);
-                self.failed = Some(Failed { file: usize::MAX, text, failure: f, at });
+                self.failed = Some(Failed {
+                    file: usize::MAX,
+                    text,
+                    failure: f,
+                    at,
+                });
                 return Ok(());
             }
             self.seeds_done.push(s);
@@ -410,7 +459,11 @@ impl<'a> Run<'a> {
         let file = &self.files[i];
         let label = self.label(file);
         let (mut text, at) = located::render(&label, &file.sql, &file.statements, &f);
-        let before: Vec<&str> = self.applied.iter().map(|&a| self.files[a].version.as_str()).collect();
+        let before: Vec<&str> = self
+            .applied
+            .iter()
+            .map(|&a| self.files[a].version.as_str())
+            .collect();
         if file.no_transaction {
             if f.committed_statements > 0 {
                 text.push_str(&format!(
@@ -422,7 +475,10 @@ impl<'a> Run<'a> {
             text.push_str("\nNothing of this file was applied (its transaction was rolled back).");
         }
         if !before.is_empty() {
-            text.push_str(&format!(" Applied before it in this run: {}.", before.join(", ")));
+            text.push_str(&format!(
+                " Applied before it in this run: {}.",
+                before.join(", ")
+            ));
         }
         if f.connection_lost {
             return Err(Error::external(
@@ -432,7 +488,12 @@ impl<'a> Run<'a> {
             .with_hint("the server rolls back an open transaction when its client is gone: run `gantry migrate --dry-run` to see where the database stands, then run again"));
         }
         self.report_failure(&text, &label, at);
-        self.failed = Some(Failed { file: i, text, failure: f, at });
+        self.failed = Some(Failed {
+            file: i,
+            text,
+            failure: f,
+            at,
+        });
         Ok(())
     }
 
@@ -442,10 +503,21 @@ impl<'a> Run<'a> {
         printer.problem(text);
         let line = at.map(|(l, _)| l);
         let col = at.map(|(_, c)| c);
-        self.annotate(Level::Error, "migration failed", text, Some((label.to_string(), line, col)));
+        self.annotate(
+            Level::Error,
+            "migration failed",
+            text,
+            Some((label.to_string(), line, col)),
+        );
     }
 
-    fn annotate(&self, level: Level, title: &str, text: &str, at: Option<(String, Option<usize>, Option<usize>)>) {
+    fn annotate(
+        &self,
+        level: Level,
+        title: &str,
+        text: &str,
+        at: Option<(String, Option<usize>, Option<usize>)>,
+    ) {
         let printer = self.session.printer;
         // In human format the full text was printed already.
         if printer.format() == Format::Human {
@@ -463,7 +535,9 @@ impl<'a> Run<'a> {
             if severity == "WARNING" {
                 self.session.printer.warn(&format!("postgres: {message}"));
             } else {
-                self.session.printer.detail(&format!("{severity}: {message}"));
+                self.session
+                    .printer
+                    .detail(&format!("{severity}: {message}"));
             }
         }
     }
@@ -484,12 +558,18 @@ impl<'a> Run<'a> {
         let plan = self.plan();
         let done: Vec<&str> = if self.session.dry_run {
             if self.refusals.is_empty() {
-                self.pending.iter().map(|&i| self.files[i].version.as_str()).collect()
+                self.pending
+                    .iter()
+                    .map(|&i| self.files[i].version.as_str())
+                    .collect()
             } else {
                 Vec::new()
             }
         } else {
-            self.applied.iter().map(|&i| self.files[i].version.as_str()).collect()
+            self.applied
+                .iter()
+                .map(|&i| self.files[i].version.as_str())
+                .collect()
         };
         let outputs: IndexMap<String, String> = [
             ("migrations-applied", done.join(",")),
@@ -579,7 +659,9 @@ async fn setup_session(client: &tokio_postgres::Client, dry_run: bool) -> Result
     let version = version.split_whitespace().next().unwrap_or("").to_string();
     if number >= 140000 {
         // Best effort: a server that refuses it still works.
-        let _ = client.batch_execute("SET client_connection_check_interval = '1s'").await;
+        let _ = client
+            .batch_execute("SET client_connection_check_interval = '1s'")
+            .await;
     }
     if dry_run {
         client

@@ -116,10 +116,22 @@ impl MigrateSettings {
             .unwrap_or_else(|| env::SUPABASE_DB_URL.to_string());
         let (database, unconfigured) = if let Some(url) = &opts.db_url {
             let source = "--db-url".to_string();
-            (Some(Database::Url { url: url.clone(), source }), String::new())
+            (
+                Some(Database::Url {
+                    url: url.clone(),
+                    source,
+                }),
+                String::new(),
+            )
         } else if let Some(url) = env.get(&url_var) {
             let source = url_var.clone();
-            (Some(Database::Url { url: url.into(), source }), String::new())
+            (
+                Some(Database::Url {
+                    url: url.into(),
+                    source,
+                }),
+                String::new(),
+            )
         } else if let Some(project_ref) = cfg.and_then(|c| c.project_ref.as_ref()) {
             let project_ref = project_ref.0.clone();
             let Some(password) = env.get(env::SUPABASE_DB_PASSWORD) else {
@@ -134,16 +146,14 @@ impl MigrateSettings {
                     )),
                 ));
             };
-            let host_port = |key: &str, text: Option<&String>, default: HostPort, port| {
-                match text {
-                    None => Ok(Some(default)),
-                    Some(t) => HostPort::parse(t, port).map(Some).ok_or_else(|| {
-                        Error::usage(
-                            format!("[migrate] {key} = \"{t}\" is not `host` or `host:port`"),
-                            None,
-                        )
-                    }),
-                }
+            let host_port = |key: &str, text: Option<&String>, default: HostPort, port| match text {
+                None => Ok(Some(default)),
+                Some(t) => HostPort::parse(t, port).map(Some).ok_or_else(|| {
+                    Error::usage(
+                        format!("[migrate] {key} = \"{t}\" is not `host` or `host:port`"),
+                        None,
+                    )
+                }),
             };
             let direct = host_port(
                 "direct-host",
@@ -227,9 +237,20 @@ mod tests {
 
     #[test]
     fn host_port_parses_names_ports_and_ipv6() {
-        let hp = |h: &str, p| Some(HostPort { host: h.into(), port: p });
-        assert_eq!(HostPort::parse("db.x.supabase.co", 5432), hp("db.x.supabase.co", 5432));
-        assert_eq!(HostPort::parse("127.0.0.1:6000", 5432), hp("127.0.0.1", 6000));
+        let hp = |h: &str, p| {
+            Some(HostPort {
+                host: h.into(),
+                port: p,
+            })
+        };
+        assert_eq!(
+            HostPort::parse("db.x.supabase.co", 5432),
+            hp("db.x.supabase.co", 5432)
+        );
+        assert_eq!(
+            HostPort::parse("127.0.0.1:6000", 5432),
+            hp("127.0.0.1", 6000)
+        );
         assert_eq!(HostPort::parse("[::1]:7000", 5432), hp("::1", 7000));
         assert_eq!(HostPort::parse("[::1]", 5432), hp("::1", 5432));
         assert_eq!(HostPort::parse("h:notaport", 5432), None);
@@ -247,16 +268,22 @@ mod tests {
             ..Default::default()
         };
         let s = MigrateSettings::resolve(&p, &env, &flag).unwrap();
-        assert!(matches!(s.database, Some(Database::Url { ref url, .. }) if url == "postgres://flag"));
+        assert!(
+            matches!(s.database, Some(Database::Url { ref url, .. }) if url == "postgres://flag")
+        );
         let s = MigrateSettings::resolve(&p, &env, &MigrateOptions::default()).unwrap();
-        assert!(matches!(s.database, Some(Database::Url { ref source, .. }) if source == "SUPABASE_DB_URL"));
+        assert!(
+            matches!(s.database, Some(Database::Url { ref source, .. }) if source == "SUPABASE_DB_URL")
+        );
     }
 
     #[test]
     fn a_project_ref_needs_the_password_and_defaults_to_the_direct_host() {
-        let (_d, p) = project("[migrate]\nproject-ref = \"abcdef\"\npooler-host = \"aws-0-eu-west-1.pooler.supabase.com\"\n");
-        let e = MigrateSettings::resolve(&p, &Environment::default(), &Default::default())
-            .unwrap_err();
+        let (_d, p) = project(
+            "[migrate]\nproject-ref = \"abcdef\"\npooler-host = \"aws-0-eu-west-1.pooler.supabase.com\"\n",
+        );
+        let e =
+            MigrateSettings::resolve(&p, &Environment::default(), &Default::default()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("SUPABASE_DB_PASSWORD"), "{e}");
         let env = Environment::from_pairs([("SUPABASE_DB_PASSWORD", "pw-secret")]);
@@ -264,7 +291,10 @@ mod tests {
         match &s.database {
             Some(Database::Project { direct, pooler, .. }) => {
                 assert_eq!(direct.to_string(), "db.abcdef.supabase.co:5432");
-                assert_eq!(pooler.as_ref().unwrap().to_string(), "aws-0-eu-west-1.pooler.supabase.com:5432");
+                assert_eq!(
+                    pooler.as_ref().unwrap().to_string(),
+                    "aws-0-eu-west-1.pooler.supabase.com:5432"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -276,7 +306,11 @@ mod tests {
         let (_d, p) = project("[migrate]\ndb-url-env = \"PROD_DB_URL\"\nlock-timeout = \"5s\"\n");
         let s = MigrateSettings::resolve(&p, &Environment::default(), &Default::default()).unwrap();
         assert!(s.database.is_none());
-        assert!(s.unconfigured.contains("PROD_DB_URL is not set"), "{}", s.unconfigured);
+        assert!(
+            s.unconfigured.contains("PROD_DB_URL is not set"),
+            "{}",
+            s.unconfigured
+        );
         assert_eq!(s.lock_timeout, Duration::from_secs(5));
         assert_eq!(s.seeds, ["seed.sql"]);
         assert_eq!(s.migrations_dir(), p.root.join("supabase/migrations"));

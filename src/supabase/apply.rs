@@ -85,7 +85,9 @@ impl Record<'_> {
                     .execute(history::INSERT, &[&file.version, &file.name, &texts])
                     .await
             }
-            Record::Seed { path, hash } => client.execute(history::UPSERT_SEED, &[path, hash]).await,
+            Record::Seed { path, hash } => {
+                client.execute(history::UPSERT_SEED, &[path, hash]).await
+            }
         }
     }
 }

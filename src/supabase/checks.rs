@@ -71,7 +71,12 @@ pub fn compare(files: &[MigrationFile], applied: &[Applied], include_all: bool) 
     }
     // Out-of-order files are applied first (they are older), then the rest.
     if c.out_of_order.is_empty() || include_all {
-        c.pending = c.out_of_order.iter().copied().chain(j..files.len()).collect();
+        c.pending = c
+            .out_of_order
+            .iter()
+            .copied()
+            .chain(j..files.len())
+            .collect();
     }
     c
 }
@@ -138,14 +143,23 @@ mod tests {
     #[test]
     fn applied_versions_without_a_file_are_missing_locally() {
         let files = [file("1", "a"), file("3", "c")];
-        let remote = [applied(&files[0]), applied(&file("2", "b")), applied(&file("4", "d"))];
+        let remote = [
+            applied(&files[0]),
+            applied(&file("2", "b")),
+            applied(&file("4", "d")),
+        ];
         let c = compare(&files, &remote, true);
         assert_eq!(c.missing_locally, ["2", "4"]);
     }
 
     #[test]
     fn older_unapplied_files_are_out_of_order_unless_included() {
-        let files = [file("1", "a"), file("2", "b"), file("3", "c"), file("4", "d")];
+        let files = [
+            file("1", "a"),
+            file("2", "b"),
+            file("3", "c"),
+            file("4", "d"),
+        ];
         let remote = [applied(&files[0]), applied(&files[2])];
         let c = compare(&files, &remote, false);
         assert_eq!(c.out_of_order, [1]);
@@ -164,7 +178,12 @@ mod tests {
         let c = compare(&files, &remote, false);
         assert_eq!(
             c.drift,
-            [Drift { file: 0, changed: vec![2, 3], recorded: 3, local: 2 }]
+            [Drift {
+                file: 0,
+                changed: vec![2, 3],
+                recorded: 3,
+                local: 2
+            }]
         );
         assert_eq!(c.unverifiable, [1]);
         assert_eq!(c.renamed, [(2, "old_name".to_string())]);

@@ -70,7 +70,8 @@ impl Endpoint {
         format!(
             "{}@{host}:{port}/{}",
             c.get_user().unwrap_or("?"),
-            c.get_dbname().unwrap_or_else(|| c.get_user().unwrap_or("?"))
+            c.get_dbname()
+                .unwrap_or_else(|| c.get_user().unwrap_or("?"))
         )
     }
 }
@@ -97,7 +98,10 @@ pub fn endpoints(
             )?;
             let mut warnings = warnings;
             if config.get_ports().contains(&6543)
-                && config.get_hosts().iter().any(|h| matches!(h, Host::Tcp(n) if n.ends_with(".pooler.supabase.com")))
+                && config
+                    .get_hosts()
+                    .iter()
+                    .any(|h| matches!(h, Host::Tcp(n) if n.ends_with(".pooler.supabase.com")))
             {
                 warnings.push("port 6543 is Supabase's transaction pooler, which cannot hold a session's advisory lock: use the session pooler, port 5432".into());
             }
@@ -130,7 +134,11 @@ pub fn endpoints(
             };
             let mut out = vec![make("direct host", direct, "postgres".into())?];
             if let Some(p) = pooler {
-                out.push(make("session pooler", p, format!("postgres.{project_ref}"))?);
+                out.push(make(
+                    "session pooler",
+                    p,
+                    format!("postgres.{project_ref}"),
+                )?);
             }
             Ok((out, Vec::new()))
         }
@@ -155,7 +163,9 @@ pub fn parse_url(url: &str, source: &str) -> Result<(Config, TlsParams, Vec<Stri
             "sslmode" => tls.sslmode = Some(value),
             "sslrootcert" => tls.sslrootcert = Some(value),
             k if KNOWN_PARAMS.contains(&k) => return true,
-            k => warnings.push(format!("{source}: ignored the parameter `{k}` (gantry does not use it)")),
+            k => warnings.push(format!(
+                "{source}: ignored the parameter `{k}` (gantry does not use it)"
+            )),
         }
         false
     };
@@ -209,7 +219,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%'
-            && let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(v);
             i += 3;
@@ -226,8 +238,7 @@ fn is_local(host: &Host) -> bool {
         Host::Unix(_) => true,
         Host::Tcp(h) => {
             h == "localhost"
-                || h
-                    .trim_matches(['[', ']'])
+                || h.trim_matches(['[', ']'])
                     .parse::<std::net::IpAddr>()
                     .is_ok_and(|ip| ip.is_loopback())
         }
@@ -325,13 +336,14 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Fa
                 }
             }
             Host::Tcp(name) => {
-                let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((name.as_str(), port)).await {
-                    Ok(a) => a.collect(),
-                    Err(e) => {
-                        reasons.push(format!("{name} cannot be resolved ({e})"));
-                        continue;
-                    }
-                };
+                let addrs: Vec<SocketAddr> =
+                    match tokio::net::lookup_host((name.as_str(), port)).await {
+                        Ok(a) => a.collect(),
+                        Err(e) => {
+                            reasons.push(format!("{name} cannot be resolved ({e})"));
+                            continue;
+                        }
+                    };
                 if addrs.is_empty() {
                     reasons.push(format!("{name} has no address"));
                     continue;
@@ -350,8 +362,12 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Fa
                                     } else {
                                         tokio_postgres::config::SslMode::Prefer
                                     });
-                                    let config = ep.tls.client_config().map_err(|e| Failure::Refused(e.to_string()))?;
-                                    let mut maker = tokio_postgres_rustls::MakeRustlsConnect::new(config);
+                                    let config = ep
+                                        .tls
+                                        .client_config()
+                                        .map_err(|e| Failure::Refused(e.to_string()))?;
+                                    let mut maker =
+                                        tokio_postgres_rustls::MakeRustlsConnect::new(config);
                                     let tls = <tokio_postgres_rustls::MakeRustlsConnect as MakeTlsConnect<TcpStream>>::make_tls_connect(&mut maker, name)
                                         .map_err(|e| Failure::Refused(format!("TLS: {e}")))?;
                                     handshake(&c, stream, tls, timeout).await
@@ -359,7 +375,9 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Fa
                             };
                         }
                         Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
-                        Err(_) => errors.push(format!("{addr}: no answer within {}s", timeout.as_secs())),
+                        Err(_) => {
+                            errors.push(format!("{addr}: no answer within {}s", timeout.as_secs()))
+                        }
                     }
                 }
                 let v6_only = addrs.iter().all(SocketAddr::is_ipv6);
@@ -388,11 +406,17 @@ where
     T: tokio_postgres::tls::TlsConnect<S>,
     T::Stream: Send + 'static,
 {
-    let (client, connection) = match tokio::time::timeout(timeout, config.connect_raw(stream, tls)).await {
-        Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return Err(Failure::Refused(error_text(&e))),
-        Err(_) => return Err(Failure::Unreachable(format!("no answer to the startup within {}s", timeout.as_secs()))),
-    };
+    let (client, connection) =
+        match tokio::time::timeout(timeout, config.connect_raw(stream, tls)).await {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => return Err(Failure::Refused(error_text(&e))),
+            Err(_) => {
+                return Err(Failure::Unreachable(format!(
+                    "no answer to the startup within {}s",
+                    timeout.as_secs()
+                )));
+            }
+        };
     Ok((client, drive(connection)))
 }
 
@@ -455,14 +479,19 @@ mod tests {
 
     #[test]
     fn key_value_strings_work_too() {
-        let (c, tls, _) = parse_url("host=127.0.0.1 port=6000 user=u dbname=d sslmode=disable", "--db-url").unwrap();
+        let (c, tls, _) = parse_url(
+            "host=127.0.0.1 port=6000 user=u dbname=d sslmode=disable",
+            "--db-url",
+        )
+        .unwrap();
         assert_eq!(c.get_ports(), [6000]);
         assert_eq!(tls.sslmode.as_deref(), Some("disable"));
     }
 
     #[test]
     fn bad_urls_are_usage_errors_that_do_not_echo_the_url() {
-        let e = parse_url("postgresql://u:hunter2-secret@host:notaport/db", "--db-url").unwrap_err();
+        let e =
+            parse_url("postgresql://u:hunter2-secret@host:notaport/db", "--db-url").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(!e.to_string().contains("hunter2"), "{e}");
     }
@@ -472,12 +501,24 @@ mod tests {
         let db = Database::Project {
             project_ref: "abc".into(),
             password: "pw".into(),
-            direct: HostPort { host: "db.abc.supabase.co".into(), port: 5432 },
-            pooler: Some(HostPort { host: "aws-0-x.pooler.supabase.com".into(), port: 5432 }),
+            direct: HostPort {
+                host: "db.abc.supabase.co".into(),
+                port: 5432,
+            },
+            pooler: Some(HostPort {
+                host: "aws-0-x.pooler.supabase.com".into(),
+                port: 5432,
+            }),
         };
         let (eps, _) = endpoints(&db, None, "gantry").unwrap();
-        assert_eq!(eps[0].describe(), "postgres@db.abc.supabase.co:5432/postgres");
-        assert_eq!(eps[1].describe(), "postgres.abc@aws-0-x.pooler.supabase.com:5432/postgres");
+        assert_eq!(
+            eps[0].describe(),
+            "postgres@db.abc.supabase.co:5432/postgres"
+        );
+        assert_eq!(
+            eps[1].describe(),
+            "postgres.abc@aws-0-x.pooler.supabase.com:5432/postgres"
+        );
         assert_eq!(eps[1].tls.required, Some(true));
     }
 

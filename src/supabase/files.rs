@@ -121,7 +121,8 @@ pub fn list(dir: &Path) -> Result<Listing> {
         }
         let Some(caps) = MIGRATION_NAME.captures(&file_name) else {
             listing.skipped.push(Skipped {
-                reason: "the name must match `<version>_<name>.sql`, the version being digits".into(),
+                reason: "the name must match `<version>_<name>.sql`, the version being digits"
+                    .into(),
                 file_name,
             });
             continue;
@@ -197,7 +198,12 @@ mod tests {
         let skipped: Vec<_> = l.skipped.iter().map(|s| s.file_name.as_str()).collect();
         assert_eq!(
             skipped,
-            ["20240103000000_c.SQL", "20240104000000_dir.sql", "README.md", "abc_x.sql"]
+            [
+                "20240103000000_c.SQL",
+                "20240104000000_dir.sql",
+                "README.md",
+                "abc_x.sql"
+            ]
         );
     }
 
@@ -209,7 +215,10 @@ mod tests {
 
     #[test]
     fn the_legacy_init_file_is_skipped_only_when_first() {
-        let dir = dir_with(&[("20211208000000_init.sql", "x"), ("20220101000000_a.sql", "x")]);
+        let dir = dir_with(&[
+            ("20211208000000_init.sql", "x"),
+            ("20220101000000_a.sql", "x"),
+        ]);
         let l = list(dir.path()).unwrap();
         assert_eq!(l.files.len(), 1);
         assert!(l.skipped[0].reason.contains("legacy"));
@@ -220,7 +229,10 @@ mod tests {
     #[test]
     fn the_no_transaction_marker_is_read_from_the_first_line_only() {
         let dir = dir_with(&[
-            ("1_a.sql", "-- gantry:no-transaction\r\ncreate index concurrently i on t (a);"),
+            (
+                "1_a.sql",
+                "-- gantry:no-transaction\r\ncreate index concurrently i on t (a);",
+            ),
             ("2_b.sql", "select 1;\n-- gantry:no-transaction\n"),
         ]);
         let l = list(dir.path()).unwrap();
@@ -234,7 +246,10 @@ mod tests {
         let l = list(dir.path()).unwrap();
         assert_eq!(
             duplicate_versions(&l.files),
-            [("1".to_string(), vec!["1_a.sql".to_string(), "1_b.sql".to_string()])]
+            [(
+                "1".to_string(),
+                vec!["1_a.sql".to_string(), "1_b.sql".to_string()]
+            )]
         );
     }
 }

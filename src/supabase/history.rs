@@ -15,8 +15,10 @@ use tokio_postgres::Client;
 
 pub const CREATE_SCHEMA: &str = "CREATE SCHEMA IF NOT EXISTS supabase_migrations";
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY)";
-pub const ADD_STATEMENTS: &str = "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]";
-pub const ADD_NAME: &str = "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text";
+pub const ADD_STATEMENTS: &str =
+    "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS statements text[]";
+pub const ADD_NAME: &str =
+    "ALTER TABLE supabase_migrations.schema_migrations ADD COLUMN IF NOT EXISTS name text";
 pub const INSERT: &str = "INSERT INTO supabase_migrations.schema_migrations(version, name, statements) VALUES($1, $2, $3)";
 /// `repair --status applied` on a recorded version rewrites its row.
 pub const UPSERT: &str = "INSERT INTO supabase_migrations.schema_migrations(version, name, statements) VALUES($1, $2, $3) ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, statements = EXCLUDED.statements";
@@ -70,7 +72,10 @@ pub async fn ensure_table(client: &Client) -> Result<bool> {
     .join(";\n");
     if let Err(e) = client.batch_execute(&sql).await {
         let _ = client.batch_execute("ROLLBACK").await;
-        return Err(db_error("creating supabase_migrations.schema_migrations", &e));
+        return Err(db_error(
+            "creating supabase_migrations.schema_migrations",
+            &e,
+        ));
     }
     Ok(true)
 }
@@ -81,8 +86,16 @@ pub async fn read(client: &Client) -> Result<Vec<Applied>> {
     if !state.exists {
         return Ok(Vec::new());
     }
-    let name = if state.name { "coalesce(name, '')" } else { "''" };
-    let statements = if state.statements { "statements" } else { "NULL::text[]" };
+    let name = if state.name {
+        "coalesce(name, '')"
+    } else {
+        "''"
+    };
+    let statements = if state.statements {
+        "statements"
+    } else {
+        "NULL::text[]"
+    };
     let rows = client
         .query(
             &format!("SELECT version, {name}, {statements} FROM supabase_migrations.schema_migrations ORDER BY version"),
@@ -95,9 +108,9 @@ pub async fn read(client: &Client) -> Result<Vec<Applied>> {
         .map(|r| Applied {
             version: r.get(0),
             name: r.get(1),
-            statements: r.get::<_, Option<Vec<Option<String>>>>(2).map(|v| {
-                v.into_iter().map(Option::unwrap_or_default).collect()
-            }),
+            statements: r
+                .get::<_, Option<Vec<Option<String>>>>(2)
+                .map(|v| v.into_iter().map(Option::unwrap_or_default).collect()),
         })
         .collect())
 }
@@ -105,7 +118,10 @@ pub async fn read(client: &Client) -> Result<Vec<Applied>> {
 /// Recorded seed files: path → hash; empty when the table does not exist.
 pub async fn read_seeds(client: &Client) -> Result<Vec<(String, String)>> {
     let exists: bool = client
-        .query_one("SELECT to_regclass('supabase_migrations.seed_files') IS NOT NULL", &[])
+        .query_one(
+            "SELECT to_regclass('supabase_migrations.seed_files') IS NOT NULL",
+            &[],
+        )
         .await
         .map_err(|e| db_error("reading supabase_migrations.seed_files", &e))?
         .get(0);
@@ -120,7 +136,14 @@ pub async fn read_seeds(client: &Client) -> Result<Vec<(String, String)>> {
 }
 
 pub async fn ensure_seed_table(client: &Client) -> Result<()> {
-    let sql = ["BEGIN", DDL_LOCK_TIMEOUT, CREATE_SCHEMA, CREATE_SEED_TABLE, "COMMIT"].join(";\n");
+    let sql = [
+        "BEGIN",
+        DDL_LOCK_TIMEOUT,
+        CREATE_SCHEMA,
+        CREATE_SEED_TABLE,
+        "COMMIT",
+    ]
+    .join(";\n");
     if let Err(e) = client.batch_execute(&sql).await {
         let _ = client.batch_execute("ROLLBACK").await;
         return Err(db_error("creating supabase_migrations.seed_files", &e));

@@ -44,7 +44,10 @@ pub fn render(
     let at = f.position.map(|p| locate(sql, statement, p));
     let mut out = match at {
         Some((line, col)) => format!("{label}:{line}:{col}: statement {n} failed: {}", f.message),
-        None => format!("{label}:{}: statement {n} failed: {}", statement.line, f.message),
+        None => format!(
+            "{label}:{}: statement {n} failed: {}",
+            statement.line, f.message
+        ),
     };
     let first = statement.line;
     let last = first + statement.text.matches('\n').count();

@@ -33,12 +33,19 @@ pub async fn wait(client: &Client, timeout: Duration) -> Result<()> {
         .batch_execute(&format!("SET lock_timeout = '{ms}ms'"))
         .await
         .map_err(db_error)?;
-    let result = client.query_one("SELECT pg_advisory_lock($1)", &[&LOCK_KEY]).await;
-    client.batch_execute("RESET lock_timeout").await.map_err(db_error)?;
+    let result = client
+        .query_one("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+        .await;
+    client
+        .batch_execute("RESET lock_timeout")
+        .await
+        .map_err(db_error)?;
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
-            let who = holder(client).await.unwrap_or_else(|| "another session".into());
+            let who = holder(client)
+                .await
+                .unwrap_or_else(|| "another session".into());
             Err(Error::external(
                 "postgres",
                 format!(
@@ -78,5 +85,8 @@ pub async fn holder(client: &Client) -> Option<String> {
 }
 
 fn db_error(e: tokio_postgres::Error) -> Error {
-    Error::external("postgres", format!("taking the migration lock: {}", error_text(&e)))
+    Error::external(
+        "postgres",
+        format!("taking the migration lock: {}", error_text(&e)),
+    )
 }

@@ -45,7 +45,12 @@ pub fn find(dir: &Path, patterns: &[String]) -> Result<(Vec<SeedFile>, Vec<Strin
         let clean = pattern.trim_start_matches("./");
         let full = dir.join(clean);
         let mut matches: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
-            .map_err(|e| Error::usage(format!("[migrate] seeds: invalid glob `{pattern}`: {e}"), None))?
+            .map_err(|e| {
+                Error::usage(
+                    format!("[migrate] seeds: invalid glob `{pattern}`: {e}"),
+                    None,
+                )
+            })?
             .flatten()
             .filter(|p| p.is_file())
             .collect();
@@ -54,7 +59,11 @@ pub fn find(dir: &Path, patterns: &[String]) -> Result<(Vec<SeedFile>, Vec<Strin
             unmatched.push(pattern.clone());
         }
         for file in matches {
-            let rel = file.strip_prefix(dir).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+            let rel = file
+                .strip_prefix(dir)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
             let path = format!("{dir_name}/{rel}");
             if out.iter().any(|s| s.path == path) {
                 continue;
@@ -63,9 +72,8 @@ pub fn find(dir: &Path, patterns: &[String]) -> Result<(Vec<SeedFile>, Vec<Strin
                 Error::external("filesystem", format!("cannot read {}: {e}", file.display()))
             })?;
             let hash = hex(&Sha256::digest(&bytes));
-            let sql = String::from_utf8(bytes).map_err(|_| {
-                Error::usage(format!("{} is not UTF-8 text", file.display()), None)
-            })?;
+            let sql = String::from_utf8(bytes)
+                .map_err(|_| Error::usage(format!("{} is not UTF-8 text", file.display()), None))?;
             out.push(SeedFile {
                 path,
                 file,
@@ -103,12 +111,27 @@ mod tests {
         std::fs::write(dir.join("seed.sql"), "").unwrap();
         std::fs::write(dir.join("seeds/b.sql"), "insert into t values (1);").unwrap();
         std::fs::write(dir.join("seeds/a.sql"), "select 1;").unwrap();
-        let patterns = vec!["./seed.sql".into(), "seeds/*.sql".into(), "seed.sql".into(), "nope.sql".into()];
+        let patterns = vec![
+            "./seed.sql".into(),
+            "seeds/*.sql".into(),
+            "seed.sql".into(),
+            "nope.sql".into(),
+        ];
         let (seeds, unmatched) = find(&dir, &patterns).unwrap();
         let paths: Vec<_> = seeds.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(paths, ["supabase/seed.sql", "supabase/seeds/a.sql", "supabase/seeds/b.sql"]);
+        assert_eq!(
+            paths,
+            [
+                "supabase/seed.sql",
+                "supabase/seeds/a.sql",
+                "supabase/seeds/b.sql"
+            ]
+        );
         // sha256 of the empty string.
-        assert_eq!(seeds[0].hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            seeds[0].hash,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(unmatched, ["nope.sql"]);
         let recorded = vec![
             ("supabase/seed.sql".to_string(), seeds[0].hash.clone()),

@@ -313,7 +313,10 @@ mod tests {
             ["select E'it\\'s; fine', e'\\\\'", "select 2"]
         );
         // `e` ending a longer word is no escape string prefix.
-        assert_eq!(texts("select some'x\\'; select 2"), ["select some'x\\'", "select 2"]);
+        assert_eq!(
+            texts("select some'x\\'; select 2"),
+            ["select some'x\\'", "select 2"]
+        );
     }
 
     #[test]
@@ -339,7 +342,10 @@ mod tests {
             texts("select 1 -- not; here\n; select /* a /* b; */ c; */ 2;"),
             ["select 1 -- not; here", "select /* a /* b; */ c; */ 2"]
         );
-        assert_eq!(texts("select 1 - 2; select 3"), ["select 1 - 2", "select 3"]);
+        assert_eq!(
+            texts("select 1 - 2; select 3"),
+            ["select 1 - 2", "select 3"]
+        );
     }
 
     #[test]
@@ -363,7 +369,9 @@ mod tests {
     #[test]
     fn parentheses_hold_rule_actions_together() {
         assert_eq!(
-            texts("CREATE RULE r AS ON UPDATE TO t DO ALSO (NOTIFY t; SELECT (1); SELECT ')'); SELECT 1"),
+            texts(
+                "CREATE RULE r AS ON UPDATE TO t DO ALSO (NOTIFY t; SELECT (1); SELECT ')'); SELECT 1"
+            ),
             [
                 "CREATE RULE r AS ON UPDATE TO t DO ALSO (NOTIFY t; SELECT (1); SELECT ')')",
                 "SELECT 1"
@@ -381,12 +389,16 @@ mod tests {
     fn unterminated_constructs_swallow_the_rest() {
         assert_eq!(texts("select 'abc; select 2"), ["select 'abc; select 2"]);
         assert_eq!(texts("select $$abc; select 2"), ["select $$abc; select 2"]);
-        assert_eq!(texts("select /* abc; select 2"), ["select /* abc; select 2"]);
+        assert_eq!(
+            texts("select /* abc; select 2"),
+            ["select /* abc; select 2"]
+        );
     }
 
     #[test]
     fn positions_point_into_the_file() {
-        let sql = "-- gantry:no-transaction\n\ncreate index concurrently i on t (a);\n\n  select 1;\n";
+        let sql =
+            "-- gantry:no-transaction\n\ncreate index concurrently i on t (a);\n\n  select 1;\n";
         let s = split(sql);
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].line, s[0].start), (1, 0));
@@ -438,7 +450,13 @@ mod tests {
                 S::Comment => return next(S::Ready, r, data),
                 S::Block(d) if ends("/*") => S::Block(d + 1),
                 S::Block(0) => return next(S::Ready, r, data),
-                S::Block(d) if ends("*/") => if d == 1 { S::Ready } else { S::Block(d - 1) },
+                S::Block(d) if ends("*/") => {
+                    if d == 1 {
+                        S::Ready
+                    } else {
+                        S::Block(d - 1)
+                    }
+                }
                 S::Block(d) => S::Block(d),
                 S::Quote(q, true) if r == q => S::Quote(q, false),
                 S::Quote(_, true) => return next(S::Ready, r, data),
@@ -451,7 +469,11 @@ mod tests {
                 S::Escape => S::Ready,
                 S::Atomic(prev, d) => {
                     let prev = next(*prev.clone(), r, data).unwrap_or(*prev);
-                    if prev == S::Ready && ends(d) { S::Ready } else { S::Atomic(Box::new(prev), d) }
+                    if prev == S::Ready && ends(d) {
+                        S::Ready
+                    } else {
+                        S::Atomic(Box::new(prev), d)
+                    }
                 }
             })
         }
@@ -485,17 +507,25 @@ mod tests {
     /// place: cut where the Supabase CLI cuts them.
     #[test]
     fn real_migrations_split_as_the_supabase_cli_splits_them() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/supabase-projects");
-        let mut files: Vec<_> = glob::glob(&format!("{}/*/supabase/migrations/*.sql", root.display()))
-            .unwrap()
-            .flatten()
-            .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/supabase-projects");
+        let mut files: Vec<_> =
+            glob::glob(&format!("{}/*/supabase/migrations/*.sql", root.display()))
+                .unwrap()
+                .flatten()
+                .collect();
         files.sort();
         if files.is_empty() {
             if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
-                panic!("no migrations under {}: the shared data is missing", root.display());
+                panic!(
+                    "no migrations under {}: the shared data is missing",
+                    root.display()
+                );
             }
-            eprintln!("\n*** SKIPPED: no shared migrations under {} ***\n", root.display());
+            eprintln!(
+                "\n*** SKIPPED: no shared migrations under {} ***\n",
+                root.display()
+            );
             return;
         }
         let mut total = 0;
@@ -512,7 +542,10 @@ mod tests {
         }
         // basejump: 4 files; the counts were read off the files by hand.
         let count = |name: &str| {
-            let path = files.iter().find(|p| p.to_string_lossy().contains(name)).unwrap();
+            let path = files
+                .iter()
+                .find(|p| p.to_string_lossy().contains(name))
+                .unwrap();
             split(&std::fs::read_to_string(path).unwrap()).len()
         };
         assert_eq!(count("20240414161707_basejump-setup"), 19);

@@ -13,7 +13,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -111,12 +113,10 @@ impl TlsSpec {
                 .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
                 .with_no_client_auth(),
             Verify::Chain => {
-                let inner = WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(self.roots()?),
-                    provider,
-                )
-                .build()
-                .map_err(|e| Error::external("tls", e.to_string()))?;
+                let inner =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(self.roots()?), provider)
+                        .build()
+                        .map_err(|e| Error::external("tls", e.to_string()))?;
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
@@ -179,7 +179,12 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -188,7 +193,12 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -250,8 +260,14 @@ mod tests {
     #[test]
     fn remote_hosts_get_tls_by_default_and_local_ones_do_not() {
         let remote = TlsSpec::from_params(None, None, None, false).unwrap();
-        assert_eq!((remote.required, remote.verify), (Some(true), Verify::Nothing));
-        assert_eq!(TlsSpec::from_params(None, None, None, true).unwrap(), TlsSpec::OFF);
+        assert_eq!(
+            (remote.required, remote.verify),
+            (Some(true), Verify::Nothing)
+        );
+        assert_eq!(
+            TlsSpec::from_params(None, None, None, true).unwrap(),
+            TlsSpec::OFF
+        );
         let local_required = TlsSpec::from_params(Some("require"), None, None, true).unwrap();
         assert_eq!(local_required.required, Some(true));
     }
@@ -262,10 +278,23 @@ mod tests {
         let s = TlsSpec::from_params(None, None, Some(ca), false).unwrap();
         assert_eq!((s.verify, s.root_cert.as_deref()), (Verify::Full, Some(ca)));
         let s = TlsSpec::from_params(Some("require"), Some("other.pem"), Some(ca), false).unwrap();
-        assert_eq!((s.verify, s.root_cert.unwrap()), (Verify::Chain, PathBuf::from("other.pem")));
+        assert_eq!(
+            (s.verify, s.root_cert.unwrap()),
+            (Verify::Chain, PathBuf::from("other.pem"))
+        );
         let s = TlsSpec::from_params(Some("verify-full"), Some("system"), None, false).unwrap();
         assert!(s.system_roots_only && s.verify == Verify::Full);
-        assert_eq!(TlsSpec::from_params(Some("disable"), None, Some(ca), false).unwrap().required, None);
-        assert_eq!(TlsSpec::from_params(Some("bogus"), None, None, false).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            TlsSpec::from_params(Some("disable"), None, Some(ca), false)
+                .unwrap()
+                .required,
+            None
+        );
+        assert_eq!(
+            TlsSpec::from_params(Some("bogus"), None, None, false)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
     }
 }

@@ -101,7 +101,10 @@ pub fn leading_words(text: &str, n: usize) -> Vec<String> {
         if b[i].is_ascii_whitespace() {
             i += 1;
         } else if b[i..].starts_with(b"--") {
-            i = b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p);
+            i = b[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |p| i + p);
         } else if b[i..].starts_with(b"/*") {
             let mut depth = 0;
             while i < b.len() {
@@ -139,7 +142,10 @@ mod tests {
     #[test]
     fn statements_are_classified_by_their_first_words() {
         assert_eq!(control("begin"), Some(Control::Open));
-        assert_eq!(control("-- x\nBEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE"), Some(Control::Open));
+        assert_eq!(
+            control("-- x\nBEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+            Some(Control::Open)
+        );
         assert_eq!(control("start transaction"), Some(Control::Open));
         assert_eq!(control("/* c */ commit"), Some(Control::Commit));
         assert_eq!(control("END"), Some(Control::Commit));
@@ -148,27 +154,47 @@ mod tests {
         assert_eq!(control("savepoint a"), None);
         assert_eq!(control("commit prepared 'x'"), None);
         assert_eq!(control("do $$ begin perform 1; end $$"), None);
-        assert_eq!(control("create function f() begin atomic select 1; end"), None);
+        assert_eq!(
+            control("create function f() begin atomic select 1; end"),
+            None
+        );
     }
 
     #[test]
     fn a_wrapped_file_is_unwrapped_and_anything_else_refused() {
         assert_eq!(plan(&split("create table a (); select 1;")), Plan::Plain);
         assert_eq!(
-            plan(&split("-- wrapped\nbegin;\ncreate table a ();\ncommit;\n-- the end\n")),
-            Plan::Unwrap { begin: 0, commit: 2 }
+            plan(&split(
+                "-- wrapped\nbegin;\ncreate table a ();\ncommit;\n-- the end\n"
+            )),
+            Plan::Unwrap {
+                begin: 0,
+                commit: 2
+            }
         );
         assert_eq!(
             plan(&split("create table a ();\ncommit;\ncreate table b ();")),
-            Plan::Refuse { statement: 2, line: 2, keyword: "COMMIT".into() }
+            Plan::Refuse {
+                statement: 2,
+                line: 2,
+                keyword: "COMMIT".into()
+            }
         );
         assert_eq!(
             plan(&split("begin;\ncreate table a ();\nrollback;")),
-            Plan::Refuse { statement: 3, line: 3, keyword: "ROLLBACK".into() }
+            Plan::Refuse {
+                statement: 3,
+                line: 3,
+                keyword: "ROLLBACK".into()
+            }
         );
         assert_eq!(
             plan(&split("begin;\ncreate table a ();")),
-            Plan::Refuse { statement: 1, line: 1, keyword: "BEGIN".into() }
+            Plan::Refuse {
+                statement: 1,
+                line: 1,
+                keyword: "BEGIN".into()
+            }
         );
     }
 }

@@ -17,7 +17,7 @@ fn help_lists_only_commands_that_work() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["gate", "run", "help"]);
+    assert_eq!(commands, ["gate", "migrate", "run", "help"]);
 }
 
 #[test]

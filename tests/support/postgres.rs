@@ -78,9 +78,13 @@ fn free_port() -> u16 {
 fn start() -> Option<Postgres> {
     let Some(bin) = find_bin() else {
         if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
-            panic!("PostgreSQL (initdb) is not installed: run scripts/setup (CI never skips a test)");
+            panic!(
+                "PostgreSQL (initdb) is not installed: run scripts/setup (CI never skips a test)"
+            );
         }
-        eprintln!("\n*** SKIPPED: PostgreSQL (initdb) not found; run scripts/setup to install it ***\n");
+        eprintln!(
+            "\n*** SKIPPED: PostgreSQL (initdb) not found; run scripts/setup to install it ***\n"
+        );
         return None;
     };
     let dir = tempfile::Builder::new()
@@ -91,18 +95,38 @@ fn start() -> Option<Postgres> {
     let pwfile = dir.join("pwfile");
     std::fs::write(&pwfile, PASSWORD).unwrap();
     if is_root() {
-        let out = Command::new("chown").args(["-R", "nobody:nogroup"]).arg(&dir).output().unwrap();
-        assert!(out.status.success(), "chown: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "chown: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let data = dir.join("data");
     let out = as_owner(&bin.join("initdb"))
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256"])
+        .args([
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+        ])
         .arg(format!("--pwfile={}", pwfile.display()))
         .output()
         .expect("initdb runs");
-    assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "initdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut port = 0;
     for _ in 0..5 {
         port = free_port();
@@ -124,7 +148,11 @@ fn start() -> Option<Postgres> {
         }
         port = 0;
     }
-    assert!(port != 0, "the test cluster did not start: see {}/server.log", dir.display());
+    assert!(
+        port != 0,
+        "the test cluster did not start: see {}/server.log",
+        dir.display()
+    );
     watchdog(&data, &dir);
     let pg = Postgres { port, bin, dir };
     // Supabase's roles exist in every project; roles are cluster-wide.
@@ -135,9 +163,11 @@ fn start() -> Option<Postgres> {
 /// Stops the cluster (immediate shutdown) and removes its directory once
 /// this test process is gone.
 fn watchdog(data: &Path, dir: &Path) {
+    // Started in the background of a shell that exits at once, so the
+    // watchdog outlives this process and leaves no zombie behind.
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-         kill -QUIT \"$(head -1 '{data}/postmaster.pid' 2>/dev/null)\" 2>/dev/null; sleep 1; rm -rf '{dir}'",
+        "(while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+         kill -QUIT \"$(head -1 '{data}/postmaster.pid' 2>/dev/null)\" 2>/dev/null; sleep 1; rm -rf '{dir}') &",
         pid = std::process::id(),
         data = data.display(),
         dir = dir.display()
@@ -147,7 +177,7 @@ fn watchdog(data: &Path, dir: &Path) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("the watchdog starts");
 }
 
@@ -190,10 +220,18 @@ impl Postgres {
     /// psql connected as the superuser over TCP, stopping at the first error.
     pub fn psql_command(&self, db: &str) -> Command {
         let mut c = Command::new(self.bin.join("psql"));
-        c.args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
-            .env("PGPASSWORD", PASSWORD)
-            .env("PGCONNECT_TIMEOUT", "10");
+        c.args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+        ])
+        .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", db])
+        .env("PGPASSWORD", PASSWORD)
+        .env("PGCONNECT_TIMEOUT", "10");
         c
     }
 }
@@ -223,7 +261,8 @@ impl Db {
 
     /// The history table: `version|name|statements` per row, in order.
     pub fn history(&self) -> Vec<(String, String, Vec<String>)> {
-        let exists = self.sql("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL");
+        let exists =
+            self.sql("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL");
         if exists != "t" {
             return Vec::new();
         }
@@ -231,7 +270,8 @@ impl Db {
         let json = self.sql(
             "SELECT coalesce(json_agg(json_build_array(version, name, statements) ORDER BY version), '[]') FROM supabase_migrations.schema_migrations",
         );
-        let rows: Vec<(String, Option<String>, Option<Vec<String>>)> = serde_json::from_str(&json).unwrap();
+        let rows: Vec<(String, Option<String>, Option<Vec<String>>)> =
+            serde_json::from_str(&json).unwrap();
         rows.into_iter()
             .map(|(v, n, s)| (v, n.unwrap_or_default(), s.unwrap_or_default()))
             .collect()

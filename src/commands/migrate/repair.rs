@@ -27,7 +27,11 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
     };
     let settings = MigrateSettings::resolve(&session.project, session.env, &opts)?;
     mask_secrets(session, &settings);
-    if let Some(bad) = args.versions.iter().find(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit())) {
+    if let Some(bad) = args
+        .versions
+        .iter()
+        .find(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(Error::usage(
             format!("`{bad}` is not a migration version"),
             Some("a version is the digits before `_` in the file name (20240101120000)".into()),
@@ -39,8 +43,14 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
         let file = listing.files.iter().find(|f| f.version == *v);
         if args.status == RepairStatus::Applied && file.is_none() {
             return Err(Error::usage(
-                format!("no file {}/migrations/{v}_*.sql to mark as applied", settings.dir_label),
-                Some("`applied` records the file's name and statements, so the file must exist".into()),
+                format!(
+                    "no file {}/migrations/{v}_*.sql to mark as applied",
+                    settings.dir_label
+                ),
+                Some(
+                    "`applied` records the file's name and statements, so the file must exist"
+                        .into(),
+                ),
             ));
         }
         local.push(file);
@@ -58,10 +68,17 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
         let client = &conn.client;
         let version = setup_session(client, session.dry_run).await?;
         let ep = &endpoints[conn.endpoint];
-        printer.info(&format!("database: {} {} ({}), PostgreSQL {version}", ep.label, ep.describe(), ep.tls.describe()));
+        printer.info(&format!(
+            "database: {} {} ({}), PostgreSQL {version}",
+            ep.label,
+            ep.describe(),
+            ep.tls.describe()
+        ));
         if !session.dry_run {
             if !lock::try_acquire(client).await? {
-                let who = lock::holder(client).await.unwrap_or_else(|| "another session".into());
+                let who = lock::holder(client)
+                    .await
+                    .unwrap_or_else(|| "another session".into());
                 printer.info(&format!("waiting for the migration lock, held by {who}"));
                 lock::wait(client, settings.lock_timeout).await?;
             }
@@ -80,7 +97,10 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
     } else {
         format!("Repair: the history table {verb} changed")
     };
-    printer.result(&format!("{head}\n  {}", plan.render().replace('\n', "\n  ")));
+    printer.result(&format!(
+        "{head}\n  {}",
+        plan.render().replace('\n', "\n  ")
+    ));
     printer.summary(&format!(
         "### gantry migrate repair{}\n\n```text\n{}\n```\n\n",
         if session.dry_run { " (dry run)" } else { "" },
@@ -100,18 +120,31 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
     Ok(Verdict::Passed)
 }
 
-fn changes(args: &RepairArgs, local: &[Option<&MigrationFile>], recorded: &[Applied]) -> Vec<Change> {
+fn changes(
+    args: &RepairArgs,
+    local: &[Option<&MigrationFile>],
+    recorded: &[Applied],
+) -> Vec<Change> {
     let mut out = Vec::new();
     for (v, file) in args.versions.iter().zip(local) {
         let row = recorded.iter().find(|a| a.version == *v);
         match (args.status, file) {
             (RepairStatus::Applied, Some(f)) => {
-                let same = row.is_some_and(|r| r.name == f.name && r.statements.as_ref() == Some(&f.texts()));
+                let same = row
+                    .is_some_and(|r| r.name == f.name && r.statements.as_ref() == Some(&f.texts()));
                 if !same {
                     out.push(Change {
-                        action: if row.is_some() { Action::Update } else { Action::Create },
+                        action: if row.is_some() {
+                            Action::Update
+                        } else {
+                            Action::Create
+                        },
                         target: format!("migration {v}"),
-                        summary: format!("mark applied: {}, {} statements", f.name, f.statements.len()),
+                        summary: format!(
+                            "mark applied: {}, {} statements",
+                            f.name,
+                            f.statements.len()
+                        ),
                         diff: None,
                     });
                 }
@@ -128,13 +161,19 @@ fn changes(args: &RepairArgs, local: &[Option<&MigrationFile>], recorded: &[Appl
     out
 }
 
-async fn write(client: &tokio_postgres::Client, args: &RepairArgs, local: &[Option<&MigrationFile>]) -> Result<()> {
+async fn write(
+    client: &tokio_postgres::Client,
+    args: &RepairArgs,
+    local: &[Option<&MigrationFile>],
+) -> Result<()> {
     let fail = |e: tokio_postgres::Error| history::db_error("repairing the history table", &e);
     client.batch_execute("BEGIN").await.map_err(fail)?;
     for (v, file) in args.versions.iter().zip(local) {
         let result = match (args.status, file) {
             (RepairStatus::Applied, Some(f)) => {
-                client.execute(history::UPSERT, &[&f.version, &f.name, &f.texts()]).await
+                client
+                    .execute(history::UPSERT, &[&f.version, &f.name, &f.texts()])
+                    .await
             }
             _ => client.execute(history::DELETE, &[v]).await,
         };

@@ -11,18 +11,29 @@ const SQL_CHARS: usize = 20_000;
 
 /// The result printed on stdout by `gantry migrate`.
 pub fn result_text(report: &StepReport) -> String {
-    let count = report.outputs.get("migrations-count").cloned().unwrap_or_default();
+    let count = report
+        .outputs
+        .get("migrations-count")
+        .cloned()
+        .unwrap_or_default();
     let head = match (report.dry_run, report.verdict) {
-        (true, Verdict::Passed) => format!("Plan (dry run: nothing was changed): {count} migration(s) to apply"),
+        (true, Verdict::Passed) => {
+            format!("Plan (dry run: nothing was changed): {count} migration(s) to apply")
+        }
         (true, Verdict::Failed) => "Plan (dry run): refused, see above".to_string(),
         (false, Verdict::Passed) => format!("Applied {count} migration(s)"),
-        (false, Verdict::Failed) => format!("Failed after applying {count} migration(s), see above"),
+        (false, Verdict::Failed) => {
+            format!("Failed after applying {count} migration(s), see above")
+        }
     };
     format!("{head}\n{}", indent(&report.plan.render()))
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The step summary section.
@@ -42,7 +53,11 @@ pub fn markdown(run: &Run, verdict: Verdict) -> String {
         _ => {}
     }
     for r in &run.refusals {
-        md.push_str(&format!("**Refused:** {}\n\n```text\n{}\n```\n\n", cell(&r.title), r.body));
+        md.push_str(&format!(
+            "**Refused:** {}\n\n```text\n{}\n```\n\n",
+            cell(&r.title),
+            r.body
+        ));
     }
     if !run.pending.is_empty() || !run.applied.is_empty() {
         md.push_str("| Migration | Name | Statements | Status |\n|---|---|---|---|\n");
@@ -57,7 +72,11 @@ pub fn markdown(run: &Run, verdict: Verdict) -> String {
             } else {
                 "not run".to_string()
             };
-            let mode = if f.no_transaction { " (no transaction)" } else { "" };
+            let mode = if f.no_transaction {
+                " (no transaction)"
+            } else {
+                ""
+            };
             md.push_str(&format!(
                 "| {} | {} | {}{mode} | {status} |\n",
                 f.version,
@@ -91,7 +110,11 @@ pub fn markdown(run: &Run, verdict: Verdict) -> String {
         for &i in &run.pending {
             let f = &run.files[i];
             let sql: String = f.sql.chars().take(SQL_CHARS).collect();
-            let cut = if sql.len() < f.sql.len() { "\n-- … (cut)" } else { "" };
+            let cut = if sql.len() < f.sql.len() {
+                "\n-- … (cut)"
+            } else {
+                ""
+            };
             md.push_str(&format!(
                 "<details><summary>{} ({} statements)</summary>\n\n```sql\n{}{cut}\n```\n\n</details>\n\n",
                 f.file_name,
