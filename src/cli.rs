@@ -48,7 +48,7 @@ pub struct GlobalArgs {
 pub enum Commands {
     /// Run lint and test gates in parallel (only those whose paths changed)
     Gate(GateArgs),
-    /// Apply pending Supabase migrations (supabase/migrations), with the Supabase CLI's history table
+    /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),

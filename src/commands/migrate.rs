@@ -187,7 +187,13 @@ impl<'a> Run<'a> {
                 at: None,
             });
         }
-        for i in 0..self.files.len() {
+    }
+
+    /// Pending files whose own transaction control cannot be honoured
+    /// (files applied earlier, by the CLI or by hand, are left alone).
+    fn check_pending_txn(&mut self) {
+        for k in 0..self.pending.len() {
+            let i = self.pending[k];
             let file = &self.files[i];
             if let txn::Plan::Refuse {
                 statement,
@@ -220,6 +226,7 @@ impl<'a> Run<'a> {
         self.session.printer.info(&format!("database: {why}"));
         self.offline = Some(self.settings.unconfigured.clone());
         self.pending = (0..self.files.len()).collect();
+        self.check_pending_txn();
         self.seed_status = vec![SeedStatus::New; self.seeds.len()];
     }
 
@@ -279,6 +286,7 @@ impl<'a> Run<'a> {
         self.check_history(&c);
         self.pending = c.pending.clone();
         self.comparison = Some(c);
+        self.check_pending_txn();
         if self.settings.include_seed {
             let recorded = history::read_seeds(client).await?;
             self.seed_status = self
