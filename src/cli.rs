@@ -2,8 +2,9 @@
 
 use crate::output::{ColorChoice, Format};
 use crate::settings::config::Step;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// gantry: from `git push` to production in one binary. Runs the same
 /// pipeline in GitHub Actions and locally as a dry run.
@@ -51,6 +52,8 @@ pub enum Commands {
     Build(BuildArgs),
     /// Push the built images to ECR or any OCI registry
     Push(PushArgs),
+    /// Apply pending Supabase migrations (same history table as the Supabase CLI)
+    Migrate(MigrateArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
 }
@@ -118,6 +121,72 @@ pub struct GateOptions {
     /// How many gates run at once [default: number of CPUs]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    pub command: Option<MigrateCommand>,
+    #[command(flatten)]
+    pub options: MigrateOptions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Mark migrations as applied or reverted in the history table without running them (as `supabase migration repair`)
+    Repair(RepairArgs),
+}
+
+/// Options of `gantry migrate` (also used, with their defaults, by `gantry run`).
+#[derive(Debug, Args, Default)]
+pub struct MigrateOptions {
+    /// PostgreSQL URL of the database [default: $SUPABASE_DB_URL, else the [migrate] project-ref with $SUPABASE_DB_PASSWORD]
+    #[arg(long, value_name = "URL")]
+    pub db_url: Option<String>,
+    /// Also apply local migrations older than the newest applied one (refused by default)
+    #[arg(long)]
+    pub include_all: bool,
+    /// Also apply the seed files (supabase/seed.sql, or [migrate] seeds) that were not applied yet
+    #[arg(long)]
+    pub include_seed: bool,
+    /// Fail, instead of warning, when an applied migration file was changed afterwards (drift)
+    #[arg(long)]
+    pub strict: bool,
+    /// How long to wait for another run's migration lock ("90s", "5m") [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// What to record: `applied` inserts the versions' rows (from their local files), `reverted` deletes them
+    #[arg(long, value_enum)]
+    pub status: RepairStatus,
+    /// Migration versions (the digits before `_` in the file name)
+    #[arg(value_name = "VERSION", required = true)]
+    pub versions: Vec<String>,
+    /// PostgreSQL URL of the database [default: as `gantry migrate`]
+    #[arg(long, value_name = "URL")]
+    pub db_url: Option<String>,
+    /// How long to wait for another run's migration lock [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+}
+
+/// `gantry migrate repair --status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepairStatus {
+    Applied,
+    Reverted,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be positive".into()),
+        Err(e) => Err(format!("{e}: write it like \"90s\" or \"5m\"")),
+    }
 }
 
 #[cfg(test)]

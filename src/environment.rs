@@ -53,6 +53,11 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const FORCE_COLOR: &str = "FORCE_COLOR";
 /// `dumb` terminals get no colour.
 pub const TERM: &str = "TERM";
+/// PostgreSQL URL of the Supabase database `gantry migrate` applies to (the
+/// default of `[migrate] db-url-env`).
+pub const SUPABASE_DB_URL: &str = "SUPABASE_DB_URL";
+/// Password of the `postgres` user, used with `[migrate] project-ref`.
+pub const SUPABASE_DB_PASSWORD: &str = "SUPABASE_DB_PASSWORD";
 
 /// Names whose values are treated as secrets wherever they appear, on top of
 /// the names a gate lists in `secrets` and any name that looks secret
@@ -66,8 +71,8 @@ pub const KNOWN_SECRETS: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "SUPABASE_ACCESS_TOKEN",
-    "SUPABASE_DB_PASSWORD",
-    "SUPABASE_DB_URL",
+    SUPABASE_DB_PASSWORD,
+    SUPABASE_DB_URL,
     "DATABASE_URL",
     "RAILWAY_TOKEN",
     "RAILWAY_API_TOKEN",

@@ -20,6 +20,7 @@ pub mod report;
 pub mod runtime;
 pub mod settings;
 pub mod state;
+pub mod supabase;
 
 use cli::{Cli, Commands};
 use commands::Session;
@@ -62,12 +63,25 @@ fn dispatch(
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) => None,
+        Commands::Migrate(args) => {
+            // A URL given on the command line is a secret from the first line on.
+            let url = match &args.command {
+                Some(cli::MigrateCommand::Repair(r)) => r.db_url.as_deref(),
+                None => args.options.db_url.as_deref(),
+            };
+            if let Some(url) = url {
+                printer.mask(url);
+                printer.mask_url_password(url);
+            }
+            None
+        }
     };
     let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, since)?;
     match &cli.command {
         Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
         Commands::Build(args) => commands::build::cmd_build(args, &session),
         Commands::Push(args) => commands::push::cmd_push(args, &session),
+        Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod gate;
+pub mod migrate;
 pub mod push;
 pub mod run;
 

@@ -26,6 +26,10 @@ use indexmap::IndexMap;
 
 pub fn cmd_push(args: &PushArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names)?;
+    // Inside `gantry run` the pipeline prints every step's plan once, at the end.
+    session
+        .printer
+        .result(&format!("Plan\n{}", indent(&report.plan.render())));
     session.record(&report)?;
     session.printer.document(serde_json::json!({
         "command": "push",
@@ -113,7 +117,6 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
             targets.push(planned);
         }
         let plan = to_plan(&targets);
-        printer.result(&format!("Plan\n{}", indent(&plan.render())));
         let conflicts: Vec<(&Target, &String, &String)> = targets
             .iter()
             .flat_map(|t| {

@@ -1,7 +1,8 @@
 //! `gantry run`: the configured pipeline, step by step, stopping at the first
 //! step that says no, with one summary and (in a dry run) one plan.
 
-use super::{Session, build, gate, push};
+use super::{Session, build, gate, migrate, push};
+use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::report::{StepReport, Verdict};
@@ -18,6 +19,7 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
             Step::Gate => gate::execute(session, &[], args.options.jobs)?,
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
             Step::Push => push::execute(session, &[])?,
+            Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
         };
         session.record(&report)?;
         verdict = report.verdict;
@@ -58,6 +60,9 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     if !config.images.is_empty() {
         steps.extend([Step::Build, Step::Push]);
     }
+    if config.migrate.is_some() {
+        steps.push(Step::Migrate);
+    }
     if steps.is_empty() {
         return Err(Error::usage(
             format!(
@@ -65,7 +70,7 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
                 session.project.file.display()
             ),
             Some(
-                "add a [gates.<name>] or [images.<name>] section, or list steps under [pipeline]"
+                "add a [gates.<name>], [images.<name>] or [migrate] section, or list steps under [pipeline]"
                     .into(),
             ),
         ));

@@ -175,6 +175,16 @@ impl Printer {
         self.log(&format!("{} {text}", self.paint(YELLOW, "warning:")));
     }
 
+    /// Why a step failed, in full (a located statement, a list of versions,
+    /// what to do). Always shown, even with `--quiet`.
+    pub fn problem(&self, text: &str) {
+        let text = self.redact(text);
+        match self.opts.format {
+            Format::Github => self.raw_stdout(&format!("{text}\n")),
+            _ => self.log(&format!("{} {text}", self.paint(RED, "error:"))),
+        }
+    }
+
     /// Renders an error that stops the command, with its hint. Always shown.
     pub fn error(&self, err: &Error) {
         let text = self.redact(&err.to_string());

@@ -24,6 +24,8 @@ pub struct Config {
     /// `[registries."<host>"]`: credentials for registries other than ECR.
     #[serde(default)]
     pub registries: IndexMap<String, RegistryConfig>,
+    /// `[migrate]`: Supabase migrations applied by `gantry migrate`.
+    pub migrate: Option<MigrateConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +47,8 @@ pub enum Step {
     Build,
     /// Push the built images to their registries.
     Push,
+    /// Supabase migrations (`[migrate]`).
+    Migrate,
 }
 
 impl Step {
@@ -53,6 +57,7 @@ impl Step {
             Step::Gate => "gate",
             Step::Build => "build",
             Step::Push => "push",
+            Step::Migrate => "migrate",
         }
     }
 }
@@ -149,6 +154,57 @@ pub struct GateConfig {
 
 fn yes() -> bool {
     true
+}
+
+/// `[migrate]`: where the Supabase project lives and how to reach its database.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MigrateConfig {
+    /// The Supabase directory (holding `migrations/`), relative to `gantry.toml`; default `supabase`.
+    pub dir: Option<Spanned<String>>,
+    /// The environment variable holding the database URL; default `SUPABASE_DB_URL`.
+    pub db_url_env: Option<String>,
+    /// The project's reference (`abcdefghijklmnopqrst`): connect to its direct
+    /// host, or its session pooler, with `SUPABASE_DB_PASSWORD`.
+    pub project_ref: Option<ProjectRef>,
+    /// `host[:port]` of the direct connection; default `db.<project-ref>.supabase.co:5432`.
+    pub direct_host: Option<String>,
+    /// `host[:port]` of the session pooler used when the direct host is
+    /// unreachable (`aws-0-<region>.pooler.supabase.com`); port default 5432.
+    pub pooler_host: Option<String>,
+    /// Seed files applied by `--include-seed`, relative to `dir` (globs allowed); default `["seed.sql"]`.
+    pub seeds: Option<Vec<String>>,
+    /// How long to wait for a concurrent run's lock: `"60s"`, `"5m"`.
+    #[serde(default, deserialize_with = "duration")]
+    pub lock_timeout: Option<Duration>,
+    /// Drift (an applied file whose statements changed) fails the run instead of warning.
+    #[serde(default)]
+    pub strict: bool,
+    /// A CA certificate (PEM) that, with the system's roots, verifies the
+    /// server's certificate and host name (Supabase's `prod-ca-2021.crt`).
+    pub ssl_root_cert: Option<Spanned<String>>,
+}
+
+/// A Supabase project reference: it becomes part of a host name and a user
+/// name, so only lowercase letters and digits are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRef(pub String);
+
+impl<'de> Deserialize<'de> for ProjectRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = !s.is_empty()
+            && s.len() <= 63
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if ok {
+            Ok(ProjectRef(s))
+        } else {
+            Err(de::Error::custom(format!(
+                "invalid project reference `{s}`: it is the lowercase id in your project's URL (https://<project-ref>.supabase.co)"
+            )))
+        }
+    }
 }
 
 /// A gate (or later: image, deploy) name: letters, digits, `-` and `_`, so it

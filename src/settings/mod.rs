@@ -4,6 +4,7 @@
 pub mod config;
 pub mod gate;
 pub mod images;
+pub mod migrate;
 mod toml_error;
 
 use crate::cli::GlobalArgs;
@@ -174,6 +175,40 @@ fn validate(project: &Project, text: &str) -> Result<()> {
                     "see the README's tag rules",
                 ));
             }
+        }
+    }
+    if let Some(migrate) = &project.config.migrate {
+        let dir = migrate.dir.as_ref();
+        let path = dir.map_or(migrate::DEFAULT_DIR, |d| d.get_ref().as_str());
+        if !project.root.join(path).is_dir() {
+            let message = format!("migrate.dir: `{path}` is not a directory");
+            let hint = Some(format!(
+                "it is the Supabase directory holding migrations/ (paths are relative to {})",
+                project.root.display()
+            ));
+            return Err(match dir {
+                Some(d) => toml_error::at_span(&project.file, text, d.span(), message, hint).into(),
+                None => Error::from(ConfigError {
+                    path: project.file.clone(),
+                    line: None,
+                    column: None,
+                    message,
+                    snippet: None,
+                    hint,
+                }),
+            });
+        }
+        if let Some(cert) = &migrate.ssl_root_cert
+            && !project.root.join(cert.get_ref()).is_file()
+        {
+            return Err(toml_error::at_span(
+                &project.file,
+                text,
+                cert.span(),
+                format!("migrate.ssl-root-cert: `{}` is not a file", cert.get_ref()),
+                Some(format!("paths are relative to {}", project.root.display())),
+            )
+            .into());
         }
     }
     Ok(())

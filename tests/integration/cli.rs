@@ -17,7 +17,10 @@ fn help_lists_only_commands_that_work() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["gate", "build", "push", "run", "help"]);
+    assert_eq!(
+        commands,
+        ["gate", "build", "push", "migrate", "run", "help"]
+    );
 }
 
 #[test]

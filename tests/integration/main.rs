@@ -9,6 +9,7 @@ mod cli;
 mod dockerignore;
 mod gate;
 mod github;
+mod migrate;
 mod push;
 mod run;
 mod secrets;

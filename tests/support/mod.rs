@@ -2,6 +2,7 @@
 //! git repositories, a simulated GitHub Actions runner, and tool lookup.
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod services;
 
 use std::collections::BTreeMap;
@@ -227,6 +228,16 @@ impl Gantry {
         self
     }
 
+    /// Starts gantry without waiting (stdout and stderr captured).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("gantry starts")
+    }
+
     pub fn run(mut self) -> Run {
         let out = self.cmd.output().expect("gantry runs");
         Run {
@@ -238,12 +249,23 @@ impl Gantry {
 }
 
 pub struct Run {
+    /// The exit code; -1 when killed by a signal.
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
+    /// The result of a process started with [`Gantry::spawn`].
+    pub fn from_child(child: std::process::Child) -> Run {
+        let out = child.wait_with_output().expect("gantry finishes");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     #[track_caller]
     pub fn code(self, expected: i32) -> Self {
         assert_eq!(

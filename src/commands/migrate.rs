@@ -1,0 +1,681 @@
+//! `gantry migrate`: apply pending Supabase migrations with the Supabase
+//! CLI's history table, one transaction per file, under an advisory lock.
+//!
+//! The flow is the same for a dry run and a real run up to the last step:
+//! read the files, connect, (real run: take the lock, create the history
+//! table), read the history, check, plan; then a dry run stops and a real
+//! run applies that plan. A dry run connects read-only; with no database
+//! configured it plans from the files alone and says so.
+
+mod repair;
+mod summary;
+
+use super::Session;
+use crate::cli::{MigrateArgs, MigrateCommand, MigrateOptions};
+use crate::error::{Error, Result};
+use crate::output::Format;
+use crate::output::github::{Annotation, Level};
+use crate::plan::{Action, Change, Plan};
+use crate::report::{StepReport, Verdict};
+use crate::runtime;
+use crate::settings::config::Step;
+use crate::settings::migrate::{Database, MigrateSettings};
+use crate::supabase::checks::{self, Comparison};
+use crate::supabase::files::{self, Listing, MigrationFile, NO_TRANSACTION};
+use crate::supabase::seeds::{self, SeedFile, SeedStatus};
+use crate::supabase::{apply, connect, history, located, lock, txn};
+use indexmap::IndexMap;
+use serde_json::json;
+use std::time::Instant;
+
+pub fn cmd_migrate(args: &MigrateArgs, session: &Session) -> Result<Verdict> {
+    if let Some(MigrateCommand::Repair(r)) = &args.command {
+        return repair::cmd_repair(r, session);
+    }
+    let report = execute(session, &args.options)?;
+    session.record(&report)?;
+    session.printer.result(&summary::result_text(&report));
+    session.printer.document(json!({
+        "command": "migrate",
+        "verdict": report.verdict,
+        "dry_run": session.dry_run,
+        "context": session.context,
+        "migrate": report.detail,
+    }));
+    Ok(report.verdict)
+}
+
+/// Plans and (unless a dry run) applies; shared by `gantry migrate` and `gantry run`.
+pub fn execute(session: &Session, opts: &MigrateOptions) -> Result<StepReport> {
+    let settings = MigrateSettings::resolve(&session.project, session.env, opts)?;
+    mask_secrets(session, &settings);
+    let mut run = Run::new(session, settings)?;
+    run.check_files();
+    if run.refusals.is_empty() {
+        match run.settings.database.clone() {
+            None if !session.dry_run => {
+                return Err(Error::usage(
+                    format!("gantry migrate needs a database: {}", run.settings.unconfigured),
+                    Some("set SUPABASE_DB_URL (in GitHub Actions: `env: SUPABASE_DB_URL: ${{ secrets.SUPABASE_DB_URL }}`), pass --db-url, or set [migrate] project-ref with SUPABASE_DB_PASSWORD".into()),
+                ));
+            }
+            None => run.plan_offline(),
+            Some(db) => runtime::block_on(run.online(&db))??,
+        }
+    }
+    Ok(run.report())
+}
+
+fn mask_secrets(session: &Session, settings: &MigrateSettings) {
+    let (values, urls) = settings.secrets();
+    for v in values {
+        session.printer.mask(v);
+    }
+    for u in urls {
+        session.printer.mask_url_password(u);
+    }
+}
+
+/// A refusal: the run stops before applying anything, for this reason.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub title: String,
+    pub body: String,
+    /// `(file, line)` for an annotation.
+    pub at: Option<(String, Option<usize>)>,
+}
+
+/// A migration that failed while being applied.
+#[derive(Debug, Clone)]
+pub(crate) struct Failed {
+    pub file: usize,
+    pub text: String,
+    pub failure: apply::Failure,
+    pub at: Option<(usize, usize)>,
+}
+
+/// Everything one run learns, for the report.
+pub(crate) struct Run<'a> {
+    session: &'a Session<'a>,
+    pub settings: MigrateSettings,
+    pub files: Vec<MigrationFile>,
+    pub seeds: Vec<SeedFile>,
+    /// Where the database is, once connected: `(description, via)`.
+    pub database: Option<serde_json::Value>,
+    pub database_line: Option<String>,
+    /// Why nothing was compared with a database (dry run without one).
+    pub offline: Option<String>,
+    pub comparison: Option<Comparison>,
+    pub recorded: usize,
+    /// File indexes, in the order they are (to be) applied.
+    pub pending: Vec<usize>,
+    pub applied: Vec<usize>,
+    pub seed_status: Vec<SeedStatus>,
+    pub seeds_done: Vec<usize>,
+    pub refusals: Vec<Refusal>,
+    pub failed: Option<Failed>,
+    pub warnings: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    fn new(session: &'a Session<'a>, settings: MigrateSettings) -> Result<Self> {
+        let printer = session.printer;
+        let dir = settings.migrations_dir();
+        let Listing { files, skipped } = files::list(&dir)?;
+        let mut warnings = Vec::new();
+        for s in skipped {
+            warnings.push(format!(
+                "skipped {}/migrations/{}: {}",
+                settings.dir_label, s.file_name, s.reason
+            ));
+        }
+        let seeds = if settings.include_seed {
+            let (found, unmatched) = seeds::find(&settings.dir, &settings.seeds)?;
+            for p in unmatched {
+                warnings.push(format!("no seed file matches {}/{p}", settings.dir_label));
+            }
+            found
+        } else {
+            Vec::new()
+        };
+        for w in &warnings {
+            printer.warn(w);
+        }
+        printer.detail(&format!(
+            "{} migration file(s) in {}",
+            files.len(),
+            dir.display()
+        ));
+        Ok(Run {
+            session,
+            settings,
+            files,
+            seeds,
+            database: None,
+            database_line: None,
+            offline: None,
+            comparison: None,
+            recorded: 0,
+            pending: Vec::new(),
+            applied: Vec::new(),
+            seed_status: Vec::new(),
+            seeds_done: Vec::new(),
+            refusals: Vec::new(),
+            failed: None,
+            warnings,
+        })
+    }
+
+    /// The file as the user knows it: `supabase/migrations/1_a.sql`.
+    pub fn label(&self, file: &MigrationFile) -> String {
+        let full = file
+            .path
+            .strip_prefix(&self.session.repo_root)
+            .unwrap_or(&file.path);
+        full.display().to_string()
+    }
+
+    /// Problems visible in the files alone, refused before connecting.
+    fn check_files(&mut self) {
+        for (version, names) in files::duplicate_versions(&self.files) {
+            self.refuse(Refusal {
+                title: format!("version {version} is used by {} files", names.len()),
+                body: format!(
+                    "{} all have version {version}; the history table records each version once, so the second would fail half-way through a run. Give each file its own version (rename it).",
+                    names.join(", ")
+                ),
+                at: None,
+            });
+        }
+    }
+
+    /// Pending files whose own transaction control cannot be honoured
+    /// (files applied earlier, by the CLI or by hand, are left alone).
+    fn check_pending_txn(&mut self) {
+        for k in 0..self.pending.len() {
+            let i = self.pending[k];
+            let file = &self.files[i];
+            if let txn::Plan::Refuse {
+                statement,
+                line,
+                keyword,
+            } = file.txn_plan()
+            {
+                let label = self.label(file);
+                self.refuse(Refusal {
+                    title: format!("{label}:{line}: statement {statement} is `{keyword}`"),
+                    body: format!(
+                        "{label}:{line}: statement {statement} is `{keyword}`: the file controls its own transaction in a way gantry cannot honour. gantry runs each file in one transaction with its history row, so that a failure leaves nothing of it applied; a `{keyword}` here would make part of the file permanent even if the rest fails (or end gantry's transaction early). Split the file at this statement into two migrations, or put `{NO_TRANSACTION}` on its first line to run it statement by statement, exactly as written. (A file wrapped in one `BEGIN; … COMMIT;` is fine: gantry runs what is inside.)"
+                    ),
+                    at: Some((label, Some(line))),
+                });
+            }
+        }
+    }
+
+    fn refuse(&mut self, r: Refusal) {
+        self.refusals.push(r);
+    }
+
+    /// Dry run with no database: every file is listed as pending.
+    fn plan_offline(&mut self) {
+        let why = format!(
+            "{}: the plan lists every migration file from disk, not compared with the database",
+            self.settings.unconfigured
+        );
+        self.session.printer.info(&format!("database: {why}"));
+        self.offline = Some(self.settings.unconfigured.clone());
+        self.pending = (0..self.files.len()).collect();
+        self.check_pending_txn();
+        self.seed_status = vec![SeedStatus::New; self.seeds.len()];
+    }
+
+    async fn online(&mut self, db: &Database) -> Result<()> {
+        let printer = self.session.printer;
+        let dry_run = self.session.dry_run;
+        let app = application_name(self.session);
+        let (endpoints, warnings) =
+            connect::endpoints(db, self.settings.ssl_root_cert.as_deref(), &app)?;
+        for w in warnings {
+            printer.warn(&w);
+            self.warnings.push(w);
+        }
+        let mut conn = connect::connect(&endpoints).await?;
+        let endpoint = &endpoints[conn.endpoint];
+        let client = &conn.client;
+        let version = setup_session(client, dry_run).await?;
+        let mut line = format!(
+            "database: {} {} ({}), PostgreSQL {version}",
+            endpoint.label,
+            endpoint.describe(),
+            endpoint.tls.describe()
+        );
+        for p in &conn.passed_over {
+            line.push_str(&format!("; passed over {p}"));
+        }
+        printer.info(&line);
+        self.database_line = Some(line);
+        self.database = Some(json!({
+            "configured": true,
+            "via": endpoint.label,
+            "target": endpoint.describe(),
+            "tls": endpoint.tls.describe(),
+            "server_version": version,
+            "passed_over": conn.passed_over,
+        }));
+
+        if !dry_run {
+            if !lock::try_acquire(client).await? {
+                let who = lock::holder(client)
+                    .await
+                    .unwrap_or_else(|| "another session".into());
+                printer.info(&format!(
+                    "waiting up to {} for the migration lock, held by {who}",
+                    humantime::format_duration(self.settings.lock_timeout)
+                ));
+                lock::wait(client, self.settings.lock_timeout).await?;
+            }
+            printer.detail("took the migration lock");
+            if history::ensure_table(client).await? {
+                printer.info("created supabase_migrations.schema_migrations");
+            }
+        }
+        let applied = history::read(client).await?;
+        self.recorded = applied.len();
+        let c = checks::compare(&self.files, &applied, self.settings.include_all);
+        self.check_history(&c);
+        self.pending = c.pending.clone();
+        self.comparison = Some(c);
+        self.check_pending_txn();
+        if self.settings.include_seed {
+            let recorded = history::read_seeds(client).await?;
+            self.seed_status = self
+                .seeds
+                .iter()
+                .map(|s| seeds::status(s, &recorded))
+                .collect();
+        }
+        if !self.refusals.is_empty() || dry_run {
+            return Ok(());
+        }
+        self.apply_all(&mut conn).await
+    }
+
+    /// Refusals and warnings from the comparison with the history.
+    fn check_history(&mut self, c: &Comparison) {
+        let dir = format!("{}/migrations", self.settings.dir_label);
+        if !c.missing_locally.is_empty() {
+            let list = c.missing_locally.join(" ");
+            self.refuse(Refusal {
+                title: format!("{} applied migration(s) have no file in {dir}", c.missing_locally.len()),
+                body: format!(
+                    "the database has applied {} migration(s) that are not in {dir}: {list}\nNothing was applied: gantry will not guess what the database holds.\n- If the files exist on another branch or were deleted by mistake, bring them back (git pull, git restore).\n- If those migrations were undone or squashed on purpose, mark them reverted:\n    gantry migrate repair --status reverted {list}",
+                    c.missing_locally.len()
+                ),
+                at: None,
+            });
+            return;
+        }
+        if !c.out_of_order.is_empty() && !self.settings.include_all {
+            let names: Vec<String> = c
+                .out_of_order
+                .iter()
+                .map(|&i| self.files[i].file_name.clone())
+                .collect();
+            self.refuse(Refusal {
+                title: format!("{} migration(s) are older than the newest applied one", names.len()),
+                body: format!(
+                    "these files were never applied and are older than the newest applied migration: {}\nThey usually come from a branch merged after newer migrations shipped. Check that they do not conflict with what was applied since, then run again with --include-all to apply them (before the newer pending ones).",
+                    names.join(", ")
+                ),
+                at: self.files.get(c.out_of_order[0]).map(|f| (self.label(f), None)),
+            });
+        }
+        for d in &c.drift {
+            let file = &self.files[d.file];
+            let label = self.label(file);
+            let changed: Vec<String> = d.changed.iter().map(usize::to_string).collect();
+            let text = format!(
+                "{label}: changed since it was applied: statement(s) {} differ from those recorded ({} recorded, {} in the file). Applied migrations are not run again: put the change in a new migration; if the file was only reformatted, record it as it is now with `gantry migrate repair --status applied {}`.",
+                changed.join(", "),
+                d.recorded,
+                d.local,
+                file.version
+            );
+            let line = d
+                .changed
+                .first()
+                .and_then(|&n| file.statements.get(n - 1))
+                .map(|s| s.line);
+            if self.settings.strict {
+                self.refuse(Refusal {
+                    title: format!("drift in {label} (--strict)"),
+                    body: text,
+                    at: Some((label, line)),
+                });
+            } else {
+                self.session.printer.warn(&format!("drift: {text}"));
+                self.annotate(
+                    Level::Warning,
+                    "migration drift",
+                    &text,
+                    Some((label, line, None)),
+                );
+                self.warnings.push(format!("drift: {text}"));
+            }
+        }
+        for (i, old) in &c.renamed {
+            self.session.printer.info(&format!(
+                "{} was recorded under the name `{old}`",
+                self.files[*i].file_name
+            ));
+        }
+    }
+
+    async fn apply_all(&mut self, conn: &mut connect::Connected) -> Result<()> {
+        let printer = self.session.printer;
+        for k in 0..self.pending.len() {
+            let i = self.pending[k];
+            let file = &self.files[i];
+            let mode = if file.no_transaction {
+                ", no transaction"
+            } else if matches!(file.txn_plan(), txn::Plan::Unwrap { .. }) {
+                ", its own BEGIN/COMMIT replaced by gantry's transaction"
+            } else {
+                ""
+            };
+            printer.info(&format!(
+                "applying {} ({} statement(s){mode})",
+                file.file_name,
+                file.statements.len()
+            ));
+            let started = Instant::now();
+            let result = apply::migration(&conn.client, file).await;
+            self.forward_notices(conn);
+            match result {
+                Ok(()) => {
+                    printer.outcome(
+                        Some(true),
+                        &format!(
+                            "✓ {} in {} ms",
+                            file.file_name,
+                            started.elapsed().as_millis()
+                        ),
+                    );
+                    self.applied.push(i);
+                }
+                Err(f) => {
+                    self.fail(i, f)?;
+                    return Ok(());
+                }
+            }
+        }
+        let todo: Vec<usize> = (0..self.seeds.len())
+            .filter(|&s| self.seed_status.get(s) != Some(&SeedStatus::Applied))
+            .collect();
+        if !todo.is_empty() {
+            history::ensure_seed_table(&conn.client).await?;
+        }
+        for s in todo {
+            let seed = &self.seeds[s];
+            let run = self.seed_status[s] == SeedStatus::New;
+            if run {
+                printer.info(&format!(
+                    "seeding {} ({} statement(s))",
+                    seed.path,
+                    seed.statements.len()
+                ));
+            } else {
+                printer.warn(&format!(
+                    "{} changed since it was applied: recording its new hash without running it again (as the Supabase CLI does)",
+                    seed.path
+                ));
+            }
+            let result =
+                apply::seed(&conn.client, &seed.path, &seed.hash, &seed.statements, run).await;
+            self.forward_notices(conn);
+            if let Err(f) = result {
+                let seed = &self.seeds[s];
+                let label = seed
+                    .file
+                    .strip_prefix(&self.session.repo_root)
+                    .unwrap_or(&seed.file)
+                    .display()
+                    .to_string();
+                let (text, at) = located::render(&label, &seed.sql, &seed.statements, &f);
+                if f.connection_lost {
+                    return Err(Error::external(
+                        "postgres",
+                        format!("the connection was lost while seeding: {text}"),
+                    ));
+                }
+                self.report_failure(&text, &label, at);
+                self.failed = Some(Failed {
+                    file: usize::MAX,
+                    text,
+                    failure: f,
+                    at,
+                });
+                return Ok(());
+            }
+            self.seeds_done.push(s);
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, i: usize, f: apply::Failure) -> Result<()> {
+        let file = &self.files[i];
+        let label = self.label(file);
+        let (mut text, at) = located::render(&label, &file.sql, &file.statements, &f);
+        let before: Vec<&str> = self
+            .applied
+            .iter()
+            .map(|&a| self.files[a].version.as_str())
+            .collect();
+        if file.no_transaction {
+            if f.committed_statements > 0 {
+                text.push_str(&format!(
+                    "\n{} statement(s) of this no-transaction file before the failing one stayed applied (each commits on its own) and the file is not recorded: the next run starts it again from statement 1, so its statements must be safe to repeat (IF NOT EXISTS). A failed CREATE INDEX CONCURRENTLY leaves an INVALID index: drop it first.",
+                    f.committed_statements
+                ));
+            }
+        } else {
+            text.push_str("\nNothing of this file was applied (its transaction was rolled back).");
+        }
+        if !before.is_empty() {
+            text.push_str(&format!(
+                " Applied before it in this run: {}.",
+                before.join(", ")
+            ));
+        }
+        if f.connection_lost {
+            return Err(Error::external(
+                "postgres",
+                format!("the connection was lost while applying {}: {text}", file.file_name),
+            )
+            .with_hint("the server rolls back an open transaction when its client is gone: run `gantry migrate --dry-run` to see where the database stands, then run again"));
+        }
+        self.report_failure(&text, &label, at);
+        self.failed = Some(Failed {
+            file: i,
+            text,
+            failure: f,
+            at,
+        });
+        Ok(())
+    }
+
+    fn report_failure(&self, text: &str, label: &str, at: Option<(usize, usize)>) {
+        let printer = self.session.printer;
+        printer.outcome(Some(false), &format!("✗ {label} failed"));
+        printer.problem(text);
+        let line = at.map(|(l, _)| l);
+        let col = at.map(|(_, c)| c);
+        self.annotate(
+            Level::Error,
+            "migration failed",
+            text,
+            Some((label.to_string(), line, col)),
+        );
+    }
+
+    fn annotate(
+        &self,
+        level: Level,
+        title: &str,
+        text: &str,
+        at: Option<(String, Option<usize>, Option<usize>)>,
+    ) {
+        let printer = self.session.printer;
+        // In human format the full text was printed already.
+        if printer.format() == Format::Human {
+            return;
+        }
+        let mut a = Annotation::new(level, text).titled(title);
+        if let Some((file, line, col)) = at {
+            a = a.at(file, line.map(|l| l as u32), col.map(|c| c as u32));
+        }
+        printer.annotate(a);
+    }
+
+    fn forward_notices(&self, conn: &mut connect::Connected) {
+        while let Ok((severity, message)) = conn.notices.try_recv() {
+            if severity == "WARNING" {
+                self.session.printer.warn(&format!("postgres: {message}"));
+            } else {
+                self.session
+                    .printer
+                    .detail(&format!("{severity}: {message}"));
+            }
+        }
+    }
+
+    /// The step's report; refusals are shown here.
+    fn report(self) -> StepReport {
+        let printer = self.session.printer;
+        for r in &self.refusals {
+            printer.problem(&r.body);
+            let at = r.at.clone().map(|(f, l)| (f, l, None));
+            self.annotate(Level::Error, &r.title, &r.body, at);
+        }
+        let verdict = if self.refusals.is_empty() && self.failed.is_none() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        };
+        let plan = self.plan();
+        let done: Vec<&str> = if self.session.dry_run {
+            if self.refusals.is_empty() {
+                self.pending
+                    .iter()
+                    .map(|&i| self.files[i].version.as_str())
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        } else {
+            self.applied
+                .iter()
+                .map(|&i| self.files[i].version.as_str())
+                .collect()
+        };
+        let outputs: IndexMap<String, String> = [
+            ("migrations-applied", done.join(",")),
+            ("migrations-count", done.len().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        printer.summary(&summary::markdown(&self, verdict));
+        let detail = summary::detail(&self);
+        StepReport {
+            step: Step::Migrate,
+            verdict,
+            dry_run: self.session.dry_run,
+            plan,
+            outputs,
+            detail,
+        }
+    }
+
+    /// The changes: pending migrations, then seeds to run or re-record.
+    fn plan(&self) -> Plan {
+        let mut changes = Vec::new();
+        if !self.refusals.is_empty() {
+            return Plan::default();
+        }
+        for &i in &self.pending {
+            let f = &self.files[i];
+            let mut summary = format!("{}, {} statements", f.name, f.statements.len());
+            if f.no_transaction {
+                summary.push_str(", no transaction");
+            }
+            changes.push(Change {
+                action: Action::Run,
+                target: format!("migration {}", f.version),
+                summary,
+                diff: None,
+            });
+        }
+        for (s, seed) in self.seeds.iter().enumerate() {
+            match self.seed_status.get(s) {
+                Some(SeedStatus::New) => changes.push(Change {
+                    action: Action::Run,
+                    target: format!("seed {}", seed.path),
+                    summary: format!("{} statements", seed.statements.len()),
+                    diff: None,
+                }),
+                Some(SeedStatus::Changed) => changes.push(Change {
+                    action: Action::Update,
+                    target: format!("seed {}", seed.path),
+                    summary: "changed since it was applied: its new hash is recorded, it is not run again".into(),
+                    diff: None,
+                }),
+                _ => {}
+            }
+        }
+        Plan { changes }
+    }
+
+    pub fn session(&self) -> &Session<'a> {
+        self.session
+    }
+}
+
+/// What the lock holder is called in `pg_stat_activity`.
+fn application_name(session: &Session) -> String {
+    let ctx = &session.context;
+    match (&ctx.repository, &ctx.run_id) {
+        (Some(repo), Some(run)) if ctx.ci => format!("gantry migrate ({repo} run {run})"),
+        _ => "gantry migrate".to_string(),
+    }
+}
+
+/// The server's version; keeps a killed run from holding its transaction
+/// (PostgreSQL 14+ checks that the client is still there during long
+/// statements) and makes a dry run's session read-only.
+async fn setup_session(client: &tokio_postgres::Client, dry_run: bool) -> Result<String> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
+            &[],
+        )
+        .await
+        .map_err(|e| history::db_error("reading the server version", &e))?;
+    let version: String = row.get(0);
+    let number: i32 = row.get(1);
+    let version = version.split_whitespace().next().unwrap_or("").to_string();
+    if number >= 140000 {
+        // Best effort: a server that refuses it still works.
+        let _ = client
+            .batch_execute("SET client_connection_check_interval = '1s'")
+            .await;
+    }
+    if dry_run {
+        client
+            .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            .await
+            .map_err(|e| history::db_error("making the dry run read-only", &e))?;
+    }
+    Ok(version)
+}
