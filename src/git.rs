@@ -45,6 +45,11 @@ pub fn tag_at_head(dir: &Path) -> Option<String> {
     git(dir, &["describe", "--tags", "--exact-match", "HEAD"]).ok()
 }
 
+/// When HEAD was committed, RFC 3339 (`2026-11-21T23:34:44+00:00`).
+pub fn commit_time(dir: &Path) -> Option<String> {
+    git(dir, &["show", "-s", "--format=%cI", "HEAD"]).ok()
+}
+
 /// Every tag in the repository (to decide whether a release is the newest).
 pub fn all_tags(dir: &Path) -> Vec<String> {
     git(dir, &["tag", "--list"]).map(lines).unwrap_or_default()

@@ -226,7 +226,9 @@ fn facts(session: &Session) -> Facts {
             .repository
             .as_ref()
             .map(|r| format!("{}/{r}", ctx.server_url)),
-        created: state::now(),
+        // The commit's time, not the build's: rebuilding the same commit
+        // gives the same labels, so a cached build gives the same image id.
+        created: git::commit_time(&session.project.root).unwrap_or_else(state::now),
         other_tags: git::all_tags(&session.project.root)
             .into_iter()
             .filter(|t| Some(t) != tag.as_ref())

@@ -300,3 +300,43 @@ fn likely_secrets_in_the_context_are_warned_about() {
     );
     cleanup(&repo);
 }
+
+#[test]
+fn rebuilding_the_same_commit_gives_the_same_image() {
+    if !docker_available() {
+        return;
+    }
+    let repo = repo("reproducible");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\n"),
+    );
+    p.write("api/Dockerfile", "FROM scratch\nCOPY . /app/\n");
+    p.write("api/main.py", "print('hi')\n");
+    p.commit("api");
+    let first = p
+        .gantry()
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    let second = p
+        .gantry()
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    // `created` is the commit's time, so the cached build keeps its id and a
+    // re-run of push finds nothing to do.
+    assert_eq!(
+        first["outputs"]["image-api-id"],
+        second["outputs"]["image-api-id"]
+    );
+    let created = label(
+        first["outputs"]["image-api-id"].as_str().unwrap(),
+        "org.opencontainers.image.created",
+    );
+    assert_eq!(created, p.git(&["show", "-s", "--format=%cI", "HEAD"]));
+    cleanup(&repo);
+}
