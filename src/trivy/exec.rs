@@ -150,22 +150,24 @@ pub fn args(subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
         "0".into(),
         "--ignorefile".into(),
         String::new(),
-        "--no-progress".into(),
         "--skip-version-check".into(),
         "--timeout".into(),
         format!("{}s", opts.timeout.as_secs().max(1)),
     ]);
-    // `trivy config` has no --scanners: it only looks for misconfigurations.
+    // `trivy config` only looks for misconfigurations, and has no progress bar.
     if !matches!(subject, Subject::Config(_)) {
         a.extend(["--scanners".into(), opts.scanners.join(",")]);
+        a.push("--no-progress".into());
     }
     if let Some(dir) = &opts.cache_dir {
         a.extend(["--cache-dir".into(), dir.display().to_string()]);
     }
-    for repo in &opts.db_repository {
-        a.extend(["--db-repository".into(), repo.clone()]);
-    }
     let vulns = opts.scanners.contains(&"vuln") && !matches!(subject, Subject::Config(_));
+    if vulns {
+        for repo in &opts.db_repository {
+            a.extend(["--db-repository".into(), repo.clone()]);
+        }
+    }
     if vulns && (opts.offline || opts.db_fresh) {
         a.push("--skip-db-update".into());
         a.push("--skip-java-db-update".into());
@@ -303,12 +305,15 @@ mod tests {
         let a = args(&Subject::Fs("/repo".into()), &opts(), Path::new("/t/r.json"));
         let line = a.join(" ");
         assert!(line.starts_with("fs /repo --format json --output /t/r.json --exit-code 0 --ignorefile  "), "{line}");
+        assert!(line.contains("--no-progress"));
         assert!(line.contains("--scanners secret,misconfig"));
         assert!(line.contains("--skip-check-update") && line.contains("--offline-scan"));
         assert!(!line.contains("--skip-db-update"), "no vulnerability scan: no database");
-        assert!(line.contains("--db-repository mirror.example/trivy-db:2 "));
+        assert!(!line.contains("--db-repository"), "no vulnerability scan: no database");
         let a = args(&Subject::Config("/repo".into()), &opts(), Path::new("/t/r.json"));
-        assert!(!a.contains(&"--scanners".to_string()) && !a.contains(&"--offline-scan".to_string()));
+        for flag in ["--scanners", "--offline-scan", "--no-progress", "--db-repository"] {
+            assert!(!a.contains(&flag.to_string()), "{flag}");
+        }
         let mut o = opts();
         o.scanners = vec!["vuln"];
         o.offline = false;
@@ -316,6 +321,7 @@ mod tests {
         let a = args(&Subject::Archive("/i.tar".into()), &o, Path::new("/t/r.json"));
         assert_eq!(&a[..3], ["image", "--input", "/i.tar"]);
         assert!(a.contains(&"--skip-db-update".to_string()));
+        assert!(a.join(" ").contains("--db-repository mirror.example/trivy-db:2"));
     }
 
     #[test]

@@ -109,6 +109,28 @@ fn show_at_filters_what_is_shown_but_not_what_fails() {
 }
 
 #[test]
+fn config_dir_finds_only_misconfigurations() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("");
+    let r = p
+        .gantry()
+        .args(["scan", "--config-dir", "app", "--format", "json"])
+        .run()
+        .code(1);
+    let doc = r.json();
+    let ids: Vec<&str> = doc["scan"]["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"DS-0002") && !ids.contains(&"github-pat"), "{ids:?}");
+    assert_eq!(doc["outputs"]["scan-critical"], "0");
+}
+
+#[test]
 fn ignore_entries_let_the_scan_pass_and_are_reported() {
     if require_tool("trivy").is_none() {
         return;
