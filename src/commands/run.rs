@@ -18,7 +18,11 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
         let report = match step {
             Step::Gate => gate::execute(session, &[], args.options.jobs)?,
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
-            Step::Scan => scan::execute(session, &crate::cli::ScanArgs::default(), &session.project.root)?,
+            Step::Scan => scan::execute(
+                session,
+                &crate::cli::ScanArgs::default(),
+                &session.project.root,
+            )?,
             Step::Push => push::execute(session, &[])?,
             Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
         };

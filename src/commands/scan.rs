@@ -76,7 +76,11 @@ pub fn execute(session: &Session, args: &ScanArgs, cwd: &Path) -> Result<StepRep
                     Some("fix the file (Trivy's .trivyignore or .trivyignore.yaml format)".into()),
                 )
             })?;
-            printer.detail(&format!("ignore file: {} ({} entries)", f.display(), rules.len()));
+            printer.detail(&format!(
+                "ignore file: {} ({} entries)",
+                f.display(),
+                rules.len()
+            ));
             rules
         }
         None => Vec::new(),
@@ -95,17 +99,18 @@ pub fn execute(session: &Session, args: &ScanArgs, cwd: &Path) -> Result<StepRep
         &session.project.root,
     )?;
     let trivy = exec::version(&path)?;
-    printer.info(&format!("Trivy {} ({})", trivy.version, trivy.path.display()));
+    printer.info(&format!(
+        "Trivy {} ({})",
+        trivy.version,
+        trivy.path.display()
+    ));
     let opts = exec::Options {
         scanners: settings.classes.scanners(),
         timeout: settings.timeout,
         cache_dir: settings.cache_dir.clone(),
         db_repository: settings.db_repository.clone(),
         offline: settings.offline,
-        db_fresh: settings
-            .cache_dir
-            .as_deref()
-            .is_some_and(exec::db_is_fresh),
+        db_fresh: settings.cache_dir.as_deref().is_some_and(exec::db_is_fresh),
     };
     if opts.db_fresh {
         printer.detail("the cached vulnerability database is fresh: not updating it");
@@ -154,7 +159,10 @@ fn scan_one(
     let report = report::parse(&text).map_err(|e| {
         Error::external(
             "Trivy",
-            format!("scanner failed: its report for {} cannot be read: {e}", target.label),
+            format!(
+                "scanner failed: its report for {} cannot be read: {e}",
+                target.label
+            ),
         )
     })?;
     let outcome = policy.judge(&report);
@@ -185,7 +193,10 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
         let mut images = Vec::new();
         for name in &names {
             if !session.project.config.images.keys().any(|n| &n.0 == name) {
-                return Err(Error::usage(format!("no image named `{name}` in [images]"), None));
+                return Err(Error::usage(
+                    format!("no image named `{name}` in [images]"),
+                    None,
+                ));
             }
             let id = built
                 .and_then(|o| o.get(&format!("image-{name}-id")))
@@ -216,10 +227,11 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
             Ok::<_, Error>((images, files))
         })??;
         for ((name, id, tags), file) in exported.0.into_iter().zip(exported.1) {
-            let shown = tags.split(',').next().filter(|t| !t.is_empty()).map_or_else(
-                || id.chars().take(19).collect::<String>(),
-                str::to_string,
-            );
+            let shown = tags
+                .split(',')
+                .next()
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| id.chars().take(19).collect::<String>(), str::to_string);
             out.push(Target {
                 label: format!("{name} ({shown})"),
                 subject: Subject::Archive(file),
@@ -277,13 +289,19 @@ fn dir_target(session: &Session, path: &Path, subject: Subject) -> Target {
 /// `docker save` through the engine API, into `file`.
 async fn export(docker: &bollard::Docker, id: &str, file: &PathBuf) -> Result<()> {
     let fs_err = |e: std::io::Error| {
-        Error::external("filesystem", format!("cannot write {}: {e}", file.display()))
+        Error::external(
+            "filesystem",
+            format!("cannot write {}: {e}", file.display()),
+        )
     };
     let mut out = std::fs::File::create(file).map_err(fs_err)?;
     let mut stream = docker.export_image(id);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            Error::external("Docker", format!("cannot export image {id}: {}", engine::message(&e)))
+            Error::external(
+                "Docker",
+                format!("cannot export image {id}: {}", engine::message(&e)),
+            )
         })?;
         out.write_all(&chunk).map_err(fs_err)?;
     }
@@ -299,7 +317,11 @@ fn finish(
 ) -> Result<StepReport> {
     let printer = session.printer;
     let passed = scanned.iter().all(|s| s.outcome.passes(policy));
-    let verdict = if passed { Verdict::Passed } else { Verdict::Failed };
+    let verdict = if passed {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    };
 
     printer.result(&summary::table(&scanned, policy));
     annotate(session, &scanned, policy);
@@ -334,7 +356,10 @@ fn finish(
     }
     if let Some(dir) = settings.sarif.parent() {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::external("filesystem", format!("cannot create {}: {e}", dir.display()))
+            Error::external(
+                "filesystem",
+                format!("cannot create {}: {e}", dir.display()),
+            )
         })?;
     }
     std::fs::write(&settings.sarif, printer.redact(&text)).map_err(|e| {
@@ -345,11 +370,22 @@ fn finish(
     })?;
     printer.detail(&format!("SARIF: {}", settings.sarif.display()));
 
-    printer.summary(&summary::markdown(&scanned, policy, verdict, &trivy.version));
+    printer.summary(&summary::markdown(
+        &scanned,
+        policy,
+        verdict,
+        &trivy.version,
+    ));
     if passed {
-        printer.outcome(Some(true), &format!("✓ scan passed (fail-at {})", policy.fail_at.as_str()));
+        printer.outcome(
+            Some(true),
+            &format!("✓ scan passed (fail-at {})", policy.fail_at.as_str()),
+        );
     } else {
-        let n: usize = scanned.iter().map(|s| s.outcome.failing(policy).count()).sum();
+        let n: usize = scanned
+            .iter()
+            .map(|s| s.outcome.failing(policy).count())
+            .sum();
         printer.outcome(
             Some(false),
             &format!(

@@ -91,7 +91,10 @@ impl ScanSettings {
         if classes.scanners().is_empty() {
             return Err(Error::usage(
                 "[scan] turns every class of finding off: nothing to scan for",
-                Some("set one of vulnerabilities, secrets, misconfigurations, licenses to true".into()),
+                Some(
+                    "set one of vulnerabilities, secrets, misconfigurations, licenses to true"
+                        .into(),
+                ),
             ));
         }
         let ignore_file = match &cfg.ignore_file {
@@ -193,8 +196,108 @@ pub fn validate(project: &Project, scan: &ScanConfig, text: &str) -> Result<()> 
             ));
         }
         if let Err(e) = ignore::load(&path) {
-            return Err(at(f.span(), format!("scan.ignore-file: {}: {e}", f.get_ref()), "see Trivy's ignore file formats in the README"));
+            return Err(at(
+                f.span(),
+                format!("scan.ignore-file: {}: {e}", f.get_ref()),
+                "see Trivy's ignore file formats in the README",
+            ));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn project(toml: &str) -> (tempfile::TempDir, Result<Project>) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gantry.toml");
+        std::fs::write(&file, toml).unwrap();
+        let p = super::super::load(&file);
+        (dir, p)
+    }
+
+    fn config_error(toml: &str) -> crate::error::ConfigError {
+        match project(toml).1 {
+            Err(Error::Config(c)) => *c,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let (dir, p) = project("[scan]\nshow-at = \"medium\"\nlicenses = true\n");
+        let p = p.unwrap();
+        let args = ScanArgs {
+            fail_at: Some(SeverityName::Critical),
+            ..ScanArgs::default()
+        };
+        let s = ScanSettings::resolve(
+            &p,
+            &Environment::default(),
+            &args,
+            dir.path(),
+            Path::new("/state"),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.fail_at, s.show_at),
+            (Severity::Critical, Severity::Medium)
+        );
+        assert_eq!(
+            s.classes.scanners(),
+            ["vuln", "misconfig", "secret", "license"]
+        );
+        assert_eq!(s.sarif, Path::new("/state/gantry-scan.sarif"));
+        assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(s.images, None, "every built image by default");
+
+        let args = ScanArgs {
+            fs: vec![".".into()],
+            ..ScanArgs::default()
+        };
+        let env = Environment::from_pairs([("TRIVY_CACHE_DIR", "/cache")]);
+        let s = ScanSettings::resolve(&p, &env, &args, dir.path(), Path::new("/state")).unwrap();
+        assert_eq!(
+            s.images,
+            Some(Vec::new()),
+            "a target flag replaces the built images"
+        );
+        assert_eq!(s.cache_dir.as_deref(), Some(Path::new("/cache")));
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = config_error("[scan]\nfail-at = \"severe\"\n");
+        assert_eq!(e.line, Some(2));
+        let e = config_error("[scan]\nfs = [\"nope\"]\n");
+        assert_eq!((e.line, e.column), (Some(2), Some(7)));
+        assert!(
+            e.message.contains("scan.fs: `nope` does not exist"),
+            "{}",
+            e.message
+        );
+        let e = config_error("[scan]\nignore-file = \"missing.yaml\"\n");
+        assert_eq!(e.line, Some(2));
+        let e = config_error("[scan]\nfail_at = \"high\"\n");
+        assert!(e.hint.unwrap().contains("fail-at"));
+    }
+
+    #[test]
+    fn nothing_to_look_for_is_a_usage_error() {
+        let (dir, p) = project(
+            "[scan]\nvulnerabilities = false\nsecrets = false\nmisconfigurations = false\n",
+        );
+        let e = ScanSettings::resolve(
+            &p.unwrap(),
+            &Environment::default(),
+            &ScanArgs::default(),
+            dir.path(),
+            dir.path(),
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
 }

@@ -137,7 +137,9 @@ pub fn args(subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     match subject {
         Subject::Image(r) => a.extend(["image".into(), r.clone()]),
-        Subject::Archive(p) => a.extend(["image".into(), "--input".into(), p.display().to_string()]),
+        Subject::Archive(p) => {
+            a.extend(["image".into(), "--input".into(), p.display().to_string()])
+        }
         Subject::Fs(p) => a.extend(["fs".into(), p.display().to_string()]),
         Subject::Config(p) => a.extend(["config".into(), p.display().to_string()]),
     }
@@ -226,7 +228,10 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
                 let _ = child.wait();
                 return Err(Error::external(
                     "Trivy",
-                    format!("scanner failed: no result after {}s", opts.timeout.as_secs()),
+                    format!(
+                        "scanner failed: no result after {}s",
+                        opts.timeout.as_secs()
+                    ),
                 )
                 .with_hint("raise `[scan] timeout` in gantry.toml"));
             }
@@ -239,7 +244,14 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
     };
     let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     if !status.success() {
-        let tail: Vec<&str> = log.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let how = match status.code() {
             Some(c) => format!("exit status {c}"),
             None => {
@@ -249,14 +261,21 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
         };
         return Err(Error::external(
             "Trivy",
-            format!("scanner failed ({how}) scanning {}:\n{}", describe(subject), tail.join("\n")),
+            format!(
+                "scanner failed ({how}) scanning {}:\n{}",
+                describe(subject),
+                tail.join("\n")
+            ),
         )
         .with_hint(hint_for(&log)));
     }
     std::fs::read_to_string(&output).map_err(|e| {
         Error::external(
             "Trivy",
-            format!("scanner failed: it wrote no report for {} ({e})", describe(subject)),
+            format!(
+                "scanner failed: it wrote no report for {} ({e})",
+                describe(subject)
+            ),
         )
     })
 }
@@ -296,32 +315,66 @@ mod tests {
 
     #[test]
     fn version_line() {
-        assert_eq!(parse_version("Version: 0.76.0\nCheck Bundle:\n").as_deref(), Some("0.76.0"));
+        assert_eq!(
+            parse_version("Version: 0.76.0\nCheck Bundle:\n").as_deref(),
+            Some("0.76.0")
+        );
         assert_eq!(parse_version("trivy dev"), None);
     }
 
     #[test]
     fn command_lines() {
-        let a = args(&Subject::Fs("/repo".into()), &opts(), Path::new("/t/r.json"));
+        let a = args(
+            &Subject::Fs("/repo".into()),
+            &opts(),
+            Path::new("/t/r.json"),
+        );
         let line = a.join(" ");
-        assert!(line.starts_with("fs /repo --format json --output /t/r.json --exit-code 0 --ignorefile  "), "{line}");
+        assert!(
+            line.starts_with(
+                "fs /repo --format json --output /t/r.json --exit-code 0 --ignorefile  "
+            ),
+            "{line}"
+        );
         assert!(line.contains("--no-progress"));
         assert!(line.contains("--scanners secret,misconfig"));
         assert!(line.contains("--skip-check-update") && line.contains("--offline-scan"));
-        assert!(!line.contains("--skip-db-update"), "no vulnerability scan: no database");
-        assert!(!line.contains("--db-repository"), "no vulnerability scan: no database");
-        let a = args(&Subject::Config("/repo".into()), &opts(), Path::new("/t/r.json"));
-        for flag in ["--scanners", "--offline-scan", "--no-progress", "--db-repository"] {
+        assert!(
+            !line.contains("--skip-db-update"),
+            "no vulnerability scan: no database"
+        );
+        assert!(
+            !line.contains("--db-repository"),
+            "no vulnerability scan: no database"
+        );
+        let a = args(
+            &Subject::Config("/repo".into()),
+            &opts(),
+            Path::new("/t/r.json"),
+        );
+        for flag in [
+            "--scanners",
+            "--offline-scan",
+            "--no-progress",
+            "--db-repository",
+        ] {
             assert!(!a.contains(&flag.to_string()), "{flag}");
         }
         let mut o = opts();
         o.scanners = vec!["vuln"];
         o.offline = false;
         o.db_fresh = true;
-        let a = args(&Subject::Archive("/i.tar".into()), &o, Path::new("/t/r.json"));
+        let a = args(
+            &Subject::Archive("/i.tar".into()),
+            &o,
+            Path::new("/t/r.json"),
+        );
         assert_eq!(&a[..3], ["image", "--input", "/i.tar"]);
         assert!(a.contains(&"--skip-db-update".to_string()));
-        assert!(a.join(" ").contains("--db-repository mirror.example/trivy-db:2"));
+        assert!(
+            a.join(" ")
+                .contains("--db-repository mirror.example/trivy-db:2")
+        );
     }
 
     #[test]
@@ -329,9 +382,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(!db_is_fresh(dir.path()));
         std::fs::create_dir(dir.path().join("db")).unwrap();
-        std::fs::write(dir.path().join("db/metadata.json"), r#"{"NextUpdate":"2999-01-01T06:00:00.123Z"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("db/metadata.json"),
+            r#"{"NextUpdate":"2999-01-01T06:00:00.123Z"}"#,
+        )
+        .unwrap();
         assert!(db_is_fresh(dir.path()));
-        std::fs::write(dir.path().join("db/metadata.json"), r#"{"NextUpdate":"2001-01-01T06:00:00Z"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("db/metadata.json"),
+            r#"{"NextUpdate":"2001-01-01T06:00:00Z"}"#,
+        )
+        .unwrap();
         assert!(!db_is_fresh(dir.path()));
     }
 }

@@ -100,12 +100,11 @@ pub fn default_file(root: &Path) -> Option<PathBuf> {
 /// Reads an ignore file; `.yaml`/`.yml` files use the YAML format.
 pub fn load(path: &Path) -> Result<Vec<Rule>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let label = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-    let yaml = path
-        .extension()
-        .is_some_and(|e| e == "yaml" || e == "yml");
+    let label = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
     if yaml {
         parse_yaml(&text, &label)
     } else {
@@ -127,10 +126,7 @@ pub fn parse_plain(text: &str, label: &str) -> Result<Vec<Rule>, String> {
             match w.strip_prefix("exp:") {
                 Some(d) if days_from_date(d).is_some() => expires = Some(d.to_string()),
                 _ => {
-                    return Err(format!(
-                        "line {}: `{w}` is not `exp:YYYY-MM-DD`",
-                        n + 1
-                    ));
+                    return Err(format!("line {}: `{w}` is not `exp:YYYY-MM-DD`", n + 1));
                 }
             }
         }
@@ -261,7 +257,11 @@ mod tests {
         let today = days_from_date("2020-01-01").unwrap();
         assert!(rules[1].expired(today) && !rules[1].expired(today - 1));
         assert!(!rules[0].expired(today));
-        assert!(parse_plain("X exp:tomorrow\n", "f").unwrap_err().contains("line 1"));
+        assert!(
+            parse_plain("X exp:tomorrow\n", "f")
+                .unwrap_err()
+                .contains("line 1")
+        );
     }
 
     #[test]
@@ -278,11 +278,25 @@ mod tests {
             path,
             purl,
         };
-        assert!(rules[0].matches(&subject(Kind::Vulnerability, None, Some("pkg:npm/debug@3.0.1"))));
-        assert!(!rules[0].matches(&subject(Kind::Vulnerability, None, Some("pkg:npm/debugger@1"))));
+        assert!(rules[0].matches(&subject(
+            Kind::Vulnerability,
+            None,
+            Some("pkg:npm/debug@3.0.1")
+        )));
+        assert!(!rules[0].matches(&subject(
+            Kind::Vulnerability,
+            None,
+            Some("pkg:npm/debugger@1")
+        )));
         assert!(!rules[0].matches(&subject(Kind::Secret, None, Some("pkg:npm/debug@3.0.1"))));
         assert!(rules[1].matches(&subject(Kind::Secret, Some("tests/a/b.py"), None)));
         assert!(!rules[1].matches(&subject(Kind::Secret, Some("src/b.py"), None)));
-        assert!(parse_yaml("vulnerabilities:\n  - id: X\n    expires: 2020-01-01\n", "f").is_err());
+        assert!(
+            parse_yaml(
+                "vulnerabilities:\n  - id: X\n    expires: 2020-01-01\n",
+                "f"
+            )
+            .is_err()
+        );
     }
 }

@@ -142,7 +142,10 @@ pub fn findings(report: &Report) -> Vec<Finding> {
                     .filter(|u| !u.is_empty())
                     .or_else(|| v.references.first().cloned()),
                 cvss: v.cvss_score(),
-                layer: v.layer.as_ref().and_then(|l| l.digest.clone().or(l.diff_id.clone())),
+                layer: v
+                    .layer
+                    .as_ref()
+                    .and_then(|l| l.digest.clone().or(l.diff_id.clone())),
                 purl: Some(v.pkg_identifier.purl.clone()).filter(|p| !p.is_empty()),
                 aliases: Vec::new(),
             });
@@ -285,7 +288,12 @@ impl Policy {
                 continue;
             }
             let mut ids: Vec<&str> = vec![f.id.as_str()];
-            ids.extend(f.aliases.iter().map(String::as_str).filter(|a| !a.is_empty()));
+            ids.extend(
+                f.aliases
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|a| !a.is_empty()),
+            );
             let path = f.file.as_deref();
             let subject = Subject {
                 kind: f.kind,
@@ -293,7 +301,11 @@ impl Policy {
                 path,
                 purl: f.purl.as_deref(),
             };
-            let matching: Vec<&Rule> = self.ignores.iter().filter(|r| r.matches(&subject)).collect();
+            let matching: Vec<&Rule> = self
+                .ignores
+                .iter()
+                .filter(|r| r.matches(&subject))
+                .collect();
             if let Some(rule) = matching.iter().find(|r| !r.expired(self.today)) {
                 out.ignored.push(Ignored {
                     finding: f,
@@ -359,12 +371,16 @@ mod tests {
         for r in raw["Results"].as_array().into_iter().flatten() {
             for key in ["Vulnerabilities", "Secrets", "Licenses"] {
                 for f in r[key].as_array().into_iter().flatten() {
-                    *counts.entry(f["Severity"].as_str().unwrap().to_lowercase()).or_default() += 1;
+                    *counts
+                        .entry(f["Severity"].as_str().unwrap().to_lowercase())
+                        .or_default() += 1;
                 }
             }
             for m in r["Misconfigurations"].as_array().into_iter().flatten() {
                 if m["Status"].as_str().is_none_or(|s| s == "FAIL") {
-                    *counts.entry(m["Severity"].as_str().unwrap().to_lowercase()).or_default() += 1;
+                    *counts
+                        .entry(m["Severity"].as_str().unwrap().to_lowercase())
+                        .or_default() += 1;
                 }
             }
         }
@@ -383,7 +399,12 @@ mod tests {
         let mut v: Vec<String> = findings
             .map(|f| {
                 let f = f.borrow();
-                format!("{} {} {}", f.id, f.package.as_deref().unwrap_or(""), f.target)
+                format!(
+                    "{} {} {}",
+                    f.id,
+                    f.package.as_deref().unwrap_or(""),
+                    f.target
+                )
             })
             .collect();
         v.sort();
@@ -399,7 +420,11 @@ mod tests {
             let Ok(report) = super::super::report::parse(&text) else {
                 continue;
             };
-            assert_eq!(counts(&policy().judge(&report)), raw_counts(&name), "{name}");
+            assert_eq!(
+                counts(&policy().judge(&report)),
+                raw_counts(&name),
+                "{name}"
+            );
         }
     }
 
@@ -416,7 +441,11 @@ mod tests {
             };
             let ours = p.judge(&load(all));
             let theirs = policy().judge(&load(expected));
-            assert_eq!(ids(ours.counted.iter()), ids(theirs.counted.iter()), "{all}");
+            assert_eq!(
+                ids(ours.counted.iter()),
+                ids(theirs.counted.iter()),
+                "{all}"
+            );
             assert!(ours.unfixed > 0, "{all}");
         }
     }
@@ -456,7 +485,13 @@ mod tests {
         let o = policy().judge(&report);
         assert!(!o.suppressed.is_empty());
         for s in &o.suppressed {
-            assert!(o.counted.iter().all(|f| f.id != s.id || f.target != s.target), "{}", s.id);
+            assert!(
+                o.counted
+                    .iter()
+                    .all(|f| f.id != s.id || f.target != s.target),
+                "{}",
+                s.id
+            );
         }
         assert_eq!(o.suppressed[0].status, "not_affected");
     }

@@ -13,8 +13,7 @@ use super::severity::Severity;
 use indexmap::IndexMap;
 use serde_json::{Value, json};
 
-pub const SCHEMA: &str =
-    "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/main/sarif-2.1/schema/sarif-schema-2.1.0.json";
+pub const SCHEMA: &str = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/main/sarif-2.1/schema/sarif-schema-2.1.0.json";
 /// GitHub code scanning: results per run.
 pub const MAX_RESULTS: usize = 25_000;
 /// GitHub code scanning: size of an uploaded SARIF file.
@@ -169,7 +168,12 @@ fn rule(f: &Finding) -> Value {
 }
 
 fn message(f: &Finding) -> String {
-    let mut m = format!("{} {}\nSeverity: {}", f.kind.as_str(), f.id, f.severity.upper());
+    let mut m = format!(
+        "{} {}\nSeverity: {}",
+        f.kind.as_str(),
+        f.id,
+        f.severity.upper()
+    );
     if let Some(p) = &f.package {
         m.push_str(&format!("\nPackage: {p}"));
     }
@@ -221,15 +225,25 @@ mod tests {
             assert!(driver["name"].as_str().is_some_and(|n| !n.is_empty()));
             let rules = driver["rules"].as_array().unwrap();
             let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-            assert_eq!(ids.len(), ids.iter().collect::<BTreeSet<_>>().len(), "unique rule ids");
+            assert_eq!(
+                ids.len(),
+                ids.iter().collect::<BTreeSet<_>>().len(),
+                "unique rule ids"
+            );
             for r in run["results"].as_array().unwrap() {
                 let i = r["ruleIndex"].as_u64().unwrap() as usize;
                 assert_eq!(r["ruleId"].as_str(), Some(ids[i]));
-                assert!(["none", "note", "warning", "error"].contains(&r["level"].as_str().unwrap()));
+                assert!(
+                    ["none", "note", "warning", "error"].contains(&r["level"].as_str().unwrap())
+                );
                 assert!(r["message"]["text"].as_str().is_some_and(|t| !t.is_empty()));
                 for l in r["locations"].as_array().unwrap() {
                     let p = &l["physicalLocation"];
-                    assert!(p["artifactLocation"]["uri"].as_str().is_some_and(|u| !u.is_empty()));
+                    assert!(
+                        p["artifactLocation"]["uri"]
+                            .as_str()
+                            .is_some_and(|u| !u.is_empty())
+                    );
                     assert!(p["region"]["startLine"].as_u64().unwrap() >= 1);
                 }
             }
@@ -316,8 +330,14 @@ mod tests {
             );
             let log: Value = serde_json::from_str(&text).unwrap();
             assert!(text.len() <= MAX_BYTES);
-            assert_eq!(log["runs"][0]["properties"]["gantry"]["leftOutByLimits"], left_out);
-            (log["runs"][0]["results"].as_array().unwrap().len(), left_out)
+            assert_eq!(
+                log["runs"][0]["properties"]["gantry"]["leftOutByLimits"],
+                left_out
+            );
+            (
+                log["runs"][0]["results"].as_array().unwrap().len(),
+                left_out,
+            )
         };
         assert_eq!(input(&many), (MAX_RESULTS, 5));
         // Long messages: the 10 MB limit bites before the result limit.
@@ -329,6 +349,9 @@ mod tests {
             })
             .collect();
         let (kept, left_out) = input(&long);
-        assert!(left_out > 5 && kept + left_out == long.len(), "{kept} {left_out}");
+        assert!(
+            left_out > 5 && kept + left_out == long.len(),
+            "{kept} {left_out}"
+        );
     }
 }

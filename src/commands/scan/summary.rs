@@ -45,7 +45,11 @@ pub fn table(scanned: &[Scanned], policy: &Policy) -> String {
             policy.fail_at.as_str()
         ));
         for (s, f) in shown {
-            let mark = if f.severity >= policy.fail_at { "✗" } else { "-" };
+            let mark = if f.severity >= policy.fail_at {
+                "✗"
+            } else {
+                "-"
+            };
             let mut line = format!(
                 "{mark} {:<8} {:<16} {} {}: {}",
                 f.severity.upper(),
@@ -87,7 +91,11 @@ pub fn markdown(scanned: &[Scanned], policy: &Policy, verdict: Verdict, trivy: &
         verdict.as_str(),
         policy.fail_at.as_str(),
         policy.show_at.as_str(),
-        if policy.ignore_unfixed { " · unfixed left out" } else { "" }
+        if policy.ignore_unfixed {
+            " · unfixed left out"
+        } else {
+            ""
+        }
     );
     for s in scanned {
         let o = &s.outcome;
@@ -138,28 +146,34 @@ pub fn markdown(scanned: &[Scanned], policy: &Policy, verdict: Verdict, trivy: &
             ));
         }
     }
-    let ignored: Vec<_> = scanned.iter().flat_map(|s| &s.outcome.ignored).collect();
+    let ignored: Vec<_> = scanned
+        .iter()
+        .flat_map(|s| s.outcome.ignored.iter().map(move |i| (s, i)))
+        .collect();
     if !ignored.is_empty() {
         md.push_str("\n#### Ignored\n\n| ID | Where | Entry | Expires | Statement |\n|---|---|---|---|---|\n");
-        for i in ignored {
+        for (s, i) in ignored {
             md.push_str(&format!(
                 "| {} | `{}` | {} | {} | {} |\n",
                 cell(&i.finding.id),
-                cell(&i.finding.location()),
+                cell(&where_(s, &i.finding)),
                 cell(&i.rule.origin),
                 i.rule.expires.as_deref().unwrap_or("never"),
                 cell(i.rule.statement.as_deref().unwrap_or(""))
             ));
         }
     }
-    let expired: Vec<_> = scanned.iter().flat_map(|s| &s.outcome.expired).collect();
+    let expired: Vec<_> = scanned
+        .iter()
+        .flat_map(|s| s.outcome.expired.iter().map(move |i| (s, i)))
+        .collect();
     if !expired.is_empty() {
         md.push_str("\n#### Expired ignores (the findings count again)\n\n| ID | Where | Entry | Expired |\n|---|---|---|---|\n");
-        for i in expired {
+        for (s, i) in expired {
             md.push_str(&format!(
                 "| {} | `{}` | {} | {} |\n",
                 cell(&i.finding.id),
-                cell(&i.finding.location()),
+                cell(&where_(s, &i.finding)),
                 cell(&i.rule.origin),
                 i.rule.expires.as_deref().unwrap_or("")
             ));
@@ -188,4 +202,62 @@ pub fn markdown(scanned: &[Scanned], policy: &Policy, verdict: Verdict, trivy: &
     }
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::scan::Target;
+    use crate::trivy::exec::Subject;
+    use crate::trivy::ignore;
+    use crate::trivy::policy::Classes;
+    use crate::trivy::report;
+
+    fn scanned(name: &str, policy: &Policy, label: &str) -> Scanned {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/trivy-reports")
+            .join(name);
+        let report = report::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let outcome = policy.judge(&report);
+        Scanned {
+            target: Target {
+                label: label.into(),
+                subject: Subject::Image(label.into()),
+                prefix: None,
+            },
+            report,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn table_and_summary_snapshot() {
+        let policy = Policy {
+            fail_at: Severity::Critical,
+            show_at: Severity::Medium,
+            ignore_unfixed: true,
+            classes: Classes {
+                vulnerabilities: true,
+                secrets: true,
+                misconfigurations: true,
+                licenses: true,
+            },
+            ignores: ignore::parse_plain(
+                "CVE-2019-14697 exp:2020-01-01\nCVE-2019-1549\n",
+                ".trivyignore",
+            )
+            .unwrap(),
+            today: ignore::days_from_date("2026-11-22").unwrap(),
+        };
+        let all = [
+            scanned("alpine-39.json", &policy, "api (alpine:3.9)"),
+            scanned("debian-buster.json", &policy, "worker (debian:buster)"),
+            scanned("npm-with-suppressed.json", &policy, "dashboard"),
+        ];
+        insta::assert_snapshot!("scan_table", table(&all, &policy));
+        insta::assert_snapshot!(
+            "scan_summary",
+            markdown(&all, &policy, Verdict::Failed, "0.76.0")
+        );
+    }
 }
