@@ -1,7 +1,7 @@
 //! The command line. Doc comments here are the `--help` text.
 
 use crate::output::{ColorChoice, Format};
-use crate::settings::config::Step;
+use crate::settings::config::{SeverityName, Step};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +50,8 @@ pub enum Commands {
     Gate(GateArgs),
     /// Build the container images of [images.*] through the Docker Engine
     Build(BuildArgs),
+    /// Scan the built images, directories and configuration with Trivy, and apply the policy
+    Scan(ScanArgs),
     /// Push the built images to ECR or any OCI registry
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
@@ -83,6 +85,37 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("`{s}` is not KEY=VALUE")),
     }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ScanArgs {
+    /// Built images to scan [default: every image `gantry build` built, unless a target flag is given]
+    #[arg(value_name = "IMAGE")]
+    pub names: Vec<String>,
+    /// Scan a directory for vulnerabilities, secrets and misconfigurations (`trivy fs`; repeatable)
+    #[arg(long, value_name = "PATH")]
+    pub fs: Vec<PathBuf>,
+    /// Scan the configuration files (Dockerfiles, Terraform, Kubernetes YAML) under a path (`trivy config`; repeatable)
+    #[arg(long = "config-dir", value_name = "PATH")]
+    pub config_dir: Vec<PathBuf>,
+    /// Scan an image by reference (local engine first, then its registry; repeatable)
+    #[arg(long, value_name = "REF")]
+    pub image: Vec<String>,
+    /// Scan an image archive written by `docker save` (repeatable)
+    #[arg(long, value_name = "TAR")]
+    pub input: Vec<PathBuf>,
+    /// Fail at this severity and above, over [scan] fail-at [default: high]
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_at: Option<SeverityName>,
+    /// Show findings at this severity and above, over [scan] show-at [default: low]
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub show_at: Option<SeverityName>,
+    /// Leave out vulnerabilities without a fixed version (also [scan] ignore-unfixed)
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Write the SARIF file here [default: [scan] sarif, else gantry-scan.sarif next to the pipeline state]
+    #[arg(long, value_name = "PATH")]
+    pub sarif: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

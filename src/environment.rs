@@ -58,6 +58,11 @@ pub const TERM: &str = "TERM";
 pub const SUPABASE_DB_URL: &str = "SUPABASE_DB_URL";
 /// Password of the `postgres` user, used with `[migrate] project-ref`.
 pub const SUPABASE_DB_PASSWORD: &str = "SUPABASE_DB_PASSWORD";
+/// Directories searched for programs; `gantry scan` finds `trivy` here.
+pub const PATH: &str = "PATH";
+/// Trivy's cache directory (database, checks), read by Trivy itself and by
+/// `gantry scan` to tell whether the cached database is fresh.
+pub const TRIVY_CACHE_DIR: &str = "TRIVY_CACHE_DIR";
 
 /// Names whose values are treated as secrets wherever they appear, on top of
 /// the names a gate lists in `secrets` and any name that looks secret

@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod settings;
 pub mod state;
 pub mod supabase;
+pub mod trivy;
 
 use cli::{Cli, Commands};
 use commands::Session;
@@ -63,6 +64,7 @@ fn dispatch(
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) => None,
+        Commands::Scan(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {
@@ -81,6 +83,7 @@ fn dispatch(
         Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
         Commands::Build(args) => commands::build::cmd_build(args, &session),
         Commands::Push(args) => commands::push::cmd_push(args, &session),
+        Commands::Scan(args) => commands::scan::cmd_scan(args, &session, cwd),
         Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
     }

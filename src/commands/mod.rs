@@ -7,6 +7,7 @@ pub mod gate;
 pub mod migrate;
 pub mod push;
 pub mod run;
+pub mod scan;
 
 use crate::context::RunContext;
 use crate::environment::Environment;

@@ -1,7 +1,7 @@
 //! `gantry run`: the configured pipeline, step by step, stopping at the first
 //! step that says no, with one summary and (in a dry run) one plan.
 
-use super::{Session, build, gate, migrate, push};
+use super::{Session, build, gate, migrate, push, scan};
 use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
@@ -18,6 +18,11 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
         let report = match step {
             Step::Gate => gate::execute(session, &[], args.options.jobs)?,
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
+            Step::Scan => scan::execute(
+                session,
+                &crate::cli::ScanArgs::default(),
+                &session.project.root,
+            )?,
             Step::Push => push::execute(session, &[])?,
             Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
         };
@@ -58,7 +63,13 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
         steps.push(Step::Gate);
     }
     if !config.images.is_empty() {
-        steps.extend([Step::Build, Step::Push]);
+        steps.push(Step::Build);
+        if config.scan.is_some() {
+            steps.push(Step::Scan);
+        }
+        steps.push(Step::Push);
+    } else if config.scan.is_some() {
+        steps.push(Step::Scan);
     }
     if config.migrate.is_some() {
         steps.push(Step::Migrate);

@@ -26,6 +26,8 @@ pub struct Config {
     pub registries: IndexMap<String, RegistryConfig>,
     /// `[migrate]`: Supabase migrations applied by `gantry migrate`.
     pub migrate: Option<MigrateConfig>,
+    /// `[scan]`: the Trivy scan of `gantry scan` and its policy.
+    pub scan: Option<ScanConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +47,8 @@ pub enum Step {
     Gate,
     /// Build container images (`[images.*]`).
     Build,
+    /// Scan the built images (and `[scan]` paths) with Trivy.
+    Scan,
     /// Push the built images to their registries.
     Push,
     /// Supabase migrations (`[migrate]`).
@@ -56,6 +60,7 @@ impl Step {
         match self {
             Step::Gate => "gate",
             Step::Build => "build",
+            Step::Scan => "scan",
             Step::Push => "push",
             Step::Migrate => "migrate",
         }
@@ -183,6 +188,72 @@ pub struct MigrateConfig {
     /// A CA certificate (PEM) that, with the system's roots, verifies the
     /// server's certificate and host name (Supabase's `prod-ca-2021.crt`).
     pub ssl_root_cert: Option<Spanned<String>>,
+}
+
+/// `[scan]`: what `gantry scan` scans and the policy it applies.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScanConfig {
+    /// Fail at this severity and above: `critical`, `high`, `medium`, `low`, `unknown`; default `high`.
+    pub fail_at: Option<SeverityName>,
+    /// Show findings at this severity and above (table, summary, annotations, SARIF); default `low`.
+    pub show_at: Option<SeverityName>,
+    /// Leave out vulnerabilities that have no fixed version yet.
+    #[serde(default)]
+    pub ignore_unfixed: bool,
+    /// Trivy ignore file (`.trivyignore` or `.trivyignore.yaml`), relative to
+    /// `gantry.toml`; default: whichever of them exists next to `gantry.toml`.
+    pub ignore_file: Option<Spanned<String>>,
+    /// Look for vulnerabilities in packages (needs Trivy's database); default true.
+    #[serde(default = "yes")]
+    pub vulnerabilities: bool,
+    /// Look for secrets (tokens, keys); default true.
+    #[serde(default = "yes")]
+    pub secrets: bool,
+    /// Look for misconfigurations (Dockerfiles, Terraform, Kubernetes); default true.
+    #[serde(default = "yes")]
+    pub misconfigurations: bool,
+    /// Look for licenses; default false (Trivy's default too).
+    #[serde(default)]
+    pub licenses: bool,
+    /// Directories scanned with `trivy fs` on every run, relative to `gantry.toml`.
+    #[serde(default)]
+    pub fs: Vec<Spanned<String>>,
+    /// Directories scanned with `trivy config` (misconfigurations only) on every run.
+    #[serde(default)]
+    pub config: Vec<Spanned<String>>,
+    /// Scan the images `gantry build` built in this pipeline; default true.
+    #[serde(default = "yes")]
+    pub images: bool,
+    /// Path of the Trivy binary, relative to `gantry.toml`; default `trivy` on PATH.
+    pub trivy: Option<Spanned<String>>,
+    /// Give up on one target after this long: `"5m"`; default 10 minutes.
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<Duration>,
+    /// Trivy's cache directory (its database and checks); default Trivy's own
+    /// (`$TRIVY_CACHE_DIR` or `~/.cache/trivy`).
+    pub cache_dir: Option<String>,
+    /// OCI repositories of the vulnerability database, in order (mirrors).
+    #[serde(default)]
+    pub db_repository: Vec<String>,
+    /// Never use the network: no database or check downloads (the cached
+    /// database and the checks built into Trivy are used).
+    #[serde(default)]
+    pub offline: bool,
+    /// Where the SARIF file goes, relative to `gantry.toml`; default
+    /// `gantry-scan.sarif` next to the pipeline state.
+    pub sarif: Option<String>,
+}
+
+/// A severity name in `gantry.toml` and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityName {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Unknown,
 }
 
 /// A Supabase project reference: it becomes part of a host name and a user

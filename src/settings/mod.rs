@@ -5,6 +5,7 @@ pub mod config;
 pub mod gate;
 pub mod images;
 pub mod migrate;
+pub mod scan;
 mod toml_error;
 
 use crate::cli::GlobalArgs;
@@ -176,6 +177,9 @@ fn validate(project: &Project, text: &str) -> Result<()> {
                 ));
             }
         }
+    }
+    if let Some(scan) = &project.config.scan {
+        scan::validate(project, scan, text)?;
     }
     if let Some(migrate) = &project.config.migrate {
         let dir = migrate.dir.as_ref();

@@ -12,4 +12,5 @@ mod github;
 mod migrate;
 mod push;
 mod run;
+mod scan;
 mod secrets;

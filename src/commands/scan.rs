@@ -1,0 +1,473 @@
+//! `gantry scan`: Trivy as a gate.
+//!
+//! Each target (the images built in this pipeline, directories, configuration,
+//! image references and archives) is scanned by the real Trivy, which writes
+//! its JSON report; gantry judges the findings with its own policy (fail-at
+//! separate from show-at, ignore-unfixed, ignore files with expiry) and gives
+//! one verdict. A scanner that crashes, hangs or writes nonsense is exit 3,
+//! never a policy failure. A dry run scans for real: scanning changes nothing.
+
+mod summary;
+
+use super::Session;
+use crate::cli::ScanArgs;
+use crate::docker::engine;
+use crate::error::{Error, Result};
+use crate::output::github::{Annotation, Level};
+use crate::plan::Plan;
+use crate::report::{StepReport, Verdict};
+use crate::runtime;
+use crate::settings::config::Step;
+use crate::settings::scan::ScanSettings;
+use crate::state::State;
+use crate::trivy::exec::{self, Subject, Trivy};
+use crate::trivy::ignore::{self, Kind};
+use crate::trivy::policy::{Outcome, Policy};
+use crate::trivy::report::{self, Report};
+use crate::trivy::sarif;
+use crate::trivy::severity::Severity;
+use futures_util::StreamExt;
+use indexmap::IndexMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub fn cmd_scan(args: &ScanArgs, session: &Session, cwd: &Path) -> Result<Verdict> {
+    let report = execute(session, args, cwd)?;
+    session.record(&report)?;
+    session.printer.document(serde_json::json!({
+        "command": "scan",
+        "verdict": report.verdict,
+        "dry_run": session.dry_run,
+        "context": session.context,
+        "scan": report.detail,
+    }));
+    Ok(report.verdict)
+}
+
+/// One thing to scan.
+pub struct Target {
+    /// As the user knows it: `api (image)`, `./`, `deploy/`.
+    pub label: String,
+    pub subject: Subject,
+    /// For directories: their path relative to the repository, which
+    /// prefixes the report's file names in annotations and SARIF.
+    pub prefix: Option<String>,
+}
+
+/// A target with its report, judged.
+pub struct Scanned {
+    pub target: Target,
+    pub report: Report,
+    pub outcome: Outcome,
+}
+
+pub fn execute(session: &Session, args: &ScanArgs, cwd: &Path) -> Result<StepReport> {
+    let printer = session.printer;
+    let state_dir = session
+        .state_path
+        .parent()
+        .map_or_else(|| session.project.root.clone(), Path::to_path_buf);
+    let settings = ScanSettings::resolve(&session.project, session.env, args, cwd, &state_dir)?;
+    let ignores = match &settings.ignore_file {
+        Some(f) => {
+            let rules = ignore::load(f).map_err(|e| {
+                Error::usage(
+                    format!("ignore file {}: {e}", f.display()),
+                    Some("fix the file (Trivy's .trivyignore or .trivyignore.yaml format)".into()),
+                )
+            })?;
+            printer.detail(&format!(
+                "ignore file: {} ({} entries)",
+                f.display(),
+                rules.len()
+            ));
+            rules
+        }
+        None => Vec::new(),
+    };
+    let policy = Policy {
+        fail_at: settings.fail_at,
+        show_at: settings.show_at,
+        ignore_unfixed: settings.ignore_unfixed,
+        classes: settings.classes,
+        ignores,
+        today: ignore::today(),
+    };
+    let path = exec::locate(
+        settings.trivy.as_deref(),
+        settings.path_var.as_deref(),
+        &session.project.root,
+    )?;
+    let trivy = exec::version(&path)?;
+    printer.info(&format!(
+        "Trivy {} ({})",
+        trivy.version,
+        trivy.path.display()
+    ));
+    let opts = exec::Options {
+        scanners: settings.classes.scanners(),
+        timeout: settings.timeout,
+        cache_dir: settings.cache_dir.clone(),
+        db_repository: settings.db_repository.clone(),
+        offline: settings.offline,
+        db_fresh: settings.cache_dir.as_deref().is_some_and(exec::db_is_fresh),
+    };
+    if opts.db_fresh {
+        printer.detail("the cached vulnerability database is fresh: not updating it");
+    }
+    let archives = tempfile::tempdir()
+        .map_err(|e| Error::external("filesystem", format!("cannot create a temp dir: {e}")))?;
+    let targets = targets(session, &settings, archives.path())?;
+    if targets.is_empty() {
+        return Err(Error::usage(
+            "nothing to scan",
+            Some("build images first (`gantry build`), or pass --fs, --config-dir, --image or --input, or set [scan] fs".into()),
+        ));
+    }
+    let mut scanned = Vec::new();
+    for target in targets {
+        scanned.push(scan_one(session, &trivy, &opts, &policy, target)?);
+    }
+    drop(archives);
+    finish(session, &settings, &policy, &trivy, scanned)
+}
+
+fn scan_one(
+    session: &Session,
+    trivy: &Trivy,
+    opts: &exec::Options,
+    policy: &Policy,
+    target: Target,
+) -> Result<Scanned> {
+    let printer = session.printer;
+    printer.info(&format!("scanning {} ...", target.label));
+    printer.detail(&format!(
+        "{} {}",
+        trivy.path.display(),
+        exec::args(&target.subject, opts, Path::new("<report.json>")).join(" ")
+    ));
+    let spinner = printer.spinner(&format!("Trivy is scanning {}", target.label));
+    let text = exec::run(trivy, &target.subject, opts, &|| {
+        if let Some(s) = &spinner {
+            s.tick();
+        }
+    });
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let text = text?;
+    let report = report::parse(&text).map_err(|e| {
+        Error::external(
+            "Trivy",
+            format!(
+                "scanner failed: its report for {} cannot be read: {e}",
+                target.label
+            ),
+        )
+    })?;
+    let outcome = policy.judge(&report);
+    Ok(Scanned {
+        target,
+        report,
+        outcome,
+    })
+}
+
+/// The targets: built images (exported from the engine for Trivy to read),
+/// then directories, configuration, references and archives.
+fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec<Target>> {
+    let mut out = Vec::new();
+    let names: Vec<String> = match &settings.images {
+        Some(n) => n.clone(),
+        None => session
+            .project
+            .config
+            .images
+            .keys()
+            .map(|n| n.0.clone())
+            .collect(),
+    };
+    if !names.is_empty() {
+        let state = State::load(&session.state_path, session.context.sha.as_deref())?;
+        let built = state.steps.get("build").map(|r| &r.outputs);
+        let mut images = Vec::new();
+        for name in &names {
+            if !session.project.config.images.keys().any(|n| &n.0 == name) {
+                return Err(Error::usage(
+                    format!("no image named `{name}` in [images]"),
+                    None,
+                ));
+            }
+            let id = built
+                .and_then(|o| o.get(&format!("image-{name}-id")))
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!(
+                            "image `{name}` was not built in this pipeline (no build in {})",
+                            session.state_path.display()
+                        ),
+                        Some("run `gantry build` first, or scan something else with --fs, --image or --input".into()),
+                    )
+                })?;
+            let tags = built
+                .and_then(|o| o.get(&format!("image-{name}-tags")))
+                .cloned()
+                .unwrap_or_default();
+            images.push((name.clone(), id.clone(), tags));
+        }
+        let docker_host = settings.docker_host.clone();
+        let exported = runtime::block_on(async move {
+            let docker = engine::connect(docker_host.as_deref()).await?;
+            let mut files = Vec::new();
+            for (name, id, _) in &images {
+                let file = tmp.join(format!("{name}.tar"));
+                export(&docker, id, &file).await?;
+                files.push(file);
+            }
+            Ok::<_, Error>((images, files))
+        })??;
+        for ((name, id, tags), file) in exported.0.into_iter().zip(exported.1) {
+            let shown = tags
+                .split(',')
+                .next()
+                .filter(|t| !t.is_empty())
+                .map_or_else(|| id.chars().take(19).collect::<String>(), str::to_string);
+            out.push(Target {
+                label: format!("{name} ({shown})"),
+                subject: Subject::Archive(file),
+                prefix: None,
+            });
+        }
+    }
+    for p in &settings.fs {
+        out.push(dir_target(session, p, Subject::Fs(p.clone())));
+    }
+    for p in &settings.config {
+        out.push(dir_target(session, p, Subject::Config(p.clone())));
+    }
+    for r in &settings.refs {
+        out.push(Target {
+            label: r.clone(),
+            subject: Subject::Image(r.clone()),
+            prefix: None,
+        });
+    }
+    for p in &settings.archives {
+        out.push(Target {
+            label: p.display().to_string(),
+            subject: Subject::Archive(p.clone()),
+            prefix: None,
+        });
+    }
+    Ok(out)
+}
+
+fn dir_target(session: &Session, path: &Path, subject: Subject) -> Target {
+    let full = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    // A single file: Trivy names findings by the file's own name.
+    let dir = if full.is_file() {
+        full.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        full.clone()
+    };
+    let prefix = dir
+        .strip_prefix(&session.repo_root)
+        .ok()
+        .map(|p| p.to_string_lossy().to_string());
+    let label = match full.strip_prefix(&session.repo_root) {
+        Ok(p) if p.as_os_str().is_empty() => "./".to_string(),
+        Ok(p) => p.display().to_string(),
+        Err(_) => full.display().to_string(),
+    };
+    Target {
+        label,
+        subject,
+        prefix,
+    }
+}
+
+/// `docker save` through the engine API, into `file`.
+async fn export(docker: &bollard::Docker, id: &str, file: &PathBuf) -> Result<()> {
+    let fs_err = |e: std::io::Error| {
+        Error::external(
+            "filesystem",
+            format!("cannot write {}: {e}", file.display()),
+        )
+    };
+    let mut out = std::fs::File::create(file).map_err(fs_err)?;
+    let mut stream = docker.export_image(id);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            Error::external(
+                "Docker",
+                format!("cannot export image {id}: {}", engine::message(&e)),
+            )
+        })?;
+        out.write_all(&chunk).map_err(fs_err)?;
+    }
+    Ok(())
+}
+
+fn finish(
+    session: &Session,
+    settings: &ScanSettings,
+    policy: &Policy,
+    trivy: &Trivy,
+    scanned: Vec<Scanned>,
+) -> Result<StepReport> {
+    let printer = session.printer;
+    let passed = scanned.iter().all(|s| s.outcome.passes(policy));
+    let verdict = if passed {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    };
+
+    printer.result(&summary::table(&scanned, policy));
+    annotate(session, &scanned, policy);
+    for s in &scanned {
+        for e in &s.outcome.expired {
+            printer.warn(&format!(
+                "{}: the ignore entry for {} ({}) expired on {}: {} counts again",
+                s.target.label,
+                e.rule.id,
+                e.rule.origin,
+                e.rule.expires.as_deref().unwrap_or("?"),
+                e.finding.location()
+            ));
+        }
+    }
+
+    let inputs: Vec<sarif::Input> = scanned
+        .iter()
+        .map(|s| sarif::Input {
+            prefix: s.target.prefix.as_deref(),
+            artifact: &s.target.label,
+            findings: s.outcome.shown(policy).collect(),
+        })
+        .collect();
+    let (text, left_out) = sarif::write(&inputs, &trivy.version);
+    if left_out > 0 {
+        printer.warn(&format!(
+            "SARIF: {left_out} lower-severity result(s) left out to stay within GitHub's limits ({} results, {} MB)",
+            sarif::MAX_RESULTS,
+            sarif::MAX_BYTES / (1024 * 1024)
+        ));
+    }
+    if let Some(dir) = settings.sarif.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::external(
+                "filesystem",
+                format!("cannot create {}: {e}", dir.display()),
+            )
+        })?;
+    }
+    std::fs::write(&settings.sarif, printer.redact(&text)).map_err(|e| {
+        Error::external(
+            "filesystem",
+            format!("cannot write {}: {e}", settings.sarif.display()),
+        )
+    })?;
+    printer.detail(&format!("SARIF: {}", settings.sarif.display()));
+
+    printer.summary(&summary::markdown(
+        &scanned,
+        policy,
+        verdict,
+        &trivy.version,
+    ));
+    if passed {
+        printer.outcome(
+            Some(true),
+            &format!("✓ scan passed (fail-at {})", policy.fail_at.as_str()),
+        );
+    } else {
+        let n: usize = scanned
+            .iter()
+            .map(|s| s.outcome.failing(policy).count())
+            .sum();
+        printer.outcome(
+            Some(false),
+            &format!(
+                "✗ scan failed: {n} finding(s) at or above {}",
+                policy.fail_at.as_str()
+            ),
+        );
+    }
+
+    let mut outputs = IndexMap::new();
+    outputs.insert("scan-verdict".to_string(), verdict.as_str().to_string());
+    for sev in Severity::ALL {
+        let n: usize = scanned.iter().map(|s| s.outcome.count(sev)).sum();
+        outputs.insert(format!("scan-{}", sev.as_str()), n.to_string());
+    }
+    let ignored: usize = scanned.iter().map(|s| s.outcome.ignored.len()).sum();
+    let expired: usize = scanned.iter().map(|s| s.outcome.expired.len()).sum();
+    outputs.insert("scan-ignored".into(), ignored.to_string());
+    outputs.insert("scan-expired-ignores".into(), expired.to_string());
+    outputs.insert("scan-sarif".into(), settings.sarif.display().to_string());
+    outputs.insert("trivy-version".into(), trivy.version.clone());
+
+    let detail = serde_json::json!({
+        "trivy": { "version": trivy.version, "path": trivy.path },
+        "fail_at": policy.fail_at,
+        "show_at": policy.show_at,
+        "ignore_unfixed": policy.ignore_unfixed,
+        "sarif": settings.sarif,
+        "targets": scanned.iter().map(|s| serde_json::json!({
+            "target": s.target.label,
+            "artifact": s.report.artifact_name,
+            "passed": s.outcome.passes(policy),
+            "counts": Severity::ALL.iter().map(|sev| (sev.as_str(), s.outcome.count(*sev))).collect::<IndexMap<_, _>>(),
+            "findings": s.outcome.shown(policy).collect::<Vec<_>>(),
+            "ignored": s.outcome.ignored,
+            "expired_ignores": s.outcome.expired,
+            "unfixed_left_out": s.outcome.unfixed,
+            "suppressed": s.outcome.suppressed,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(StepReport {
+        step: Step::Scan,
+        verdict,
+        dry_run: session.dry_run,
+        plan: Plan::default(),
+        outputs,
+        detail,
+    })
+}
+
+/// Secrets and misconfigurations at their file and line (only files in the
+/// repository: an image's paths are not). Errors at or above `fail-at`,
+/// warnings for the rest that are shown.
+fn annotate(session: &Session, scanned: &[Scanned], policy: &Policy) {
+    for s in scanned {
+        let Some(prefix) = &s.target.prefix else {
+            continue;
+        };
+        for f in s.outcome.shown(policy) {
+            if !matches!(f.kind, Kind::Secret | Kind::Misconfiguration) {
+                continue;
+            }
+            let Some(file) = &f.file else { continue };
+            let path = if prefix.is_empty() {
+                file.clone()
+            } else {
+                format!("{prefix}/{file}")
+            };
+            let level = if f.severity >= policy.fail_at {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            let mut message = format!("{} ({} {})", f.title, f.severity.upper(), f.kind.as_str());
+            if let Some(url) = &f.url {
+                message.push_str(&format!(" {url}"));
+            }
+            session.printer.annotate(
+                Annotation::new(level, message)
+                    .at(path, f.line, None)
+                    .titled(format!("{}: {}", f.id, f.kind.as_str())),
+            );
+        }
+    }
+}

