@@ -56,6 +56,18 @@ pub enum Commands {
     Migrate(MigrateArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
+    /// On a release tag: check versions, build, and upload SDKs to PyPI and npm
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Packages to publish [default: every [publish.*] package the tag selects]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The release tag (`v1.2.3`, or `<package>-v1.2.3`) [default: $GITHUB_REF_NAME on a tag push, else the tag at HEAD]
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Args)]
