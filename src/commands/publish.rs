@@ -17,7 +17,7 @@ use crate::publish::version::{self, Declared, Release, Scheme};
 use crate::publish::{http, npm, oidc, pypi};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::Existing;
+use crate::settings::config::{Existing, RunCommand};
 use crate::settings::publish::{Package, PublishSettings, Registry};
 use indexmap::IndexMap;
 use std::time::Duration;
@@ -299,7 +299,24 @@ fn check_version(
 fn build(session: &Session, p: &Package) -> std::result::Result<Vec<Artifact>, String> {
     let printer = session.printer;
     let npm = matches!(p.registry, Registry::Npm { .. });
-    let before = artifacts::snapshot(&p.dist);
+    let pack_dir = if npm && p.default_build {
+        Some(tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?)
+    } else {
+        None
+    };
+    let (command, dist) = match &pack_dir {
+        Some(d) => (
+            RunCommand::Argv(vec![
+                "npm".into(),
+                "pack".into(),
+                "--pack-destination".into(),
+                d.path().display().to_string(),
+            ]),
+            d.path().to_path_buf(),
+        ),
+        None => (p.build.clone(), p.dist.clone()),
+    };
+    let before = artifacts::snapshot(&dist);
     printer.info(&format!(
         "{}: building in {} ({})",
         p.name,
@@ -307,7 +324,7 @@ fn build(session: &Session, p: &Package) -> std::result::Result<Vec<Artifact>, S
         p.build.display()
     ));
     let finished = exec::run(&Spec {
-        command: p.build.clone(),
+        command,
         dir: p.dir.clone(),
         env: Vec::new(),
         timeout: BUILD_TIMEOUT,
@@ -325,13 +342,13 @@ fn build(session: &Session, p: &Package) -> std::result::Result<Vec<Artifact>, S
     if printer.verbose() > 0 {
         printer.group(&title, &finished.output);
     }
-    let written = artifacts::written_since(&p.dist, &before, npm);
+    let written = artifacts::written_since(&dist, &before, npm);
     if written.is_empty() {
         return Err(format!(
             "`{}` wrote no {} in {}",
             p.build.display(),
             if npm { ".tgz" } else { ".whl or .tar.gz" },
-            p.dist.display()
+            dist.display()
         ));
     }
     written

@@ -51,7 +51,8 @@ impl Index<'_> {
             .await
             .map_err(|e| http::unreachable("package index", &page_url, &e))?;
         let status = resp.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
+        // pypiserver redirects a project it does not hold to its fallback (pypi.org).
+        if status == reqwest::StatusCode::NOT_FOUND || status.is_redirection() {
             return Ok(None);
         }
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -75,6 +76,8 @@ impl Index<'_> {
             return Ok(None);
         };
         let url = resolve(&page_url, &href);
+        // Pages list one digest (pypiserver: md5 by default); any other than
+        // sha256 means downloading the file to compare.
         let sha256 = match href.split_once("#sha256=") {
             Some((_, digest)) => digest.to_ascii_lowercase(),
             None => {

@@ -43,6 +43,10 @@ pub struct Package {
     pub dir_label: String,
     pub registry: Registry,
     pub build: RunCommand,
+    /// `build` was not configured: npm's default packs into a fresh
+    /// directory outside the package (`npm pack --pack-destination`), so an
+    /// earlier tarball is neither packed into the new one nor taken for it.
+    pub default_build: bool,
     /// Where the build writes its files, absolute.
     pub dist: PathBuf,
     pub existing: Existing,
@@ -235,6 +239,7 @@ fn package(project: &Project, env: &Environment, name: &str, cfg: &PublishConfig
             .build
             .clone()
             .unwrap_or_else(|| RunCommand::Shell(default_build.to_string())),
+        default_build: cfg.build.is_none(),
         dist,
         existing: cfg.existing.unwrap_or(Existing::Fail),
     })
