@@ -76,13 +76,8 @@ struct Item<'a> {
 
 pub fn execute(session: &Session, names: &[String], tag: Option<&str>) -> Result<StepReport> {
     let printer = session.printer;
-    let settings = PublishSettings::resolve(
-        &session.project,
-        session.env,
-        &session.context,
-        names,
-        tag,
-    )?;
+    let settings =
+        PublishSettings::resolve(&session.project, session.env, &session.context, names, tag)?;
     for secret in settings.secrets() {
         printer.mask(secret);
     }
@@ -156,7 +151,13 @@ pub fn execute(session: &Session, names: &[String], tag: Option<&str>) -> Result
                 .collect::<Vec<_>>()
                 .join("\n")
         ));
-        return Ok(report(session, Verdict::Failed, Plan::default(), &tag, Vec::new()));
+        return Ok(report(
+            session,
+            Verdict::Failed,
+            Plan::default(),
+            &tag,
+            Vec::new(),
+        ));
     }
 
     // Credentials before the work: a real run without any fails now.
@@ -207,14 +208,21 @@ pub fn execute(session: &Session, names: &[String], tag: Option<&str>) -> Result
             Err(problem) => {
                 build_failed = true;
                 printer.annotate(
-                    Annotation::new(Level::Error, problem).titled(format!("{}: build failed", p.name)),
+                    Annotation::new(Level::Error, problem)
+                        .titled(format!("{}: build failed", p.name)),
                 );
             }
         }
     }
     if build_failed {
         printer.summary(&markdown(&items, Verdict::Failed, session.dry_run));
-        return Ok(report(session, Verdict::Failed, Plan::default(), &tag, detail(&items)));
+        return Ok(report(
+            session,
+            Verdict::Failed,
+            Plan::default(),
+            &tag,
+            detail(&items),
+        ));
     }
 
     // 3. Ask the registries, then upload.
@@ -241,7 +249,11 @@ fn check_version(
     release: &Release,
 ) -> Result<Result<Option<Declared>, Mismatch>> {
     let scheme = scheme(p);
-    let form = if scheme == Scheme::Pep440 { "PEP 440" } else { "semver" };
+    let form = if scheme == Scheme::Pep440 {
+        "PEP 440"
+    } else {
+        "semver"
+    };
     if !version::valid(scheme, &release.version) {
         return Ok(Err((
             p.name.clone(),
@@ -353,9 +365,7 @@ fn build(session: &Session, p: &Package) -> std::result::Result<Vec<Artifact>, S
     }
     written
         .iter()
-        .map(|path| {
-            artifacts::read(path).map_err(|e| format!("{}: {e}", path.display()))
-        })
+        .map(|path| artifacts::read(path).map_err(|e| format!("{}: {e}", path.display())))
         .collect()
 }
 
@@ -372,7 +382,9 @@ fn validate(
     for a in files {
         let f = &a.file_name;
         if a.name.is_empty() || a.version.is_empty() {
-            problems.push(format!("{f}: the name or version is missing from its metadata"));
+            problems.push(format!(
+                "{f}: the name or version is missing from its metadata"
+            ));
             continue;
         }
         if !version::same(scheme, &a.version, &release.version) {
@@ -485,11 +497,13 @@ async fn publish(
                                 Annotation::new(Level::Error, format!("{message}: a published file cannot be replaced; release a new version"))
                                     .titled(format!("{}: already published", item.package.name)),
                             );
-                            item.status = Status::Failed("already published with other contents".into());
+                            item.status =
+                                Status::Failed("already published with other contents".into());
                         }
                         Existing::Skip => {
                             printer.warn(&format!("{message} (skipped: existing = \"skip\")"));
-                            item.status = Status::Skipped("already published, other contents".into());
+                            item.status =
+                                Status::Skipped("already published, other contents".into());
                         }
                     }
                 }
@@ -517,7 +531,10 @@ async fn publish(
             if let Status::Skipped(why) = &item.status {
                 printer.outcome(
                     None,
-                    &format!("- {} {}: skipped ({why})", item.package.name, item.artifact.file_name),
+                    &format!(
+                        "- {} {}: skipped ({why})",
+                        item.package.name, item.artifact.file_name
+                    ),
                 );
             }
             continue;
@@ -531,7 +548,10 @@ async fn publish(
                 Some(true),
                 &format!(
                     "✓ {} {}: published {} (sha256 {})",
-                    item.package.name, item.artifact.version, item.artifact.file_name, item.artifact.sha256
+                    item.package.name,
+                    item.artifact.version,
+                    item.artifact.file_name,
+                    item.artifact.sha256
                 ),
             ),
             Status::Failed(why) => printer.outcome(
@@ -540,12 +560,21 @@ async fn publish(
             ),
             other => printer.outcome(
                 None,
-                &format!("- {} {}: {}", item.package.name, item.artifact.file_name, other.word()),
+                &format!(
+                    "- {} {}: {}",
+                    item.package.name,
+                    item.artifact.file_name,
+                    other.word()
+                ),
             ),
         }
     }
     let failed = items.iter().any(|i| matches!(i.status, Status::Failed(_)));
-    Ok(if failed { Verdict::Failed } else { Verdict::Passed })
+    Ok(if failed {
+        Verdict::Failed
+    } else {
+        Verdict::Passed
+    })
 }
 
 /// The digest the registry lists: sha256 on PyPI, sha1 `shasum` on npm.
@@ -585,10 +614,16 @@ async fn exists(
                 url: registry,
                 token,
             };
-            Ok(r
-                .version_shasum(&item.artifact.name, &item.artifact.version)
-                .await?
-                .map(|s| (s, npm_url(registry, &item.artifact.name, &item.artifact.version))))
+            Ok(
+                r.version_shasum(&item.artifact.name, &item.artifact.version)
+                    .await?
+                    .map(|s| {
+                        (
+                            s,
+                            npm_url(registry, &item.artifact.name, &item.artifact.version),
+                        )
+                    }),
+            )
         }
     }
 }
@@ -667,7 +702,9 @@ fn published_url(item: &Item) -> String {
     match &item.package.registry {
         Registry::Pypi { index_url, .. } => {
             let name = normalize_name(&item.artifact.name);
-            if index_url.starts_with("https://pypi.org/") || index_url.starts_with("https://test.pypi.org/") {
+            if index_url.starts_with("https://pypi.org/")
+                || index_url.starts_with("https://test.pypi.org/")
+            {
                 let host = index_url.trim_end_matches("simple/");
                 format!("{host}project/{name}/{}/", item.artifact.version)
             } else {
@@ -688,9 +725,9 @@ fn could_not_check(e: &Error) -> bool {
 
 fn not_a_release(session: &Session, line: &str) -> StepReport {
     session.printer.outcome(None, line);
-    session
-        .printer
-        .summary(&format!("### gantry publish: passed\n\n{line}; nothing to publish.\n\n"));
+    session.printer.summary(&format!(
+        "### gantry publish: passed\n\n{line}; nothing to publish.\n\n"
+    ));
     let mut r = report(session, Verdict::Passed, Plan::default(), "", Vec::new());
     r.detail["not_a_release"] = line.into();
     r
@@ -715,10 +752,16 @@ fn report(
         entry.1.push(d["status"].as_str().unwrap_or("").to_string());
     }
     for (name, (version, statuses)) in per_package {
-        let status = ["failed", "published", "would publish", "not checked", "skipped"]
-            .into_iter()
-            .find(|s| statuses.iter().any(|x| x == s))
-            .unwrap_or("skipped");
+        let status = [
+            "failed",
+            "published",
+            "would publish",
+            "not checked",
+            "skipped",
+        ]
+        .into_iter()
+        .find(|s| statuses.iter().any(|x| x == s))
+        .unwrap_or("skipped");
         outputs.insert(format!("publish-{name}-version"), version);
         outputs.insert(format!("publish-{name}-status"), status.replace(' ', "-"));
     }
@@ -793,7 +836,11 @@ fn markdown(items: &[Item], verdict: Verdict, dry_run: bool) -> String {
     let mut md = format!(
         "### gantry publish: {}{}\n\n| Package | Version | Registry | File | Status | URL | SHA-256 |\n|---|---|---|---|---|---|---|\n",
         verdict.as_str(),
-        if dry_run { " (dry run: nothing uploaded)" } else { "" }
+        if dry_run {
+            " (dry run: nothing uploaded)"
+        } else {
+            ""
+        }
     );
     for i in items {
         md.push_str(&format!(

@@ -16,7 +16,9 @@ use std::time::SystemTime;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// `pyversion` is the wheel's Python tag (`py3`, `cp312`).
-    Wheel { pyversion: String },
+    Wheel {
+        pyversion: String,
+    },
     Sdist,
     NpmTarball,
 }
@@ -78,7 +80,8 @@ impl Metadata {
                 continue;
             }
             if let Some((k, v)) = line.split_once(':') {
-                meta.fields.push((k.trim().to_string(), v.trim().to_string()));
+                meta.fields
+                    .push((k.trim().to_string(), v.trim().to_string()));
             }
         }
         let body: Vec<&str> = lines.collect();
@@ -173,8 +176,14 @@ pub fn read(path: &Path) -> Result<Artifact, String> {
     };
     let (name, version) = match &manifest {
         Some(m) => (
-            m.get("name").and_then(|v| v.as_str()).unwrap_or("").to_string(),
-            m.get("version").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+            m.get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
+            m.get("version")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
         ),
         None => (
             metadata.first("Name").unwrap_or("").to_string(),
@@ -225,7 +234,9 @@ fn wheel_metadata(bytes: &[u8]) -> Result<Metadata, String> {
         .find(|n| {
             n.split('/').count() == 2
                 && n.ends_with("/METADATA")
-                && n.split('/').next().is_some_and(|d| d.ends_with(".dist-info"))
+                && n.split('/')
+                    .next()
+                    .is_some_and(|d| d.ends_with(".dist-info"))
         })
         .ok_or("no *.dist-info/METADATA inside")?;
     let mut text = String::new();
@@ -238,7 +249,10 @@ fn wheel_metadata(bytes: &[u8]) -> Result<Metadata, String> {
 
 fn sdist_metadata(bytes: &[u8]) -> Result<Metadata, String> {
     let text = tar_gz_entry(bytes, |p| {
-        let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+        let parts: Vec<&str> = p
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
         parts.len() == 2 && parts[1] == "PKG-INFO"
     })?
     .ok_or("no <name>-<version>/PKG-INFO inside")?;
@@ -248,7 +262,10 @@ fn sdist_metadata(bytes: &[u8]) -> Result<Metadata, String> {
 fn npm_manifest(bytes: &[u8]) -> Result<serde_json::Value, String> {
     // npm packs everything under `package/`; the first directory's name is not checked by npm.
     let text = tar_gz_entry(bytes, |p| {
-        let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+        let parts: Vec<&str> = p
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
         parts.len() == 2 && parts[1] == "package.json"
     })?
     .ok_or("no package/package.json inside")?;
@@ -344,8 +361,11 @@ mod tests {
         let wheel = dir.path().join("demo_pkg-1.0.0-py3-none-any.whl");
         {
             let mut z = zip::ZipWriter::new(std::fs::File::create(&wheel).unwrap());
-            z.start_file("demo_pkg/__init__.py", zip::write::SimpleFileOptions::default())
-                .unwrap();
+            z.start_file(
+                "demo_pkg/__init__.py",
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
             z.start_file(
                 "demo_pkg-1.0.0.dist-info/METADATA",
                 zip::write::SimpleFileOptions::default(),

@@ -140,7 +140,8 @@ impl Registry<'_> {
         let lower = body.to_ascii_lowercase();
         if status == reqwest::StatusCode::CONFLICT
             || (status == reqwest::StatusCode::FORBIDDEN
-                && (lower.contains("previously published") || lower.contains("cannot publish over")))
+                && (lower.contains("previously published")
+                    || lower.contains("cannot publish over")))
         {
             return Ok(Published::Exists(http::excerpt(&body)));
         }
@@ -149,7 +150,10 @@ impl Registry<'_> {
         }
         Err(Error::external(
             "npm registry",
-            format!("{url} refused the publish: {status} {}", http::excerpt(&body)),
+            format!(
+                "{url} refused the publish: {status} {}",
+                http::excerpt(&body)
+            ),
         ))
     }
 
@@ -184,19 +188,31 @@ mod tests {
             sha256: String::new(),
             blake2_256: String::new(),
             metadata: Metadata::default(),
-            manifest: Some(serde_json::json!({"name": "@cw/sdk", "version": "1.0.0", "description": "d"})),
+            manifest: Some(
+                serde_json::json!({"name": "@cw/sdk", "version": "1.0.0", "description": "d"}),
+            ),
             name: "@cw/sdk".into(),
             version: "1.0.0".into(),
             bytes,
         };
-        let d = document(&a, "https://registry.npmjs.org/", "next", Some(NpmAccess::Public));
+        let d = document(
+            &a,
+            "https://registry.npmjs.org/",
+            "next",
+            Some(NpmAccess::Public),
+        );
         assert_eq!(d["_id"], "@cw/sdk");
         assert_eq!(d["dist-tags"]["next"], "1.0.0");
         assert_eq!(d["access"], "public");
         let v = &d["versions"]["1.0.0"];
         assert_eq!(v["_id"], "@cw/sdk@1.0.0");
         assert_eq!(v["dist"]["shasum"], shasum(b"tarball"));
-        assert!(v["dist"]["integrity"].as_str().unwrap().starts_with("sha512-"));
+        assert!(
+            v["dist"]["integrity"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha512-")
+        );
         let att = &d["_attachments"]["@cw/sdk-1.0.0.tgz"];
         assert_eq!(att["length"], 7);
         assert_eq!(att["data"], STANDARD.encode(b"tarball"));

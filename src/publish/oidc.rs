@@ -18,7 +18,10 @@ pub async fn github_id_token(
     audience: &str,
 ) -> Result<String> {
     let mut url = reqwest::Url::parse(&request.url).map_err(|e| {
-        Error::external("GitHub OIDC", format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"))
+        Error::external(
+            "GitHub OIDC",
+            format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
+        )
     })?;
     url.query_pairs_mut().append_pair("audience", audience);
     let resp = client
@@ -33,7 +36,10 @@ pub async fn github_id_token(
     if !status.is_success() {
         return Err(Error::external(
             "GitHub OIDC",
-            format!("the ID token request failed: {status} {}", http::excerpt(&body)),
+            format!(
+                "the ID token request failed: {status} {}",
+                http::excerpt(&body)
+            ),
         )
         .with_hint("the job needs `permissions: id-token: write`"));
     }
@@ -64,7 +70,9 @@ pub async fn pypi_token(
     if !status.is_success() {
         return Err(Error::external(
             "package index",
-            format!("{audience_url} answered {status}: the index does not offer trusted publishing"),
+            format!(
+                "{audience_url} answered {status}: the index does not offer trusted publishing"
+            ),
         )
         .with_hint("use an API token (PYPI_TOKEN) for this index"));
     }
@@ -73,7 +81,12 @@ pub async fn pypi_token(
         .await
         .ok()
         .and_then(|v| v.get("audience")?.as_str().map(str::to_string))
-        .ok_or_else(|| Error::external("package index", format!("{audience_url} gave no `audience`")))?;
+        .ok_or_else(|| {
+            Error::external(
+                "package index",
+                format!("{audience_url} gave no `audience`"),
+            )
+        })?;
     let id_token = github_id_token(client, printer, request, &audience).await?;
     let mint_url = format!("{base}/_/oidc/mint-token");
     let resp = client

@@ -22,7 +22,9 @@ pub fn parse_tag(tag: &str, names: &[String]) -> Option<Release> {
     let mut sorted: Vec<&String> = names.iter().collect();
     sorted.sort_by_key(|n| std::cmp::Reverse(n.len()));
     for name in sorted {
-        if let Some(rest) = tag.strip_prefix(name.as_str()).and_then(|r| r.strip_prefix('-'))
+        if let Some(rest) = tag
+            .strip_prefix(name.as_str())
+            .and_then(|r| r.strip_prefix('-'))
             && let Some(version) = version_part(rest)
         {
             return Some(Release {
@@ -107,7 +109,10 @@ pub fn python_declared(dir: &Path, label: &str) -> Result<Option<Declared>> {
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
         .map(str::to_string);
-    if let Some(v) = project.and_then(|p| p.get("version")).and_then(|v| v.as_str()) {
+    if let Some(v) = project
+        .and_then(|p| p.get("version"))
+        .and_then(|v| v.as_str())
+    {
         return Ok(Some(Declared {
             version: v.to_string(),
             file: format!("{label}/pyproject.toml"),
@@ -146,7 +151,10 @@ pub fn npm_declared(dir: &Path, label: &str) -> Result<Option<Declared>> {
         .map(|v| Declared {
             version: v.to_string(),
             file: shown,
-            name: json.get("name").and_then(|n| n.as_str()).map(str::to_string),
+            name: json
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
         }))
 }
 
@@ -182,7 +190,10 @@ mod tests {
                 version: "2.0.0-rc.1".into()
             })
         );
-        assert_eq!(parse_tag("sdk-v1", &n).unwrap().package.as_deref(), Some("sdk"));
+        assert_eq!(
+            parse_tag("sdk-v1", &n).unwrap().package.as_deref(),
+            Some("sdk")
+        );
         assert_eq!(parse_tag("release-2024", &n), None);
         assert_eq!(parse_tag("vnext", &n), None);
         assert_eq!(parse_tag("other-v1.0.0", &n), None);
@@ -231,8 +242,15 @@ mod tests {
         )
         .unwrap();
         let d = python_declared(dir.path(), "sdk").unwrap().unwrap();
-        assert_eq!((d.version.as_str(), d.file.as_str()), ("0.4.0", "sdk/Cargo.toml"));
-        std::fs::write(dir.path().join("package.json"), r#"{"name":"@cw/sdk","version":"1.0.0"}"#).unwrap();
+        assert_eq!(
+            (d.version.as_str(), d.file.as_str()),
+            ("0.4.0", "sdk/Cargo.toml")
+        );
+        std::fs::write(
+            dir.path().join("package.json"),
+            r#"{"name":"@cw/sdk","version":"1.0.0"}"#,
+        )
+        .unwrap();
         let d = npm_declared(dir.path(), "js").unwrap().unwrap();
         assert_eq!(d.name.as_deref(), Some("@cw/sdk"));
     }

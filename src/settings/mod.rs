@@ -238,7 +238,10 @@ fn validate_publish(project: &Project, text: &str) -> Result<()> {
                     column: None,
                     message: format!("publish.{name}: set `pypi` or `npm`"),
                     snippet: None,
-                    hint: Some("e.g. pypi = { path = \"sdk/python\" } or npm = { path = \"sdk/js\" }".into()),
+                    hint: Some(
+                        "e.g. pypi = { path = \"sdk/python\" } or npm = { path = \"sdk/js\" }"
+                            .into(),
+                    ),
                 }));
             }
         };
@@ -247,7 +250,10 @@ fn validate_publish(project: &Project, text: &str) -> Result<()> {
                 &project.file,
                 text,
                 path.span(),
-                format!("publish.{name}: path `{}` is not a directory", path.get_ref()),
+                format!(
+                    "publish.{name}: path `{}` is not a directory",
+                    path.get_ref()
+                ),
                 Some(format!("paths are relative to {}", project.root.display())),
             )
             .into());

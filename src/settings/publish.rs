@@ -111,10 +111,7 @@ impl PublishSettings {
         let config = &project.config.publish;
         if config.is_empty() {
             return Err(Error::usage(
-                format!(
-                    "{} has no [publish.<name>] section",
-                    project.file.display()
-                ),
+                format!("{} has no [publish.<name>] section", project.file.display()),
                 Some(
                     "add one, e.g. [publish.python-sdk] with pypi = { path = \"sdk/python\" }"
                         .into(),
@@ -181,7 +178,12 @@ impl PublishSettings {
     }
 }
 
-fn package(project: &Project, env: &Environment, name: &str, cfg: &PublishConfig) -> Result<Package> {
+fn package(
+    project: &Project,
+    env: &Environment,
+    name: &str,
+    cfg: &PublishConfig,
+) -> Result<Package> {
     let (dir_label, registry, default_build, default_dist) = match (&cfg.pypi, &cfg.npm) {
         (Some(p), None) => {
             let p = p.get_ref();
@@ -260,7 +262,10 @@ fn with_slash(url: &str) -> String {
 pub fn simple_index_for(upload_url: &str) -> String {
     let url = with_slash(upload_url);
     match url.strip_suffix("legacy/") {
-        Some(base) => format!("{}simple/", base.replace("://upload.pypi.org/", "://pypi.org/")),
+        Some(base) => format!(
+            "{}simple/",
+            base.replace("://upload.pypi.org/", "://pypi.org/")
+        ),
         None => format!("{url}simple/"),
     }
 }
@@ -268,6 +273,112 @@ pub fn simple_index_for(upload_url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings;
+
+    fn load(toml: &str) -> (tempfile::TempDir, Result<Project>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sdk")).unwrap();
+        let file = dir.path().join("gantry.toml");
+        std::fs::write(&file, toml).unwrap();
+        let p = settings::load(&file);
+        (dir, p)
+    }
+
+    fn context(ref_type: Option<RefType>, ref_name: Option<&str>, ci: bool) -> RunContext {
+        let env = Environment::default();
+        let mut c = RunContext::resolve(&env, std::path::Path::new("/nonexistent"), None);
+        c.ci = ci;
+        c.ref_type = ref_type;
+        c.ref_name = ref_name.map(str::to_string);
+        c
+    }
+
+    #[test]
+    fn one_registry_and_an_existing_path_are_required() {
+        let (_d, p) = load("[publish.a]\npypi = { path = \"sdk\" }\nnpm = { path = \"sdk\" }\n");
+        let e = p.unwrap_err().to_string();
+        assert!(e.contains("both `pypi` and `npm` are set"), "{e}");
+        let (_d, p) = load("[publish.a]\nbuild = \"make\"\n");
+        assert!(p.unwrap_err().to_string().contains("set `pypi` or `npm`"));
+        let (_d, p) = load("[publish.a]\npypi = { path = \"nope\" }\n");
+        let e = p.unwrap_err().to_string();
+        assert!(
+            e.contains("gantry.toml:2:") && e.contains("`nope` is not a directory"),
+            "{e}"
+        );
+        let (_d, p) = load("[publish.a]\npypi = { path = \"sdk\", repo-url = \"x\" }\n");
+        assert!(
+            p.unwrap_err()
+                .to_string()
+                .contains("unknown key `repo-url`")
+        );
+    }
+
+    #[test]
+    fn tokens_tags_and_defaults_are_resolved() {
+        let (_d, p) = load(
+            "[publish.py]\npypi = { path = \"sdk\", repository-url = \"https://test.pypi.org/legacy/\", token-env = \"TEST_PYPI_TOKEN\" }\n[publish.js]\nnpm = { path = \"sdk\", tag = \"beta\" }\nbuild = [\"npm\", \"run\", \"pack\"]\n",
+        );
+        let p = p.unwrap();
+        let env = Environment::from_pairs([
+            ("TEST_PYPI_TOKEN", "pypi-secret"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh/token?x=1"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-secret"),
+        ]);
+        let s = PublishSettings::resolve(
+            &p,
+            &env,
+            &context(Some(RefType::Tag), Some("v1.0.0"), true),
+            &[],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.tag.as_deref(), Some("v1.0.0"));
+        assert_eq!(s.tag_source, "GITHUB_REF_NAME");
+        let py = &s.packages[0];
+        assert_eq!(py.registry.token(), Some("pypi-secret"));
+        assert!(
+            matches!(&py.registry, Registry::Pypi { index_url, .. } if index_url == "https://test.pypi.org/simple/")
+        );
+        assert_eq!(py.build, RunCommand::Shell("python -m build".into()));
+        assert!(py.dist.ends_with("sdk/dist"));
+        let js = &s.packages[1];
+        assert_eq!(js.registry.url(), NPM_REGISTRY);
+        assert!(!js.default_build);
+        assert_eq!(s.secrets(), ["pypi-secret", "request-secret"]);
+
+        let s = PublishSettings::resolve(
+            &p,
+            &env,
+            &context(Some(RefType::Branch), Some("main"), true),
+            &["js".into()],
+            None,
+        )
+        .unwrap();
+        assert_eq!((s.tag.as_deref(), s.packages.len()), (None, 1));
+        assert_eq!(s.tag_source, "the run is for branch `main`");
+        let s = PublishSettings::resolve(
+            &p,
+            &env,
+            &context(None, None, false),
+            &[],
+            Some("py-v2.0.0"),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.tag.as_deref(), s.tag_source.as_str()),
+            (Some("py-v2.0.0"), "--tag")
+        );
+        let e = PublishSettings::resolve(
+            &p,
+            &env,
+            &context(None, None, false),
+            &["nope".into()],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
 
     #[test]
     fn simple_index_is_derived_from_the_upload_url() {

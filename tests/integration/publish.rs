@@ -68,7 +68,12 @@ fn pip_download(index: &str, spec: &str, binary: bool) -> (String, String) {
     let dest = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("pip");
     cmd.env("PATH", test_path())
-        .args(["download", "--no-deps", "--no-build-isolation", "--disable-pip-version-check"])
+        .args([
+            "download",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+        ])
         .args(["--index-url", index, "--dest"])
         .arg(dest.path())
         .args(if binary {
@@ -84,7 +89,11 @@ fn pip_download(index: &str, spec: &str, binary: bool) -> (String, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let file = std::fs::read_dir(dest.path()).unwrap().flatten().next().unwrap();
+    let file = std::fs::read_dir(dest.path())
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap();
     (
         file.file_name().to_string_lossy().into_owned(),
         sha256_file(&file.path()),
@@ -164,7 +173,10 @@ fn publishes_an_sdist_and_a_wheel_that_pip_downloads_back_and_a_rerun_skips() {
     let sdist = pip_download(&index.simple(), "gantry-demo-sdk==1.2.3", false);
     assert!(built.contains(&wheel), "{built:?} vs {wheel:?}");
     assert!(built.contains(&sdist), "{built:?} vs {sdist:?}");
-    assert!(summary.contains(&wheel.1), "the summary shows the hashes: {summary}");
+    assert!(
+        summary.contains(&wheel.1),
+        "the summary shows the hashes: {summary}"
+    );
 
     // Again: the same files are there, so nothing is uploaded.
     let again = p
@@ -174,7 +186,13 @@ fn publishes_an_sdist_and_a_wheel_that_pip_downloads_back_and_a_rerun_skips() {
         .args(["publish"])
         .run()
         .code(0);
-    assert!(again.all().contains("skipped (already published, identical)"), "{}", again.all());
+    assert!(
+        again
+            .all()
+            .contains("skipped (already published, identical)"),
+        "{}",
+        again.all()
+    );
     assert_eq!(runner.outputs()["publish-demo-status"], "skipped");
     assert_eq!(index.files().len(), 2);
 }
@@ -196,7 +214,11 @@ fn a_wrong_token_exits_3_and_the_token_is_in_no_output() {
         .run()
         .code(3);
     assert!(!run.all().contains(wrong), "{}", run.all());
-    assert!(run.all().contains("refused the credentials"), "{}", run.all());
+    assert!(
+        run.all().contains("refused the credentials"),
+        "{}",
+        run.all()
+    );
     assert!(index.files().is_empty());
 }
 
@@ -279,7 +301,8 @@ fn without_a_release_tag_publish_and_the_pipeline_pass_doing_nothing() {
     let p = python_project("http://127.0.0.1:9/", "1.0.0");
     let run = p.gantry().args(["publish"]).run().code(0);
     assert!(
-        run.all().contains("not a release: no tag (no tag points at HEAD)"),
+        run.all()
+            .contains("not a release: no tag (no tag points at HEAD)"),
         "{}",
         run.all()
     );
@@ -287,8 +310,16 @@ fn without_a_release_tag_publish_and_the_pipeline_pass_doing_nothing() {
     let run = p.gantry().args(["run", "--dry-run"]).run().code(0);
     assert!(run.stdout.contains("publish: passed"), "{}", run.stdout);
     // A tag that is not a release is not one either.
-    let run = p.gantry().args(["publish", "--tag", "nightly"]).run().code(0);
-    assert!(run.all().contains("not a release: tag `nightly`"), "{}", run.all());
+    let run = p
+        .gantry()
+        .args(["publish", "--tag", "nightly"])
+        .run()
+        .code(0);
+    assert!(
+        run.all().contains("not a release: tag `nightly`"),
+        "{}",
+        run.all()
+    );
     assert!(dist_files(&p).is_empty());
 }
 
@@ -330,7 +361,11 @@ fn trusted_publishing_exchanges_the_id_token_and_uploads_with_the_masked_minted_
     assert!(seen.upstream_auth.contains(&basic), "{seen:?}");
     assert_eq!(index.files().len(), 2, "{}", index.log());
     // Masked: announced to the runner, then never shown.
-    assert!(run.stdout.contains(&format!("::add-mask::{minted}")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("::add-mask::{minted}")),
+        "{}",
+        run.stdout
+    );
     for secret in [minted, id_token, request_token] {
         let shown = run
             .all()
@@ -404,6 +439,10 @@ fn npm_pack_is_published_with_a_document_the_registry_accepts_and_a_rerun_skips(
         .args(["publish", "--tag", "js-sdk-v2.0.0-rc.1"])
         .run()
         .code(1);
-    assert!(conflict.all().contains("with other contents"), "{}", conflict.all());
+    assert!(
+        conflict.all().contains("with other contents"),
+        "{}",
+        conflict.all()
+    );
     assert_eq!(registry.state.lock().unwrap().documents.len(), 1);
 }

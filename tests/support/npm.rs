@@ -132,9 +132,9 @@ fn handle(
                     let mut manifest = doc["versions"][&version].clone();
                     manifest["dist"]["tarball"] =
                         format!("http://127.0.0.1:{port}/{name}/-/{file}").into();
-                    let p = st.packuments.entry(name.clone()).or_insert_with(|| {
-                        json!({ "_id": name, "name": name, "dist-tags": {}, "versions": {} })
-                    });
+                    let p = st.packuments.entry(name.clone()).or_insert_with(
+                        || json!({ "_id": name, "name": name, "dist-tags": {}, "versions": {} }),
+                    );
                     p["versions"][&version] = manifest;
                     p["dist-tags"][&tag] = version.clone().into();
                     st.tarballs.insert(file, tarball);
@@ -207,11 +207,17 @@ fn check(name: &str, doc: &Value, st: &State, _port: u16) -> Result<Accepted, (u
     if manifest["dist"]["shasum"] != shasum.as_str() {
         return bad("dist.shasum does not match the tarball".into());
     }
-    let inner = package_json(&tarball).ok_or((400, "the tarball has no package/package.json".to_string()))?;
+    let inner = package_json(&tarball)
+        .ok_or((400, "the tarball has no package/package.json".to_string()))?;
     if inner["name"] != name || inner["version"] != version.as_str() {
         return bad("the tarball's package.json does not match the document".into());
     }
-    Ok((version, tag, file.rsplit('/').next().unwrap().to_string(), tarball))
+    Ok((
+        version,
+        tag,
+        file.rsplit('/').next().unwrap().to_string(),
+        tarball,
+    ))
 }
 
 fn package_json(tarball: &[u8]) -> Option<Value> {

@@ -39,8 +39,11 @@ impl OidcStandIn {
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (s, st) = (server.clone(), seen.clone());
-        let (request_token, id_token, minted) =
-            (request_token.to_string(), id_token.to_string(), minted.to_string());
+        let (request_token, id_token, minted) = (
+            request_token.to_string(),
+            id_token.to_string(),
+            minted.to_string(),
+        );
         let thread = std::thread::spawn(move || {
             for mut req in s.incoming_requests() {
                 let url = req.url().to_string();
@@ -50,7 +53,11 @@ impl OidcStandIn {
                 let reply = |code: u16, v: Value| {
                     tiny_http::Response::from_data(v.to_string().into_bytes())
                         .with_status_code(code)
-                        .with_header("Content-Type: application/json".parse::<tiny_http::Header>().unwrap())
+                        .with_header(
+                            "Content-Type: application/json"
+                                .parse::<tiny_http::Header>()
+                                .unwrap(),
+                        )
                 };
                 let resp = if url.starts_with("/github/token") {
                     let audience = url
@@ -77,7 +84,10 @@ impl OidcStandIn {
                     if presented == id_token {
                         reply(200, json!({ "success": true, "token": minted }))
                     } else {
-                        reply(422, json!({"message": "invalid", "errors": [{"code": "invalid-token", "description": "unknown token"}]}))
+                        reply(
+                            422,
+                            json!({"message": "invalid", "errors": [{"code": "invalid-token", "description": "unknown token"}]}),
+                        )
                     }
                 } else {
                     st.lock().unwrap().upstream_auth.push(auth.clone());
@@ -108,7 +118,10 @@ impl OidcStandIn {
 
     /// What goes into `ACTIONS_ID_TOKEN_REQUEST_URL` (GitHub's has a query already).
     pub fn token_request_url(&self) -> String {
-        format!("http://127.0.0.1:{}/github/token?api-version=2.0", self.port)
+        format!(
+            "http://127.0.0.1:{}/github/token?api-version=2.0",
+            self.port
+        )
     }
 }
 
@@ -130,21 +143,35 @@ fn header(req: &tiny_http::Request, name: &'static str) -> String {
 }
 
 /// Sends the request on to `127.0.0.1:<port>` and returns its answer.
-fn forward(req: &tiny_http::Request, body: &[u8], port: u16) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut head = format!("{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n", req.method(), req.url());
+fn forward(
+    req: &tiny_http::Request,
+    body: &[u8],
+    port: u16,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n",
+        req.method(),
+        req.url()
+    );
     for h in req.headers() {
         let f = h.field.as_str().as_str().to_ascii_lowercase();
         if !["host", "connection", "content-length", "transfer-encoding"].contains(&f.as_str()) {
             head.push_str(&format!("{}: {}\r\n", h.field, h.value));
         }
     }
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("upstream index answers");
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
     let text = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = text.split("\r\n");
     let code: u16 = lines
@@ -161,7 +188,15 @@ fn forward(req: &tiny_http::Request, body: &[u8], port: u16) -> (u16, Vec<(Strin
             if lower == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked") {
                 chunked = true;
             }
-            if !["connection", "content-length", "transfer-encoding", "date", "server"].contains(&lower.as_str()) {
+            if ![
+                "connection",
+                "content-length",
+                "transfer-encoding",
+                "date",
+                "server",
+            ]
+            .contains(&lower.as_str())
+            {
                 headers.push((k, v.trim().to_string()));
             }
         }
@@ -176,7 +211,8 @@ fn forward(req: &tiny_http::Request, body: &[u8], port: u16) -> (u16, Vec<(Strin
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }

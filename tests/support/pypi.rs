@@ -30,7 +30,11 @@ impl PypiServer {
             .args(["__token__", token])
             .output()
             .expect("htpasswd runs");
-        assert!(out.status.success(), "htpasswd: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "htpasswd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let port = free_port();
         let child = Command::new(server)
             .args(["run", "-i", "127.0.0.1", "-p", &port.to_string()])
