@@ -540,9 +540,7 @@ async fn publish(
             continue;
         }
         let token = tokens.get(&item.package.name).cloned().flatten();
-        if let Err(e) = upload(&client, item, token.as_deref()).await {
-            return Err(e);
-        }
+        upload(&client, item, token.as_deref()).await?;
         match &item.status {
             Status::Published => printer.outcome(
                 Some(true),
