@@ -54,10 +54,10 @@ pub enum Commands {
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
-    /// Run the pipeline's steps in order, stopping at the first failure
-    Run(RunArgs),
     /// On a release tag: check versions, build, and upload SDKs to PyPI and npm
     Publish(PublishArgs),
+    /// Run the pipeline's steps in order, stopping at the first failure
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! a stand-in for trusted publishing's OIDC endpoints, and a stand-in npm
 //! registry that checks the publish document as the registry does.
 
-use crate::support::npm::NpmRegistry;
+use crate::support::npm::{NpmRegistry, Trusted};
 use crate::support::oidc::{AUDIENCE, OidcStandIn};
 use crate::support::pypi::PypiServer;
 use crate::support::{Project, Runner, require_tool, test_path};
@@ -445,4 +445,49 @@ fn npm_pack_is_published_with_a_document_the_registry_accepts_and_a_rerun_skips(
         conflict.all()
     );
     assert_eq!(registry.state.lock().unwrap().documents.len(), 1);
+}
+
+#[test]
+fn npm_trusted_publishing_exchanges_the_id_token_for_a_masked_publish_token() {
+    if require_tool("npm").is_none() {
+        return;
+    }
+    let trusted = Trusted {
+        request_token: "ghs_npm_request_token_0123456789".into(),
+        id_token: "eyJhbGciOiJSUzI1NiJ9.npm-id-token.signature".into(),
+        minted: "npm_minted_short_lived_0123456789abcdef".into(),
+    };
+    let registry = NpmRegistry::start_trusted(trusted.clone());
+    let p = npm_project(&registry.url(), "1.0.0");
+    let runner = Runner::new();
+    let sha = p.git(&["rev-parse", "HEAD"]);
+    let run = p
+        .gantry()
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .env("GITHUB_REF_TYPE", "tag")
+        .env("GITHUB_REF_NAME", "v1.0.0")
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            &registry.token_request_url(),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &trusted.request_token)
+        .args(["publish"])
+        .run()
+        .code(0);
+    let st = registry.state.lock().unwrap();
+    assert_eq!(st.exchanged, ["@gantry-test/sdk"]);
+    assert_eq!(st.authorizations, [format!("Bearer {}", trusted.minted)]);
+    assert_eq!(
+        st.packuments["@gantry-test/sdk"]["dist-tags"]["latest"],
+        "1.0.0"
+    );
+    for secret in [&trusted.minted, &trusted.id_token, &trusted.request_token] {
+        let shown = run
+            .all()
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .any(|l| l.contains(secret.as_str()));
+        assert!(!shown, "{secret} shown:\n{}", run.all());
+    }
+    assert!(runner.outputs()["publish-js-sdk-status"] == "published");
 }

@@ -4,7 +4,11 @@
 //! `dist.shasum` sha1 of the attached tarball, dist-tags pointing at it, the
 //! base64 attachment named `<name>-<version>.tgz` with its `length`, and a
 //! tarball whose package.json agrees), refuses a version that exists with
-//! 403 as the registry does, and serves packuments and tarballs.
+//! 403 as the registry does, and serves packuments and tarballs. For trusted
+//! publishing it also plays GitHub's ID token endpoint (`/github/token`,
+//! audience `npm:127.0.0.1`) and the registry's exchange
+//! (`/-/npm/v1/oidc/token/exchange/package/<name>`), after which only the
+//! exchanged token may publish.
 
 use super::services::free_port;
 use base64::Engine;
@@ -26,6 +30,17 @@ pub struct State {
     pub refusals: Vec<String>,
     /// Authorization headers seen on PUTs.
     pub authorizations: Vec<String>,
+    /// Packages whose trusted publishing exchange succeeded.
+    pub exchanged: Vec<String>,
+}
+
+/// Trusted publishing: the GitHub request token, the ID token GitHub issues
+/// and the token the registry exchanges it for.
+#[derive(Clone)]
+pub struct Trusted {
+    pub request_token: String,
+    pub id_token: String,
+    pub minted: String,
 }
 
 pub struct NpmRegistry {
@@ -38,13 +53,39 @@ pub struct NpmRegistry {
 impl NpmRegistry {
     /// Accepts publishes with `Authorization: Bearer <token>`.
     pub fn start(token: &str) -> NpmRegistry {
+        Self::serve(token, None)
+    }
+
+    /// Accepts publishes only with the token minted by trusted publishing.
+    pub fn start_trusted(trusted: Trusted) -> NpmRegistry {
+        let minted = trusted.minted.clone();
+        Self::serve(&minted, Some(trusted))
+    }
+
+    /// What goes into `ACTIONS_ID_TOKEN_REQUEST_URL`.
+    pub fn token_request_url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}/github/token?api-version=2.0",
+            self.port
+        )
+    }
+
+    fn serve(token: &str, trusted: Option<Trusted>) -> NpmRegistry {
         let port = free_port();
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
         let state = Arc::new(Mutex::new(State::default()));
         let (s, st, token) = (server.clone(), state.clone(), token.to_string());
         let thread = std::thread::spawn(move || {
             for mut req in s.incoming_requests() {
-                let (code, body) = handle(&mut req, &st, &token, port);
+                let (code, body) = match &trusted {
+                    Some(t)
+                        if req.url().starts_with("/github/")
+                            || req.url().starts_with("/-/npm/v1/oidc/") =>
+                    {
+                        oidc(&req, &st, t)
+                    }
+                    _ => handle(&mut req, &st, &token, port),
+                };
                 let resp = tiny_http::Response::from_data(body)
                     .with_status_code(code)
                     .with_header(
@@ -75,6 +116,42 @@ impl Drop for NpmRegistry {
             let _ = t.join();
         }
     }
+}
+
+/// GitHub's ID token endpoint and the registry's exchange.
+fn oidc(req: &tiny_http::Request, state: &Mutex<State>, t: &Trusted) -> (u16, Vec<u8>) {
+    let auth = req
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.to_string())
+        .unwrap_or_default();
+    let url = req.url().to_string();
+    if url.starts_with("/github/token") {
+        let audience = url
+            .split(['?', '&'])
+            .find_map(|p| p.strip_prefix("audience="))
+            .unwrap_or("");
+        if auth != format!("Bearer {}", t.request_token) {
+            return error(401, "bad request token");
+        }
+        if audience != "npm%3A127.0.0.1" && audience != "npm:127.0.0.1" {
+            return error(400, &format!("unexpected audience {audience}"));
+        }
+        return (200, json!({ "value": t.id_token }).to_string().into_bytes());
+    }
+    let Some(package) = url.strip_prefix("/-/npm/v1/oidc/token/exchange/package/") else {
+        return error(404, "Not found");
+    };
+    if req.method() != &tiny_http::Method::Post || auth != format!("Bearer {}", t.id_token) {
+        return error(401, "OIDC token exchange error - invalid token");
+    }
+    state
+        .lock()
+        .unwrap()
+        .exchanged
+        .push(package.replace("%2f", "/"));
+    (201, json!({ "token": t.minted }).to_string().into_bytes())
 }
 
 fn error(code: u16, message: &str) -> (u16, Vec<u8>) {
