@@ -738,11 +738,25 @@ fn report(
     tag: &str,
     detail: Vec<serde_json::Value>,
 ) -> StepReport {
+    StepReport {
+        step: crate::settings::config::Step::Publish,
+        verdict,
+        dry_run: session.dry_run,
+        plan,
+        outputs: outputs(verdict, tag, &detail),
+        detail: serde_json::json!({ "tag": tag, "files": detail }),
+    }
+}
+
+/// Step outputs: the verdict and tag, and per package its version and one
+/// status (the most telling of its files': failed, published, would publish,
+/// not checked, skipped).
+fn outputs(verdict: Verdict, tag: &str, detail: &[serde_json::Value]) -> IndexMap<String, String> {
     let mut outputs = IndexMap::new();
     outputs.insert("publish-verdict".to_string(), verdict.as_str().to_string());
     outputs.insert("publish-tag".to_string(), tag.to_string());
     let mut per_package: IndexMap<String, (String, Vec<String>)> = IndexMap::new();
-    for d in &detail {
+    for d in detail {
         let name = d["package"].as_str().unwrap_or("").to_string();
         let entry = per_package
             .entry(name)
@@ -763,14 +777,7 @@ fn report(
         outputs.insert(format!("publish-{name}-version"), version);
         outputs.insert(format!("publish-{name}-status"), status.replace(' ', "-"));
     }
-    StepReport {
-        step: crate::settings::config::Step::Publish,
-        verdict,
-        dry_run: session.dry_run,
-        plan,
-        outputs,
-        detail: serde_json::json!({ "tag": tag, "files": detail }),
-    }
+    outputs
 }
 
 fn detail(items: &[Item]) -> Vec<serde_json::Value> {
@@ -854,4 +861,92 @@ fn markdown(items: &[Item], verdict: Verdict, dry_run: bool) -> String {
     }
     md.push('\n');
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::artifacts::{Kind, Metadata};
+
+    fn package() -> Package {
+        Package {
+            name: "python-sdk".into(),
+            dir: "/repo/sdk/python".into(),
+            dir_label: "sdk/python".into(),
+            registry: Registry::Pypi {
+                upload_url: "https://upload.pypi.org/legacy/".into(),
+                index_url: "https://pypi.org/simple/".into(),
+                token: None,
+                token_env: "PYPI_TOKEN".into(),
+            },
+            build: RunCommand::Shell("python -m build".into()),
+            default_build: true,
+            dist: "/repo/sdk/python/dist".into(),
+            existing: Existing::Fail,
+        }
+    }
+
+    fn artifact(file: &str, kind: Kind, sha: char) -> Artifact {
+        Artifact {
+            path: file.into(),
+            file_name: file.into(),
+            kind,
+            bytes: Vec::new(),
+            sha256: sha.to_string().repeat(64),
+            blake2_256: "b".repeat(64),
+            metadata: Metadata::default(),
+            manifest: None,
+            name: "codewarden-sdk".into(),
+            version: "1.2.3".into(),
+        }
+    }
+
+    #[test]
+    fn summary_and_plan_snapshot() {
+        let p = package();
+        let items = vec![
+            Item {
+                package: &p,
+                artifact: artifact(
+                    "codewarden_sdk-1.2.3-py3-none-any.whl",
+                    Kind::Wheel {
+                        pyversion: "py3".into(),
+                    },
+                    'a',
+                ),
+                status: Status::Published,
+                url: Some(published_url_for(&p)),
+            },
+            Item {
+                package: &p,
+                artifact: artifact("codewarden_sdk-1.2.3.tar.gz", Kind::Sdist, 'c'),
+                status: Status::Skipped("already published, identical".into()),
+                url: Some(
+                    "https://files.pythonhosted.org/packages/codewarden_sdk-1.2.3.tar.gz".into(),
+                ),
+            },
+        ];
+        insta::assert_snapshot!(format!(
+            "{}\n--- plan\n{}",
+            markdown(&items, Verdict::Passed, false),
+            to_plan(&items).render()
+        ));
+        let r = report_outputs(&items);
+        assert_eq!(r["publish-python-sdk-status"], "published");
+        assert_eq!(r["publish-python-sdk-version"], "1.2.3");
+    }
+
+    fn published_url_for(p: &Package) -> String {
+        let item = Item {
+            package: p,
+            artifact: artifact("x.whl", Kind::Sdist, 'a'),
+            status: Status::Published,
+            url: None,
+        };
+        published_url(&item)
+    }
+
+    fn report_outputs(items: &[Item]) -> IndexMap<String, String> {
+        outputs(Verdict::Passed, "v1.2.3", &detail(items))
+    }
 }
