@@ -520,6 +520,12 @@ async fn publish(
         }
     }
     if conflicts {
+        // Nothing of the release is uploaded: say so for the other files too.
+        for item in items.iter_mut() {
+            if item.status == Status::WouldPublish && !session.dry_run {
+                item.status = Status::Skipped("not uploaded: the release has a conflict".into());
+            }
+        }
         return Ok(Verdict::Failed);
     }
     if session.dry_run {
