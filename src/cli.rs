@@ -56,8 +56,20 @@ pub enum Commands {
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
+    /// On a release tag: check versions, build, and upload SDKs to PyPI and npm
+    Publish(PublishArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Packages to publish [default: every [publish.*] package the tag selects]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The release tag (`v1.2.3`, or `<package>-v1.2.3`) [default: $GITHUB_REF_NAME on a tag push, else the tag at HEAD]
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Args)]

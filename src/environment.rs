@@ -63,6 +63,15 @@ pub const PATH: &str = "PATH";
 /// Trivy's cache directory (database, checks), read by Trivy itself and by
 /// `gantry scan` to tell whether the cached database is fresh.
 pub const TRIVY_CACHE_DIR: &str = "TRIVY_CACHE_DIR";
+/// PyPI API token for `gantry publish` (the default of `[publish.*] pypi.token-env`).
+pub const PYPI_TOKEN: &str = "PYPI_TOKEN";
+/// npm access token for `gantry publish` (the default of `[publish.*] npm.token-env`).
+pub const NPM_TOKEN: &str = "NPM_TOKEN";
+/// GitHub Actions' OIDC token endpoint (set with `permissions: id-token: write`):
+/// trusted publishing to PyPI and npm.
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// The bearer token for `ACTIONS_ID_TOKEN_REQUEST_URL`.
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
 /// Names whose values are treated as secrets wherever they appear, on top of
 /// the names a gate lists in `secrets` and any name that looks secret

@@ -15,6 +15,7 @@ pub mod gate;
 pub mod git;
 pub mod output;
 pub mod plan;
+pub mod publish;
 pub mod registry;
 pub mod report;
 pub mod runtime;
@@ -63,7 +64,7 @@ fn dispatch(
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
-        Commands::Build(_) | Commands::Push(_) => None,
+        Commands::Build(_) | Commands::Push(_) | Commands::Publish(_) => None,
         Commands::Scan(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
@@ -86,6 +87,7 @@ fn dispatch(
         Commands::Scan(args) => commands::scan::cmd_scan(args, &session, cwd),
         Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
+        Commands::Publish(args) => commands::publish::cmd_publish(args, &session),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod gate;
 pub mod migrate;
+pub mod publish;
 pub mod push;
 pub mod run;
 pub mod scan;

@@ -28,6 +28,9 @@ pub struct Config {
     pub migrate: Option<MigrateConfig>,
     /// `[scan]`: the Trivy scan of `gantry scan` and its policy.
     pub scan: Option<ScanConfig>,
+    /// `[publish.<name>]`: SDKs published to PyPI or npm on a release tag.
+    #[serde(default)]
+    pub publish: IndexMap<Name, PublishConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +56,8 @@ pub enum Step {
     Push,
     /// Supabase migrations (`[migrate]`).
     Migrate,
+    /// Publish SDKs to PyPI and npm on a release tag (`[publish.*]`).
+    Publish,
 }
 
 impl Step {
@@ -63,6 +68,7 @@ impl Step {
             Step::Scan => "scan",
             Step::Push => "push",
             Step::Migrate => "migrate",
+            Step::Publish => "publish",
         }
     }
 }
@@ -254,6 +260,69 @@ pub enum SeverityName {
     Medium,
     Low,
     Unknown,
+}
+
+/// `[publish.<name>]`: one package, published to PyPI or to npm.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PublishConfig {
+    /// A Python package uploaded to PyPI (or another index).
+    pub pypi: Option<Spanned<PypiConfig>>,
+    /// A JavaScript package published to the npm registry (or another registry).
+    pub npm: Option<Spanned<NpmConfig>>,
+    /// The build command, run in `path`; default `python -m build` (PyPI) or `npm pack` (npm).
+    pub build: Option<RunCommand>,
+    /// Where the build writes its files, relative to `path`; default `dist` (PyPI) or `.` (npm).
+    pub dist: Option<String>,
+    /// A version already on the registry with other contents (not the files
+    /// just built): `fail` (default, exit 1) or `skip` (a warning). Identical
+    /// contents are always skipped.
+    pub existing: Option<Existing>,
+}
+
+/// `[publish.<name>] pypi = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PypiConfig {
+    /// The package directory (holding `pyproject.toml`), relative to `gantry.toml`.
+    pub path: Spanned<String>,
+    /// The upload endpoint; default `https://upload.pypi.org/legacy/`.
+    pub repository_url: Option<String>,
+    /// The simple index asked whether a file exists; default: derived from `repository-url`.
+    pub index_url: Option<String>,
+    /// The variable holding the API token; default `PYPI_TOKEN`.
+    pub token_env: Option<String>,
+}
+
+/// `[publish.<name>] npm = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NpmConfig {
+    /// The package directory (holding `package.json`), relative to `gantry.toml`.
+    pub path: Spanned<String>,
+    /// The registry; default `https://registry.npmjs.org/`.
+    pub registry: Option<String>,
+    /// `public` or `restricted` (scoped packages); default: the registry's default.
+    pub access: Option<NpmAccess>,
+    /// The dist-tag; default `latest`, or `next` for a prerelease.
+    pub tag: Option<String>,
+    /// The variable holding the access token; default `NPM_TOKEN`.
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NpmAccess {
+    Public,
+    Restricted,
+}
+
+/// What to do with a version already published with other contents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Existing {
+    Fail,
+    Skip,
 }
 
 /// A Supabase project reference: it becomes part of a host name and a user

@@ -5,6 +5,7 @@ pub mod config;
 pub mod gate;
 pub mod images;
 pub mod migrate;
+pub mod publish;
 pub mod scan;
 mod toml_error;
 
@@ -210,6 +211,53 @@ fn validate(project: &Project, text: &str) -> Result<()> {
                 text,
                 cert.span(),
                 format!("migrate.ssl-root-cert: `{}` is not a file", cert.get_ref()),
+                Some(format!("paths are relative to {}", project.root.display())),
+            )
+            .into());
+        }
+    }
+    validate_publish(project, text)
+}
+
+/// Each `[publish.<name>]` names one registry and an existing directory.
+fn validate_publish(project: &Project, text: &str) -> Result<()> {
+    for (name, package) in &project.config.publish {
+        let path = match (&package.pypi, &package.npm) {
+            (Some(p), None) => &p.get_ref().path,
+            (None, Some(n)) => &n.get_ref().path,
+            (Some(_), Some(n)) => {
+                return Err(toml_error::at_span(
+                    &project.file,
+                    text,
+                    n.span(),
+                    format!("publish.{name}: both `pypi` and `npm` are set"),
+                    Some("one package goes to one registry: add another [publish.<name>] for the other".into()),
+                )
+                .into());
+            }
+            (None, None) => {
+                return Err(Error::from(ConfigError {
+                    path: project.file.clone(),
+                    line: None,
+                    column: None,
+                    message: format!("publish.{name}: set `pypi` or `npm`"),
+                    snippet: None,
+                    hint: Some(
+                        "e.g. pypi = { path = \"sdk/python\" } or npm = { path = \"sdk/js\" }"
+                            .into(),
+                    ),
+                }));
+            }
+        };
+        if !project.root.join(path.get_ref()).is_dir() {
+            return Err(toml_error::at_span(
+                &project.file,
+                text,
+                path.span(),
+                format!(
+                    "publish.{name}: path `{}` is not a directory",
+                    path.get_ref()
+                ),
                 Some(format!("paths are relative to {}", project.root.display())),
             )
             .into());

@@ -19,7 +19,9 @@ fn help_lists_only_commands_that_work() {
         .collect();
     assert_eq!(
         commands,
-        ["gate", "build", "scan", "push", "migrate", "run", "help"]
+        [
+            "gate", "build", "scan", "push", "migrate", "publish", "run", "help"
+        ]
     );
 }
 

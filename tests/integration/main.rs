@@ -10,6 +10,7 @@ mod dockerignore;
 mod gate;
 mod github;
 mod migrate;
+mod publish;
 mod push;
 mod run;
 mod scan;

@@ -2,7 +2,10 @@
 //! git repositories, a simulated GitHub Actions runner, and tool lookup.
 #![allow(dead_code)]
 
+pub mod npm;
+pub mod oidc;
 pub mod postgres;
+pub mod pypi;
 pub mod services;
 
 use std::collections::BTreeMap;
