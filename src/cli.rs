@@ -54,6 +54,8 @@ pub enum Commands {
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
+    /// Deploy the pushed images (or redeploy) and wait for a verdict
+    Deploy(DeployArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
 }
@@ -89,6 +91,25 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 pub struct PushArgs {
     /// Images to push [default: every image in gantry.toml]
     #[arg(value_name = "IMAGE")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(subcommand)]
+    pub target: DeployTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployTarget {
+    /// Point Railway services at the pushed image (or redeploy) and watch each deployment to SUCCESS or FAILED
+    Railway(DeployRailwayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployRailwayArgs {
+    /// [deploy.*] sections to deploy [default: every one with `railway`]
+    #[arg(value_name = "NAME")]
     pub names: Vec<String>,
 }
 

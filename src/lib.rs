@@ -15,6 +15,7 @@ pub mod gate;
 pub mod git;
 pub mod output;
 pub mod plan;
+pub mod railway;
 pub mod registry;
 pub mod report;
 pub mod runtime;
@@ -63,6 +64,7 @@ fn dispatch(
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) => None,
+        Commands::Deploy(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {
@@ -83,6 +85,11 @@ fn dispatch(
         Commands::Push(args) => commands::push::cmd_push(args, &session),
         Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
+        Commands::Deploy(args) => match &args.target {
+            cli::DeployTarget::Railway(a) => {
+                commands::deploy_railway::cmd_deploy_railway(a, &session)
+            }
+        },
     }
 }
 

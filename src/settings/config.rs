@@ -26,6 +26,9 @@ pub struct Config {
     pub registries: IndexMap<String, RegistryConfig>,
     /// `[migrate]`: Supabase migrations applied by `gantry migrate`.
     pub migrate: Option<MigrateConfig>,
+    /// `[deploy.<name>]`: deployment targets (Railway services, ...).
+    #[serde(default)]
+    pub deploy: IndexMap<Name, super::deploy::DeployConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +52,8 @@ pub enum Step {
     Push,
     /// Supabase migrations (`[migrate]`).
     Migrate,
+    /// Deploy to Railway (`[deploy.*]` with `railway`).
+    DeployRailway,
 }
 
 impl Step {
@@ -58,6 +63,7 @@ impl Step {
             Step::Build => "build",
             Step::Push => "push",
             Step::Migrate => "migrate",
+            Step::DeployRailway => "deploy-railway",
         }
     }
 }
@@ -302,7 +308,7 @@ impl<'de> Deserialize<'de> for PathGlob {
 }
 
 /// `"90s"`, `"10m"`, `"1h 30m"` or a number of seconds.
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<Duration>;
