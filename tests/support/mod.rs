@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod railway;
 pub mod services;
 
 use std::collections::BTreeMap;
