@@ -12,6 +12,7 @@ use crate::cli::DeployRailwayArgs;
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::plan::{Action, Change, Plan};
+use crate::railway::client::MAX_ATTEMPTS;
 use crate::railway::resolve::{self, ResolveError, Resolved};
 use crate::railway::watch::{self, Outcome, Watched};
 use crate::railway::{Client, RailwayError, ops};
@@ -116,34 +117,39 @@ async fn run(
 ) -> Result<StepReport> {
     let printer = session.printer;
     let warn = |m: &str| printer.warn(m);
+    let local_dry_run = session.dry_run && !session.context.ci;
     let client = Client::new(
         &settings.api_url,
         token.clone(),
         settings.poll_interval,
         &warn,
     )
-    .map_err(|e| railway_error(&token, e))?;
-    let local_dry_run = session.dry_run && !session.context.ci;
+    .map_err(|e| railway_error(&token, e))?
+    .with_attempts(if local_dry_run { 2 } else { MAX_ATTEMPTS });
+    // Once Railway could not be reached, a local dry run asks no more.
+    let mut unreached = false;
     let mut planned = Vec::new();
     for (d, image) in settings.deploys.iter().zip(images) {
-        let resolved = match resolve::resolve(&client, &token, &d.target).await {
-            Ok(r) => Some(r),
-            Err(ResolveError::NotFound(message, hint)) => {
-                return Err(Error::usage(
-                    format!("deploy.{}: {message}", d.name),
-                    Some(hint),
-                ));
-            }
-            Err(ResolveError::Railway(e)) => {
-                let e = railway_error(&token, e);
-                if !(local_dry_run && could_not_check(&e)) {
-                    return Err(e);
+        let resolved = if unreached {
+            None
+        } else {
+            match resolve::resolve(&client, &token, &d.target).await {
+                Ok(r) => Some(r),
+                Err(ResolveError::NotFound(message, hint)) => {
+                    return Err(Error::usage(
+                        format!("deploy.{}: {message}", d.name),
+                        Some(hint),
+                    ));
                 }
-                printer.warn(&format!(
-                    "{}: Railway not checked ({e}); CI will check it",
-                    d.name
-                ));
-                None
+                Err(ResolveError::Railway(e)) => {
+                    let e = railway_error(&token, e);
+                    if !(local_dry_run && could_not_check(&e)) {
+                        return Err(e);
+                    }
+                    printer.warn(&format!("Railway not checked ({e}); CI will check it"));
+                    unreached = true;
+                    None
+                }
             }
         };
         let refusal = match (&d.source, &resolved) {
@@ -501,22 +507,23 @@ fn to_plan(planned: &[Planned]) -> Plan {
     Plan { changes }
 }
 
-/// The `system` of errors where Railway answered "no" to the token.
-const REFUSED: &str = "Railway token";
+/// The `system` of errors where Railway answered "no" (to the token, or
+/// with a GraphQL error): a dry run must not hide them.
+const REFUSED: &str = "Railway";
 /// The `system` of errors where Railway was not reached.
-const UNREACHED: &str = "Railway";
+const UNREACHED: &str = "Railway API";
 
 fn railway_error(token: &Token, e: RailwayError) -> Error {
     match e {
         RailwayError::Unauthorized(m) => Error::external(
             REFUSED,
-            format!("Railway refused the token in {}: {m}", token.variable()),
+            format!("refused the token in {}: {m}", token.variable()),
         )
         .with_hint(match token {
             Token::Project(_) => "RAILWAY_TOKEN must be a valid project token of this project and environment (Railway → project settings → Tokens)",
             Token::Account(_) => "RAILWAY_API_TOKEN must be a valid account or team token (Railway → account settings → Tokens)",
         }),
-        RailwayError::Api(m) => Error::external("Railway API", m),
+        RailwayError::Api(m) => Error::external(REFUSED, m),
         RailwayError::Unreachable(m) => Error::external(UNREACHED, m)
             .with_hint("check the network and https://status.railway.com, then run again"),
     }

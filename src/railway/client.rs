@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Attempts per request before giving up (the first one included).
-const MAX_ATTEMPTS: u32 = 6;
+pub const MAX_ATTEMPTS: u32 = 6;
 /// The longest wait between two attempts gantry chooses itself.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// The longest `Retry-After` gantry honours; longer means "not today".
@@ -38,6 +38,8 @@ pub struct Client<'a> {
     backoff: Duration,
     /// Told about every wait, so the user sees why nothing happens.
     on_retry: &'a (dyn Fn(&str) + Sync),
+    /// Attempts per request, the first one included.
+    attempts: u32,
 }
 
 impl<'a> Client<'a> {
@@ -60,7 +62,15 @@ impl<'a> Client<'a> {
             token,
             backoff,
             on_retry,
+            attempts: MAX_ATTEMPTS,
         })
+    }
+
+    /// Gives up sooner: a local dry run should not wait minutes for a
+    /// Railway it cannot reach.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
     }
 
     /// Sends one operation and decodes its `data`.
@@ -98,9 +108,10 @@ impl<'a> Client<'a> {
                 Attempt::Transient(message, _) => Some((wait, message)),
             };
             let Some((delay, why)) = retry else { continue };
-            if attempt >= MAX_ATTEMPTS {
+            if attempt >= self.attempts {
                 return Err(RailwayError::Unreachable(format!(
-                    "{why}; gave up after {MAX_ATTEMPTS} attempts"
+                    "{why}; gave up after {} attempts",
+                    self.attempts
                 )));
             }
             (self.on_retry)(&format!(

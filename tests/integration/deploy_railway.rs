@@ -277,7 +277,7 @@ fn an_invalid_token_exits_3_and_appears_in_no_output() {
         let out = shown(&r);
         assert!(
             out.contains(&format!(
-                "Railway refused the token in {var}: Not Authorized"
+                "Railway: refused the token in {var}: Not Authorized"
             )),
             "{out}"
         );
@@ -407,6 +407,28 @@ fn a_local_dry_run_without_a_token_warns_and_shows_the_plan() {
         "{}",
         r.stdout
     );
+    // With a token but no Railway in reach, likewise (after a short retry).
+    let r = p
+        .gantry()
+        .env("RAILWAY_TOKEN", PROJECT_TOKEN)
+        .env(
+            "GANTRY_RAILWAY_API_URL",
+            &format!(
+                "http://127.0.0.1:{}/graphql/v2",
+                crate::support::services::free_port()
+            ),
+        )
+        .env("GANTRY_RAILWAY_POLL_INTERVAL", "5ms")
+        .args(["deploy", "railway", "--dry-run"])
+        .run()
+        .code(0);
+    assert_eq!(
+        r.stderr.matches("Railway not checked").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("image (not checked) →"), "{}", r.stdout);
     // A real run needs a token, and the pushed digest.
     let r = p.gantry().args(["deploy", "railway"]).run().code(2);
     assert!(
