@@ -255,6 +255,58 @@ fn a_rate_limited_request_waits_for_retry_after_and_goes_on() {
 }
 
 #[test]
+fn transient_errors_are_retried_for_queries_but_never_resent_for_mutations() {
+    let services = || {
+        vec![
+            Service::new("api", &["SUCCESS"]),
+            Service::new("worker", &["SUCCESS"]),
+        ]
+    };
+    let railway = stand_in(services());
+    railway.fail("Deployment", 2);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway", "api"])
+        .run()
+        .code(0);
+    assert!(
+        r.all()
+            .contains("Railway Deployment: HTTP 502 Bad Gateway; retrying in"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(
+        railway
+            .operations()
+            .iter()
+            .filter(|o| *o == "Deployment")
+            .count(),
+        3
+    );
+
+    // A deploy that may have reached Railway is not sent twice.
+    let railway = stand_in(services());
+    railway.fail("ServiceInstanceDeploy", 1);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway", "api"])
+        .run()
+        .code(3);
+    assert!(
+        r.all().contains("Railway API: HTTP 502 Bad Gateway"),
+        "{}",
+        r.all()
+    );
+    let deploys = railway
+        .operations()
+        .iter()
+        .filter(|o| *o == "ServiceInstanceDeploy")
+        .count();
+    assert_eq!(deploys, 1);
+}
+
+#[test]
 fn an_invalid_token_exits_3_and_appears_in_no_output() {
     let railway = stand_in(vec![
         Service::new("api", &["SUCCESS"]),

@@ -69,6 +69,8 @@ struct World {
     deployments: HashMap<String, Deployment>,
     next: usize,
     rate_limited: usize,
+    /// Operation name → how many more of its requests get a `502`.
+    failing: HashMap<String, usize>,
     calls: Vec<Call>,
 }
 
@@ -110,6 +112,15 @@ impl Railway {
     /// The next `n` requests are answered `429` with `Retry-After: 1`.
     pub fn rate_limit(&self, n: usize) {
         self.world.lock().unwrap().rate_limited = n;
+    }
+
+    /// The next `n` requests for `operation` are answered `502 Bad Gateway`.
+    pub fn fail(&self, operation: &str, n: usize) {
+        self.world
+            .lock()
+            .unwrap()
+            .failing
+            .insert(operation.to_string(), n);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -191,6 +202,16 @@ fn answer(
         operation: op.clone(),
         variables: vars.clone(),
     });
+    if let Some(n) = w.failing.get_mut(&op)
+        && *n > 0
+    {
+        *n -= 1;
+        return (
+            "502 Bad Gateway",
+            "",
+            json!({"errors": [{"message": "upstream error"}]}),
+        );
+    }
     let project_auth = headers
         .get("project-access-token")
         .is_some_and(|t| *t == w.project_token);
