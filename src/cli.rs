@@ -56,6 +56,8 @@ pub enum Commands {
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
+    /// Deploy the pushed images (or redeploy) and wait for a verdict
+    Deploy(DeployArgs),
     /// On a release tag: check versions, build, and upload SDKs to PyPI and npm
     Publish(PublishArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
@@ -134,6 +136,25 @@ pub struct ScanArgs {
 pub struct PushArgs {
     /// Images to push [default: every image in gantry.toml]
     #[arg(value_name = "IMAGE")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(subcommand)]
+    pub target: DeployTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployTarget {
+    /// Point Railway services at the pushed image (or redeploy) and watch each deployment to SUCCESS or FAILED
+    Railway(DeployRailwayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployRailwayArgs {
+    /// [deploy.*] sections to deploy [default: every one with `railway`]
+    #[arg(value_name = "NAME")]
     pub names: Vec<String>,
 }
 

@@ -72,6 +72,17 @@ pub const NPM_TOKEN: &str = "NPM_TOKEN";
 pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// The bearer token for `ACTIONS_ID_TOKEN_REQUEST_URL`.
 pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// Railway project token (a secret): sent as `Project-Access-Token`; it
+/// implies the project and environment of `gantry deploy railway`.
+pub const RAILWAY_TOKEN: &str = "RAILWAY_TOKEN";
+/// Railway account or team token (a secret): sent as `Authorization: Bearer`.
+pub const RAILWAY_API_TOKEN: &str = "RAILWAY_API_TOKEN";
+/// Tests and proxies only: the URL of Railway's GraphQL API
+/// (default `https://backboard.railway.com/graphql/v2`).
+pub const GANTRY_RAILWAY_API_URL: &str = "GANTRY_RAILWAY_API_URL";
+/// Tests only: how often `gantry deploy railway` asks for a deployment's
+/// status (`"200ms"`, default `5s`); retry back-off starts there too.
+pub const GANTRY_RAILWAY_POLL_INTERVAL: &str = "GANTRY_RAILWAY_POLL_INTERVAL";
 
 /// Names whose values are treated as secrets wherever they appear, on top of
 /// the names a gate lists in `secrets` and any name that looks secret
@@ -88,8 +99,8 @@ pub const KNOWN_SECRETS: &[&str] = &[
     SUPABASE_DB_PASSWORD,
     SUPABASE_DB_URL,
     "DATABASE_URL",
-    "RAILWAY_TOKEN",
-    "RAILWAY_API_TOKEN",
+    RAILWAY_TOKEN,
+    RAILWAY_API_TOKEN,
     "PYPI_TOKEN",
     "TWINE_PASSWORD",
     "NPM_TOKEN",

@@ -16,12 +16,14 @@ pub mod git;
 pub mod output;
 pub mod plan;
 pub mod publish;
+pub mod railway;
 pub mod registry;
 pub mod report;
 pub mod runtime;
 pub mod settings;
 pub mod state;
 pub mod supabase;
+pub mod tls;
 pub mod trivy;
 
 use cli::{Cli, Commands};
@@ -65,7 +67,7 @@ fn dispatch(
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) | Commands::Publish(_) => None,
-        Commands::Scan(_) => None,
+        Commands::Scan(_) | Commands::Deploy(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {
@@ -87,6 +89,11 @@ fn dispatch(
         Commands::Scan(args) => commands::scan::cmd_scan(args, &session, cwd),
         Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
+        Commands::Deploy(args) => match &args.target {
+            cli::DeployTarget::Railway(a) => {
+                commands::deploy_railway::cmd_deploy_railway(a, &session)
+            }
+        },
         Commands::Publish(args) => commands::publish::cmd_publish(args, &session),
     }
 }

@@ -31,6 +31,9 @@ pub struct Config {
     /// `[publish.<name>]`: SDKs published to PyPI or npm on a release tag.
     #[serde(default)]
     pub publish: IndexMap<Name, PublishConfig>,
+    /// `[deploy.<name>]`: deployment targets (Railway services, ...).
+    #[serde(default)]
+    pub deploy: IndexMap<Name, super::deploy::DeployConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +59,8 @@ pub enum Step {
     Push,
     /// Supabase migrations (`[migrate]`).
     Migrate,
+    /// Deploy to Railway (`[deploy.*]` with `railway`).
+    DeployRailway,
     /// Publish SDKs to PyPI and npm on a release tag (`[publish.*]`).
     Publish,
 }
@@ -68,6 +73,7 @@ impl Step {
             Step::Scan => "scan",
             Step::Push => "push",
             Step::Migrate => "migrate",
+            Step::DeployRailway => "deploy-railway",
             Step::Publish => "publish",
         }
     }
@@ -442,7 +448,7 @@ impl<'de> Deserialize<'de> for PathGlob {
 }
 
 /// `"90s"`, `"10m"`, `"1h 30m"` or a number of seconds.
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
         type Value = Option<Duration>;

@@ -2,6 +2,8 @@
 //! before any command runs.
 
 pub mod config;
+pub mod deploy;
+pub mod deploy_railway;
 pub mod gate;
 pub mod images;
 pub mod migrate;
@@ -182,6 +184,7 @@ fn validate(project: &Project, text: &str) -> Result<()> {
     if let Some(scan) = &project.config.scan {
         scan::validate(project, scan, text)?;
     }
+    validate_railway(project, text)?;
     if let Some(migrate) = &project.config.migrate {
         let dir = migrate.dir.as_ref();
         let path = dir.map_or(migrate::DEFAULT_DIR, |d| d.get_ref().as_str());
@@ -261,6 +264,72 @@ fn validate_publish(project: &Project, text: &str) -> Result<()> {
                 Some(format!("paths are relative to {}", project.root.display())),
             )
             .into());
+        }
+    }
+    Ok(())
+}
+
+/// `[deploy.*]` Railway keys: exactly one of `image` and `mode`, and the
+/// image is one of `[images.*]`.
+fn validate_railway(project: &Project, text: &str) -> Result<()> {
+    for (name, deploy) in &project.config.deploy {
+        let at = |message: String, hint: &str| -> Error {
+            let header = format!("[deploy.{name}]");
+            match text.find(&header) {
+                Some(start) => toml_error::at_span(
+                    &project.file,
+                    text,
+                    start..start + header.len(),
+                    message,
+                    Some(hint.to_string()),
+                )
+                .into(),
+                None => Error::from(crate::error::ConfigError {
+                    path: project.file.clone(),
+                    line: None,
+                    column: None,
+                    message,
+                    snippet: None,
+                    hint: Some(hint.to_string()),
+                }),
+            }
+        };
+        if deploy.railway.is_none() {
+            if deploy.mode.is_some() {
+                return Err(at(
+                    format!("deploy.{name}.mode: `mode` is a Railway key"),
+                    "add `railway = { project, environment, service }`, or remove `mode`",
+                ));
+            }
+            continue;
+        }
+        match (&deploy.image, deploy.mode) {
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    format!("deploy.{name}: `image` and `mode` exclude each other"),
+                    "keep `image` to deploy the pushed image, or `mode` to redeploy or deploy the latest commit",
+                ));
+            }
+            (None, None) => {
+                return Err(at(
+                    format!("deploy.{name}: a Railway deployment needs `image` or `mode`"),
+                    "set `image = \"<name of an [images.*] entry>\"`, or `mode = \"redeploy\"` or `\"latest-commit\"`",
+                ));
+            }
+            (Some(image), None) => {
+                let names: Vec<&str> = project.config.images.keys().map(|n| n.0.as_str()).collect();
+                if !names.contains(&image.as_str()) {
+                    let hint = match toml_error::closest(image, &names) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => "`image` names an [images.<name>] section of this file".into(),
+                    };
+                    return Err(at(
+                        format!("deploy.{name}.image: there is no [images.{image}]"),
+                        &hint,
+                    ));
+                }
+            }
+            (None, Some(_)) => {}
         }
     }
     Ok(())

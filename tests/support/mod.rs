@@ -6,6 +6,7 @@ pub mod npm;
 pub mod oidc;
 pub mod postgres;
 pub mod pypi;
+pub mod railway;
 pub mod services;
 
 use std::collections::BTreeMap;

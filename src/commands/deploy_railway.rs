@@ -1,0 +1,482 @@
+//! `gantry deploy railway`: roll out Railway services and wait for the truth.
+//!
+//! Plan first, with read-only queries: resolve project, environment and
+//! service (names or ids), read the service's current image and latest
+//! deployment, and refuse a redeploy Railway says cannot happen. `--dry-run`
+//! prints that plan. A real run points each service at the digest `gantry
+//! push` pushed (or redeploys), then watches every new deployment to its
+//! verdict; a failed one shows its last build and runtime log lines.
+
+use super::Session;
+use crate::cli::DeployRailwayArgs;
+use crate::error::{Error, Result};
+use crate::output::github::{Annotation, Level};
+use crate::railway::client::MAX_ATTEMPTS;
+use crate::railway::resolve::{self, ResolveError, Resolved};
+use crate::railway::watch::{self, Outcome, Watched};
+use crate::railway::{Client, RailwayError, ops};
+use crate::report::{StepReport, Verdict};
+use crate::runtime;
+use crate::settings::config::Step;
+use crate::settings::deploy_railway::{RailwayDeploy, RailwayMode, RailwaySettings, Source, Token};
+use crate::state::State;
+use indexmap::IndexMap;
+use serde_json::json;
+use std::time::Instant;
+
+/// Log lines shown per log (build, runtime) of a failed deployment.
+const LOG_LINES: usize = 30;
+/// Log lines repeated in a failed deployment's annotation.
+const ANNOTATION_LINES: usize = 5;
+
+mod render;
+
+use render::{markdown, to_plan};
+
+pub fn cmd_deploy_railway(args: &DeployRailwayArgs, session: &Session) -> Result<Verdict> {
+    let report = execute(session, &args.names)?;
+    session
+        .printer
+        .result(&format!("Plan\n{}", indent(&report.plan.render())));
+    session.record(&report)?;
+    session.printer.document(json!({
+        "command": "deploy railway",
+        "verdict": report.verdict,
+        "dry_run": session.dry_run,
+        "context": session.context,
+        "plan": report.plan,
+        "deploy": report.detail,
+    }));
+    Ok(report.verdict)
+}
+
+/// One deployment, planned.
+struct Planned<'a> {
+    deploy: &'a RailwayDeploy,
+    /// `None` in a local dry run that could not reach Railway.
+    resolved: Option<Resolved>,
+    /// The image reference to deploy (image mode; `None` before `push` ran).
+    image: Option<String>,
+    /// Why Railway cannot do it (a redeploy without a redeployable deployment).
+    refusal: Option<String>,
+}
+
+pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
+    let printer = session.printer;
+    let settings = RailwaySettings::resolve(&session.project, session.env, names)?;
+    if let Some(token) = &settings.token {
+        printer.mask(token.value());
+    }
+    let state = State::load(&session.state_path, session.context.sha.as_deref())?;
+    let pushed = state.steps.get("push").map(|r| &r.outputs);
+    let mut images = Vec::new();
+    for d in &settings.deploys {
+        let image = match &d.source {
+            Source::Image(name) => {
+                let digest = pushed.and_then(|o| o.get(&format!("image-{name}-digest")));
+                if digest.is_none() && !session.dry_run {
+                    return Err(Error::usage(
+                        format!(
+                            "deploy.{}: image `{name}` was not pushed in this pipeline (no digest in {})",
+                            d.name,
+                            session.state_path.display()
+                        ),
+                        Some("run `gantry push` first, or `gantry run` with push before deploy-railway".into()),
+                    ));
+                }
+                digest.cloned()
+            }
+            Source::Mode(_) => None,
+        };
+        images.push(image);
+    }
+    // A laptop has no Railway token: a local dry run still shows the plan.
+    let local_dry_run = session.dry_run && !session.context.ci;
+    let Some(token) = settings.token.clone() else {
+        if local_dry_run {
+            printer.warn("Railway not checked (neither RAILWAY_TOKEN nor RAILWAY_API_TOKEN is set); CI will check it");
+            let planned = unchecked(&settings, images);
+            return Ok(finish(
+                session,
+                &planned,
+                Verdict::Passed,
+                &[],
+                IndexMap::new(),
+            ));
+        }
+        return Err(Error::usage(
+            "no Railway token: neither RAILWAY_TOKEN nor RAILWAY_API_TOKEN is set",
+            Some("set RAILWAY_TOKEN to a project token (Railway → project settings → Tokens) from a secret, or RAILWAY_API_TOKEN to an account or team token".into()),
+        ));
+    };
+    runtime::block_on(run(session, &settings, token, images))?
+}
+
+async fn run(
+    session: &Session<'_>,
+    settings: &RailwaySettings,
+    token: Token,
+    images: Vec<Option<String>>,
+) -> Result<StepReport> {
+    let printer = session.printer;
+    let warn = |m: &str| printer.warn(m);
+    let local_dry_run = session.dry_run && !session.context.ci;
+    let client = Client::new(
+        &settings.api_url,
+        token.clone(),
+        settings.poll_interval,
+        &warn,
+    )
+    .map_err(|e| railway_error(&token, e))?
+    .with_attempts(if local_dry_run { 2 } else { MAX_ATTEMPTS });
+    // Once Railway could not be reached, a local dry run asks no more.
+    let mut unreached = false;
+    let mut planned = Vec::new();
+    for (d, image) in settings.deploys.iter().zip(images) {
+        let resolved = if unreached {
+            None
+        } else {
+            match resolve::resolve(&client, &token, &d.target).await {
+                Ok(r) => Some(r),
+                Err(ResolveError::NotFound(message, hint)) => {
+                    return Err(Error::usage(
+                        format!("deploy.{}: {message}", d.name),
+                        Some(hint),
+                    ));
+                }
+                Err(ResolveError::Railway(e)) => {
+                    let e = railway_error(&token, e);
+                    if !(local_dry_run && could_not_check(&e)) {
+                        return Err(e);
+                    }
+                    printer.warn(&format!("Railway not checked ({e}); CI will check it"));
+                    unreached = true;
+                    None
+                }
+            }
+        };
+        let refusal = match (&d.source, &resolved) {
+            (Source::Mode(RailwayMode::Redeploy), Some(r)) => match &r.instance.latest_deployment {
+                None => Some(format!(
+                    "service `{}` has no deployment to redeploy",
+                    r.service
+                )),
+                Some(l) if !l.can_redeploy => Some(format!(
+                    "Railway says deployment {} of `{}` ({}) cannot be redeployed",
+                    l.id, r.service, l.status
+                )),
+                Some(_) => None,
+            },
+            _ => None,
+        };
+        planned.push(Planned {
+            deploy: d,
+            resolved,
+            image,
+            refusal,
+        });
+    }
+    if planned.iter().any(|p| p.refusal.is_some()) {
+        for p in &planned {
+            if let Some(why) = &p.refusal {
+                printer.annotate(
+                    Annotation::new(Level::Error, format!("{why}: nothing was deployed. Deploy an image (`image = \"<name>\"`) or redeploy from Railway once a deployment exists."))
+                        .titled(format!("{}: cannot redeploy", p.deploy.name)),
+                );
+            }
+        }
+        return Ok(finish(
+            session,
+            &planned,
+            Verdict::Failed,
+            &[],
+            verdict_output(Verdict::Failed),
+        ));
+    }
+    if session.dry_run {
+        return Ok(finish(
+            session,
+            &planned,
+            Verdict::Passed,
+            &[],
+            IndexMap::new(),
+        ));
+    }
+
+    let mut watched = Vec::new();
+    for p in &planned {
+        let r = p.resolved.as_ref().expect("resolved in a real run");
+        let id = start(&client, settings, p, r)
+            .await
+            .map_err(|e| railway_error(&token, e))?;
+        printer.info(&format!(
+            "{}: deployment {id} of {}/{}/{} started",
+            p.deploy.name, r.project, r.environment, r.service
+        ));
+        watched.push(Watched::new(&p.deploy.name, &id, p.deploy.timeout));
+    }
+    let on_status = |w: &Watched| {
+        let status = w.status.as_deref().unwrap_or("?");
+        match watch::classify(status) {
+            Some(o) => printer.outcome(
+                Some(o.passed()),
+                &format!("{} {}: {status}", mark(o.passed()), w.name),
+            ),
+            None => printer.info(&format!("{}: {status}", w.name)),
+        }
+    };
+    watch::watch_all(&client, &mut watched, settings.poll_interval, &on_status)
+        .await
+        .map_err(|e| railway_error(&token, e))?;
+
+    let mut verdict = Verdict::Passed;
+    let mut outputs = IndexMap::new();
+    for (p, w) in planned.iter().zip(&watched) {
+        let r = p.resolved.as_ref().expect("resolved in a real run");
+        let outcome = w.outcome.clone().unwrap_or(Outcome::TimedOut("?".into()));
+        outputs.insert(
+            format!("deploy-{}-deployment-id", w.name),
+            w.deployment_id.clone(),
+        );
+        outputs.insert(
+            format!("deploy-{}-deployment-url", w.name),
+            dashboard_url(r, &w.deployment_id),
+        );
+        if let Some(url) = &w.static_url {
+            outputs.insert(format!("deploy-{}-url", w.name), public_url(url));
+        }
+        if outcome.passed() {
+            continue;
+        }
+        verdict = Verdict::Failed;
+        report_failure(session, &client, &token, w, &outcome, r).await;
+    }
+    outputs.extend(verdict_output(verdict));
+    Ok(finish(session, &planned, verdict, &watched, outputs))
+}
+
+/// Starts one deployment; returns its id.
+async fn start(
+    client: &Client<'_>,
+    settings: &RailwaySettings,
+    p: &Planned<'_>,
+    r: &Resolved,
+) -> Result<String, RailwayError> {
+    let ids = json!({ "environmentId": r.environment_id, "serviceId": r.service_id });
+    match &p.deploy.source {
+        Source::Image(_) => {
+            let image = p.image.as_deref().unwrap_or_default();
+            let vars = json!({ "environmentId": r.environment_id, "serviceId": r.service_id, "image": image });
+            let _: serde_json::Value = client.send(&ops::SET_SOURCE_IMAGE, vars).await?;
+            let d: ops::DeployData = client.send(&ops::DEPLOY, ids).await?;
+            Ok(d.service_instance_deploy_v2)
+        }
+        Source::Mode(RailwayMode::Redeploy) => {
+            let latest = r
+                .instance
+                .latest_deployment
+                .as_ref()
+                .map(|l| l.id.clone())
+                .unwrap_or_default();
+            let d: ops::RedeployData = client.send(&ops::REDEPLOY, json!({ "id": latest })).await?;
+            Ok(d.deployment_redeploy.id)
+        }
+        Source::Mode(RailwayMode::LatestCommit) => {
+            let before = r.instance.latest_deployment.as_ref().map(|l| l.id.clone());
+            let _: serde_json::Value = client.send(&ops::DEPLOY_LATEST_COMMIT, ids.clone()).await?;
+            // This mutation answers only `true`: the new deployment is the
+            // service's latest once Railway has created it.
+            let started = Instant::now();
+            loop {
+                let i: ops::ServiceInstanceData =
+                    client.send(&ops::SERVICE_INSTANCE, ids.clone()).await?;
+                if let Some(l) = i.service_instance.latest_deployment
+                    && Some(&l.id) != before.as_ref()
+                {
+                    return Ok(l.id);
+                }
+                if started.elapsed() >= p.deploy.timeout {
+                    return Err(RailwayError::Api(format!(
+                        "Railway accepted the deploy of `{}` but no new deployment appeared",
+                        r.service
+                    )));
+                }
+                tokio::time::sleep(settings.poll_interval).await;
+            }
+        }
+    }
+}
+
+/// Shows why a deployment did not pass: its outcome and, for a failure, its
+/// last build and runtime log lines.
+async fn report_failure(
+    session: &Session<'_>,
+    client: &Client<'_>,
+    token: &Token,
+    w: &Watched,
+    outcome: &Outcome,
+    r: &Resolved,
+) {
+    let printer = session.printer;
+    let mut last = Vec::new();
+    if matches!(outcome, Outcome::Failed(_) | Outcome::TimedOut(_)) {
+        match watch::last_logs(client, &w.deployment_id, LOG_LINES).await {
+            Ok((build, deploy)) => {
+                for (title, lines) in [("build log", &build), ("deploy log", &deploy)] {
+                    if lines.is_empty() {
+                        continue;
+                    }
+                    let body: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+                    printer.group(
+                        &format!("{}: last {title} lines of {}", w.name, w.deployment_id),
+                        &body.join("\n"),
+                    );
+                }
+                // The lines that say most: the runtime's when it ran at all.
+                let source = if deploy.is_empty() { &build } else { &deploy };
+                let skip = source.len().saturating_sub(ANNOTATION_LINES);
+                last = source[skip..].iter().map(|l| l.message.clone()).collect();
+            }
+            Err(e) => printer.warn(&format!(
+                "{}: cannot read the logs: {}",
+                w.name,
+                railway_error(token, e)
+            )),
+        }
+    }
+    let mut message = format!(
+        "deployment {} of {}/{}/{} ended {}",
+        w.deployment_id,
+        r.project,
+        r.environment,
+        r.service,
+        outcome.describe()
+    );
+    if !last.is_empty() {
+        message.push_str(&format!(":\n{}", last.join("\n")));
+    }
+    message.push_str(&format!("\n{}", dashboard_url(r, &w.deployment_id)));
+    printer.annotate(Annotation::new(Level::Error, message).titled(format!(
+        "{}: Railway deployment {}",
+        w.name,
+        outcome.describe()
+    )));
+}
+
+fn verdict_output(verdict: Verdict) -> IndexMap<String, String> {
+    IndexMap::from([(
+        "deploy-railway-verdict".to_string(),
+        verdict.as_str().to_string(),
+    )])
+}
+
+/// The plan, summary and report of a finished (or planned) run.
+fn finish(
+    session: &Session,
+    planned: &[Planned],
+    verdict: Verdict,
+    watched: &[Watched],
+    mut outputs: IndexMap<String, String>,
+) -> StepReport {
+    if !outputs.contains_key("deploy-railway-verdict") {
+        outputs.extend(verdict_output(verdict));
+    }
+    let plan = to_plan(planned);
+    session
+        .printer
+        .summary(&markdown(planned, watched, verdict, session.dry_run));
+    let detail: Vec<serde_json::Value> = planned
+        .iter()
+        .map(|p| {
+            let w = watched.iter().find(|w| w.name == p.deploy.name);
+            json!({
+                "name": p.deploy.name,
+                "project": p.resolved.as_ref().map(|r| &r.project),
+                "environment": p.resolved.as_ref().map(|r| &r.environment),
+                "service": p.resolved.as_ref().map(|r| &r.service),
+                "image": p.image,
+                "current_image": p.resolved.as_ref().and_then(|r| r.instance.source.as_ref()).and_then(|s| s.image.clone()),
+                "refusal": p.refusal,
+                "deployment_id": w.map(|w| &w.deployment_id),
+                "status": w.and_then(|w| w.status.clone()),
+                "passed": w.and_then(|w| w.outcome.as_ref()).map(Outcome::passed),
+            })
+        })
+        .collect();
+    StepReport {
+        step: Step::DeployRailway,
+        verdict,
+        dry_run: session.dry_run,
+        plan,
+        outputs,
+        detail: json!({ "deployments": detail }),
+    }
+}
+
+/// Plans built from gantry.toml alone (Railway not reachable).
+fn unchecked(settings: &RailwaySettings, images: Vec<Option<String>>) -> Vec<Planned<'_>> {
+    settings
+        .deploys
+        .iter()
+        .zip(images)
+        .map(|(deploy, image)| Planned {
+            deploy,
+            resolved: None,
+            image,
+            refusal: None,
+        })
+        .collect()
+}
+
+/// The `system` of errors where Railway answered "no" (to the token, or
+/// with a GraphQL error): a dry run must not hide them.
+const REFUSED: &str = "Railway";
+/// The `system` of errors where Railway was not reached.
+const UNREACHED: &str = "Railway API";
+
+fn railway_error(token: &Token, e: RailwayError) -> Error {
+    match e {
+        RailwayError::Unauthorized(m) => Error::external(
+            REFUSED,
+            format!("refused the token in {}: {m}", token.variable()),
+        )
+        .with_hint(match token {
+            Token::Project(_) => "RAILWAY_TOKEN must be a valid project token of this project and environment (Railway → project settings → Tokens)",
+            Token::Account(_) => "RAILWAY_API_TOKEN must be a valid account or team token (Railway → account settings → Tokens)",
+        }),
+        RailwayError::Api(m) => Error::external(REFUSED, m),
+        RailwayError::Unreachable(m) => Error::external(UNREACHED, m)
+            .with_hint("check the network and https://status.railway.com, then run again"),
+    }
+}
+
+/// Railway could not be asked, as opposed to Railway saying no.
+fn could_not_check(e: &Error) -> bool {
+    matches!(e, Error::External { system, .. } if *system == UNREACHED)
+}
+
+fn dashboard_url(r: &Resolved, deployment_id: &str) -> String {
+    format!(
+        "https://railway.com/project/{}/service/{}?environmentId={}&id={deployment_id}",
+        r.project_id, r.service_id, r.environment_id
+    )
+}
+
+fn public_url(static_url: &str) -> String {
+    if static_url.starts_with("http") {
+        static_url.to_string()
+    } else {
+        format!("https://{static_url}")
+    }
+}
+
+fn mark(passed: bool) -> &'static str {
+    if passed { "✓" } else { "✗" }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

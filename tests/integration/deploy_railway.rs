@@ -1,0 +1,526 @@
+//! `gantry deploy railway` against the local Railway stand-in
+//! (`tests/support/railway.rs`), which plays scripted deployment timelines.
+
+use crate::support::railway::{ENVIRONMENT_ID, PROJECT_ID, Railway, Service};
+use crate::support::{Gantry, Project, Run, Runner};
+use serde_json::json;
+
+const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
+const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
+const DIGEST: &str = "127.0.0.1:5000/shop/api@sha256:4f1ab7d2c3e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f";
+
+const CONFIG: &str = r#"[images.api]
+context = "api"
+repository = "shop/api"
+registry = "127.0.0.1:5000"
+
+[deploy.api]
+railway = { service = "api" }
+image = "api"
+
+[deploy.worker]
+railway = { project = "shop", environment = "production", service = "worker" }
+image = "api"
+"#;
+
+fn project(config: &str) -> Project {
+    let p = Project::new();
+    p.write("gantry.toml", config);
+    p.write("api/Dockerfile", "FROM scratch\n");
+    p.commit("init");
+    p
+}
+
+/// A CI step after `gantry push` recorded the image's digest.
+struct Ci {
+    p: Project,
+    runner: Runner,
+    sha: String,
+}
+
+impl Ci {
+    fn new(config: &str) -> Ci {
+        let p = project(config);
+        let runner = Runner::new();
+        let sha = p.git(&["rev-parse", "HEAD"]);
+        let state = json!({
+            "version": 1,
+            "revision": sha,
+            "steps": {"push": {"verdict": "passed", "dry_run": false,
+                "finished_at": "2026-01-01T00:00:00Z",
+                "outputs": {"image-api-digest": DIGEST, "push-verdict": "passed"}}}
+        });
+        std::fs::create_dir_all(runner.temp().join("gantry")).unwrap();
+        std::fs::write(runner.temp().join("gantry/state.json"), state.to_string()).unwrap();
+        Ci { p, runner, sha }
+    }
+
+    fn gantry(&self, railway: &Railway, token: (&str, &str)) -> Gantry {
+        self.p
+            .gantry()
+            .envs(self.runner.env("push", json!({}), &self.sha))
+            .env(token.0, token.1)
+            .env("GANTRY_RAILWAY_API_URL", &railway.url)
+            .env("GANTRY_RAILWAY_POLL_INTERVAL", "5ms")
+    }
+}
+
+fn stand_in(services: Vec<Service>) -> Railway {
+    Railway::start(PROJECT_TOKEN, API_TOKEN, services)
+}
+
+/// stdout without the runner's `::add-mask::` lines.
+fn shown(r: &Run) -> String {
+    r.stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_pushed_image_rolls_out_to_every_service_and_waits_for_success() {
+    let mut api = Service::new("api", &["QUEUED", "BUILDING", "DEPLOYING", "SUCCESS"]);
+    api.static_url = Some("api-production.up.railway.app".into());
+    let worker = Service::new("worker", &["INITIALIZING", "DEPLOYING", "SUCCESS"]);
+    let railway = stand_in(vec![api, worker]);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(0);
+
+    // Each service now runs the pushed digest, through the documented calls.
+    assert_eq!(railway.service("api").image.as_deref(), Some(DIGEST));
+    assert_eq!(railway.service("worker").image.as_deref(), Some(DIGEST));
+    let mutations: Vec<String> = railway
+        .mutations()
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert_eq!(
+        mutations,
+        [
+            "ServiceInstanceSetImage",
+            "ServiceInstanceDeploy",
+            "ServiceInstanceSetImage",
+            "ServiceInstanceDeploy"
+        ]
+    );
+    let set = &railway.mutations()[0];
+    assert_eq!(set.variables["environmentId"], ENVIRONMENT_ID);
+    assert_eq!(set.variables["serviceId"], "svc-api");
+    // Status changes are shown as they happen, once each.
+    let out = shown(&r);
+    for line in [
+        "api: BUILDING",
+        "api: DEPLOYING",
+        "worker: INITIALIZING",
+        "api: SUCCESS",
+        "worker: SUCCESS",
+    ] {
+        assert_eq!(out.matches(line).count(), 1, "{line} in\n{out}");
+    }
+    let outputs = ci.runner.outputs();
+    assert_eq!(outputs["deploy-railway-verdict"], "passed");
+    let api_id = &outputs["deploy-api-deployment-id"];
+    assert!(api_id.starts_with("dep-api-"), "{outputs:?}");
+    assert!(outputs["deploy-worker-deployment-id"].starts_with("dep-worker-"));
+    assert_eq!(
+        outputs["deploy-api-deployment-url"],
+        format!(
+            "https://railway.com/project/{PROJECT_ID}/service/svc-api?environmentId={ENVIRONMENT_ID}&id={api_id}"
+        )
+    );
+    assert_eq!(
+        outputs["deploy-api-url"],
+        "https://api-production.up.railway.app"
+    );
+    assert!(!outputs.contains_key("deploy-worker-url"));
+    let summary = ci.runner.summary();
+    assert!(
+        summary.contains("### gantry deploy railway: passed"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| api | shop/production/api |"),
+        "{summary}"
+    );
+    let state: serde_json::Value = serde_json::from_str(&ci.runner.state()).unwrap();
+    assert_eq!(
+        state["steps"]["deploy-railway"]["outputs"]["deploy-api-deployment-id"],
+        api_id.as_str()
+    );
+}
+
+#[test]
+fn a_failed_build_fails_with_its_last_build_log_lines() {
+    let mut api = Service::new("api", &["BUILDING", "FAILED"]);
+    api.build_logs = vec![
+        "Step 3/7 : RUN npm ci".into(),
+        "npm ERR! missing script: build".into(),
+    ];
+    let railway = stand_in(vec![api, Service::new("worker", &["DEPLOYING", "SUCCESS"])]);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(1);
+    let out = shown(&r);
+    assert!(
+        out.contains("::group::api: last build log lines of dep-api-"),
+        "{out}"
+    );
+    assert!(out.contains("npm ERR! missing script: build"), "{out}");
+    let errors = r.commands("::error");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("title=api%3A Railway deployment FAILED")
+                && e.contains("ended FAILED")
+                && e.contains("npm ERR! missing script: build")),
+        "{errors:?}"
+    );
+    // One verdict for the step: the worker's success does not hide the failure.
+    assert!(out.contains("worker: SUCCESS"), "{out}");
+    assert_eq!(ci.runner.outputs()["deploy-railway-verdict"], "failed");
+    assert!(railway.operations().contains(&"BuildLogs".to_string()));
+}
+
+#[test]
+fn a_crash_after_deploy_fails_with_the_runtime_log() {
+    let mut api = Service::new("api", &["BUILDING", "DEPLOYING", "CRASHED"]);
+    api.build_logs = vec!["Successfully built 3f2a".into()];
+    api.deploy_logs = vec![
+        "Listening on :8080".into(),
+        "Error: connect ECONNREFUSED 10.0.0.5:5432".into(),
+    ];
+    let railway = stand_in(vec![api, Service::new("worker", &["SUCCESS"])]);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway", "api"])
+        .run()
+        .code(1);
+    let out = shown(&r);
+    assert!(out.contains("api: DEPLOYING"), "{out}");
+    assert!(
+        out.contains("::group::api: last deploy log lines of"),
+        "{out}"
+    );
+    let errors = r.commands("::error");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("ended CRASHED") && e.contains("ECONNREFUSED")),
+        "{errors:?}"
+    );
+    // Only the named deployment ran.
+    assert!(
+        railway
+            .mutations()
+            .iter()
+            .all(|c| c.variables["serviceId"] != "svc-worker")
+    );
+}
+
+#[test]
+fn a_rate_limited_request_waits_for_retry_after_and_goes_on() {
+    let railway = stand_in(vec![
+        Service::new("api", &["BUILDING", "SUCCESS"]),
+        Service::new("worker", &["SUCCESS"]),
+    ]);
+    railway.rate_limit(1);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr.contains("rate limited (429); retrying in 1s")
+            || r.stdout.contains("rate limited (429); retrying in 1s"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let ops = railway.operations();
+    assert_eq!(
+        &ops[..2],
+        ["429", "ProjectToken"],
+        "the same request again after the wait"
+    );
+}
+
+#[test]
+fn transient_errors_are_retried_for_queries_but_never_resent_for_mutations() {
+    let services = || {
+        vec![
+            Service::new("api", &["SUCCESS"]),
+            Service::new("worker", &["SUCCESS"]),
+        ]
+    };
+    let railway = stand_in(services());
+    railway.fail("Deployment", 2);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway", "api"])
+        .run()
+        .code(0);
+    assert!(
+        r.all()
+            .contains("Railway Deployment: HTTP 502 Bad Gateway; retrying in"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(
+        railway
+            .operations()
+            .iter()
+            .filter(|o| *o == "Deployment")
+            .count(),
+        3
+    );
+
+    // A deploy that may have reached Railway is not sent twice.
+    let railway = stand_in(services());
+    railway.fail("ServiceInstanceDeploy", 1);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway", "api"])
+        .run()
+        .code(3);
+    assert!(
+        r.all().contains("Railway API: HTTP 502 Bad Gateway"),
+        "{}",
+        r.all()
+    );
+    let deploys = railway
+        .operations()
+        .iter()
+        .filter(|o| *o == "ServiceInstanceDeploy")
+        .count();
+    assert_eq!(deploys, 1);
+}
+
+#[test]
+fn an_invalid_token_exits_3_and_appears_in_no_output() {
+    let railway = stand_in(vec![
+        Service::new("api", &["SUCCESS"]),
+        Service::new("worker", &["SUCCESS"]),
+    ]);
+    for (var, token) in [
+        ("RAILWAY_TOKEN", "rw-proj-WRONG-0000-secret"),
+        ("RAILWAY_API_TOKEN", "rw-acct-WRONG-1111-secret"),
+    ] {
+        let ci = Ci::new(CONFIG.replace("railway = { service = \"api\" }", "railway = { project = \"shop\", environment = \"production\", service = \"api\" }").as_str());
+        let r = ci
+            .gantry(&railway, (var, token))
+            .args(["deploy", "railway"])
+            .run()
+            .code(3);
+        assert!(
+            r.commands("::add-mask::")
+                .contains(&format!("::add-mask::{token}"))
+        );
+        let out = shown(&r);
+        assert!(
+            out.contains(&format!(
+                "Railway: refused the token in {var}: Not Authorized"
+            )),
+            "{out}"
+        );
+        for (what, text) in [
+            ("stdout", out),
+            ("stderr", r.stderr.clone()),
+            ("outputs", ci.runner.outputs_text()),
+            ("summary", ci.runner.summary()),
+            ("state", ci.runner.state()),
+        ] {
+            assert!(!text.contains(token), "{what} leaks the token:\n{text}");
+        }
+    }
+    assert!(railway.mutations().is_empty());
+}
+
+#[test]
+fn a_dry_run_shows_current_and_new_image_and_mutates_nothing() {
+    let railway = stand_in(vec![
+        Service::new("api", &["SUCCESS"]),
+        Service::new("worker", &["SUCCESS"]),
+    ]);
+    let ci = Ci::new(CONFIG);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_API_TOKEN", API_TOKEN))
+        .args(["deploy", "railway", "worker", "--dry-run"])
+        .run()
+        .code(0);
+    let out = shown(&r);
+    assert!(
+        out.contains(&format!("~ Railway service shop/production/worker: image old.example/worker:v1 → {DIGEST}, then deploy")),
+        "{out}"
+    );
+    assert!(railway.mutations().is_empty(), "{:?}", railway.operations());
+    assert_eq!(
+        railway.operations(),
+        ["Projects", "Project", "ServiceInstance"]
+    );
+    assert_eq!(
+        railway.service("worker").image.as_deref(),
+        Some("old.example/worker:v1")
+    );
+    assert!(ci.runner.summary().contains("(dry run: nothing deployed)"));
+}
+
+#[test]
+fn a_redeploy_that_railway_cannot_do_is_refused_with_the_reason() {
+    let config = "[deploy.api]\nrailway = { service = \"api\" }\nmode = \"redeploy\"\n";
+    let mut api = Service::new("api", &["SUCCESS"]);
+    api.latest = Some(("dep-api-0".into(), "REMOVED".into(), false));
+    let railway = stand_in(vec![api]);
+    let ci = Ci::new(config);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(1);
+    let errors = r.commands("::error");
+    assert!(
+        errors.iter().any(|e| e
+            .contains("Railway says deployment dep-api-0 of `api` (REMOVED) cannot be redeployed")),
+        "{errors:?}"
+    );
+    assert!(railway.mutations().is_empty());
+
+    // A redeployable one is redeployed and watched.
+    let railway = stand_in(vec![Service::new("api", &["DEPLOYING", "SUCCESS"])]);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(0);
+    assert!(shown(&r).contains("api: SUCCESS"));
+    let m = railway.mutations();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].operation, "DeploymentRedeploy");
+    assert_eq!(m[0].variables["id"], "dep-api-0");
+}
+
+#[test]
+fn approval_skips_and_timeouts_are_reported_as_what_they_are() {
+    let config = "[deploy.api]\nrailway = { service = \"api\" }\nmode = \"latest-commit\"\n[deploy.worker]\nrailway = { service = \"worker\" }\nmode = \"latest-commit\"\ntimeout = \"1s\"\n";
+    let railway = stand_in(vec![
+        Service::new("api", &["NEEDS_APPROVAL"]),
+        Service::new("worker", &["BUILDING"]),
+    ]);
+    let ci = Ci::new(config);
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(1);
+    let errors = r.commands("::error").join("\n");
+    assert!(
+        errors.contains("NEEDS_APPROVAL (approve it in Railway, then run again)"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("timed out (last status BUILDING)"),
+        "{errors}"
+    );
+    let m: Vec<String> = railway
+        .mutations()
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert_eq!(
+        m,
+        [
+            "ServiceInstanceDeployLatestCommit",
+            "ServiceInstanceDeployLatestCommit"
+        ]
+    );
+}
+
+#[test]
+fn a_local_dry_run_without_a_token_warns_and_shows_the_plan() {
+    let p = project(CONFIG);
+    let r = p
+        .gantry()
+        .args(["deploy", "railway", "--dry-run"])
+        .run()
+        .code(0);
+    assert!(r.stderr.contains("Railway not checked"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("~ Railway service (token's project)/(token's environment)/api: image (not checked) → the digest `gantry push` records for image `api`, then deploy"),
+        "{}",
+        r.stdout
+    );
+    // With a token but no Railway in reach, likewise (after a short retry).
+    let r = p
+        .gantry()
+        .env("RAILWAY_TOKEN", PROJECT_TOKEN)
+        .env(
+            "GANTRY_RAILWAY_API_URL",
+            &format!(
+                "http://127.0.0.1:{}/graphql/v2",
+                crate::support::services::free_port()
+            ),
+        )
+        .env("GANTRY_RAILWAY_POLL_INTERVAL", "5ms")
+        .args(["deploy", "railway", "--dry-run"])
+        .run()
+        .code(0);
+    assert_eq!(
+        r.stderr.matches("Railway not checked").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("image (not checked) →"), "{}", r.stdout);
+    // A real run needs a token, and the pushed digest.
+    let r = p.gantry().args(["deploy", "railway"]).run().code(2);
+    assert!(
+        r.stderr.contains("was not pushed in this pipeline"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_pipeline_runs_deploy_railway_after_push() {
+    let p = project(&CONFIG.replace(
+        "[deploy.api]",
+        "[pipeline]\nsteps = [\"deploy-railway\"]\n\n[deploy.api]",
+    ));
+    let r = p.gantry().args(["run", "--dry-run"]).run().code(0);
+    assert!(r.stdout.contains("deploy-railway: passed"), "{}", r.stdout);
+}
+
+#[test]
+fn configuration_mistakes_are_located() {
+    let p = project("[deploy.api]\nrailway = { service = \"api\" }\nimage = \"apy\"\n");
+    let r = p
+        .gantry()
+        .args(["deploy", "railway", "--dry-run"])
+        .run()
+        .code(2);
+    assert!(
+        r.stderr
+            .contains("gantry.toml:1:1: deploy.api.image: there is no [images.apy]"),
+        "{}",
+        r.stderr
+    );
+    let p = project(
+        "[deploy.api]\nrailway = { service = \"api\" }\nmode = \"redeploy\"\nimage = \"x\"\n",
+    );
+    let r = p.gantry().args(["deploy", "railway"]).run().code(2);
+    assert!(
+        r.stderr.contains("`image` and `mode` exclude each other"),
+        "{}",
+        r.stderr
+    );
+}
