@@ -56,6 +56,30 @@ pub enum Commands {
     Migrate(MigrateArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
+    /// Deploy what `gantry push` pushed, and wait for a true verdict
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(subcommand)]
+    pub target: DeployTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeployTarget {
+    /// Roll out to Amazon ECS services ([deploy.*] with `ecs`), watch until a verdict, roll back on failure
+    Ecs(DeployEcsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployEcsArgs {
+    /// Deploys to run [default: every [deploy.*] section with `ecs`]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Start a new deployment even when the task definition is unchanged
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,7 @@ fn dispatch(
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) => None,
+        Commands::Deploy(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {
@@ -83,6 +84,9 @@ fn dispatch(
         Commands::Push(args) => commands::push::cmd_push(args, &session),
         Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
+        Commands::Deploy(args) => match &args.target {
+            cli::DeployTarget::Ecs(a) => commands::deploy_ecs::cmd_deploy_ecs(a, &session),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! aws-actions/configure-aws-credentials just works).
 
 pub mod ecr;
+pub mod ecs;
 
 use crate::error::Error;
 

@@ -3,6 +3,7 @@
 //! `main` maps the verdict or error to an exit code.
 
 pub mod build;
+pub mod deploy_ecs;
 pub mod gate;
 pub mod migrate;
 pub mod push;

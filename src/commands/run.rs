@@ -1,7 +1,7 @@
 //! `gantry run`: the configured pipeline, step by step, stopping at the first
 //! step that says no, with one summary and (in a dry run) one plan.
 
-use super::{Session, build, gate, migrate, push};
+use super::{Session, build, deploy_ecs, gate, migrate, push};
 use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
@@ -20,6 +20,7 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
             Step::Push => push::execute(session, &[])?,
             Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
+            Step::DeployEcs => deploy_ecs::execute(session, &[], false)?,
         };
         session.record(&report)?;
         verdict = report.verdict;
@@ -62,6 +63,9 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     }
     if config.migrate.is_some() {
         steps.push(Step::Migrate);
+    }
+    if config.deploy.values().any(|d| d.ecs.is_some()) {
+        steps.push(Step::DeployEcs);
     }
     if steps.is_empty() {
         return Err(Error::usage(

@@ -26,6 +26,9 @@ pub struct Config {
     pub registries: IndexMap<String, RegistryConfig>,
     /// `[migrate]`: Supabase migrations applied by `gantry migrate`.
     pub migrate: Option<MigrateConfig>,
+    /// `[deploy.<name>]`: where services are deployed (`ecs = { ... }`).
+    #[serde(default)]
+    pub deploy: IndexMap<Name, super::deploy::DeployConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +52,8 @@ pub enum Step {
     Push,
     /// Supabase migrations (`[migrate]`).
     Migrate,
+    /// Roll out to Amazon ECS (`[deploy.*]` with `ecs`).
+    DeployEcs,
 }
 
 impl Step {
@@ -58,6 +63,7 @@ impl Step {
             Step::Build => "build",
             Step::Push => "push",
             Step::Migrate => "migrate",
+            Step::DeployEcs => "deploy-ecs",
         }
     }
 }

@@ -2,6 +2,8 @@
 //! before any command runs.
 
 pub mod config;
+pub mod deploy;
+pub mod deploy_ecs;
 pub mod gate;
 pub mod images;
 pub mod migrate;
@@ -118,6 +120,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
 
 /// Checks that need the file system or several keys at once.
 fn validate(project: &Project, text: &str) -> Result<()> {
+    deploy_ecs::validate(project, text)?;
     for (name, gate) in &project.config.gates {
         if let Some(dir) = &gate.dir {
             let full = project.root.join(dir.get_ref());
