@@ -136,10 +136,9 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
         for r in results {
             match r {
                 Ok(f) => finished.push(f),
-                Err(e) => {
-                    session.printer.error(&e);
-                    first_error.get_or_insert(e);
-                }
+                // The first error is the command's; the others are shown here.
+                Err(e) if first_error.is_some() => session.printer.error(&e),
+                Err(e) => first_error = Some(e),
             }
         }
         if let Some(e) = first_error {

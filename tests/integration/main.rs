@@ -6,6 +6,7 @@ mod support;
 
 mod build;
 mod cli;
+mod deploy_ecs;
 mod dockerignore;
 mod gate;
 mod github;

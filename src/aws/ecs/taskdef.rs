@@ -203,8 +203,9 @@ pub fn diff(running: &Value, new: &Value, running_name: &str, new_name: &str) ->
     if a == b {
         return None;
     }
-    let a = serde_json::to_string_pretty(&a).unwrap_or_default();
-    let b = serde_json::to_string_pretty(&b).unwrap_or_default();
+    // A final newline each, so the diff does not end in "\\ No newline".
+    let a = serde_json::to_string_pretty(&a).unwrap_or_default() + "\n";
+    let b = serde_json::to_string_pretty(&b).unwrap_or_default() + "\n";
     let text = similar::TextDiff::from_lines(&a, &b)
         .unified_diff()
         .context_radius(3)
