@@ -291,6 +291,53 @@ mod tests {
         assert!(changed[1].contains("@sha256:abc"), "{d}");
     }
 
+    /// Shaped like the examples of AWS's "Example Amazon ECS task
+    /// definitions" page: a Fargate web server, container dependencies,
+    /// EFS volumes, a restart policy, a runtime platform.
+    const DOC_SHAPED: &str = r#"{
+        "family": "docs-shaped",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "1024", "memory": "3072",
+        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        "executionRoleArn": "arn:aws:iam::012345678910:role/ecsTaskExecutionRole",
+        "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-1234", "rootDirectory": "/", "transitEncryption": "ENABLED"}}],
+        "containerDefinitions": [
+            {"name": "web", "image": "public.ecr.aws/docker/library/httpd:2.4", "essential": true,
+             "entryPoint": ["sh", "-c"], "command": ["httpd-foreground"],
+             "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
+             "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}],
+             "mountPoints": [{"sourceVolume": "data", "containerPath": "/usr/local/apache2/htdocs", "readOnly": false}],
+             "restartPolicy": {"enabled": true, "ignoredExitCodes": [0], "restartAttemptPeriod": 180},
+             "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+             "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}},
+            {"name": "init", "image": "public.ecr.aws/docker/library/busybox:latest", "essential": false,
+             "command": ["sh", "-c", "echo ready > /data/index.html"]}
+        ]
+    }"#;
+
+    #[test]
+    fn documented_shapes_round_trip_with_only_the_image_changed() {
+        for text in [EXAMPLE, DOC_SHAPED] {
+            let td = parse(text).unwrap();
+            let name = td["containerDefinitions"][0]["name"].as_str().unwrap().to_string();
+            let new = render(
+                &td,
+                &Render {
+                    images: vec![(&name, "1.dkr.ecr.us-east-1.amazonaws.com/x@sha256:ff".into())],
+                    ..Render::default()
+                },
+            )
+            .unwrap();
+            let mut back = new.clone();
+            back["containerDefinitions"][0]["image"] = td["containerDefinitions"][0]["image"].clone();
+            assert_eq!(back, td);
+            assert_eq!(diff(&td, &td, "a", "b"), None);
+            let d = diff(&td, &new, "a", "b").unwrap();
+            assert_eq!(d.lines().filter(|l| l.starts_with("-  ") || l.starts_with("+  ")).count(), 2, "{d}");
+        }
+    }
+
     #[test]
     fn missing_container_and_no_essential_are_refused() {
         let td = parse(EXAMPLE).unwrap();
