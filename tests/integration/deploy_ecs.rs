@@ -324,3 +324,86 @@ ecs.create_service(cluster="prod", serviceName="api", taskDefinition=arn, desire
         assert!(all.contains(said), "{said}:\n{all}");
     }
 }
+
+/// One benchmark run: seconds from the stand-in's event to the line where
+/// gantry gives its verdict (`line` is a part of that line).
+fn gantry_latency(scenario: Scenario, step: Duration, mark: &str, line: &str) -> f64 {
+    use std::io::BufRead;
+    let ecs = EcsStandIn::start(scenario, step);
+    let p = project("");
+    let mut child = p
+        .gantry()
+        .envs(ecs.env())
+        .args(["deploy", "ecs", "--color", "never"])
+        .spawn();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = None;
+    for l in std::io::BufReader::new(stderr).lines() {
+        let l = l.unwrap();
+        if seen.is_none() && l.contains(line) {
+            seen = Some(std::time::Instant::now());
+        }
+    }
+    child.wait().unwrap();
+    let seen = seen.unwrap_or_else(|| panic!("gantry never printed `{line}`"));
+    let at = ecs.mark(mark).unwrap_or_else(|| panic!("the stand-in never reached `{mark}`"));
+    seen.duration_since(at).as_secs_f64()
+}
+
+/// The same rollout watched by `aws ecs wait services-stable`'s policy
+/// (botocore's `services_stable` waiter: DescribeServices every 15 s, at
+/// most 40 times), driven through boto3 against the stand-in.
+fn waiter_latency(step: Duration) -> f64 {
+    let ecs = EcsStandIn::start(Scenario::Success, step);
+    let python = crate::support::repo_root().join(".venv/bin/python");
+    let script = format!(
+        r#"
+import boto3
+ecs = boto3.client("ecs", endpoint_url="{}", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+ecs.register_task_definition(family="codewarden-api", containerDefinitions=[{{"name": "api", "image": "x@sha256:1"}}])
+ecs.update_service(cluster="prod", service="api", taskDefinition="codewarden-api:8")
+ecs.get_waiter("services_stable").wait(cluster="prod", services=["api"])
+"#,
+        ecs.endpoint
+    );
+    let out = Command::new(python).args(["-c", &script]).output().unwrap();
+    let done = std::time::Instant::now();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    done.duration_since(ecs.mark("completed").unwrap()).as_secs_f64()
+}
+
+/// `scripts/bench-deploy-ecs`: verdict latency, gantry vs the 15 s waiter.
+#[test]
+#[ignore]
+fn bench_verdict_latency() {
+    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    // One step of the stand-in's timeline: COMPLETED after 2 steps, the
+    // first task stopped after 1. Real rollouts take minutes; what is
+    // measured here is only the delay after the event. The step varies from
+    // run to run so that events do not line up with either poller's ticks.
+    let step = |i: usize| Duration::from_millis(2500 + 370 * i as u64);
+    let stats = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let max = v.iter().cloned().fold(0.0, f64::max);
+        format!("{mean:.2} s mean, {max:.2} s max")
+    };
+    let completed: Vec<f64> = (0..runs)
+        .map(|i| gantry_latency(Scenario::Success, step(i), "completed", "✓ [api]"))
+        .collect();
+    let failed: Vec<f64> = (0..runs)
+        .map(|i| gantry_latency(Scenario::CannotPull, step(i), "first-stop", "deployment failed"))
+        .collect();
+    let waiter: Vec<f64> = (0..runs.min(3)).map(|i| waiter_latency(step(i))).collect();
+    println!("\n| event | gantry deploy ecs | aws ecs wait services-stable |");
+    println!("| --- | ---: | ---: |");
+    println!(
+        "| deployment COMPLETED → verdict | {} ({runs} runs) | {} ({} runs) |",
+        stats(&completed),
+        stats(&waiter),
+        waiter.len()
+    );
+    println!(
+        "| first task stopped (CannotPullContainerError) → failure reported | {} ({runs} runs) | never: waits for a steady state, up to 40 × 15 s = 10 min |",
+        stats(&failed)
+    );
+}
