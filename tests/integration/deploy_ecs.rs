@@ -7,8 +7,7 @@ use crate::support::services::Moto;
 use std::process::Command;
 use std::time::Duration;
 
-const DIGEST: &str =
-    "123456789012.dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const DIGEST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const ORIGINAL: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:7";
 const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:8";
 
@@ -27,7 +26,9 @@ fn project_with(ecs_extra: &str, edits: &[(&str, &str)]) -> Project {
     .unwrap();
     // A field newer than the SDK's model must reach RegisterTaskDefinition.
     let td = td.replacen('{', "{\n    \"someFieldFrom2030\": {\"enabled\": true},", 1);
-    let td = edits.iter().fold(td, |td, (from, to)| td.replacen(from, to, 1));
+    let td = edits
+        .iter()
+        .fold(td, |td, (from, to)| td.replacen(from, to, 1));
     p.write("deploy/task-definition.json", &td);
     p.write("api/Dockerfile", "FROM scratch\n");
     p.write(
@@ -75,35 +76,61 @@ fn success_registers_the_pushed_digest_and_waits_for_completion() {
     let r = deploy(&p, &ecs, &[]).code(0);
     let all = r.all();
     assert!(
-        all.lines().any(|l| l.starts_with('+') && l.contains(&format!("\"image\": \"{DIGEST}\""))),
+        all.lines()
+            .any(|l| l.starts_with('+') && l.contains(&format!("\"image\": \"{DIGEST}\""))),
         "{all}"
     );
     assert!(all.contains("deployment completed"), "{all}");
     assert!(all.contains("runs codewarden-api:8"), "{all}");
     assert!(all.contains("running 2/2"), "{all}");
-    assert!(!all.contains("old-event") && all.matches("has reached a steady state").count() == 1, "only new events are shown:\n{all}");
+    assert!(
+        !all.contains("old-event") && all.matches("has reached a steady state").count() == 1,
+        "only new events are shown:\n{all}"
+    );
     assert_eq!(ecs.running_task_definition(), NEW);
     let registered = ecs.task_definition(NEW).unwrap();
     assert_eq!(registered["containerDefinitions"][0]["image"], DIGEST);
-    assert_eq!(registered["someFieldFrom2030"]["enabled"], true, "newer fields are kept");
-    assert!(registered.get("requiresAttributes").is_none() && registered.get("revision") == Some(&8.into()));
+    assert_eq!(
+        registered["someFieldFrom2030"]["enabled"], true,
+        "newer fields are kept"
+    );
+    assert!(
+        registered.get("requiresAttributes").is_none()
+            && registered.get("revision") == Some(&8.into())
+    );
     let state = p.read(".gantry/state.json");
-    for output in ["deploy-api-task-definition", "deploy-api-previous-task-definition", "deploy-api-deployment-id", "deploy-api-console-url"] {
+    for output in [
+        "deploy-api-task-definition",
+        "deploy-api-previous-task-definition",
+        "deploy-api-deployment-id",
+        "deploy-api-console-url",
+    ] {
         assert!(state.contains(output), "{output} in {state}");
     }
-    assert!(state.contains(ORIGINAL) && state.contains("console.aws.amazon.com/ecs/v2/clusters/prod/services/api"), "{state}");
+    assert!(
+        state.contains(ORIGINAL)
+            && state.contains("console.aws.amazon.com/ecs/v2/clusters/prod/services/api"),
+        "{state}"
+    );
 
     // Re-running is a no-op: the service already runs this definition.
     let before = ecs.mutating().len();
     let r = deploy(&p, &ecs, &[]).code(0);
     assert!(r.all().contains("nothing to deploy"), "{}", r.all());
     assert!(r.stdout.contains("no remote changes"), "{}", r.stdout);
-    assert_eq!(ecs.mutating().len(), before, "unchanged definition: no mutating call");
+    assert_eq!(
+        ecs.mutating().len(),
+        before,
+        "unchanged definition: no mutating call"
+    );
 
     // --force starts a new deployment of the same revision, registering nothing.
     deploy(&p, &ecs, &["--force"]).code(0);
     let ops: Vec<String> = ecs.mutating().into_iter().map(|c| c.operation).collect();
-    assert_eq!(ops, ["RegisterTaskDefinition", "UpdateService", "UpdateService"]);
+    assert_eq!(
+        ops,
+        ["RegisterTaskDefinition", "UpdateService", "UpdateService"]
+    );
 }
 
 #[test]
@@ -126,9 +153,23 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
     let ecs = EcsStandIn::start(Scenario::Success, STEP);
     let p = project("");
     let r = deploy(&p, &ecs, &["--dry-run"]).code(0);
-    assert!(r.stdout.contains("+ task definition codewarden-api: register a new revision"), "{}", r.stdout);
-    assert!(r.stdout.contains("~ service prod/api: deploy the new revision"), "{}", r.stdout);
-    assert!(r.stdout.contains(&format!("+{}", "")) && r.stdout.contains(DIGEST), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("+ task definition codewarden-api: register a new revision"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("~ service prod/api: deploy the new revision"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("+{}", "")) && r.stdout.contains(DIGEST),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("someFieldFrom2030"), "{}", r.stdout);
     assert!(ecs.mutating().is_empty(), "{:?}", ecs.operations());
     assert_eq!(ecs.running_task_definition(), ORIGINAL);
@@ -140,7 +181,12 @@ fn slow_start_shows_counts_as_they_change() {
     let p = project("");
     let r = deploy(&p, &ecs, &[]).code(0);
     let all = r.all();
-    assert!(all.contains("running 0/2, pending 2") && all.contains("running 1/2, pending 1") && all.contains("running 2/2, pending 0"), "{all}");
+    assert!(
+        all.contains("running 0/2, pending 2")
+            && all.contains("running 1/2, pending 1")
+            && all.contains("running 2/2, pending 0"),
+        "{all}"
+    );
     assert_eq!(ecs.running_task_definition(), NEW);
 }
 
@@ -150,7 +196,10 @@ fn circuit_breaker_failure_is_a_failure_even_after_ecs_rolled_back() {
     let p = project("");
     let r = deploy(&p, &ecs, &[]).code(1);
     let all = r.all();
-    assert!(all.contains("ECS deployment circuit breaker: tasks failed to start."), "{all}");
+    assert!(
+        all.contains("ECS deployment circuit breaker: tasks failed to start."),
+        "{all}"
+    );
     assert!(all.contains("ECS rolled back to codewarden-api:7"), "{all}");
     // ECS rolled back by itself: gantry did not start a second update.
     assert_eq!(count(&ecs.operations(), "UpdateService"), 1);
@@ -164,10 +213,20 @@ fn tasks_that_cannot_pull_fail_fast_and_are_rolled_back() {
     let p = project("deregister-failed = true\n");
     let r = deploy(&p, &ecs, &[]).code(1);
     let all = r.all();
-    assert!(all.contains("CannotPullContainerError: pull image manifest has been retried"), "{all}");
+    assert!(
+        all.contains("CannotPullContainerError: pull image manifest has been retried"),
+        "{all}"
+    );
     assert!(all.contains("rolled back to codewarden-api:7"), "{all}");
-    assert!(!all.contains("old0"), "a task stopped before the deploy is not ours:\n{all}");
-    let updates: Vec<_> = ecs.mutating().into_iter().filter(|c| c.operation == "UpdateService").collect();
+    assert!(
+        !all.contains("old0"),
+        "a task stopped before the deploy is not ours:\n{all}"
+    );
+    let updates: Vec<_> = ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateService")
+        .collect();
     assert_eq!(updates.len(), 2);
     assert_eq!(updates[1].body["taskDefinition"], ORIGINAL);
     assert_eq!(ecs.running_task_definition(), ORIGINAL);
@@ -180,6 +239,7 @@ fn throttling_is_retried() {
     let ecs = EcsStandIn::start(Scenario::Throttling, STEP);
     let p = project("");
     deploy(&p, &ecs, &[]).code(0);
+    assert_eq!(ecs.throttled(), 4, "every throttled call was retried");
     assert_eq!(ecs.running_task_definition(), NEW);
 }
 
@@ -189,7 +249,10 @@ fn timeout_rolls_back() {
     let p = project("timeout = \"1s\"\n");
     let r = deploy(&p, &ecs, &[]).code(1);
     let all = r.all();
-    assert!(all.contains("no verdict within 1s") && all.contains("rolled back to codewarden-api:7"), "{all}");
+    assert!(
+        all.contains("no verdict within 1s") && all.contains("rolled back to codewarden-api:7"),
+        "{all}"
+    );
     assert_eq!(ecs.running_task_definition(), ORIGINAL);
 }
 
@@ -198,17 +261,35 @@ fn a_failing_one_off_task_leaves_the_service_untouched() {
     let ecs = EcsStandIn::start(Scenario::RunTaskExits1, STEP);
     let p = project("run-task = { command = [\"python\", \"-m\", \"migrate\"] }\n");
     let r = deploy(&p, &ecs, &["--dry-run"]).code(0);
-    assert!(r.stdout.contains("> one-off task in prod: run `python -m migrate` before the service update"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("> one-off task in prod: run `python -m migrate` before the service update"),
+        "{}",
+        r.stdout
+    );
     let r = deploy(&p, &ecs, &[]).code(1);
     let all = r.all();
-    assert!(all.contains("api exited 1") && all.contains("the service was not touched"), "{all}");
+    assert!(
+        all.contains("api exited 1") && all.contains("the service was not touched"),
+        "{all}"
+    );
     let ops = ecs.operations();
     assert_eq!(count(&ops, "UpdateService"), 0, "{ops:?}");
-    let run = ecs.mutating().into_iter().find(|c| c.operation == "RunTask").unwrap();
+    let run = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "RunTask")
+        .unwrap();
     assert_eq!(run.body["taskDefinition"], NEW);
     assert_eq!(run.body["launchType"], "FARGATE");
-    assert_eq!(run.body["networkConfiguration"]["awsvpcConfiguration"]["subnets"][0], "subnet-0123456789abcdef0");
-    assert_eq!(run.body["overrides"]["containerOverrides"][0]["command"][1], "-m");
+    assert_eq!(
+        run.body["networkConfiguration"]["awsvpcConfiguration"]["subnets"][0],
+        "subnet-0123456789abcdef0"
+    );
+    assert_eq!(
+        run.body["overrides"]["containerOverrides"][0]["command"][1],
+        "-m"
+    );
     assert_eq!(ecs.running_task_definition(), ORIGINAL);
 }
 
@@ -232,8 +313,16 @@ fn a_local_dry_run_without_aws_shows_the_diff_against_the_file() {
         .args(["deploy", "ecs", "--dry-run"])
         .run()
         .code(0);
-    assert!(r.stderr.contains("not checked against ECS") && r.stderr.contains("task-definition.json"), "{}", r.stderr);
-    assert!(r.stdout.contains(DIGEST) && r.stdout.contains("-") , "{}", r.stdout);
+    assert!(
+        r.stderr.contains("not checked against ECS") && r.stderr.contains("task-definition.json"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains(DIGEST) && r.stdout.contains("-"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -241,14 +330,22 @@ fn a_missing_digest_and_unknown_names_are_usage_errors() {
     let ecs = EcsStandIn::start(Scenario::Success, STEP);
     let p = project("");
     let r = deploy(&p, &ecs, &["worker"]).code(2);
-    assert!(r.stderr.contains("no ECS deploy named `worker`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no ECS deploy named `worker`"),
+        "{}",
+        r.stderr
+    );
     std::fs::remove_file(p.path().join(".gantry/state.json")).unwrap();
     let r = deploy(&p, &ecs, &[]).code(2);
     assert!(r.stderr.contains("run `gantry push` first"), "{}", r.stderr);
     assert!(ecs.mutating().is_empty());
     p.write("gantry.toml", "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/api\"\n[deploy.api]\ncontainers = { api = \"apx\" }\necs = { cluster = \"prod\", service = \"api\" }\n");
     let r = deploy(&p, &ecs, &[]).code(2);
-    assert!(r.stderr.contains("no image named `apx`") && r.stderr.contains("did you mean `api`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no image named `apx`") && r.stderr.contains("did you mean `api`"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// moto accepts every call in the shape the AWS SDK sends it.
@@ -282,7 +379,11 @@ ecs.create_service(cluster="prod", serviceName="api", taskDefinition=arn, desire
             .display()
     );
     let out = Command::new(&python).args(["-c", &setup]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // moto 5.2.5 fails RunTask for a container without its own memory, and
     // CreateService with an awsvpc configuration: the bridge network here.
     let p = project_with(
@@ -346,7 +447,9 @@ fn gantry_latency(scenario: Scenario, step: Duration, mark: &str, line: &str) ->
     }
     child.wait().unwrap();
     let seen = seen.unwrap_or_else(|| panic!("gantry never printed `{line}`"));
-    let at = ecs.mark(mark).unwrap_or_else(|| panic!("the stand-in never reached `{mark}`"));
+    let at = ecs
+        .mark(mark)
+        .unwrap_or_else(|| panic!("the stand-in never reached `{mark}`"));
     seen.duration_since(at).as_secs_f64()
 }
 
@@ -368,15 +471,23 @@ ecs.get_waiter("services_stable").wait(cluster="prod", services=["api"])
     );
     let out = Command::new(python).args(["-c", &script]).output().unwrap();
     let done = std::time::Instant::now();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    done.duration_since(ecs.mark("completed").unwrap()).as_secs_f64()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    done.duration_since(ecs.mark("completed").unwrap())
+        .as_secs_f64()
 }
 
 /// `scripts/bench-deploy-ecs`: verdict latency, gantry vs the 15 s waiter.
 #[test]
 #[ignore]
 fn bench_verdict_latency() {
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     // One step of the stand-in's timeline: COMPLETED after 2 steps, the
     // first task stopped after 1. Real rollouts take minutes; what is
     // measured here is only the delay after the event. The step varies from
@@ -391,7 +502,14 @@ fn bench_verdict_latency() {
         .map(|i| gantry_latency(Scenario::Success, step(i), "completed", "✓ [api]"))
         .collect();
     let failed: Vec<f64> = (0..runs)
-        .map(|i| gantry_latency(Scenario::CannotPull, step(i), "first-stop", "deployment failed"))
+        .map(|i| {
+            gantry_latency(
+                Scenario::CannotPull,
+                step(i),
+                "first-stop",
+                "deployment failed",
+            )
+        })
         .collect();
     let waiter: Vec<f64> = (0..runs.min(3)).map(|i| waiter_latency(step(i))).collect();
     println!("\n| event | gantry deploy ecs | aws ecs wait services-stable |");
@@ -405,5 +523,39 @@ fn bench_verdict_latency() {
     println!(
         "| first task stopped (CannotPullContainerError) → failure reported | {} ({runs} runs) | never: waits for a steady state, up to 40 × 15 s = 10 min |",
         stats(&failed)
+    );
+}
+
+#[test]
+fn several_services_deploy_in_parallel_with_one_verdict() {
+    let ecs = EcsStandIn::start(Scenario::RunTaskExits1, STEP);
+    // The worker's one-off task exits 1; the API has none and succeeds.
+    let p = project(
+        "\n[deploy.worker]\ncontainers = { api = \"api\" }\n\n[deploy.worker.ecs]\ncluster = \"prod\"\nservice = \"worker\"\ntask-definition = \"deploy/task-definition.json\"\nrun-task = { command = [\"false\"] }\n",
+    );
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("✓ [api] prod/api runs codewarden-api:"),
+        "{all}"
+    );
+    assert!(
+        all.contains("✗ [worker] the one-off task `false` failed"),
+        "{all}"
+    );
+    assert_ne!(ecs.running("api"), ORIGINAL);
+    assert_eq!(ecs.running("worker"), ORIGINAL);
+    let updates: Vec<_> = ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateService")
+        .map(|c| c.body["service"].clone())
+        .collect();
+    assert_eq!(updates, ["api"]);
+    let state = p.read(".gantry/state.json");
+    assert!(
+        state.contains("deploy-api-task-definition")
+            && state.contains("deploy-worker-task-definition"),
+        "{state}"
     );
 }

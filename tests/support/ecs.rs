@@ -7,7 +7,7 @@
 //! steps of a configurable length. It keeps a log of every call, and the
 //! exact instants at which a verdict became knowable (for the benchmark).
 //!
-//! One cluster (`prod`) with one service (`api`) running
+//! One cluster (`prod`) with two services (`api` and `worker`) running
 //! `codewarden-api:7` (the example's task definition).
 
 use serde_json::{Value, json};
@@ -18,6 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const CLUSTER: &str = "prod";
 pub const SERVICE: &str = "api";
+/// The cluster's services: both start on the same revision and play the same scenario.
+pub const SERVICES: &[&str] = &["api", "worker"];
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 const MUTATING: &[&str] = &[
@@ -100,19 +102,29 @@ struct TaskRecord {
     stops_at: Option<Instant>,
 }
 
-struct World {
-    scenario: Scenario,
-    step: Duration,
+/// One service of the cluster.
+struct Svc {
+    name: String,
     desired: i64,
-    task_definitions: Vec<Value>,
     deployments: Vec<Deployment>,
     /// Oldest first.
     events: Vec<(String, f64, String)>,
+    /// The revision it ran before the test.
+    original: String,
+}
+
+struct World {
+    scenario: Scenario,
+    step: Duration,
+    services: Vec<Svc>,
+    /// The service the request (or the tick) is about.
+    cur: usize,
+    task_definitions: Vec<Value>,
     tasks: Vec<TaskRecord>,
     calls: Vec<Call>,
     throttle: u32,
+    throttled: u32,
     ids: u32,
-    original: String,
     /// When a verdict became knowable: `completed`, `failed`, `first-stop`.
     marks: Vec<(String, Instant)>,
 }
@@ -138,13 +150,11 @@ impl EcsStandIn {
         let arn = td_arn("codewarden-api", 7);
         original["taskDefinitionArn"] = json!(arn);
         let t0 = Instant::now();
-        let world = World {
-            scenario,
-            step,
+        let svc = |name: &str| Svc {
+            name: name.into(),
             desired: 2,
-            task_definitions: vec![original],
             deployments: vec![Deployment {
-                id: "ecs-svc/1000000000000000001".into(),
+                id: format!("ecs-svc/{name}-1000000000000000001"),
                 task_definition: arn.clone(),
                 created: t0,
                 plan: Vec::new(),
@@ -157,10 +167,18 @@ impl EcsStandIn {
                 failed: 0,
             }],
             events: vec![(
-                "old-event".into(),
+                format!("old-event-{name}"),
                 now_secs() - 3600.0,
-                format!("(service {SERVICE}) has reached a steady state."),
+                format!("(service {name}) has reached a steady state."),
             )],
+            original: arn.clone(),
+        };
+        let world = World {
+            scenario,
+            step,
+            services: SERVICES.iter().map(|n| svc(n)).collect(),
+            cur: 0,
+            task_definitions: vec![original],
             // A task that failed long before this deploy: not ours to judge.
             tasks: vec![TaskRecord {
                 arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/old0"),
@@ -173,8 +191,8 @@ impl EcsStandIn {
             }],
             calls: Vec::new(),
             throttle: 0,
+            throttled: 0,
             ids: 0,
-            original: arn,
             marks: Vec::new(),
         };
         let world = Arc::new(Mutex::new(world));
@@ -220,11 +238,22 @@ impl EcsStandIn {
             .collect()
     }
 
-    /// The task definition the service runs now.
+    /// The task definition the `api` service runs now.
     pub fn running_task_definition(&self) -> String {
+        self.running(SERVICE)
+    }
+
+    /// The task definition a service runs now.
+    pub fn running(&self, service: &str) -> String {
         let mut w = self.world.lock().unwrap();
         w.tick(Instant::now());
+        w.select(service);
         w.primary().task_definition.clone()
+    }
+
+    /// How many calls were answered with `ThrottlingException`.
+    pub fn throttled(&self) -> u32 {
+        self.world.lock().unwrap().throttled
     }
 
     /// When the first `what` (`completed`, `failed`, `first-stop`) became knowable.
@@ -304,14 +333,21 @@ impl World {
             body: body.clone(),
         });
         self.tick(now);
+        let named = [&body["services"][0], &body["service"], &body["serviceName"]]
+            .into_iter()
+            .find_map(Value::as_str)
+            .unwrap_or(SERVICE)
+            .to_string();
+        let known = self.select(&named);
         match operation {
             "DescribeServices" => {
                 if self.throttle > 0 {
                     self.throttle -= 1;
+                    self.throttled += 1;
                     return error("ThrottlingException", "Rate exceeded");
                 }
                 let wanted = body["services"][0].as_str().unwrap_or_default();
-                if body["cluster"].as_str() != Some(CLUSTER) || !wanted.ends_with(SERVICE) {
+                if body["cluster"].as_str() != Some(CLUSTER) || !known {
                     return (
                         200,
                         json!({"services": [], "failures": [{"arn": wanted, "reason": "MISSING"}]}),
@@ -346,13 +382,23 @@ impl World {
                 (200, json!({"taskDefinition": td}))
             }
             "DeregisterTaskDefinition" => {
-                let name = body["taskDefinition"].as_str().unwrap_or_default().to_string();
-                match self.task_definitions.iter_mut().find(|t| t["taskDefinitionArn"] == name.as_str()) {
+                let name = body["taskDefinition"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                match self
+                    .task_definitions
+                    .iter_mut()
+                    .find(|t| t["taskDefinitionArn"] == name.as_str())
+                {
                     Some(td) => {
                         td["status"] = json!("INACTIVE");
                         (200, json!({"taskDefinition": td.clone()}))
                     }
-                    None => error("ClientException", "The specified task definition does not exist."),
+                    None => error(
+                        "ClientException",
+                        "The specified task definition does not exist.",
+                    ),
                 }
             }
             "ListTaskDefinitions" => {
@@ -370,14 +416,20 @@ impl World {
                 (200, json!({"taskDefinitionArns": arns}))
             }
             "UpdateService" => {
-                let td = body["taskDefinition"].as_str().unwrap_or_default().to_string();
-                let Some(arn) = self.find_td(&td).map(|t| t["taskDefinitionArn"].as_str().unwrap().to_string()) else {
+                let td = body["taskDefinition"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let Some(arn) = self
+                    .find_td(&td)
+                    .map(|t| t["taskDefinitionArn"].as_str().unwrap().to_string())
+                else {
                     return error("InvalidParameterException", "TaskDefinition not found.");
                 };
                 if let Some(n) = body["desiredCount"].as_i64() {
-                    self.desired = n;
+                    self.svc_mut().desired = n;
                 }
-                let plan = if arn == self.original {
+                let plan = if arn == self.svc().original {
                     vec![(1, Move::Running), (1, Move::Complete)]
                 } else {
                     self.plan()
@@ -393,7 +445,7 @@ impl World {
                 let arns: Vec<Value> = self
                     .tasks
                     .iter()
-                    .filter(|t| t.group == format!("service:{SERVICE}"))
+                    .filter(|t| t.group == format!("service:{named}"))
                     .filter(|t| stopped == t.stops_at.is_none_or(|s| s <= now))
                     .map(|t| json!(t.arn))
                     .collect();
@@ -432,14 +484,24 @@ impl World {
                 (200, json!({"tasks": tasks, "failures": []}))
             }
             "RunTask" => {
-                let td = body["taskDefinition"].as_str().unwrap_or_default().to_string();
+                let td = body["taskDefinition"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 if self.find_td(&td).is_none() {
                     return error("InvalidParameterException", "TaskDefinition not found.");
                 }
                 self.ids += 1;
-                let exit = if self.scenario == Scenario::RunTaskExits1 { 1 } else { 0 };
+                let exit = if self.scenario == Scenario::RunTaskExits1 {
+                    1
+                } else {
+                    0
+                };
                 let task = TaskRecord {
-                    arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/oneoff{}", self.ids),
+                    arn: format!(
+                        "arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/oneoff{}",
+                        self.ids
+                    ),
                     task_definition: td.clone(),
                     group: "family:codewarden-api".into(),
                     stopped_reason: "Essential container in task exited".into(),
@@ -451,7 +513,10 @@ impl World {
                 self.tasks.push(task);
                 (200, json!({"tasks": [v], "failures": []}))
             }
-            other => error("UnknownOperationException", &format!("the stand-in does not know {other}")),
+            other => error(
+                "UnknownOperationException",
+                &format!("the stand-in does not know {other}"),
+            ),
         }
     }
 
@@ -464,27 +529,47 @@ impl World {
             Scenario::SlowStart => vec![(2, Pending), (4, Half), (6, Running), (6, Complete)],
             Scenario::CircuitBreaker => vec![
                 (1, Pending),
-                (2, Stop("Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/1)", "ServiceSchedulerInitiated", Some(137))),
+                (
+                    2,
+                    Stop(
+                        "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/1)",
+                        "ServiceSchedulerInitiated",
+                        Some(137),
+                    ),
+                ),
                 (3, CircuitBreaker),
             ],
             Scenario::CannotPull => vec![
                 (1, Pending),
-                (1, Stop("CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:0000: not found", "TaskFailedToStart", None)),
+                (
+                    1,
+                    Stop(
+                        "CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:0000: not found",
+                        "TaskFailedToStart",
+                        None,
+                    ),
+                ),
             ],
             Scenario::Timeout => vec![(1, Pending)],
         }
     }
 
     fn start_deployment(&mut self, task_definition: String, plan: Vec<(u32, Move)>, now: Instant) {
-        for d in &mut self.deployments {
+        let svc = self.svc().name.clone();
+        for d in &mut self.svc_mut().deployments {
             if d.status == "PRIMARY" {
                 d.status = "ACTIVE";
             }
         }
         self.ids += 1;
-        let id = format!("ecs-svc/{:019}", 2000000000000000000u64 + u64::from(self.ids));
-        self.event(format!("(service {SERVICE}) has started 2 tasks: (deployment {id})."));
-        self.deployments.push(Deployment {
+        let id = format!(
+            "ecs-svc/{:019}",
+            2000000000000000000u64 + u64::from(self.ids)
+        );
+        self.event(format!(
+            "(service {svc}) has started 2 tasks: (deployment {id})."
+        ));
+        self.svc_mut().deployments.push(Deployment {
             id,
             task_definition,
             created: now,
@@ -501,21 +586,54 @@ impl World {
 
     fn event(&mut self, message: String) {
         self.ids += 1;
-        self.events.push((format!("event-{}", self.ids), now_secs(), message));
+        let id = format!("event-{}", self.ids);
+        self.svc_mut().events.push((id, now_secs(), message));
     }
 
     /// Applies every scheduled move whose time has come, at its own instant.
+    /// Makes `name` the current service; false when there is none such.
+    fn select(&mut self, name: &str) -> bool {
+        let name = name.rsplit('/').next().unwrap_or(name);
+        match self.services.iter().position(|s| s.name == name) {
+            Some(i) => {
+                self.cur = i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn svc(&self) -> &Svc {
+        &self.services[self.cur]
+    }
+
+    fn svc_mut(&mut self) -> &mut Svc {
+        &mut self.services[self.cur]
+    }
+
     fn tick(&mut self, now: Instant) {
+        for k in 0..self.services.len() {
+            self.cur = k;
+            self.tick_current(now);
+        }
+    }
+
+    fn tick_current(&mut self, now: Instant) {
         // Moves may add or drop deployments: look each one up by id, and go
         // round again until nothing is due.
         loop {
             let mut progressed = false;
-            let ids: Vec<String> = self.deployments.iter().map(|d| d.id.clone()).collect();
+            let ids: Vec<String> = self
+                .svc()
+                .deployments
+                .iter()
+                .map(|d| d.id.clone())
+                .collect();
             for id in ids {
-                let Some(i) = self.deployments.iter().position(|d| d.id == id) else {
+                let Some(i) = self.svc().deployments.iter().position(|d| d.id == id) else {
                     continue;
                 };
-                let d = &self.deployments[i];
+                let d = &self.svc().deployments[i];
                 let Some(&(at, m)) = d.plan.get(d.applied) else {
                     continue;
                 };
@@ -523,7 +641,7 @@ impl World {
                 if when > now {
                     continue;
                 }
-                self.deployments[i].applied += 1;
+                self.svc_mut().deployments[i].applied += 1;
                 self.apply(i, m, when);
                 progressed = true;
             }
@@ -534,59 +652,70 @@ impl World {
     }
 
     fn apply(&mut self, i: usize, m: Move, when: Instant) {
-        let desired = self.desired;
-        let id = self.deployments[i].id.clone();
-        let td = self.deployments[i].task_definition.clone();
+        let svc = self.svc().name.clone();
+        let desired = self.svc().desired;
+        let id = self.svc().deployments[i].id.clone();
+        let td = self.svc().deployments[i].task_definition.clone();
         match m {
-            Move::Pending => self.deployments[i].pending = desired,
+            Move::Pending => self.svc_mut().deployments[i].pending = desired,
             Move::Half => {
-                self.deployments[i].running = desired / 2;
-                self.deployments[i].pending = desired - desired / 2;
+                self.svc_mut().deployments[i].running = desired / 2;
+                self.svc_mut().deployments[i].pending = desired - desired / 2;
             }
             Move::Running => {
-                let d = &mut self.deployments[i];
+                let d = &mut self.svc_mut().deployments[i];
                 d.running = desired;
                 d.pending = 0;
             }
             Move::Complete => {
-                let d = &mut self.deployments[i];
+                let d = &mut self.svc_mut().deployments[i];
                 d.rollout = "COMPLETED";
                 d.reason = "ECS deployment completed.".into();
                 // The older deployments are drained and disappear.
-                self.deployments.retain(|d| d.id == id);
-                self.event(format!("(service {SERVICE}) (deployment {id}) deployment completed."));
-                self.event(format!("(service {SERVICE}) has reached a steady state."));
-                if td != self.original {
+                self.svc_mut().deployments.retain(|d| d.id == id);
+                self.event(format!(
+                    "(service {svc}) (deployment {id}) deployment completed."
+                ));
+                self.event(format!("(service {svc}) has reached a steady state."));
+                if td != self.svc().original {
                     self.marks.push(("completed".into(), when));
                 }
             }
             Move::Stop(reason, code, exit) => {
                 self.ids += 1;
                 self.tasks.push(TaskRecord {
-                    arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/t{}", self.ids),
+                    arn: format!(
+                        "arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/t{}",
+                        self.ids
+                    ),
                     task_definition: td,
-                    group: format!("service:{SERVICE}"),
+                    group: format!("service:{svc}"),
                     stopped_reason: reason.into(),
                     stop_code: code.into(),
                     exit_code: exit,
                     stops_at: None,
                 });
-                self.deployments[i].failed += 1;
-                self.event(format!("(service {SERVICE}) has stopped 1 running tasks: (task t{}).", self.ids));
+                self.svc_mut().deployments[i].failed += 1;
+                self.event(format!(
+                    "(service {svc}) has stopped 1 running tasks: (task t{}).",
+                    self.ids
+                ));
                 if !self.marks.iter().any(|(m, _)| m == "first-stop") {
                     self.marks.push(("first-stop".into(), when));
                 }
             }
             Move::CircuitBreaker => {
-                let d = &mut self.deployments[i];
+                let d = &mut self.svc_mut().deployments[i];
                 d.rollout = "FAILED";
                 d.reason = "ECS deployment circuit breaker: tasks failed to start.".into();
                 self.marks.push(("failed".into(), when));
                 self.event(format!(
-                    "(service {SERVICE}) (deployment {id}) deployment failed: tasks failed to start."
+                    "(service {svc}) (deployment {id}) deployment failed: tasks failed to start."
                 ));
-                let original = self.original.clone();
-                self.event(format!("(service {SERVICE}) rolling back to deployment of {original}."));
+                let original = self.svc().original.clone();
+                self.event(format!(
+                    "(service {svc}) rolling back to deployment of {original}."
+                ));
                 // ECS's own rollback: a new PRIMARY deployment of the old revision.
                 let plan = vec![(1, Move::Running), (1, Move::Complete)];
                 self.start_deployment(original, plan, when);
@@ -595,7 +724,8 @@ impl World {
     }
 
     fn primary(&self) -> &Deployment {
-        self.deployments
+        self.svc()
+            .deployments
             .iter()
             .find(|d| d.status == "PRIMARY")
             .unwrap()
@@ -612,13 +742,13 @@ impl World {
     fn service(&self) -> Value {
         let primary = self.primary();
         json!({
-            "serviceArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}"),
-            "serviceName": SERVICE,
+            "serviceArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{}", self.svc().name),
+            "serviceName": self.svc().name,
             "clusterArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{CLUSTER}"),
             "status": "ACTIVE",
-            "desiredCount": self.desired,
-            "runningCount": self.deployments.iter().map(|d| d.running).sum::<i64>(),
-            "pendingCount": self.deployments.iter().map(|d| d.pending).sum::<i64>(),
+            "desiredCount": self.svc().desired,
+            "runningCount": self.svc().deployments.iter().map(|d| d.running).sum::<i64>(),
+            "pendingCount": self.svc().deployments.iter().map(|d| d.pending).sum::<i64>(),
             "launchType": "FARGATE",
             "taskDefinition": primary.task_definition,
             "deploymentConfiguration": {
@@ -631,11 +761,11 @@ impl World {
                 "securityGroups": ["sg-0123456789abcdef0"],
                 "assignPublicIp": "DISABLED"
             }},
-            "deployments": self.deployments.iter().rev().map(|d| json!({
+            "deployments": self.svc().deployments.iter().rev().map(|d| json!({
                 "id": d.id,
                 "status": d.status,
                 "taskDefinition": d.task_definition,
-                "desiredCount": self.desired,
+                "desiredCount": self.svc().desired,
                 "pendingCount": d.pending,
                 "runningCount": d.running,
                 "failedTasks": d.failed,
@@ -643,7 +773,7 @@ impl World {
                 "rolloutState": d.rollout,
                 "rolloutStateReason": d.reason,
             })).collect::<Vec<_>>(),
-            "events": self.events.iter().rev().map(|(id, at, message)| json!({
+            "events": self.svc().events.iter().rev().map(|(id, at, message)| json!({
                 "id": id, "createdAt": at, "message": message
             })).collect::<Vec<_>>(),
         })

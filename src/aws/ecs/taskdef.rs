@@ -320,21 +320,34 @@ mod tests {
     fn documented_shapes_round_trip_with_only_the_image_changed() {
         for text in [EXAMPLE, DOC_SHAPED] {
             let td = parse(text).unwrap();
-            let name = td["containerDefinitions"][0]["name"].as_str().unwrap().to_string();
+            let name = td["containerDefinitions"][0]["name"]
+                .as_str()
+                .unwrap()
+                .to_string();
             let new = render(
                 &td,
                 &Render {
-                    images: vec![(&name, "1.dkr.ecr.us-east-1.amazonaws.com/x@sha256:ff".into())],
+                    images: vec![(
+                        &name,
+                        "1.dkr.ecr.us-east-1.amazonaws.com/x@sha256:ff".into(),
+                    )],
                     ..Render::default()
                 },
             )
             .unwrap();
             let mut back = new.clone();
-            back["containerDefinitions"][0]["image"] = td["containerDefinitions"][0]["image"].clone();
+            back["containerDefinitions"][0]["image"] =
+                td["containerDefinitions"][0]["image"].clone();
             assert_eq!(back, td);
             assert_eq!(diff(&td, &td, "a", "b"), None);
             let d = diff(&td, &new, "a", "b").unwrap();
-            assert_eq!(d.lines().filter(|l| l.starts_with("-  ") || l.starts_with("+  ")).count(), 2, "{d}");
+            assert_eq!(
+                d.lines()
+                    .filter(|l| l.starts_with("-  ") || l.starts_with("+  "))
+                    .count(),
+                2,
+                "{d}"
+            );
         }
     }
 
