@@ -14,6 +14,7 @@ use crate::aws::ecs::watch::{self, Outcome, Watch};
 use crate::aws::ecs::{self, Ecs, Service, Task};
 use crate::cli::DeployEcsArgs;
 use crate::error::{Error, Result};
+use crate::output::github::{Annotation, Level};
 use crate::plan::{Action, Change, Plan};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
@@ -161,6 +162,12 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
             put("deployment-id", &f.deployment_id);
             put("console-url", &f.console_url);
             let good = f.verdict == Verdict::Passed;
+            if !good {
+                session.printer.annotate(
+                    Annotation::new(Level::Error, f.explanation.clone())
+                        .titled(format!("deploy ecs: {} failed", f.name)),
+                );
+            }
             session.printer.outcome(
                 Some(good),
                 &format!(
@@ -485,6 +492,10 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
             .clone()
             .or_else(|| d.containers.keys().next().cloned())
             .unwrap_or_default();
+        let td = match &p.new {
+            NewDefinition::Register(td) => Some(td),
+            NewDefinition::Existing(_) => None,
+        };
         let task = one_off(
             session,
             ecs,
@@ -494,6 +505,7 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
             &container,
             &rt.command,
             rt.timeout,
+            td,
         )
         .await?;
         if let Err(why) = task {
@@ -662,6 +674,7 @@ async fn one_off(
     container: &str,
     command: &[String],
     timeout: Option<Duration>,
+    td: Option<&Value>,
 ) -> Result<std::result::Result<Task, Task>> {
     let arn = ecs
         .run_task(&d.cluster, service, task_definition, container, command)
@@ -684,10 +697,9 @@ async fn one_off(
         };
         if task.last_status == "STOPPED" {
             let ok = !task.containers.is_empty()
-                && task
-                    .containers
-                    .iter()
-                    .all(|c| c.exit_code == Some(0) || !essential(session, d, &c.name));
+                && task.containers.iter().all(|c| {
+                    c.exit_code == Some(0) || td.is_some_and(|td| !taskdef::essential(td, &c.name))
+                });
             return Ok(if ok { Ok(task) } else { Err(task) });
         }
         if started.elapsed() >= timeout {
@@ -701,23 +713,6 @@ async fn one_off(
         }
         tokio::time::sleep(watch::interval(d.poll, n)).await;
         n += 1;
-    }
-}
-
-/// Whether a container is essential; unknown containers count as essential.
-fn essential(_session: &Session, d: &EcsDeploy, name: &str) -> bool {
-    match &d.source {
-        Source::File(_) => read_file(d)
-            .ok()
-            .and_then(|td| {
-                td["containerDefinitions"]
-                    .as_array()?
-                    .iter()
-                    .find(|c| c["name"] == name)
-                    .map(|c| c["essential"].as_bool().unwrap_or(true))
-            })
-            .unwrap_or(true),
-        _ => true,
     }
 }
 

@@ -37,10 +37,8 @@ pub fn parse(text: &str) -> Result<Value, String> {
     if !obj.get("family").is_some_and(Value::is_string) {
         return Err("no `family`".into());
     }
-    if !obj
-        .get("containerDefinitions")
-        .is_some_and(|c| c.as_array().is_some_and(|a| !a.is_empty()))
-    {
+    let containers = obj.get("containerDefinitions").and_then(Value::as_array);
+    if containers.is_none_or(Vec::is_empty) {
         return Err("no `containerDefinitions`".into());
     }
     Ok(td)
@@ -229,6 +227,15 @@ pub fn images(td: &Value) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether a container is essential (ECS's default: yes); unknown ones count as essential.
+pub fn essential(td: &Value, container: &str) -> bool {
+    td.get("containerDefinitions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container))
+        .and_then(|c| c.get("essential").and_then(Value::as_bool))
+        .unwrap_or(true)
 }
 
 /// `family` of a task definition.
