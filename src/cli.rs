@@ -54,10 +54,10 @@ pub enum Commands {
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
-    /// Run the pipeline's steps in order, stopping at the first failure
-    Run(RunArgs),
     /// Deploy what `gantry push` pushed, and wait for a true verdict
     Deploy(DeployArgs),
+    /// Run the pipeline's steps in order, stopping at the first failure
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,7 @@ fn help_lists_only_commands_that_work() {
         .collect();
     assert_eq!(
         commands,
-        ["gate", "build", "push", "migrate", "run", "help"]
+        ["gate", "build", "push", "migrate", "deploy", "run", "help"]
     );
 }
 
