@@ -813,3 +813,72 @@ fn markdown(planned: &[Planned], finished: &[Finished], verdict: Verdict, dry_ru
     md.push('\n');
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::deploy_ecs::{DEFAULT_POLL, DEFAULT_TIMEOUT, RunTaskConfig};
+
+    fn deploy(name: &str) -> EcsDeploy {
+        EcsDeploy {
+            name: name.into(),
+            cluster: "prod".into(),
+            service: format!("codewarden-{name}"),
+            region: None,
+            source: Source::Current,
+            containers: IndexMap::from([(name.to_string(), "api".to_string())]),
+            environment: IndexMap::new(),
+            secrets: IndexMap::new(),
+            desired_count: Some(2),
+            run_task: None,
+            timeout: DEFAULT_TIMEOUT,
+            poll: DEFAULT_POLL,
+            rollback: true,
+            deregister_failed: false,
+            keep_revisions: None,
+            force: false,
+        }
+    }
+
+    #[test]
+    fn plan_and_summary_snapshot() {
+        let mut api = deploy("api");
+        api.run_task = Some(RunTaskConfig {
+            container: None,
+            command: vec!["python".into(), "-m".into(), "app.migrate".into()],
+            timeout: None,
+        });
+        let worker = deploy("worker");
+        let planned = vec![
+            Planned {
+                deploy: &api,
+                ecs: None,
+                service: None,
+                running_arn: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:7".into(),
+                new: NewDefinition::Register(serde_json::json!({"family": "codewarden-api"})),
+                diff: Some("--- codewarden-api:7\n+++ new revision\n-  \"image\": \"api:1\"\n+  \"image\": \"api@sha256:2\"".into()),
+                changed: true,
+            },
+            Planned {
+                deploy: &worker,
+                ecs: None,
+                service: None,
+                running_arn: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-worker:3".into(),
+                new: NewDefinition::Register(serde_json::json!({"family": "codewarden-worker"})),
+                diff: None,
+                changed: false,
+            },
+        ];
+        let finished = vec![Finished {
+            name: "api".into(),
+            verdict: Verdict::Failed,
+            task_definition: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:8".into(),
+            previous: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:7".into(),
+            deployment_id: "ecs-svc/1".into(),
+            console_url: String::new(),
+            explanation: "ECS deployment circuit breaker: tasks failed to start.; ECS rolled back to codewarden-api:7".into(),
+        }];
+        insta::assert_snapshot!(to_plan(&planned).render());
+        insta::assert_snapshot!(markdown(&planned, &finished, Verdict::Failed, false));
+    }
+}
