@@ -4,6 +4,7 @@
 
 pub mod ecr;
 pub mod ecs;
+pub mod logs;
 
 use crate::error::Error;
 

@@ -12,6 +12,7 @@ use super::Session;
 use crate::aws::ecs::taskdef::{self, Render};
 use crate::aws::ecs::watch::{self, Outcome, Watch};
 use crate::aws::ecs::{self, Ecs, Service, Task};
+use crate::aws::logs::{self, Logs};
 use crate::cli::DeployEcsArgs;
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
@@ -510,6 +511,9 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
         .await?;
         if let Err(why) = task {
             printer.problem(&format!("{label} {}", why.explain()));
+            if let Some(td) = td {
+                show_logs(session, ecs, td, std::slice::from_ref(&why), &label).await;
+            }
             deregister_failed(session, ecs, d, registered.as_deref()).await;
             done.verdict = Verdict::Failed;
             done.explanation = format!(
@@ -590,10 +594,50 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
     for t in &stopped {
         printer.problem(&format!("{label} {}", t.explain()));
     }
+    if let NewDefinition::Register(td) = &p.new {
+        show_logs(session, ecs, td, &stopped, &label).await;
+    }
     let rolled = rollback(session, ecs, d, p, &new_arn, replaced_by, &label).await?;
     deregister_failed(session, ecs, d, registered.as_deref()).await;
     done.explanation = format!("{what}; {rolled}");
     Ok(done)
+}
+
+/// How many log lines of a failed container are shown.
+const LOG_LINES: i32 = 20;
+
+/// The last log lines of every container that exited non-zero, when they
+/// are in CloudWatch Logs and readable; otherwise says why not (with -v).
+async fn show_logs(session: &Session<'_>, ecs: &Ecs, td: &Value, stopped: &[Task], label: &str) {
+    for t in stopped {
+        for c in t
+            .containers
+            .iter()
+            .filter(|c| c.exit_code.is_some_and(|e| e != 0))
+        {
+            let Some(at) = logs::location(td, &c.name, &t.arn) else {
+                session
+                    .printer
+                    .detail(&format!("{label} {}: no awslogs stream to read", c.name));
+                continue;
+            };
+            let client =
+                Logs::connect(at.region.clone().or_else(|| Some(ecs.region.clone()))).await;
+            match client.tail(&at, LOG_LINES).await {
+                Ok(lines) if !lines.is_empty() => session.printer.group(
+                    &format!(
+                        "{label} last log lines of {} ({}, {})",
+                        c.name, at.group, at.stream
+                    ),
+                    &lines.join("\n"),
+                ),
+                Ok(_) => session
+                    .printer
+                    .detail(&format!("{label} {}: its log stream is empty", c.name)),
+                Err(e) => session.printer.detail(&format!("{label} {e}")),
+            }
+        }
+    }
 }
 
 /// Returns the service to the previous revision, unless ECS already did,

@@ -235,6 +235,27 @@ fn tasks_that_cannot_pull_fail_fast_and_are_rolled_back() {
 }
 
 #[test]
+fn a_crashing_container_shows_its_last_log_lines() {
+    let ecs = EcsStandIn::start(Scenario::Crash, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("Essential container in task exited; api exited 1"),
+        "{all}"
+    );
+    assert!(
+        all.contains("last log lines of api (/ecs/codewarden-api, api/api/"),
+        "{all}"
+    );
+    for line in crate::support::ecs::CRASH_LOG {
+        assert!(all.contains(line), "{line}:\n{all}");
+    }
+    assert!(all.contains("rolled back to codewarden-api:7"), "{all}");
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+}
+
+#[test]
 fn throttling_is_retried() {
     let ecs = EcsStandIn::start(Scenario::Throttling, STEP);
     let p = project("");

@@ -6,6 +6,7 @@
 //! scripted [`Scenario`] for every deployment `UpdateService` starts, in
 //! steps of a configurable length. It keeps a log of every call, and the
 //! exact instants at which a verdict became knowable (for the benchmark).
+//! It also answers CloudWatch Logs' `GetLogEvents` for crashed tasks.
 //!
 //! One cluster (`prod`) with two services (`api` and `worker`) running
 //! `codewarden-api:7` (the example's task definition).
@@ -52,7 +53,17 @@ pub enum Scenario {
     Timeout,
     /// As `Success`, but one-off tasks (RunTask) exit 1.
     RunTaskExits1,
+    /// After one step the essential container of a task exits 1; its last
+    /// lines are in CloudWatch Logs (`GetLogEvents` is answered here too).
+    Crash,
 }
+
+/// What the crashed container wrote, as CloudWatch Logs returns it.
+pub const CRASH_LOG: &[&str] = &[
+    "INFO:     Started server process [1]",
+    "Traceback (most recent call last):",
+    "KeyError: 'SUPABASE_URL'",
+];
 
 /// One logged call: the operation and its request body.
 #[derive(Debug, Clone)]
@@ -212,6 +223,7 @@ impl EcsStandIn {
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("AWS_ENDPOINT_URL_ECS", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", self.endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing-secret-key"),
             ("AWS_REGION", REGION),
@@ -513,6 +525,29 @@ impl World {
                 self.tasks.push(task);
                 (200, json!({"tasks": [v], "failures": []}))
             }
+            // CloudWatch Logs (`Logs_20140328.GetLogEvents`) of crashed tasks.
+            "GetLogEvents" => {
+                let stream = body["logStreamName"].as_str().unwrap_or_default();
+                let crashed = self.tasks.iter().any(|t| {
+                    t.exit_code == Some(1)
+                        && stream
+                            == format!("api/api/{}", t.arn.rsplit('/').next().unwrap_or_default())
+                });
+                if body["logGroupName"] != "/ecs/codewarden-api" || !crashed {
+                    return error(
+                        "ResourceNotFoundException",
+                        "The specified log stream does not exist.",
+                    );
+                }
+                let events: Vec<Value> = CRASH_LOG
+                    .iter()
+                    .map(|m| json!({"timestamp": 1, "message": m, "ingestionTime": 1}))
+                    .collect();
+                (
+                    200,
+                    json!({"events": events, "nextForwardToken": "f/1", "nextBackwardToken": "b/1"}),
+                )
+            }
             other => error(
                 "UnknownOperationException",
                 &format!("the stand-in does not know {other}"),
@@ -551,6 +586,17 @@ impl World {
                 ),
             ],
             Scenario::Timeout => vec![(1, Pending)],
+            Scenario::Crash => vec![
+                (1, Pending),
+                (
+                    1,
+                    Stop(
+                        "Essential container in task exited",
+                        "EssentialContainerExited",
+                        Some(1),
+                    ),
+                ),
+            ],
         }
     }
 
