@@ -56,7 +56,7 @@ pub enum Commands {
     Push(PushArgs),
     /// Apply pending Supabase migrations (same history table as the Supabase CLI)
     Migrate(MigrateArgs),
-    /// Deploy the pushed images (or redeploy) and wait for a verdict
+    /// Deploy what `gantry push` pushed (to ECS or Railway), and wait for a true verdict
     Deploy(DeployArgs),
     /// On a release tag: check versions, build, and upload SDKs to PyPI and npm
     Publish(PublishArgs),
@@ -147,8 +147,20 @@ pub struct DeployArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DeployTarget {
+    /// Roll out to Amazon ECS services ([deploy.*] with `ecs`), watch until a verdict, roll back on failure
+    Ecs(DeployEcsArgs),
     /// Point Railway services at the pushed image (or redeploy) and watch each deployment to SUCCESS or FAILED
     Railway(DeployRailwayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployEcsArgs {
+    /// Deploys to run [default: every [deploy.*] section with `ecs`]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Start a new deployment even when the task definition is unchanged
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,9 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Tests only: push ECR images to this `host:port` instead of the ECR
 /// registry (the ECR API calls still go to AWS or `AWS_ENDPOINT_URL`).
 pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";
+/// Tests and benchmarks only: how often `gantry deploy ecs` polls (`"100ms"`),
+/// over `[deploy.*] ecs.poll-interval`.
+pub const GANTRY_ECS_POLL_INTERVAL: &str = "GANTRY_ECS_POLL_INTERVAL";
 /// Set (to anything but empty) to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Set (to anything but empty or `0`) to force colour on.

@@ -90,6 +90,7 @@ fn dispatch(
         Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
         Commands::Run(args) => commands::run::cmd_run(args, &session),
         Commands::Deploy(args) => match &args.target {
+            cli::DeployTarget::Ecs(a) => commands::deploy_ecs::cmd_deploy_ecs(a, &session),
             cli::DeployTarget::Railway(a) => {
                 commands::deploy_railway::cmd_deploy_railway(a, &session)
             }

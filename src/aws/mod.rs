@@ -3,6 +3,8 @@
 //! aws-actions/configure-aws-credentials just works).
 
 pub mod ecr;
+pub mod ecs;
+pub mod logs;
 
 use crate::error::Error;
 

@@ -3,6 +3,7 @@
 //! `main` maps the verdict or error to an exit code.
 
 pub mod build;
+pub mod deploy_ecs;
 pub mod deploy_railway;
 pub mod gate;
 pub mod migrate;

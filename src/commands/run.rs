@@ -1,7 +1,7 @@
 //! `gantry run`: the configured pipeline, step by step, stopping at the first
 //! step that says no, with one summary and (in a dry run) one plan.
 
-use super::{Session, build, deploy_railway, gate, migrate, publish, push, scan};
+use super::{Session, build, deploy_ecs, deploy_railway, gate, migrate, publish, push, scan};
 use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
@@ -25,6 +25,7 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
             )?,
             Step::Push => push::execute(session, &[])?,
             Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
+            Step::DeployEcs => deploy_ecs::execute(session, &[], false)?,
             Step::DeployRailway => deploy_railway::execute(session, &[])?,
             Step::Publish => publish::execute(session, &[], None)?,
         };
@@ -76,6 +77,9 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     if config.migrate.is_some() {
         steps.push(Step::Migrate);
     }
+    if config.deploy.values().any(|d| d.ecs.is_some()) {
+        steps.push(Step::DeployEcs);
+    }
     if config.deploy.values().any(|d| d.railway.is_some()) {
         steps.push(Step::DeployRailway);
     }
@@ -89,7 +93,7 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
                 session.project.file.display()
             ),
             Some(
-                "add a [gates.<name>], [images.<name>] or [migrate] section, or list steps under [pipeline]"
+                "add a [gates.*], [images.*], [scan], [migrate], [deploy.*] or [publish.*] section, or list steps under [pipeline]"
                     .into(),
             ),
         ));

@@ -207,6 +207,25 @@ impl Printer {
         self.log(&out);
     }
 
+    /// A unified diff: removed lines red and added lines green on a terminal.
+    pub fn diff(&self, diff: &str) {
+        if self.opts.quiet {
+            return;
+        }
+        let diff = self.redact(diff);
+        let lines: Vec<String> = diff
+            .lines()
+            .map(|l| match l.as_bytes().first() {
+                _ if l.starts_with("---") || l.starts_with("+++") => self.paint(BOLD, l),
+                Some(b'-') => self.paint(RED, l),
+                Some(b'+') => self.paint(GREEN, l),
+                Some(b'@') => self.paint(DIM, l),
+                _ => l.to_string(),
+            })
+            .collect();
+        self.log(&lines.join("\n"));
+    }
+
     /// Tool output under a title: a collapsed group in GitHub, indented elsewhere.
     pub fn group(&self, title: &str, body: &str) {
         if self.opts.quiet && self.opts.format != Format::Github {

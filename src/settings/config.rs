@@ -31,7 +31,7 @@ pub struct Config {
     /// `[publish.<name>]`: SDKs published to PyPI or npm on a release tag.
     #[serde(default)]
     pub publish: IndexMap<Name, PublishConfig>,
-    /// `[deploy.<name>]`: deployment targets (Railway services, ...).
+    /// `[deploy.<name>]`: where services are deployed (`ecs = { ... }` or `railway = { ... }`).
     #[serde(default)]
     pub deploy: IndexMap<Name, super::deploy::DeployConfig>,
 }
@@ -59,6 +59,8 @@ pub enum Step {
     Push,
     /// Supabase migrations (`[migrate]`).
     Migrate,
+    /// Roll out to Amazon ECS (`[deploy.*]` with `ecs`).
+    DeployEcs,
     /// Deploy to Railway (`[deploy.*]` with `railway`).
     DeployRailway,
     /// Publish SDKs to PyPI and npm on a release tag (`[publish.*]`).
@@ -73,6 +75,7 @@ impl Step {
             Step::Scan => "scan",
             Step::Push => "push",
             Step::Migrate => "migrate",
+            Step::DeployEcs => "deploy-ecs",
             Step::DeployRailway => "deploy-railway",
             Step::Publish => "publish",
         }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod deploy;
+pub mod deploy_ecs;
 pub mod deploy_railway;
 pub mod gate;
 pub mod images;
@@ -122,6 +123,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
 
 /// Checks that need the file system or several keys at once.
 fn validate(project: &Project, text: &str) -> Result<()> {
+    deploy_ecs::validate(project, text)?;
     for (name, gate) in &project.config.gates {
         if let Some(dir) = &gate.dir {
             let full = project.root.join(dir.get_ref());
@@ -184,7 +186,7 @@ fn validate(project: &Project, text: &str) -> Result<()> {
     if let Some(scan) = &project.config.scan {
         scan::validate(project, scan, text)?;
     }
-    validate_railway(project, text)?;
+    validate_deploy(project, text)?;
     if let Some(migrate) = &project.config.migrate {
         let dir = migrate.dir.as_ref();
         let path = dir.map_or(migrate::DEFAULT_DIR, |d| d.get_ref().as_str());
@@ -271,7 +273,7 @@ fn validate_publish(project: &Project, text: &str) -> Result<()> {
 
 /// `[deploy.*]` Railway keys: exactly one of `image` and `mode`, and the
 /// image is one of `[images.*]`.
-fn validate_railway(project: &Project, text: &str) -> Result<()> {
+fn validate_deploy(project: &Project, text: &str) -> Result<()> {
     for (name, deploy) in &project.config.deploy {
         let at = |message: String, hint: &str| -> Error {
             let header = format!("[deploy.{name}]");
@@ -294,6 +296,34 @@ fn validate_railway(project: &Project, text: &str) -> Result<()> {
                 }),
             }
         };
+        // One platform per section, and only that platform's keys.
+        match (&deploy.ecs, &deploy.railway) {
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    format!("deploy.{name} names two platforms, `ecs` and `railway`"),
+                    "use one [deploy.<name>] section per platform",
+                ));
+            }
+            (None, None) => {
+                return Err(at(
+                    format!("deploy.{name} names no platform"),
+                    "add `ecs = { cluster, service, task-definition }` or `railway = { project, environment, service }`",
+                ));
+            }
+            (Some(_), None) if deploy.image.is_some() || deploy.timeout.is_some() => {
+                return Err(at(
+                    format!("deploy.{name}: `image` and `timeout` are Railway keys"),
+                    "for ECS, map containers to images with `containers = { <container> = \"<image>\" }` and set the timeout under `ecs`",
+                ));
+            }
+            (None, Some(_)) if !deploy.containers.is_empty() => {
+                return Err(at(
+                    format!("deploy.{name}: `containers` is an ECS key"),
+                    "for Railway, name the image with `image = \"<image>\"`",
+                ));
+            }
+            _ => {}
+        }
         if deploy.railway.is_none() {
             if deploy.mode.is_some() {
                 return Err(at(

@@ -196,3 +196,32 @@ fn json_format_reports_errors_as_one_document_too() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_deploy_section_names_exactly_one_platform_with_its_own_keys() {
+    let p = Project::new();
+    let cases = [
+        (
+            "[deploy.api]\necs = { cluster = \"c\", service = \"s\" }\nrailway = { service = \"w\" }\n",
+            "deploy.api names two platforms",
+        ),
+        (
+            "[deploy.api]\ncontainers = { api = \"api\" }\n",
+            "deploy.api names no platform",
+        ),
+        (
+            "[deploy.api]\necs = { cluster = \"c\", service = \"s\" }\nimage = \"api\"\n",
+            "`image` and `timeout` are Railway keys",
+        ),
+        (
+            "[deploy.w]\nrailway = { service = \"w\" }\nimage = \"api\"\ncontainers = { w = \"api\" }\n",
+            "`containers` is an ECS key",
+        ),
+    ];
+    for (config, message) in cases {
+        p.write("gantry.toml", config);
+        let r = p.gantry().args(["run"]).run().code(2);
+        assert!(r.stderr.contains(message), "{config}\n{}", r.stderr);
+        assert!(r.stderr.contains("gantry.toml:1:1:"), "{}", r.stderr);
+    }
+}

@@ -6,6 +6,7 @@ mod support;
 
 mod build;
 mod cli;
+mod deploy_ecs;
 mod deploy_railway;
 mod dockerignore;
 mod gate;

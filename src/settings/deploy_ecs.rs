@@ -1,0 +1,264 @@
+//! Settings of `gantry deploy ecs`: the `ecs` keys of `[deploy.*]` resolved
+//! into one [`EcsDeploy`] per service before anything is asked of AWS.
+
+use super::Project;
+use super::config::Name;
+use crate::environment::{self as env, Environment};
+use crate::error::{Error, Result};
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use std::path::PathBuf;
+use std::time::Duration;
+use toml::Spanned;
+
+/// How long a rollout may take before gantry rolls it back.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// The steady polling interval; the first polls come twice as fast.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(2);
+
+/// `ecs = { ... }` under `[deploy.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EcsTarget {
+    /// Cluster name or ARN.
+    pub cluster: String,
+    /// Service name or ARN.
+    pub service: String,
+    /// A JSON file (as `aws ecs describe-task-definition` prints it),
+    /// relative to `gantry.toml`; or a task definition ARN to deploy as it is;
+    /// default: the service's current task definition.
+    pub task_definition: Option<Spanned<String>>,
+    /// AWS region; default: the AWS SDK's (`AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// Environment variables set in every mapped container (over the file's).
+    #[serde(default)]
+    pub environment: IndexMap<String, String>,
+    /// Secrets (`NAME = "<Secrets Manager or SSM ARN>"`) set in every mapped container.
+    #[serde(default)]
+    pub secrets: IndexMap<String, String>,
+    /// The service's desired count after the deploy; default: unchanged.
+    pub desired_count: Option<i32>,
+    /// A one-off task run with the new task definition before the service is updated.
+    pub run_task: Option<RunTaskConfig>,
+    /// How long the rollout may take before it is rolled back: `"15m"`.
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<Duration>,
+    /// Steady polling interval while watching: `"2s"` (the first polls are twice as fast).
+    #[serde(default, deserialize_with = "duration")]
+    pub poll_interval: Option<Duration>,
+    /// Roll back to the previous task definition on failure or timeout (default true).
+    #[serde(default = "yes")]
+    pub rollback: bool,
+    /// Deregister the new revision when its deploy failed.
+    #[serde(default)]
+    pub deregister_failed: bool,
+    /// After a success, keep only the newest N active revisions of the family.
+    pub keep_revisions: Option<u32>,
+    /// Deploy even when the task definition is unchanged (a new deployment of the same revision).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `run-task = { command = [...] }`: for example database migrations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunTaskConfig {
+    /// The container whose command is overridden; default: the first mapped container.
+    pub container: Option<String>,
+    /// The command (argv) the container runs instead of its own.
+    pub command: Vec<String>,
+    /// How long the task may run: `"10m"` (default).
+    #[serde(default, deserialize_with = "duration")]
+    pub timeout: Option<Duration>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where the new task definition comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A JSON file in the repository.
+    File(PathBuf),
+    /// An existing revision, deployed without registering.
+    Arn(String),
+    /// The service's current task definition, with new images.
+    Current,
+}
+
+/// One ECS service to deploy, fully resolved.
+#[derive(Debug, Clone)]
+pub struct EcsDeploy {
+    pub name: String,
+    pub cluster: String,
+    pub service: String,
+    pub region: Option<String>,
+    pub source: Source,
+    /// Container → image name.
+    pub containers: IndexMap<String, String>,
+    pub environment: IndexMap<String, String>,
+    pub secrets: IndexMap<String, String>,
+    pub desired_count: Option<i32>,
+    pub run_task: Option<RunTaskConfig>,
+    pub timeout: Duration,
+    pub poll: Duration,
+    pub rollback: bool,
+    pub deregister_failed: bool,
+    pub keep_revisions: Option<u32>,
+    pub force: bool,
+}
+
+/// The ECS deploys of `gantry.toml`, or only the named ones.
+pub fn resolve(
+    project: &Project,
+    env: &Environment,
+    names: &[String],
+    force: bool,
+) -> Result<Vec<EcsDeploy>> {
+    let configured: Vec<&str> = project
+        .config
+        .deploy
+        .iter()
+        .filter(|(_, d)| d.ecs.is_some())
+        .map(|(n, _)| n.0.as_str())
+        .collect();
+    for name in names {
+        if !configured.contains(&name.as_str()) {
+            let hint = match super::toml_error::closest(name, &configured) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None if configured.is_empty() => format!(
+                    "{} has no [deploy.*] section with `ecs`",
+                    project.file.display()
+                ),
+                None => format!("ECS deploys: {}", configured.join(", ")),
+            };
+            return Err(Error::usage(
+                format!("no ECS deploy named `{name}`"),
+                Some(hint),
+            ));
+        }
+    }
+    // Tests and benchmarks poll a local stand-in much faster than AWS allows.
+    let poll_override = match env.get(env::GANTRY_ECS_POLL_INTERVAL) {
+        Some(v) => Some(humantime::parse_duration(v).map_err(|e| {
+            Error::usage(
+                format!("{}=`{v}`: {e}", env::GANTRY_ECS_POLL_INTERVAL),
+                Some("write it like \"2s\" or \"100ms\"".into()),
+            )
+        })?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for (name, cfg) in &project.config.deploy {
+        let Some(ecs) = &cfg.ecs else { continue };
+        if !names.is_empty() && !names.contains(&name.0) {
+            continue;
+        }
+        out.push(EcsDeploy {
+            name: name.0.clone(),
+            cluster: ecs.cluster.clone(),
+            service: ecs.service.clone(),
+            region: ecs.region.clone(),
+            source: source(project, ecs),
+            containers: cfg.containers.clone(),
+            environment: ecs.environment.clone(),
+            secrets: ecs.secrets.clone(),
+            desired_count: ecs.desired_count,
+            run_task: ecs.run_task.clone(),
+            timeout: ecs.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            poll: poll_override.or(ecs.poll_interval).unwrap_or(DEFAULT_POLL),
+            rollback: ecs.rollback,
+            deregister_failed: ecs.deregister_failed,
+            keep_revisions: ecs.keep_revisions,
+            force: force || ecs.force,
+        });
+    }
+    Ok(out)
+}
+
+fn source(project: &Project, ecs: &EcsTarget) -> Source {
+    match ecs.task_definition.as_ref().map(|s| s.get_ref()) {
+        None => Source::Current,
+        Some(s) if s.starts_with("arn:") => Source::Arn(s.clone()),
+        Some(path) => Source::File(project.root.join(path)),
+    }
+}
+
+/// Checks of `[deploy.*]` that need the file system or other sections.
+pub fn validate(project: &Project, text: &str) -> Result<()> {
+    for (name, cfg) in &project.config.deploy {
+        let Some(ecs) = &cfg.ecs else { continue };
+        check_name(name, cfg.containers.keys(), project)?;
+        if let Some(td) = &ecs.task_definition
+            && !td.get_ref().starts_with("arn:")
+            && !project.root.join(td.get_ref()).is_file()
+        {
+            return Err(super::toml_error::at_span(
+                &project.file,
+                text,
+                td.span(),
+                format!(
+                    "deploy.{name}.ecs.task-definition: no file `{}`",
+                    td.get_ref()
+                ),
+                Some(
+                    "give a JSON file relative to gantry.toml (as `aws ecs describe-task-definition` prints it) or a task definition ARN"
+                        .into(),
+                ),
+            )
+            .into());
+        }
+        if ecs.run_task.as_ref().is_some_and(|r| r.command.is_empty()) {
+            return Err(Error::usage(
+                format!("deploy.{name}.ecs.run-task.command is empty"),
+                Some("give the command as a list: [\"python\", \"-m\", \"migrate\"]".into()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_name<'a>(
+    name: &Name,
+    containers: impl Iterator<Item = &'a String>,
+    project: &Project,
+) -> Result<()> {
+    let images: Vec<&str> = project.config.images.keys().map(|n| n.0.as_str()).collect();
+    for container in containers {
+        let image = &project.config.deploy[name].containers[container];
+        if !images.contains(&image.as_str()) {
+            let hint = match super::toml_error::closest(image, &images) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "each container maps to the name of an [images.*] section".into(),
+            };
+            return Err(Error::usage(
+                format!("deploy.{name}.containers.{container}: no image named `{image}`"),
+                Some(hint),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `"90s"`, `"10m"` or a number of seconds.
+fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Secs(n) if n > 0 => Ok(Some(Duration::from_secs(n as u64))),
+        Raw::Secs(n) => Err(de::Error::custom(format!("must be positive, got {n}"))),
+        Raw::Text(s) => match humantime::parse_duration(&s) {
+            Ok(d) if !d.is_zero() => Ok(Some(d)),
+            Ok(_) => Err(de::Error::custom("must be positive")),
+            Err(e) => Err(de::Error::custom(format!(
+                "invalid duration `{s}` ({e}): write it like \"90s\" or \"10m\""
+            ))),
+        },
+    }
+}

@@ -1,0 +1,582 @@
+//! `gantry deploy ecs` against the ECS stand-in (rollouts over time) and
+//! moto (the request shapes the real AWS SDK sends).
+
+use crate::support::Project;
+use crate::support::ecs::{EcsStandIn, Scenario};
+use crate::support::services::Moto;
+use std::process::Command;
+use std::time::Duration;
+
+const DIGEST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const ORIGINAL: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:7";
+const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:8";
+
+/// A project whose `push` recorded the digest of image `api`, deploying to
+/// the stand-in's `prod/api` from the example's task definition.
+fn project(ecs_extra: &str) -> Project {
+    project_with(ecs_extra, &[])
+}
+
+/// As [`project`], with text replacements in the task definition file.
+fn project_with(ecs_extra: &str, edits: &[(&str, &str)]) -> Project {
+    let p = Project::new();
+    let td = std::fs::read_to_string(
+        crate::support::repo_root().join("examples/monorepo/deploy/task-definition.json"),
+    )
+    .unwrap();
+    // A field newer than the SDK's model must reach RegisterTaskDefinition.
+    let td = td.replacen('{', "{\n    \"someFieldFrom2030\": {\"enabled\": true},", 1);
+    let td = edits
+        .iter()
+        .fold(td, |td, (from, to)| td.replacen(from, to, 1));
+    p.write("deploy/task-definition.json", &td);
+    p.write("api/Dockerfile", "FROM scratch\n");
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/api\"\nregistry = \"ecr\"\n\n\
+             [deploy.api]\ncontainers = {{ api = \"api\" }}\n\n\
+             [deploy.api.ecs]\ncluster = \"prod\"\nservice = \"api\"\ntask-definition = \"deploy/task-definition.json\"\n{ecs_extra}"
+        ),
+    );
+    p.write(".gitignore", ".gantry/\n");
+    let sha = p.commit("deploy");
+    p.write(
+        ".gantry/state.json",
+        &serde_json::json!({
+            "version": 1,
+            "revision": sha,
+            "steps": {"push": {"verdict": "passed", "dry_run": false, "finished_at": "2026-01-01T00:00:00Z",
+                "outputs": {"image-api-digest": DIGEST}}}
+        })
+        .to_string(),
+    );
+    p
+}
+
+fn deploy(p: &Project, ecs: &EcsStandIn, args: &[&str]) -> crate::support::Run {
+    p.gantry()
+        .envs(ecs.env())
+        .env("GANTRY_ECS_POLL_INTERVAL", "40ms")
+        .args(["deploy", "ecs"])
+        .args(args)
+        .run()
+}
+
+fn count(ops: &[String], op: &str) -> usize {
+    ops.iter().filter(|o| *o == op).count()
+}
+
+const STEP: Duration = Duration::from_millis(150);
+
+#[test]
+fn success_registers_the_pushed_digest_and_waits_for_completion() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with('+') && l.contains(&format!("\"image\": \"{DIGEST}\""))),
+        "{all}"
+    );
+    assert!(all.contains("deployment completed"), "{all}");
+    assert!(all.contains("runs codewarden-api:8"), "{all}");
+    assert!(all.contains("running 2/2"), "{all}");
+    assert!(
+        !all.contains("old-event") && all.matches("has reached a steady state").count() == 1,
+        "only new events are shown:\n{all}"
+    );
+    assert_eq!(ecs.running_task_definition(), NEW);
+    let registered = ecs.task_definition(NEW).unwrap();
+    assert_eq!(registered["containerDefinitions"][0]["image"], DIGEST);
+    assert_eq!(
+        registered["someFieldFrom2030"]["enabled"], true,
+        "newer fields are kept"
+    );
+    assert!(
+        registered.get("requiresAttributes").is_none()
+            && registered.get("revision") == Some(&8.into())
+    );
+    let state = p.read(".gantry/state.json");
+    for output in [
+        "deploy-api-task-definition",
+        "deploy-api-previous-task-definition",
+        "deploy-api-deployment-id",
+        "deploy-api-console-url",
+    ] {
+        assert!(state.contains(output), "{output} in {state}");
+    }
+    assert!(
+        state.contains(ORIGINAL)
+            && state.contains("console.aws.amazon.com/ecs/v2/clusters/prod/services/api"),
+        "{state}"
+    );
+
+    // Re-running is a no-op: the service already runs this definition.
+    let before = ecs.mutating().len();
+    let r = deploy(&p, &ecs, &[]).code(0);
+    assert!(r.all().contains("nothing to deploy"), "{}", r.all());
+    assert!(r.stdout.contains("no remote changes"), "{}", r.stdout);
+    assert_eq!(
+        ecs.mutating().len(),
+        before,
+        "unchanged definition: no mutating call"
+    );
+
+    // --force starts a new deployment of the same revision, registering nothing.
+    deploy(&p, &ecs, &["--force"]).code(0);
+    let ops: Vec<String> = ecs.mutating().into_iter().map(|c| c.operation).collect();
+    assert_eq!(
+        ops,
+        ["RegisterTaskDefinition", "UpdateService", "UpdateService"]
+    );
+}
+
+#[test]
+fn keep_revisions_deregisters_older_revisions_after_a_success() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("keep-revisions = 1\n");
+    deploy(&p, &ecs, &[]).code(0);
+    let gone: Vec<_> = ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "DeregisterTaskDefinition")
+        .map(|c| c.body["taskDefinition"].clone())
+        .collect();
+    assert_eq!(gone, [ORIGINAL]);
+    assert_eq!(ecs.task_definition(NEW).unwrap()["status"], "ACTIVE");
+}
+
+#[test]
+fn dry_run_prints_the_diff_and_changes_nothing() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    assert!(
+        r.stdout
+            .contains("+ task definition codewarden-api: register a new revision"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("~ service prod/api: deploy the new revision"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("+{}", "")) && r.stdout.contains(DIGEST),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("someFieldFrom2030"), "{}", r.stdout);
+    assert!(ecs.mutating().is_empty(), "{:?}", ecs.operations());
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+}
+
+#[test]
+fn slow_start_shows_counts_as_they_change() {
+    let ecs = EcsStandIn::start(Scenario::SlowStart, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    assert!(
+        all.contains("running 0/2, pending 2")
+            && all.contains("running 1/2, pending 1")
+            && all.contains("running 2/2, pending 0"),
+        "{all}"
+    );
+    assert_eq!(ecs.running_task_definition(), NEW);
+}
+
+#[test]
+fn circuit_breaker_failure_is_a_failure_even_after_ecs_rolled_back() {
+    let ecs = EcsStandIn::start(Scenario::CircuitBreaker, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("ECS deployment circuit breaker: tasks failed to start."),
+        "{all}"
+    );
+    assert!(all.contains("ECS rolled back to codewarden-api:7"), "{all}");
+    // ECS rolled back by itself: gantry did not start a second update.
+    assert_eq!(count(&ecs.operations(), "UpdateService"), 1);
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+    assert!(p.read(".gantry/state.json").contains("\"failed\""));
+}
+
+#[test]
+fn tasks_that_cannot_pull_fail_fast_and_are_rolled_back() {
+    let ecs = EcsStandIn::start(Scenario::CannotPull, STEP);
+    let p = project("deregister-failed = true\n");
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("CannotPullContainerError: pull image manifest has been retried"),
+        "{all}"
+    );
+    assert!(all.contains("rolled back to codewarden-api:7"), "{all}");
+    assert!(
+        !all.contains("old0"),
+        "a task stopped before the deploy is not ours:\n{all}"
+    );
+    let updates: Vec<_> = ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateService")
+        .collect();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].body["taskDefinition"], ORIGINAL);
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+    assert_eq!(count(&ecs.operations(), "DeregisterTaskDefinition"), 1);
+    assert_eq!(ecs.task_definition(NEW).unwrap()["status"], "INACTIVE");
+}
+
+#[test]
+fn a_crashing_container_shows_its_last_log_lines() {
+    let ecs = EcsStandIn::start(Scenario::Crash, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("Essential container in task exited; api exited 1"),
+        "{all}"
+    );
+    assert!(
+        all.contains("last log lines of api (/ecs/codewarden-api, api/api/"),
+        "{all}"
+    );
+    for line in crate::support::ecs::CRASH_LOG {
+        assert!(all.contains(line), "{line}:\n{all}");
+    }
+    assert!(all.contains("rolled back to codewarden-api:7"), "{all}");
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+}
+
+#[test]
+fn throttling_is_retried() {
+    let ecs = EcsStandIn::start(Scenario::Throttling, STEP);
+    let p = project("");
+    deploy(&p, &ecs, &[]).code(0);
+    assert_eq!(ecs.throttled(), 4, "every throttled call was retried");
+    assert_eq!(ecs.running_task_definition(), NEW);
+}
+
+#[test]
+fn timeout_rolls_back() {
+    let ecs = EcsStandIn::start(Scenario::Timeout, STEP);
+    let p = project("timeout = \"1s\"\n");
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("no verdict within 1s") && all.contains("rolled back to codewarden-api:7"),
+        "{all}"
+    );
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+}
+
+#[test]
+fn a_failing_one_off_task_leaves_the_service_untouched() {
+    let ecs = EcsStandIn::start(Scenario::RunTaskExits1, STEP);
+    let p = project("run-task = { command = [\"python\", \"-m\", \"migrate\"] }\n");
+    let r = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    assert!(
+        r.stdout
+            .contains("> one-off task in prod: run `python -m migrate` before the service update"),
+        "{}",
+        r.stdout
+    );
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("api exited 1") && all.contains("the service was not touched"),
+        "{all}"
+    );
+    let ops = ecs.operations();
+    assert_eq!(count(&ops, "UpdateService"), 0, "{ops:?}");
+    let run = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "RunTask")
+        .unwrap();
+    assert_eq!(run.body["taskDefinition"], NEW);
+    assert_eq!(run.body["launchType"], "FARGATE");
+    assert_eq!(
+        run.body["networkConfiguration"]["awsvpcConfiguration"]["subnets"][0],
+        "subnet-0123456789abcdef0"
+    );
+    assert_eq!(
+        run.body["overrides"]["containerOverrides"][0]["command"][1],
+        "-m"
+    );
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+}
+
+#[test]
+fn a_passing_one_off_task_comes_before_the_update() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("run-task = { command = [\"python\", \"-m\", \"migrate\"] }\n");
+    deploy(&p, &ecs, &[]).code(0);
+    let ops: Vec<String> = ecs.mutating().into_iter().map(|c| c.operation).collect();
+    assert_eq!(ops, ["RegisterTaskDefinition", "RunTask", "UpdateService"]);
+}
+
+#[test]
+fn a_local_dry_run_without_aws_shows_the_diff_against_the_file() {
+    let p = project("");
+    let r = p
+        .gantry()
+        .env("AWS_ENDPOINT_URL_ECS", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["deploy", "ecs", "--dry-run"])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr.contains("not checked against ECS") && r.stderr.contains("task-definition.json"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains(DIGEST) && r.stdout.contains("-"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_missing_digest_and_unknown_names_are_usage_errors() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &["worker"]).code(2);
+    assert!(
+        r.stderr.contains("no ECS deploy named `worker`"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_file(p.path().join(".gantry/state.json")).unwrap();
+    let r = deploy(&p, &ecs, &[]).code(2);
+    assert!(r.stderr.contains("run `gantry push` first"), "{}", r.stderr);
+    assert!(ecs.mutating().is_empty());
+    p.write("gantry.toml", "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/api\"\n[deploy.api]\ncontainers = { api = \"apx\" }\necs = { cluster = \"prod\", service = \"api\" }\n");
+    let r = deploy(&p, &ecs, &[]).code(2);
+    assert!(
+        r.stderr.contains("no image named `apx`") && r.stderr.contains("did you mean `api`"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// moto accepts every call in the shape the AWS SDK sends it.
+#[test]
+fn moto_accepts_the_request_shapes() {
+    let Some(moto) = Moto::start() else { return };
+    let python = crate::support::repo_root().join(".venv/bin/python");
+    let setup = format!(
+        r#"
+import boto3, json
+ecs = boto3.client("ecs", endpoint_url="{0}", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing-secret-key")
+ecs.create_cluster(clusterName="prod")
+# RunTask on EC2 needs a container instance.
+from moto.ec2 import utils as ec2_utils
+ec2 = boto3.resource("ec2", endpoint_url="{0}", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing-secret-key")
+ami = ec2.meta.client.describe_images()["Images"][0]["ImageId"]
+instance = ec2.create_instances(ImageId=ami, MinCount=1, MaxCount=1)[0]
+ecs.register_container_instance(cluster="prod", instanceIdentityDocument=json.dumps(ec2_utils.generate_instance_identity_document(instance)))
+td = json.load(open("{1}"))
+td["networkMode"] = "bridge"
+td["requiresCompatibilities"] = ["EC2"]
+td["containerDefinitions"][0]["memory"] = 512
+for k in ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy"]:
+    td.pop(k, None)
+arn = ecs.register_task_definition(**td)["taskDefinition"]["taskDefinitionArn"]
+ecs.create_service(cluster="prod", serviceName="api", taskDefinition=arn, desiredCount=1, launchType="EC2")
+"#,
+        moto.endpoint,
+        crate::support::repo_root()
+            .join("examples/monorepo/deploy/task-definition.json")
+            .display()
+    );
+    let out = Command::new(&python).args(["-c", &setup]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // moto 5.2.5 fails RunTask for a container without its own memory, and
+    // CreateService with an awsvpc configuration: the bridge network here.
+    let p = project_with(
+        "region = \"us-east-1\"\ntimeout = \"3s\"\nkeep-revisions = 1\nrun-task = { command = [\"true\"] }\nenvironment = { LOG_LEVEL = \"debug\" }\n",
+        &[
+            ("\"name\": \"api\",", "\"name\": \"api\", \"memory\": 512,"),
+            ("\"awsvpc\"", "\"bridge\""),
+            (
+                "\"requiresCompatibilities\": [\n        \"FARGATE\"",
+                "\"requiresCompatibilities\": [\n        \"EC2\"",
+            ),
+        ],
+    );
+    let r = p
+        .gantry()
+        .envs(moto.env())
+        .env("GANTRY_ECS_POLL_INTERVAL", "100ms")
+        .args(["deploy", "ecs", "--dry-run"])
+        .run()
+        .code(0);
+    assert!(r.stdout.contains("\"value\": \"debug\""), "{}", r.stdout);
+    // A real run: register, run-task, describe-tasks, update and describe
+    // are accepted; moto never moves the rollout forward, so the verdict is
+    // a timeout followed by a rollback (another update) and a deregistration.
+    let r = p
+        .gantry()
+        .envs(moto.env())
+        .env("GANTRY_ECS_POLL_INTERVAL", "100ms")
+        .args(["deploy", "ecs", "-v"])
+        .run();
+    let all = r.all();
+    assert_eq!(r.code, 1, "{all}");
+    for said in [
+        "registered arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:2",
+        "one-off task `true` succeeded",
+        "deployment failed: no verdict within 3s",
+        "rolling back to codewarden-api:1",
+    ] {
+        assert!(all.contains(said), "{said}:\n{all}");
+    }
+}
+
+/// One benchmark run: seconds from the stand-in's event to the line where
+/// gantry gives its verdict (`line` is a part of that line).
+fn gantry_latency(scenario: Scenario, step: Duration, mark: &str, line: &str) -> f64 {
+    use std::io::BufRead;
+    let ecs = EcsStandIn::start(scenario, step);
+    let p = project("");
+    let mut child = p
+        .gantry()
+        .envs(ecs.env())
+        .args(["deploy", "ecs", "--color", "never"])
+        .spawn();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = None;
+    for l in std::io::BufReader::new(stderr).lines() {
+        let l = l.unwrap();
+        if seen.is_none() && l.contains(line) {
+            seen = Some(std::time::Instant::now());
+        }
+    }
+    child.wait().unwrap();
+    let seen = seen.unwrap_or_else(|| panic!("gantry never printed `{line}`"));
+    let at = ecs
+        .mark(mark)
+        .unwrap_or_else(|| panic!("the stand-in never reached `{mark}`"));
+    seen.duration_since(at).as_secs_f64()
+}
+
+/// The same rollout watched by `aws ecs wait services-stable`'s policy
+/// (botocore's `services_stable` waiter: DescribeServices every 15 s, at
+/// most 40 times), driven through boto3 against the stand-in.
+fn waiter_latency(step: Duration) -> f64 {
+    let ecs = EcsStandIn::start(Scenario::Success, step);
+    let python = crate::support::repo_root().join(".venv/bin/python");
+    let script = format!(
+        r#"
+import boto3
+ecs = boto3.client("ecs", endpoint_url="{}", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+ecs.register_task_definition(family="codewarden-api", containerDefinitions=[{{"name": "api", "image": "x@sha256:1"}}])
+ecs.update_service(cluster="prod", service="api", taskDefinition="codewarden-api:8")
+ecs.get_waiter("services_stable").wait(cluster="prod", services=["api"])
+"#,
+        ecs.endpoint
+    );
+    let out = Command::new(python).args(["-c", &script]).output().unwrap();
+    let done = std::time::Instant::now();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    done.duration_since(ecs.mark("completed").unwrap())
+        .as_secs_f64()
+}
+
+/// `scripts/bench-deploy-ecs`: verdict latency, gantry vs the 15 s waiter.
+#[test]
+#[ignore]
+fn bench_verdict_latency() {
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    // One step of the stand-in's timeline: COMPLETED after 2 steps, the
+    // first task stopped after 1. Real rollouts take minutes; what is
+    // measured here is only the delay after the event. The step varies from
+    // run to run so that events do not line up with either poller's ticks.
+    let step = |i: usize| Duration::from_millis(2500 + 370 * i as u64);
+    let stats = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let max = v.iter().cloned().fold(0.0, f64::max);
+        format!("{mean:.2} s mean, {max:.2} s max")
+    };
+    let completed: Vec<f64> = (0..runs)
+        .map(|i| gantry_latency(Scenario::Success, step(i), "completed", "✓ [api]"))
+        .collect();
+    let failed: Vec<f64> = (0..runs)
+        .map(|i| {
+            gantry_latency(
+                Scenario::CannotPull,
+                step(i),
+                "first-stop",
+                "deployment failed",
+            )
+        })
+        .collect();
+    let waiter: Vec<f64> = (0..runs.min(3)).map(|i| waiter_latency(step(i))).collect();
+    println!("\n| event | gantry deploy ecs | aws ecs wait services-stable |");
+    println!("| --- | ---: | ---: |");
+    println!(
+        "| deployment COMPLETED → verdict | {} ({runs} runs) | {} ({} runs) |",
+        stats(&completed),
+        stats(&waiter),
+        waiter.len()
+    );
+    println!(
+        "| first task stopped (CannotPullContainerError) → failure reported | {} ({runs} runs) | never: waits for a steady state, up to 40 × 15 s = 10 min |",
+        stats(&failed)
+    );
+}
+
+#[test]
+fn several_services_deploy_in_parallel_with_one_verdict() {
+    let ecs = EcsStandIn::start(Scenario::RunTaskExits1, STEP);
+    // The worker's one-off task exits 1; the API has none and succeeds.
+    let p = project(
+        "\n[deploy.worker]\ncontainers = { api = \"api\" }\n\n[deploy.worker.ecs]\ncluster = \"prod\"\nservice = \"worker\"\ntask-definition = \"deploy/task-definition.json\"\nrun-task = { command = [\"false\"] }\n",
+    );
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("✓ [api] prod/api runs codewarden-api:"),
+        "{all}"
+    );
+    assert!(
+        all.contains("✗ [worker] the one-off task `false` failed"),
+        "{all}"
+    );
+    assert_ne!(ecs.running("api"), ORIGINAL);
+    assert_eq!(ecs.running("worker"), ORIGINAL);
+    let updates: Vec<_> = ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateService")
+        .map(|c| c.body["service"].clone())
+        .collect();
+    assert_eq!(updates, ["api"]);
+    let state = p.read(".gantry/state.json");
+    assert!(
+        state.contains("deploy-api-task-definition")
+            && state.contains("deploy-worker-task-definition"),
+        "{state}"
+    );
+}
