@@ -8,6 +8,7 @@ use crate::cli::BuildArgs;
 use crate::context::RefType;
 use crate::docker::build::{self, Failure, Request};
 use crate::docker::context::Context;
+use crate::docker::dockerfile;
 use crate::docker::engine;
 use crate::docker::metadata::{self, Facts};
 use crate::error::{ConfigError, Error, Result};
@@ -170,8 +171,6 @@ pub fn execute(
 
 /// The build request and the local tags of one image.
 fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
-    let (context, dockerfile_name) = Context::prepare(&image.context, &image.dockerfile)
-        .map_err(|e| Error::usage(format!("{}: {}", e.path.display(), e.message), Some(e.hint)))?;
     let dockerfile_text = std::fs::read_to_string(&image.dockerfile).map_err(|e| {
         Error::usage(
             format!("{}: cannot read: {e}", image.dockerfile.display()),
@@ -187,16 +186,30 @@ fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
         .iter()
         .map(|t| format!("{}:{t}", image.repository))
         .collect();
-    let mut labels: std::collections::HashMap<String, String> =
+    let mut labels: std::collections::BTreeMap<String, String> =
         metadata::labels(facts, &image.name).into_iter().collect();
     labels.extend(image.labels.clone());
+    // One LABEL step in the Dockerfile instead of one build step per label;
+    // the API's `labels` only when the Dockerfile cannot take the line.
+    let generated = dockerfile::with_labels(&dockerfile_text, &labels, image.target.as_deref());
+    let api_labels = if generated.is_some() {
+        std::collections::HashMap::new()
+    } else {
+        labels.into_iter().collect()
+    };
+    let (context, dockerfile_name) = Context::prepare(
+        &image.context,
+        &image.dockerfile,
+        generated.map(String::into_bytes),
+    )
+    .map_err(|e| Error::usage(format!("{}: {}", e.path.display(), e.message), Some(e.hint)))?;
     Ok((
         Request {
             context,
             dockerfile_name,
             dockerfile_text,
             tags: tags.clone(),
-            labels,
+            labels: api_labels,
             build_args: image.build_args.clone(),
             target: image.target.clone(),
             platform: image.platform.clone(),

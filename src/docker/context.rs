@@ -10,6 +10,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
+/// The name under which a generated (or out-of-context) Dockerfile travels.
+/// Fixed, not random, so the context of an unchanged commit is identical and
+/// the build cache hits.
+pub const GENERATED: &str = ".gantry.Dockerfile";
+
 /// Size of the chunks sent to the engine; with the channel's depth this
 /// bounds the memory a build context takes, whatever its size.
 const CHUNK: usize = 256 * 1024;
@@ -58,8 +63,15 @@ pub fn ignore_file(context: &Path, dockerfile: &Path) -> Option<PathBuf> {
 
 impl Context {
     /// Reads the ignore file and keeps the Dockerfile and the ignore file
-    /// (the engine needs them; the Docker CLI does the same).
-    pub fn prepare(root: &Path, dockerfile: &Path) -> Result<(Context, String), ContextError> {
+    /// (the engine needs them; the Docker CLI does the same). `generated` is a
+    /// Dockerfile to send instead of the file (gantry's labels added); it
+    /// travels under [`GENERATED`], as does a Dockerfile outside the context.
+    /// Returns the context and the Dockerfile's name inside it.
+    pub fn prepare(
+        root: &Path,
+        dockerfile: &Path,
+        generated: Option<Vec<u8>>,
+    ) -> Result<(Context, String), ContextError> {
         let ignore_path = ignore_file(root, dockerfile);
         let mut ignore = match &ignore_path {
             Some(p) => {
@@ -80,19 +92,24 @@ impl Context {
                 hint: "report this: an empty ignore file should always parse".into(),
             })?,
         };
-        let (dockerfile_name, extra) = match dockerfile.strip_prefix(root) {
-            Ok(rel) => (slash(rel), None),
-            Err(_) => {
-                let content = fs::read(dockerfile).map_err(|e| ContextError {
-                    path: dockerfile.to_path_buf(),
-                    message: format!("cannot read the Dockerfile: {e}"),
-                    hint: "check `dockerfile` in gantry.toml".into(),
-                })?;
-                let name = format!(".gantry-dockerfile-{}", std::process::id());
-                (name.clone(), Some((name, content)))
-            }
+        let inside = dockerfile.strip_prefix(root).ok().map(slash);
+        let content = match (generated, &inside) {
+            (Some(content), _) => Some(content),
+            (None, Some(_)) => None,
+            (None, None) => Some(fs::read(dockerfile).map_err(|e| ContextError {
+                path: dockerfile.to_path_buf(),
+                message: format!("cannot read the Dockerfile: {e}"),
+                hint: "check `dockerfile` in gantry.toml".into(),
+            })?),
+        };
+        let (dockerfile_name, extra) = match (content, inside) {
+            (Some(c), _) => (GENERATED.to_string(), Some((GENERATED.to_string(), c))),
+            (None, Some(rel)) => (rel, None),
+            (None, None) => unreachable_dockerfile(dockerfile)?,
         };
         if extra.is_none() {
+            // The file the engine reads is always sent (the user's patterns
+            // decide only whether it stays in the context afterwards).
             ignore.keep(&dockerfile_name);
         }
         if let Some(p) = &ignore_path
@@ -121,13 +138,29 @@ impl Context {
         tar.mode(tar::HeaderMode::Deterministic);
         tar.follow_symlinks(false);
         let mut sent = Sent::default();
-        let result = self.walk(&mut |entry| add(&mut tar, entry, &mut sent));
+        let generated = self.extra_dockerfile.is_some();
+        let result = self.walk(&mut |entry| {
+            // Replaced below by a copy that also names the generated Dockerfile.
+            if generated && entry.rel == ".dockerignore" {
+                return Ok(());
+            }
+            add(&mut tar, entry, &mut sent)
+        });
         let result = result.and_then(|_| {
             if let Some((name, content)) = &self.extra_dockerfile {
-                let mut h = tar::Header::new_gnu();
-                h.set_size(content.len() as u64);
-                h.set_mode(0o644);
-                tar.append_data(&mut h, name, content.as_slice())
+                append_file(&mut tar, name, content).map_err(|e| io_error(&self.root, e))?;
+                // The daemon reads the Dockerfile, then drops the Dockerfile and
+                // .dockerignore from the context when .dockerignore excludes them
+                // (what the Docker CLI relies on too): so `COPY .` never copies
+                // the generated file into the image.
+                let original = fs::read(self.root.join(".dockerignore")).ok();
+                let mut ignore = original.clone().unwrap_or_default();
+                ignore.extend_from_slice(format!("\n{name}\n").as_bytes());
+                if original.is_none() {
+                    // There was no .dockerignore: the one sent here goes too.
+                    ignore.extend_from_slice(b".dockerignore\n");
+                }
+                append_file(&mut tar, ".dockerignore", &ignore)
                     .map_err(|e| io_error(&self.root, e))?;
             }
             tar.finish().map_err(|e| io_error(&self.root, e))?;
@@ -290,6 +323,24 @@ fn add<W: Write>(
     Ok(())
 }
 
+/// Both branches above are covered; kept as an error rather than a panic.
+fn unreachable_dockerfile(
+    dockerfile: &Path,
+) -> Result<(String, Option<(String, Vec<u8>)>), ContextError> {
+    Err(ContextError {
+        path: dockerfile.to_path_buf(),
+        message: "the Dockerfile could not be placed in the build context".into(),
+        hint: "check `dockerfile` in gantry.toml".into(),
+    })
+}
+
+fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, content: &[u8]) -> io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(content.len() as u64);
+    h.set_mode(0o644);
+    tar.append_data(&mut h, name, content)
+}
+
 /// Files that usually hold credentials and rarely belong in an image.
 /// `.env.example`-style templates are not secrets.
 pub fn likely_secret(rel: &str, path: &Path) -> bool {
@@ -392,7 +443,8 @@ mod tests {
             (".dockerignore", "*\n"),
             ("app.py", ""),
         ]);
-        let (ctx, name) = Context::prepare(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let (ctx, name) =
+            Context::prepare(dir.path(), &dir.path().join("Dockerfile"), None).unwrap();
         assert_eq!(name, "Dockerfile");
         assert_eq!(ctx.list().unwrap(), [".dockerignore", "Dockerfile"]);
     }
@@ -407,7 +459,7 @@ mod tests {
             ("secret", ""),
         ]);
         let (ctx, _) =
-            Context::prepare(dir.path(), &dir.path().join("docker/api.Dockerfile")).unwrap();
+            Context::prepare(dir.path(), &dir.path().join("docker/api.Dockerfile"), None).unwrap();
         let files = ctx.list().unwrap();
         assert!(files.contains(&"app.py".to_string()), "{files:?}");
         assert!(!files.contains(&"secret".to_string()), "{files:?}");
@@ -420,7 +472,7 @@ mod tests {
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo with a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        let (ctx, _) = Context::prepare(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let (ctx, _) = Context::prepare(dir.path(), &dir.path().join("Dockerfile"), None).unwrap();
         let e = ctx.list().unwrap_err();
         assert_eq!(e.path, fifo);
         assert!(e.message.contains("named pipe"));
@@ -459,7 +511,7 @@ mod tests {
             ("a/skip", ""),
         ]);
         std::os::unix::fs::symlink("b.txt", dir.path().join("a/link")).unwrap();
-        let (ctx, _) = Context::prepare(dir.path(), &dir.path().join("Dockerfile")).unwrap();
+        let (ctx, _) = Context::prepare(dir.path(), &dir.path().join("Dockerfile"), None).unwrap();
         let (tx, mut rx) = mpsc::channel(DEPTH);
         let handle = std::thread::spawn(move || ctx.stream(tx));
         let mut bytes = Vec::new();

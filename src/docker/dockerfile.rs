@@ -6,6 +6,8 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     pub line: usize,
+    /// The 1-based line it ends on (continuations included).
+    pub end_line: usize,
     /// The instruction with continuations joined, as the builder prints it
     /// in `Step N/M : <text>`.
     pub text: String,
@@ -28,6 +30,7 @@ pub fn instructions(text: &str) -> Vec<Instruction> {
         };
         match &mut current {
             Some(c) => {
+                c.end_line = i + 1;
                 if !body.is_empty() {
                     c.text.push(' ');
                     c.text.push_str(body);
@@ -36,6 +39,7 @@ pub fn instructions(text: &str) -> Vec<Instruction> {
             None => {
                 current = Some(Instruction {
                     line: i + 1,
+                    end_line: i + 1,
                     text: body.to_string(),
                 })
             }
@@ -63,6 +67,77 @@ fn escape_char(text: &str) -> char {
         }
     }
     '\\'
+}
+
+/// The Dockerfile with one `LABEL` instruction carrying every label, at the
+/// end of the stage being built (`target`, else the last stage).
+///
+/// Why: the classic builder turns the API's `labels` into one step per
+/// label, each a container commit; on a large image every commit walks the
+/// whole filesystem, which made builds far slower than the Docker CLI's.
+/// `None` when the file uses another escape character or the target stage is
+/// not found: the caller then passes the labels through the API.
+pub fn with_labels(
+    text: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+    target: Option<&str>,
+) -> Option<String> {
+    if labels.is_empty() || escape_char(text) != '\\' {
+        return None;
+    }
+    let quote = |s: &str| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace(['\n', '\r'], " ");
+        format!("\"{escaped}\"")
+    };
+    let line = format!(
+        "LABEL {}",
+        labels
+            .iter()
+            .map(|(k, v)| format!("{}={}", quote(k), quote(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let insert_after = match target {
+        None => lines.len(),
+        Some(stage) => {
+            let all = instructions(text);
+            let start = all
+                .iter()
+                .position(|i| stage_name(&i.text).is_some_and(|n| n.eq_ignore_ascii_case(stage)))?;
+            let end = all[start + 1..]
+                .iter()
+                .position(|i| is_from(&i.text))
+                .map_or(all.len(), |k| start + 1 + k);
+            all[end - 1].end_line
+        }
+    };
+    let mut out: Vec<String> = lines[..insert_after]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    out.push(line);
+    out.extend(lines[insert_after..].iter().map(|l| l.to_string()));
+    Some(out.join("\n") + "\n")
+}
+
+fn is_from(text: &str) -> bool {
+    text.split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
+}
+
+/// `FROM [--platform=…] image AS name` → `name`.
+fn stage_name(text: &str) -> Option<&str> {
+    if !is_from(text) {
+        return None;
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let at = words.iter().position(|w| w.eq_ignore_ascii_case("AS"))?;
+    words.get(at + 1).copied()
 }
 
 /// The line of the instruction a builder reported as `Step N/M : <text>`:
@@ -106,6 +181,30 @@ mod tests {
         );
         assert_eq!(line_of_step(&got, 4, "COPY something else"), Some(10));
         assert_eq!(line_of_step(&got, 9, "nothing"), None);
+    }
+
+    #[test]
+    fn labels_become_one_instruction_at_the_end_of_the_built_stage() {
+        let labels: std::collections::BTreeMap<String, String> = [
+            (
+                "org.opencontainers.image.title".to_string(),
+                "api".to_string(),
+            ),
+            ("note".to_string(), "say \"hi\" \\ bye".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let file = "FROM a AS build\nRUN x \\\n  y\n\nFROM scratch\nCOPY --from=build /x /x\n";
+        let appended = with_labels(file, &labels, None).unwrap();
+        assert!(appended.ends_with(
+            "COPY --from=build /x /x\nLABEL \"note\"=\"say \\\"hi\\\" \\\\ bye\" \"org.opencontainers.image.title\"=\"api\"\n"
+        ), "{appended}");
+        let in_stage = with_labels(file, &labels, Some("BUILD")).unwrap();
+        let lines: Vec<&str> = in_stage.lines().collect();
+        assert!(lines[3].starts_with("LABEL "), "{in_stage}");
+        assert_eq!(lines[4], "");
+        assert_eq!(with_labels(file, &labels, Some("nope")), None);
+        assert_eq!(with_labels("# escape=`\nFROM a\n", &labels, None), None);
     }
 
     #[test]

@@ -340,3 +340,42 @@ fn rebuilding_the_same_commit_gives_the_same_image() {
     assert_eq!(created, p.git(&["show", "-s", "--format=%cI", "HEAD"]));
     cleanup(&repo);
 }
+
+#[test]
+fn the_generated_dockerfile_never_lands_in_the_image() {
+    if !docker_available() {
+        return;
+    }
+    let repo = repo("generated");
+    let p = Project::new();
+    // Labels travel in a generated Dockerfile; with `COPY .` neither it nor a
+    // Dockerfile outside the context may end up in the image.
+    p.write(
+        "gantry.toml",
+        &format!("[images.a]\ncontext = \"app\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\n\n[images.b]\ncontext = \"app2\"\ndockerfile = \"docker/b.Dockerfile\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write("app/Dockerfile", "FROM scratch\nCOPY . /ctx/\n");
+    p.write("app/.dockerignore", "Dockerfile\n");
+    p.write("app/main.py", "");
+    p.write("docker/b.Dockerfile", "FROM scratch\nCOPY . /ctx/\n");
+    p.write("app2/main.py", "");
+    p.commit("two");
+    p.gantry().args(["build"]).run().code(0);
+    // As with the Docker CLI: the excluded Dockerfile is gone, the
+    // .dockerignore (not excluded) stays; nothing of gantry's is left.
+    assert_eq!(
+        image_files(&format!("{repo}-a:t")),
+        ["ctx/.dockerignore", "ctx/main.py"]
+    );
+    // No .dockerignore in the context: none appears in the image either.
+    assert_eq!(image_files(&format!("{repo}-b:t")), ["ctx/main.py"]);
+    assert_eq!(
+        label(&format!("{repo}-b:t"), "org.opencontainers.image.title"),
+        "b"
+    );
+    // One LABEL step for all labels: FROM scratch + COPY + LABEL.
+    let history = docker(&["history", "-q", &format!("{repo}-a:t")]);
+    assert_eq!(history.lines().count(), 2, "{history}");
+    cleanup(&format!("{repo}-a"));
+    cleanup(&format!("{repo}-b"));
+}
