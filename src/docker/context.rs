@@ -93,19 +93,23 @@ impl Context {
             })?,
         };
         let inside = dockerfile.strip_prefix(root).ok().map(slash);
-        let content = match (generated, &inside) {
-            (Some(content), _) => Some(content),
-            (None, Some(_)) => None,
-            (None, None) => Some(fs::read(dockerfile).map_err(|e| ContextError {
-                path: dockerfile.to_path_buf(),
-                message: format!("cannot read the Dockerfile: {e}"),
-                hint: "check `dockerfile` in gantry.toml".into(),
-            })?),
-        };
-        let (dockerfile_name, extra) = match (content, inside) {
-            (Some(c), _) => (GENERATED.to_string(), Some((GENERATED.to_string(), c))),
+        let (dockerfile_name, extra) = match (generated, inside) {
+            (Some(content), _) => (
+                GENERATED.to_string(),
+                Some((GENERATED.to_string(), content)),
+            ),
             (None, Some(rel)) => (rel, None),
-            (None, None) => unreachable_dockerfile(dockerfile)?,
+            (None, None) => {
+                let content = fs::read(dockerfile).map_err(|e| ContextError {
+                    path: dockerfile.to_path_buf(),
+                    message: format!("cannot read the Dockerfile: {e}"),
+                    hint: "check `dockerfile` in gantry.toml".into(),
+                })?;
+                (
+                    GENERATED.to_string(),
+                    Some((GENERATED.to_string(), content)),
+                )
+            }
         };
         if extra.is_none() {
             // The file the engine reads is always sent (the user's patterns
@@ -321,17 +325,6 @@ fn add<W: Write>(
         }
     }
     Ok(())
-}
-
-/// Both branches above are covered; kept as an error rather than a panic.
-fn unreachable_dockerfile(
-    dockerfile: &Path,
-) -> Result<(String, Option<(String, Vec<u8>)>), ContextError> {
-    Err(ContextError {
-        path: dockerfile.to_path_buf(),
-        message: "the Dockerfile could not be placed in the build context".into(),
-        hint: "check `dockerfile` in gantry.toml".into(),
-    })
 }
 
 fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, content: &[u8]) -> io::Result<()> {
