@@ -205,7 +205,14 @@ async fn run(
 
     let mut watched = Vec::new();
     for p in &planned {
-        let r = p.resolved.as_ref().expect("resolved in a real run");
+        // A real run resolves every service before this point (a local dry
+        // run that could not is over already); an error, never a panic.
+        let Some(r) = p.resolved.as_ref() else {
+            return Err(Error::external(
+                "Railway",
+                format!("{}: the service was not resolved", p.deploy.name),
+            ));
+        };
         let id = start(&client, settings, p, r)
             .await
             .map_err(|e| railway_error(&token, e))?;
@@ -232,7 +239,14 @@ async fn run(
     let mut verdict = Verdict::Passed;
     let mut outputs = IndexMap::new();
     for (p, w) in planned.iter().zip(&watched) {
-        let r = p.resolved.as_ref().expect("resolved in a real run");
+        // A real run resolves every service before this point (a local dry
+        // run that could not is over already); an error, never a panic.
+        let Some(r) = p.resolved.as_ref() else {
+            return Err(Error::external(
+                "Railway",
+                format!("{}: the service was not resolved", p.deploy.name),
+            ));
+        };
         let outcome = w.outcome.clone().unwrap_or(Outcome::TimedOut("?".into()));
         outputs.insert(
             format!("deploy-{}-deployment-id", w.name),
