@@ -54,6 +54,13 @@ impl Plan {
         self.changes.is_empty()
     }
 
+    /// The rendering indented under a heading line (`Plan`), as commands
+    /// print it on stdout.
+    pub fn render_under(&self, heading: &str) -> String {
+        let body: Vec<String> = self.render().lines().map(|l| format!("  {l}")).collect();
+        format!("{heading}\n{}", body.join("\n"))
+    }
+
     /// Human rendering, one line per change with its diff below.
     pub fn render(&self) -> String {
         if self.changes.is_empty() {

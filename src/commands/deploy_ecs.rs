@@ -33,9 +33,7 @@ const RUN_TASK_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 pub fn cmd_deploy_ecs(args: &DeployEcsArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names, args.force)?;
-    session
-        .printer
-        .result(&format!("Plan\n{}", indent(&report.plan.render())));
+    session.printer.result(&report.plan.render_under("Plan"));
     session.record(&report)?;
     session.printer.document(serde_json::json!({
         "command": "deploy ecs",
@@ -808,13 +806,6 @@ async fn housekeeping(session: &Session<'_>, ecs: &Ecs, d: &EcsDeploy, deployed:
 /// `arn:aws:ecs:…:task-definition/api:8` → `api:8`.
 fn short_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn markdown(planned: &[Planned], finished: &[Finished], verdict: Verdict, dry_run: bool) -> String {

@@ -35,9 +35,7 @@ use render::{markdown, to_plan};
 
 pub fn cmd_deploy_railway(args: &DeployRailwayArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names)?;
-    session
-        .printer
-        .result(&format!("Plan\n{}", indent(&report.plan.render())));
+    session.printer.result(&report.plan.render_under("Plan"));
     session.record(&report)?;
     session.printer.document(json!({
         "command": "deploy railway",
@@ -486,11 +484,4 @@ fn public_url(static_url: &str) -> String {
 
 fn mark(passed: bool) -> &'static str {
     if passed { "✓" } else { "✗" }
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }

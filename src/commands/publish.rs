@@ -27,9 +27,7 @@ const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub fn cmd_publish(args: &PublishArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names, args.tag.as_deref())?;
-    session
-        .printer
-        .result(&format!("Plan\n{}", indent(&report.plan.render())));
+    session.printer.result(&report.plan.render_under("Plan"));
     session.record(&report)?;
     session.printer.document(serde_json::json!({
         "command": "publish",
@@ -834,13 +832,6 @@ fn to_plan(items: &[Item]) -> Plan {
         })
         .collect();
     Plan { changes }
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn markdown(items: &[Item], verdict: Verdict, dry_run: bool) -> String {

@@ -27,9 +27,7 @@ use indexmap::IndexMap;
 pub fn cmd_push(args: &PushArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names)?;
     // Inside `gantry run` the pipeline prints every step's plan once, at the end.
-    session
-        .printer
-        .result(&format!("Plan\n{}", indent(&report.plan.render())));
+    session.printer.result(&report.plan.render_under("Plan"));
     session.record(&report)?;
     session.printer.document(serde_json::json!({
         "command": "push",
@@ -445,13 +443,6 @@ async fn apply(session: &Session<'_>, docker: &Docker, t: &Target<'_>) -> Result
 fn short(digest: &str) -> String {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     format!("sha256:{}", hex.get(..12).unwrap_or(hex))
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn markdown(

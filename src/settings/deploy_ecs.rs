@@ -124,22 +124,13 @@ pub fn resolve(
         .filter(|(_, d)| d.ecs.is_some())
         .map(|(n, _)| n.0.as_str())
         .collect();
-    for name in names {
-        if !configured.contains(&name.as_str()) {
-            let hint = match super::toml_error::closest(name, &configured) {
-                Some(best) => format!("did you mean `{best}`?"),
-                None if configured.is_empty() => format!(
-                    "{} has no [deploy.*] section with `ecs`",
-                    project.file.display()
-                ),
-                None => format!("ECS deploys: {}", configured.join(", ")),
-            };
-            return Err(Error::usage(
-                format!("no ECS deploy named `{name}`"),
-                Some(hint),
-            ));
-        }
-    }
+    super::check_selected(
+        project,
+        names,
+        &configured,
+        "ECS deploy",
+        "[deploy.*] with `ecs`",
+    )?;
     // Tests and benchmarks poll a local stand-in much faster than AWS allows.
     let poll_override = match env.get(env::GANTRY_ECS_POLL_INTERVAL) {
         Some(v) => Some(humantime::parse_duration(v).map_err(|e| {

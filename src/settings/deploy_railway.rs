@@ -98,22 +98,13 @@ impl RailwaySettings {
             .filter(|(_, d)| d.railway.is_some())
             .map(|(n, _)| n.0.as_str())
             .collect();
-        for name in names {
-            if !configured.contains(&name.as_str()) {
-                let hint = match super::toml_error::closest(name, &configured) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None if configured.is_empty() => format!(
-                        "{} has no [deploy.<name>] section with `railway = {{ .. }}`",
-                        project.file.display()
-                    ),
-                    None => format!("Railway deployments: {}", configured.join(", ")),
-                };
-                return Err(Error::usage(
-                    format!("no Railway deployment named `{name}`"),
-                    Some(hint),
-                ));
-            }
-        }
+        super::check_selected(
+            project,
+            names,
+            &configured,
+            "Railway deployment",
+            "[deploy.<name>] with `railway = { .. }`",
+        )?;
         let token = match (env.get(env::RAILWAY_TOKEN), env.get(env::RAILWAY_API_TOKEN)) {
             // As the Railway CLI: the project token wins when both are set.
             (Some(t), _) => Some(Token::Project(t.to_string())),

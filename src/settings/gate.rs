@@ -49,26 +49,7 @@ impl GateSettings {
         jobs: Option<usize>,
     ) -> Result<Self> {
         let configured: Vec<&str> = project.config.gates.keys().map(|n| n.0.as_str()).collect();
-        for name in names {
-            if !configured.contains(&name.as_str()) {
-                let hint = match super::toml_error::closest(name, &configured) {
-                    Some(best) => format!(
-                        "did you mean `{best}`? gates in {}: {}",
-                        project.file.display(),
-                        configured.join(", ")
-                    ),
-                    None if configured.is_empty() => {
-                        format!("{} has no [gates.*] section", project.file.display())
-                    }
-                    None => format!(
-                        "gates in {}: {}",
-                        project.file.display(),
-                        configured.join(", ")
-                    ),
-                };
-                return Err(Error::usage(format!("no gate named `{name}`"), Some(hint)));
-            }
-        }
+        super::check_selected(project, names, &configured, "gate", "[gates.*]")?;
         let mut gates = Vec::new();
         let mut secret_values = Vec::new();
         for (name, cfg) in &project.config.gates {

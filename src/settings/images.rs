@@ -55,22 +55,7 @@ pub struct PushSettings {
 /// The configured images, or only the named ones.
 pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
     let configured: Vec<&str> = project.config.images.keys().map(|n| n.0.as_str()).collect();
-    for name in names {
-        if !configured.contains(&name.as_str()) {
-            let hint = match super::toml_error::closest(name, &configured) {
-                Some(best) => format!("did you mean `{best}`? images: {}", configured.join(", ")),
-                None if configured.is_empty() => {
-                    format!("{} has no [images.*] section", project.file.display())
-                }
-                None => format!(
-                    "images in {}: {}",
-                    project.file.display(),
-                    configured.join(", ")
-                ),
-            };
-            return Err(Error::usage(format!("no image named `{name}`"), Some(hint)));
-        }
-    }
+    super::check_selected(project, names, &configured, "image", "[images.*]")?;
     let mut out = Vec::new();
     for (name, cfg) in &project.config.images {
         if !names.is_empty() && !names.contains(&name.0) {

@@ -59,6 +59,31 @@ pub fn printer_options(args: &GlobalArgs, env: &Environment) -> PrinterOptions {
     }
 }
 
+/// Checks the names given on the command line against the configured ones:
+/// an unknown one is a usage error that suggests the closest. `what` is the
+/// kind of thing ("gate"), `section` its table (`[gates.*]`).
+pub(crate) fn check_selected(
+    project: &Project,
+    names: &[String],
+    configured: &[&str],
+    what: &str,
+    section: &str,
+) -> Result<()> {
+    let Some(name) = names.iter().find(|n| !configured.contains(&n.as_str())) else {
+        return Ok(());
+    };
+    let file = project.file.display();
+    let hint = match toml_error::closest(name, configured) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None if configured.is_empty() => format!("{file} has no {section} section"),
+        None => format!("{what}s in {file}: {}", configured.join(", ")),
+    };
+    Err(Error::usage(
+        format!("no {what} named `{name}`"),
+        Some(hint),
+    ))
+}
+
 /// Finds `gantry.toml`: the `--config` path as given, else the first one in
 /// the current directory or a parent.
 pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {

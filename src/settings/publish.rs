@@ -118,15 +118,8 @@ impl PublishSettings {
                 ),
             ));
         }
-        for name in names {
-            if !config.keys().any(|k| &k.0 == name) {
-                let known: Vec<&str> = config.keys().map(|k| k.0.as_str()).collect();
-                return Err(Error::usage(
-                    format!("no package `{name}` in [publish.*]"),
-                    Some(format!("configured: {}", known.join(", "))),
-                ));
-            }
-        }
+        let known: Vec<&str> = config.keys().map(|k| k.0.as_str()).collect();
+        super::check_selected(project, names, &known, "package", "[publish.*]")?;
         let mut packages = Vec::new();
         for (name, cfg) in config {
             if names.is_empty() || names.contains(&name.0) {

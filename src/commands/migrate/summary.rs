@@ -26,14 +26,7 @@ pub fn result_text(report: &StepReport) -> String {
             format!("Failed after applying {count} migration(s), see above")
         }
     };
-    format!("{head}\n{}", indent(&report.plan.render()))
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    report.plan.render_under(&head)
 }
 
 /// The step summary section.
