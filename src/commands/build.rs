@@ -25,15 +25,7 @@ use std::time::{Duration, Instant};
 
 pub fn cmd_build(args: &BuildArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names, args.jobs, &args.build_args.values)?;
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "build",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "build": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(report)
 }
 
 /// What one image's build produced, for the summary and the JSON document.
@@ -138,8 +130,11 @@ pub fn execute(
                         .titled(format!("{}: build context", image.name)),
                     );
                 }
-                outputs.insert(format!("image-{}-id", image.name), built.image_id.clone());
-                outputs.insert(format!("image-{}-tags", image.name), tags.join(","));
+                let recorded = state::Built {
+                    image_id: built.image_id.clone(),
+                    references: tags.clone(),
+                };
+                outputs.extend(recorded.outputs(&image.name));
                 outcome.built = true;
                 outcome.image_id = Some(built.image_id.clone());
                 outcome.files = built.sent.files;
@@ -156,7 +151,6 @@ pub fn execute(
         printer.summary(&markdown(&outcomes, Verdict::Failed));
         return Err(e);
     }
-    outputs.insert("build-verdict".into(), verdict.as_str().into());
     printer.result(&table(&outcomes));
     printer.summary(&markdown(&outcomes, verdict));
     Ok(StepReport {
@@ -166,6 +160,7 @@ pub fn execute(
         plan: Plan::default(),
         outputs,
         detail: serde_json::json!({ "images": outcomes }),
+        unchecked: Vec::new(),
     })
 }
 

@@ -32,18 +32,7 @@ use std::time::{Duration, Instant};
 const RUN_TASK_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 pub fn cmd_deploy_ecs(args: &DeployEcsArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names, args.force)?;
-    session.printer.result(&report.plan.render_under("Plan"));
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "deploy ecs",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "plan": report.plan,
-        "deploys": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.names, args.force)?)
 }
 
 /// The new task definition of one deploy.
@@ -90,7 +79,7 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
             Some("add `ecs = { cluster = \"...\", service = \"...\" }` under [deploy.<name>] (see the README)".into()),
         ));
     }
-    let state = State::load(&session.state_path, session.context.sha.as_deref())?;
+    let state = session.state()?;
     runtime::block_on(async {
         let planned: Vec<Result<Planned>> =
             join_all(deploys.iter().map(|d| plan_deploy(session, &state, d))).await;
@@ -122,13 +111,15 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
             session
                 .printer
                 .summary(&markdown(&planned, &[], Verdict::Passed, true));
-            return Ok(report(
-                session,
-                Verdict::Passed,
-                plan,
-                IndexMap::new(),
-                detail,
-            ));
+            let unchecked = planned
+                .iter()
+                .filter(|p| p.ecs.is_none())
+                .map(|p| format!("{}: ECS was not reached", p.deploy.name))
+                .collect();
+            return Ok(
+                report(session, Verdict::Passed, plan, IndexMap::new(), detail)
+                    .unchecked(unchecked),
+            );
         }
         let results = join_all(planned.iter().map(|p| apply(session, p))).await;
         let mut finished = Vec::new();
@@ -177,7 +168,6 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
                 ),
             );
         }
-        outputs.insert("deploy-ecs-verdict".into(), verdict.as_str().into());
         session
             .printer
             .summary(&markdown(&planned, &finished, verdict, false));
@@ -206,14 +196,10 @@ fn report(
     outputs: IndexMap<String, String>,
     detail: Vec<Value>,
 ) -> StepReport {
-    StepReport {
-        step: Step::DeployEcs,
-        verdict,
-        dry_run: session.dry_run,
-        plan,
-        outputs,
-        detail: Value::Array(detail),
-    }
+    StepReport::new(Step::DeployEcs, verdict, session.dry_run)
+        .plan(plan)
+        .outputs(outputs)
+        .detail(serde_json::json!({ "deploys": detail }))
 }
 
 /// The image each mapped container gets: the digest `push` recorded.
@@ -222,12 +208,10 @@ fn images<'a>(
     state: &State,
     d: &'a EcsDeploy,
 ) -> Result<Vec<(&'a str, String)>> {
-    let pushed = state.steps.get("push").map(|r| &r.outputs);
     let mut out = Vec::new();
     for (container, image) in &d.containers {
-        let digest = pushed.and_then(|o| o.get(&format!("image-{image}-digest")));
-        let reference = match digest {
-            Some(r) => r.clone(),
+        let reference = match state.pushed(image) {
+            Some(r) => r.to_string(),
             // A dry run pushes nothing: show where the digest will go.
             None if session.dry_run => {
                 let repo = session

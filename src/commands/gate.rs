@@ -27,16 +27,7 @@ const TAIL_LINES: usize = 60;
 const ANNOTATION_CHARS: usize = 2000;
 
 pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names, args.options.jobs)?;
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "gate",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "gate": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.names, args.options.jobs)?)
 }
 
 /// Runs the gates and reports; shared by `gantry gate` and `gantry run`.
@@ -99,7 +90,6 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
             .join(",")
     };
     let outputs: IndexMap<String, String> = [
-        ("gate-verdict", verdict.as_str().to_string()),
         ("gates-passed", names_with(Status::Passed)),
         ("gates-failed", names_with(Status::Failed)),
         ("gates-skipped", names_with(Status::Skipped)),
@@ -121,6 +111,7 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
         plan: Plan::default(),
         outputs,
         detail: serde_json::json!({"changes": changes_json, "gates": outcomes}),
+        unchecked: Vec::new(),
     })
 }
 

@@ -33,16 +33,8 @@ pub fn cmd_migrate(args: &MigrateArgs, session: &Session) -> Result<Verdict> {
         return repair::cmd_repair(r, session);
     }
     let report = execute(session, &args.options)?;
-    session.record(&report)?;
-    session.printer.result(&summary::result_text(&report));
-    session.printer.document(json!({
-        "command": "migrate",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "migrate": report.detail,
-    }));
-    Ok(report.verdict)
+    session.printer.result(&summary::headline(&report));
+    session.finish(report)
 }
 
 /// Plans and (unless a dry run) applies; shared by `gantry migrate` and `gantry run`.
@@ -588,14 +580,10 @@ impl<'a> Run<'a> {
         .collect();
         printer.summary(&summary::markdown(&self, verdict));
         let detail = summary::detail(&self);
-        StepReport {
-            step: Step::Migrate,
-            verdict,
-            dry_run: self.session.dry_run,
-            plan,
-            outputs,
-            detail,
-        }
+        StepReport::new(Step::Migrate, verdict, self.session.dry_run)
+            .plan(plan)
+            .outputs(outputs)
+            .detail(detail)
     }
 
     /// The changes: pending migrations, then seeds to run or re-record.

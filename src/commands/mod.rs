@@ -1,6 +1,10 @@
-//! One module per subcommand. Each takes its arguments and a [`Session`]
-//! (printer, environment, loaded project, run facts) and returns a verdict;
-//! `main` maps the verdict or error to an exit code.
+//! One module per subcommand. Each `execute` takes its arguments and a
+//! [`Session`] (printer, environment, loaded project, run facts), computes
+//! its plan before changing anything, applies it and returns a typed
+//! [`StepReport`]; [`Session::finish`] is the one ending every command
+//! shares: it prints the plan and verdict, records the pipeline state and
+//! outputs, and emits the JSON document. `main` maps the verdict or error to
+//! an exit code.
 
 pub mod build;
 pub mod deploy_ecs;
@@ -17,7 +21,7 @@ use crate::environment::Environment;
 use crate::error::Result;
 use crate::git;
 use crate::output::Printer;
-use crate::report::StepReport;
+use crate::report::{self, StepReport, Verdict};
 use crate::settings::{self, Project};
 use crate::state::{self, State, StepRecord};
 use std::path::{Path, PathBuf};
@@ -63,13 +67,42 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// The pipeline state of this commit, as earlier steps left it.
+    pub fn state(&self) -> Result<State> {
+        State::load(&self.state_path, self.context.sha.as_deref())
+    }
+
+    /// The ending of a command that runs one step: [`Session::conclude`],
+    /// then the plan and verdict for people and the JSON document.
+    pub fn finish(&self, mut report: StepReport) -> Result<Verdict> {
+        self.conclude(&mut report)?;
+        self.printer.result(&report::render(
+            std::slice::from_ref(&report),
+            &[],
+            self.dry_run,
+        ));
+        self.printer.document(report.document(Some(&self.context)));
+        Ok(report.verdict)
+    }
+
+    /// Concludes a step, alone or inside `gantry run`: every run of a step,
+    /// dry or not, writes `<step>-verdict`; then its outputs go to
+    /// `$GITHUB_OUTPUT` and the pipeline state.
+    pub fn conclude(&self, report: &mut StepReport) -> Result<()> {
+        report.outputs.insert(
+            report.step.verdict_output(),
+            report.verdict.as_str().to_string(),
+        );
+        self.record(report)
+    }
+
     /// Publishes a finished step: its outputs to `$GITHUB_OUTPUT` and the
     /// pipeline state, where the next step finds them.
-    pub fn record(&self, report: &StepReport) -> Result<()> {
+    fn record(&self, report: &StepReport) -> Result<()> {
         for (name, value) in &report.outputs {
             self.printer.set_output(name, value)?;
         }
-        let mut state = State::load(&self.state_path, self.context.sha.as_deref())?;
+        let mut state = self.state()?;
         state.record(
             report.step.as_str(),
             StepRecord {

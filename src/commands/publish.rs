@@ -19,6 +19,7 @@ use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::{Existing, RunCommand};
 use crate::settings::publish::{Package, PublishSettings, Registry};
+use crate::step::Step;
 use indexmap::IndexMap;
 use std::time::Duration;
 
@@ -26,18 +27,7 @@ use std::time::Duration;
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub fn cmd_publish(args: &PublishArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names, args.tag.as_deref())?;
-    session.printer.result(&report.plan.render_under("Plan"));
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "publish",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "plan": report.plan,
-        "publish": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.names, args.tag.as_deref())?)
 }
 
 /// What happened to one file.
@@ -742,22 +732,29 @@ fn report(
     tag: &str,
     detail: Vec<serde_json::Value>,
 ) -> StepReport {
-    StepReport {
-        step: crate::settings::config::Step::Publish,
-        verdict,
-        dry_run: session.dry_run,
-        plan,
-        outputs: outputs(verdict, tag, &detail),
-        detail: serde_json::json!({ "tag": tag, "files": detail }),
-    }
+    let unchecked = detail
+        .iter()
+        .filter(|d| d["status"] == "not checked")
+        .map(|d| {
+            format!(
+                "{} {}: the registry was not reached",
+                d["package"].as_str().unwrap_or_default(),
+                d["file"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    StepReport::new(Step::Publish, verdict, session.dry_run)
+        .plan(plan)
+        .outputs(outputs(tag, &detail))
+        .detail(serde_json::json!({ "tag": tag, "files": detail }))
+        .unchecked(unchecked)
 }
 
 /// Step outputs: the verdict and tag, and per package its version and one
 /// status (the most telling of its files': failed, published, would publish,
 /// not checked, skipped).
-fn outputs(verdict: Verdict, tag: &str, detail: &[serde_json::Value]) -> IndexMap<String, String> {
+fn outputs(tag: &str, detail: &[serde_json::Value]) -> IndexMap<String, String> {
     let mut outputs = IndexMap::new();
-    outputs.insert("publish-verdict".to_string(), verdict.as_str().to_string());
     outputs.insert("publish-tag".to_string(), tag.to_string());
     let mut per_package: IndexMap<String, (String, Vec<String>)> = IndexMap::new();
     for d in detail {
@@ -944,6 +941,6 @@ mod tests {
     }
 
     fn report_outputs(items: &[Item]) -> IndexMap<String, String> {
-        outputs(Verdict::Passed, "v1.2.3", &detail(items))
+        outputs("v1.2.3", &detail(items))
     }
 }

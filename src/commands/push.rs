@@ -19,25 +19,13 @@ use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::{Step, TagMutability};
 use crate::settings::images::{Image, PushSettings};
-use crate::state::State;
+use crate::state;
 use bollard::Docker;
 use bollard::query_parameters::TagImageOptions;
 use indexmap::IndexMap;
 
 pub fn cmd_push(args: &PushArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names)?;
-    // Inside `gantry run` the pipeline prints every step's plan once, at the end.
-    session.printer.result(&report.plan.render_under("Plan"));
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "push",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "plan": report.plan,
-        "push": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.names)?)
 }
 
 /// Where one image goes and what each of its tags needs.
@@ -69,36 +57,23 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
     for c in settings.credentials.values() {
         printer.mask(&c.password);
     }
-    let built = State::load(&session.state_path, session.context.sha.as_deref())?;
-    let build_outputs = built.steps.get("build").map(|r| &r.outputs);
+    let state = session.state()?;
 
     runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let mut targets = Vec::new();
         for image in &settings.images {
-            let id = build_outputs
-                .and_then(|o| o.get(&format!("image-{}-id", image.name)))
-                .ok_or_else(|| {
-                    Error::usage(
-                        format!(
-                            "image `{}` was not built in this pipeline (no build in {})",
-                            image.name,
-                            session.state_path.display()
-                        ),
-                        Some(
-                            "run `gantry build` first, or `gantry run` with build before push"
-                                .into(),
-                        ),
-                    )
-                })?;
-            let tags: Vec<String> = build_outputs
-                .and_then(|o| o.get(&format!("image-{}-tags", image.name)))
-                .map(|t| {
-                    t.split(',')
-                        .filter_map(|r| r.rsplit_once(':').map(|(_, tag)| tag.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let built = state.built(&image.name).ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "image `{}` was not built in this pipeline (no build in {})",
+                        image.name,
+                        session.state_path.display()
+                    ),
+                    Some("run `gantry build` first, or `gantry run` with build before push".into()),
+                )
+            })?;
+            let (id, tags) = (&built.image_id, built.tags());
             let planned =
                 match plan_image(session, &settings, &docker, image, id, tags.clone()).await {
                     // A laptop often has no credentials for CI's registry: a local
@@ -136,14 +111,19 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                     ),
                 ).titled(format!("{}: immutable tag", t.image.name)));
             }
-            outputs.insert("push-verdict".to_string(), "failed".to_string());
             printer.summary(&markdown(
                 &targets,
                 &IndexMap::new(),
                 Verdict::Failed,
                 session.dry_run,
             ));
-            return Ok(report(session, Verdict::Failed, plan, outputs, detail));
+            return Ok(report(
+                session,
+                Verdict::Failed,
+                (&targets, plan),
+                outputs,
+                detail,
+            ));
         }
         let mut digests = IndexMap::new();
         if !session.dry_run {
@@ -154,7 +134,7 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                         Some(true),
                         &format!("✓ {} pushed {reference}", t.image.name),
                     );
-                    outputs.insert(format!("image-{}-digest", t.image.name), reference.clone());
+                    outputs.insert(state::key::image_digest(&t.image.name), reference.clone());
                     digests.insert(t.image.name.clone(), reference);
                 }
             }
@@ -169,32 +149,39 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                 }})).collect::<Vec<_>>(),
             }));
         }
-        outputs.insert("push-verdict".to_string(), "passed".to_string());
         printer.summary(&markdown(
             &targets,
             &digests,
             Verdict::Passed,
             session.dry_run,
         ));
-        Ok(report(session, Verdict::Passed, plan, outputs, detail))
+        Ok(report(
+            session,
+            Verdict::Passed,
+            (&targets, plan),
+            outputs,
+            detail,
+        ))
     })?
 }
 
 fn report(
     session: &Session,
     verdict: Verdict,
-    plan: Plan,
+    (targets, plan): (&[Target], Plan),
     outputs: IndexMap<String, String>,
     detail: Vec<serde_json::Value>,
 ) -> StepReport {
-    StepReport {
-        step: Step::Push,
-        verdict,
-        dry_run: session.dry_run,
-        plan,
-        outputs,
-        detail: serde_json::json!({ "images": detail }),
-    }
+    let unchecked = targets
+        .iter()
+        .filter(|t| t.tags.iter().any(|(_, p)| *p == TagPlan::Unchecked))
+        .map(|t| format!("{}: the registry was not reached", t.image.name))
+        .collect();
+    StepReport::new(Step::Push, verdict, session.dry_run)
+        .plan(plan)
+        .outputs(outputs)
+        .detail(serde_json::json!({ "images": detail }))
+        .unchecked(unchecked)
 }
 
 /// Resolves the registry, checks credentials and reads every tag's digest.

@@ -43,44 +43,8 @@ pub struct PipelineConfig {
     pub steps: Option<Vec<Step>>,
 }
 
-/// A step of the pipeline. Only steps that exist are accepted.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// Lint and test commands (`[gates.*]`).
-    Gate,
-    /// Build container images (`[images.*]`).
-    Build,
-    /// Scan the built images (and `[scan]` paths) with Trivy.
-    Scan,
-    /// Push the built images to their registries.
-    Push,
-    /// Supabase migrations (`[migrate]`).
-    Migrate,
-    /// Roll out to Amazon ECS (`[deploy.*]` with `ecs`).
-    DeployEcs,
-    /// Deploy to Railway (`[deploy.*]` with `railway`).
-    DeployRailway,
-    /// Publish SDKs to PyPI and npm on a release tag (`[publish.*]`).
-    Publish,
-}
-
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Gate => "gate",
-            Step::Build => "build",
-            Step::Scan => "scan",
-            Step::Push => "push",
-            Step::Migrate => "migrate",
-            Step::DeployEcs => "deploy-ecs",
-            Step::DeployRailway => "deploy-railway",
-            Step::Publish => "publish",
-        }
-    }
-}
+/// The steps live in a core module; re-exported for the settings that name them.
+pub use crate::step::Step;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

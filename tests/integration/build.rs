@@ -50,7 +50,7 @@ fn a_scratch_image_gets_the_context_files_tags_and_oci_labels() {
     let doc = r.json();
     let tag = format!("{repo}:sha-{}", &sha[..7]);
     assert_eq!(
-        doc["build"]["images"][0]["tags"],
+        doc["detail"]["images"][0]["tags"],
         json!([tag.clone(), format!("{repo}:main")])
     );
     assert_eq!(

@@ -445,7 +445,7 @@ fn drift_warns_and_fails_with_strict() {
         r.stderr
     );
     let r = migrate(&p, &db, &["--dry-run", "--format", "json"]).code(0);
-    assert_eq!(r.json()["migrate"]["drift"][0]["changed_statements"][0], 1);
+    assert_eq!(r.json()["detail"]["drift"][0]["changed_statements"][0], 1);
 }
 
 #[test]
@@ -798,7 +798,7 @@ fn the_pipeline_runs_migrate_after_the_gates() {
         .run()
         .code(0)
         .json();
-    assert_eq!(doc["steps"][0]["step"], "gate");
-    assert_eq!(doc["steps"][1]["step"], "migrate");
+    assert_eq!(doc["detail"]["steps"][0]["step"], "gate");
+    assert_eq!(doc["detail"]["steps"][1]["step"], "migrate");
     assert_eq!(doc["outputs"]["migrations-applied"], "20240101000001");
 }

@@ -10,9 +10,10 @@ use crate::cli::{MigrateOptions, RepairArgs, RepairStatus};
 use crate::commands::Session;
 use crate::error::{Error, Result};
 use crate::plan::{Action, Change, Plan};
-use crate::report::Verdict;
+use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::migrate::MigrateSettings;
+use crate::step::Step;
 use crate::supabase::checks::Applied;
 use crate::supabase::files::{self, MigrationFile};
 use crate::supabase::{connect, history, lock};
@@ -106,17 +107,18 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
         if session.dry_run { " (dry run)" } else { "" },
         plan.render()
     ));
-    printer.document(json!({
-        "command": "migrate repair",
-        "verdict": Verdict::Passed,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "repair": {
-            "status": match args.status { RepairStatus::Applied => "applied", RepairStatus::Reverted => "reverted" },
-            "versions": args.versions,
-            "plan": plan,
-        },
-    }));
+    // Not a pipeline step (nothing is recorded), but the same document.
+    let status = match args.status {
+        RepairStatus::Applied => "applied",
+        RepairStatus::Reverted => "reverted",
+    };
+    let detail = json!({ "status": status, "versions": args.versions });
+    let mut doc = StepReport::new(Step::Migrate, Verdict::Passed, session.dry_run)
+        .plan(plan)
+        .detail(detail)
+        .document(Some(&session.context));
+    doc["command"] = "migrate repair".into();
+    printer.document(doc);
     Ok(Verdict::Passed)
 }
 
