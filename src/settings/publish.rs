@@ -7,6 +7,7 @@ use super::config::{Existing, NpmAccess, PublishConfig, RunCommand};
 use crate::context::{RefType, RunContext};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
+use crate::publish::target::Target;
 use std::path::PathBuf;
 
 /// PyPI's upload endpoint (the legacy upload API).
@@ -77,6 +78,30 @@ impl Registry {
         match self {
             Registry::Pypi { .. } => "pypi",
             Registry::Npm { .. } => "npm",
+        }
+    }
+
+    /// The registry as the publish integration sees it.
+    pub fn target(&self) -> Target<'_> {
+        match self {
+            Registry::Pypi {
+                upload_url,
+                index_url,
+                ..
+            } => Target::Pypi {
+                upload_url,
+                index_url,
+            },
+            Registry::Npm {
+                registry,
+                access,
+                tag,
+                ..
+            } => Target::Npm {
+                registry,
+                access: *access,
+                tag: tag.as_deref(),
+            },
         }
     }
 
