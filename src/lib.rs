@@ -36,7 +36,7 @@ use report::Verdict;
 
 /// Runs a parsed command line in `cwd`; returns the process exit code.
 pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
-    let printer = Printer::new(settings::printer_options(&cli.global, env));
+    let printer = Printer::new(settings::printer_options(&cli.global.printer_flags(), env));
     register_secrets(&printer, env);
     let result = dispatch(cli, env, &printer, cwd);
     // The summary is written even when the command failed: it says why.

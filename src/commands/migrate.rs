@@ -12,14 +12,14 @@ mod repair;
 mod summary;
 
 use super::Session;
-use crate::cli::{MigrateArgs, MigrateCommand, MigrateOptions};
+use crate::cli::{MigrateArgs, MigrateCommand};
 use crate::error::{Error, Result};
 use crate::output::github::Level;
 use crate::plan::{Action, Change, Plan};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
-use crate::settings::migrate::{Database, MigrateSettings};
+use crate::settings::migrate::{Database, MigrateFlags, MigrateSettings};
 use crate::supabase::checks::{self, Comparison};
 use crate::supabase::files::{self, Listing, MigrationFile, NO_TRANSACTION};
 use crate::supabase::seeds::{self, SeedFile, SeedStatus};
@@ -31,13 +31,13 @@ pub fn cmd_migrate(args: &MigrateArgs, session: &Session) -> Result<Verdict> {
     if let Some(MigrateCommand::Repair(r)) = &args.command {
         return repair::cmd_repair(r, session);
     }
-    let report = execute(session, &args.options)?;
+    let report = execute(session, &(&args.options).into())?;
     session.printer.result(&summary::headline(&report));
     session.finish(report)
 }
 
 /// Plans and (unless a dry run) applies; shared by `gantry migrate` and `gantry run`.
-pub fn execute(session: &Session, opts: &MigrateOptions) -> Result<StepReport> {
+pub fn execute(session: &Session, opts: &MigrateFlags) -> Result<StepReport> {
     let settings = MigrateSettings::resolve(&session.project, session.env, opts)?;
     mask_secrets(session, &settings);
     let mut run = Run::new(session, settings)?;

@@ -2,11 +2,12 @@
 //! step that says no, with one summary and (in a dry run) one plan.
 
 use super::{Session, build, deploy_ecs, deploy_railway, gate, migrate, publish, push, scan};
-use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{self, StepReport, Verdict};
+use crate::settings::migrate::MigrateFlags;
+use crate::settings::scan::ScanFlags;
 use crate::step::Step;
 
 pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
@@ -19,13 +20,9 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
         let mut report = match step {
             Step::Gate => gate::execute(session, &[], args.options.jobs)?,
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
-            Step::Scan => scan::execute(
-                session,
-                &crate::cli::ScanArgs::default(),
-                &session.project.root,
-            )?,
+            Step::Scan => scan::execute(session, &ScanFlags::default(), &session.project.root)?,
             Step::Push => push::execute(session, &[])?,
-            Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
+            Step::Migrate => migrate::execute(session, &MigrateFlags::default())?,
             Step::DeployEcs => deploy_ecs::execute(session, &[], false)?,
             Step::DeployRailway => deploy_railway::execute(session, &[])?,
             Step::Publish => publish::execute(session, &[], None)?,

@@ -18,7 +18,7 @@ use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
-use crate::settings::scan::ScanSettings;
+use crate::settings::scan::{ScanFlags, ScanSettings};
 use crate::trivy::exec::{self, Subject, Trivy};
 use crate::trivy::ignore::{self, Kind};
 use crate::trivy::policy::{Outcome, Policy};
@@ -31,7 +31,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn cmd_scan(args: &ScanArgs, session: &Session, cwd: &Path) -> Result<Verdict> {
-    session.finish(execute(session, args, cwd)?)
+    session.finish(execute(session, &args.into(), cwd)?)
 }
 
 /// One thing to scan.
@@ -51,7 +51,7 @@ pub struct Scanned {
     pub outcome: Outcome,
 }
 
-pub fn execute(session: &Session, args: &ScanArgs, cwd: &Path) -> Result<StepReport> {
+pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {
     let printer = session.printer;
     let state_dir = session
         .state_path

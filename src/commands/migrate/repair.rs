@@ -6,13 +6,13 @@
 //! migration lock.
 
 use super::{application_name, mask_secrets};
-use crate::cli::{MigrateOptions, RepairArgs, RepairStatus};
+use crate::cli::{RepairArgs, RepairStatus};
 use crate::commands::Session;
 use crate::error::{Error, Result};
 use crate::plan::{Action, Change, Plan};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::migrate::MigrateSettings;
+use crate::settings::migrate::{MigrateFlags, MigrateSettings};
 use crate::step::Step;
 use crate::supabase::checks::Applied;
 use crate::supabase::files::{self, MigrationFile};
@@ -22,7 +22,7 @@ use serde_json::json;
 
 pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
     let printer = session.printer;
-    let opts = MigrateOptions {
+    let opts = MigrateFlags {
         db_url: args.db_url.clone(),
         lock_timeout: args.lock_timeout,
         ..Default::default()
