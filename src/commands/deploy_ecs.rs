@@ -250,9 +250,7 @@ async fn plan_deploy<'a>(
         Ok(r) => r,
         // A laptop has no AWS credentials for production: a local dry run
         // still shows the rendered file, and says what it could not check.
-        Err(e @ Error::External { .. })
-            if session.dry_run && !session.context.ci && matches!(d.source, Source::File(_)) =>
-        {
+        Err(e) if session.go_on_without_remote(&e) && matches!(d.source, Source::File(_)) => {
             session.printer.warn(&format!(
                 "{}: not checked against ECS ({e}); the diff is against {}; CI will check it",
                 d.name,

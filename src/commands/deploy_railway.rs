@@ -131,7 +131,7 @@ async fn run(
                 }
                 Err(ResolveError::Railway(e)) => {
                     let e = railway_error(&token, e);
-                    if !(local_dry_run && could_not_check(&e)) {
+                    if !session.go_on_without_remote(&e) {
                         return Err(e);
                     }
                     printer.warn(&format!("Railway not checked ({e}); CI will check it"));
@@ -418,31 +418,20 @@ fn unchecked(settings: &RailwaySettings, images: Vec<Option<String>>) -> Vec<Pla
         .collect()
 }
 
-/// The `system` of errors where Railway answered "no" (to the token, or
-/// with a GraphQL error): a dry run must not hide them.
-const REFUSED: &str = "Railway";
-/// The `system` of errors where Railway was not reached.
-const UNREACHED: &str = "Railway API";
-
 fn railway_error(token: &Token, e: RailwayError) -> Error {
     match e {
-        RailwayError::Unauthorized(m) => Error::external(
-            REFUSED,
+        RailwayError::Unauthorized(m) => Error::refused(
+            "Railway",
             format!("refused the token in {}: {m}", token.variable()),
         )
         .with_hint(match token {
             Token::Project(_) => "RAILWAY_TOKEN must be a valid project token of this project and environment (Railway → project settings → Tokens)",
             Token::Account(_) => "RAILWAY_API_TOKEN must be a valid account or team token (Railway → account settings → Tokens)",
         }),
-        RailwayError::Api(m) => Error::external(REFUSED, m),
-        RailwayError::Unreachable(m) => Error::external(UNREACHED, m)
+        RailwayError::Api(m) => Error::refused("Railway", m),
+        RailwayError::Unreachable(m) => Error::external("Railway API", m)
             .with_hint("check the network and https://status.railway.com, then run again"),
     }
-}
-
-/// Railway could not be asked, as opposed to Railway saying no.
-fn could_not_check(e: &Error) -> bool {
-    matches!(e, Error::External { system, .. } if *system == UNREACHED)
 }
 
 fn dashboard_url(r: &Resolved, deployment_id: &str) -> String {

@@ -19,7 +19,6 @@ pub mod scan;
 use crate::context::RunContext;
 use crate::environment::Environment;
 use crate::error::Result;
-use crate::git;
 use crate::output::Printer;
 use crate::report::{self, StepReport, Verdict};
 use crate::settings::{self, Project};
@@ -52,7 +51,9 @@ impl<'a> Session<'a> {
         let project = settings::load(&file)?;
         printer.detail(&format!("configuration: {}", project.file.display()));
         let context = RunContext::resolve(env, &project.root, since);
-        let repo_root = git::toplevel(&project.root)
+        let repo_root = context
+            .work_tree
+            .as_ref()
             .and_then(|p| p.canonicalize().ok())
             .unwrap_or_else(|| project.root.clone());
         let state_path = state::path(&context, &project.root);
@@ -65,6 +66,13 @@ impl<'a> Session<'a> {
             dry_run,
             state_path,
         })
+    }
+
+    /// The one rule for a dry run that cannot reach a remote: a local dry
+    /// run (never CI, which must check) goes on, saying what it could not
+    /// check, when the remote could not be asked; never when it answered no.
+    pub fn go_on_without_remote(&self, e: &crate::error::Error) -> bool {
+        self.dry_run && !self.context.ci && e.remote_unasked()
     }
 
     /// The pipeline state of this commit, as earlier steps left it.

@@ -297,7 +297,7 @@ async fn publish(
                 }
             }
             Ok(None) => {}
-            Err(e) if session.dry_run && could_not_check(&e) => {
+            Err(e) if session.go_on_without_remote(&e) => {
                 printer.warn(&format!(
                     "{}: {} not checked against the registry ({e})",
                     item.package.name, item.artifact.file_name
@@ -394,12 +394,6 @@ async fn upload(client: &reqwest::Client, item: &mut Item<'_>, token: Option<&st
         },
     }
     Ok(())
-}
-
-/// An outside failure that left the registry unasked, as opposed to one
-/// that refused the credentials.
-fn could_not_check(e: &Error) -> bool {
-    matches!(e, Error::External { system, .. } if *system != http::REFUSED)
 }
 
 fn not_a_release(session: &Session, line: &str) -> StepReport {

@@ -78,7 +78,7 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                 match plan_image(session, &settings, &docker, image, id, tags.clone()).await {
                     // A laptop often has no credentials for CI's registry: a local
                     // dry run still shows the plan, and says what it could not check.
-                    Err(e) if session.dry_run && !session.context.ci && could_not_check(&e) => {
+                    Err(e) if session.go_on_without_remote(&e) => {
                         printer.warn(&format!(
                             "{}: not checked against the registry ({e}); CI will check it",
                             image.name
@@ -281,15 +281,6 @@ async fn plan_image<'a>(
     })
 }
 
-/// The `system` of errors where a registry answered "no" to the credentials.
-const REFUSED: &str = "registry credentials";
-
-/// An outside failure that left the registry unasked (no credentials here,
-/// unreachable), as opposed to a registry that refused the credentials.
-fn could_not_check(e: &Error) -> bool {
-    matches!(e, Error::External { system, .. } if *system != REFUSED)
-}
-
 /// The plan of an image whose registry could not be reached.
 fn unchecked<'a>(image: &'a Image, image_id: &str, tags: Vec<String>) -> Target<'a> {
     let host = image.registry.display();
@@ -306,7 +297,7 @@ fn unchecked<'a>(image: &'a Image, image_id: &str, tags: Vec<String>) -> Target<
 
 fn registry_error(host: &str, e: &RegistryError) -> Error {
     match e {
-        RegistryError::Unauthorized(m) => Error::external(REFUSED, format!("{host} refused the credentials: {m}"))
+        RegistryError::Unauthorized(m) => Error::refused("registry credentials", format!("{host} refused the credentials: {m}"))
             .with_hint(format!("check the user name and password for {host} ([registries.\"{host}\"] in gantry.toml names their variables)")),
         other => Error::external("registry", format!("{host}: {}", other.message())),
     }

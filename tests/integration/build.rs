@@ -46,6 +46,13 @@ fn a_scratch_image_gets_the_context_files_tags_and_oci_labels() {
     p.write("web/drafts/old.html", "");
     p.write("web/drafts/keep.html", "");
     let sha = p.commit("web");
+    // A remote that is not on GitHub names no source repository.
+    p.git(&[
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.com:codewarden/web.git",
+    ]);
     let r = p.gantry().args(["build", "--format", "json"]).run().code(0);
     let doc = r.json();
     let tag = format!("{repo}:sha-{}", &sha[..7]);
@@ -64,6 +71,7 @@ fn a_scratch_image_gets_the_context_files_tags_and_oci_labels() {
     );
     assert_eq!(label(&tag, "org.opencontainers.image.revision"), sha);
     assert_eq!(label(&tag, "org.opencontainers.image.title"), "web");
+    assert_eq!(label(&tag, "org.opencontainers.image.source"), "");
     assert_eq!(label(&tag, "com.codewarden.team"), "web");
     let id = doc["outputs"]["image-web-id"].as_str().unwrap().to_string();
     assert_eq!(
