@@ -345,17 +345,22 @@ fn human_bytes(n: u64) -> String {
 }
 
 fn table(outcomes: &[Outcome]) -> String {
-    let mut out = String::from("image  result  id  tags\n");
-    for o in outcomes {
-        out.push_str(&format!(
-            "{}  {}  {}  {}\n",
-            o.image,
-            if o.built { "built" } else { "failed" },
-            o.image_id.as_deref().map(short_id).unwrap_or("-"),
-            o.tags.join(", ")
-        ));
-    }
-    out.trim_end().to_string()
+    let rows: Vec<[String; 4]> = outcomes
+        .iter()
+        .map(|o| {
+            [
+                o.image.clone(),
+                if o.built { "built" } else { "failed" }.to_string(),
+                o.image_id
+                    .as_deref()
+                    .map(short_id)
+                    .unwrap_or("-")
+                    .to_string(),
+                o.tags.join(", "),
+            ]
+        })
+        .collect();
+    crate::output::table::aligned(["image", "result", "id", "tags"], &rows)
 }
 
 fn markdown(outcomes: &[Outcome], verdict: Verdict) -> String {

@@ -18,6 +18,7 @@ use crate::cli::DeployEcsArgs;
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
+use crate::registry::{self, Registry};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
@@ -64,12 +65,11 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
         let plan = to_plan(&planned);
         for p in &planned {
             match &p.diff {
-                Some(diff) => {
-                    session
-                        .printer
-                        .info(&format!("[{}] task definition changes:", p.deploy.name));
-                    session.printer.diff(diff);
-                }
+                // The diff itself is shown once, in the plan.
+                Some(_) => session.printer.info(&format!(
+                    "[{}] the task definition changes: see the plan",
+                    p.deploy.name
+                )),
                 None if p.changed => session.printer.info(&format!(
                     "[{}] task definition unchanged: forcing a new deployment",
                     p.deploy.name
@@ -197,7 +197,10 @@ fn images<'a>(
                     .images
                     .iter()
                     .find(|(n, _)| n.0 == *image)
-                    .map(|(_, c)| c.repository.get_ref().clone())
+                    .map(|(_, c)| {
+                        let registry = Registry::parse(c.registry.as_deref());
+                        registry::repository_ref(&registry.planned_host(), c.repository.get_ref())
+                    })
                     .unwrap_or_else(|| image.clone());
                 format!("{repo}@<digest pushed by gantry push>")
             }

@@ -287,7 +287,7 @@ fn unchecked<'a>(image: &'a Image, image_id: &str, tags: Vec<String>) -> Target<
     Target {
         image,
         image_id: image_id.to_string(),
-        repository_ref: registry::repository_ref(&host, &image.repository),
+        repository_ref: registry::repository_ref(&image.registry.planned_host(), &image.repository),
         host,
         credentials: None,
         create: None,

@@ -75,9 +75,13 @@ fn success_registers_the_pushed_digest_and_waits_for_completion() {
     let p = project("");
     let r = deploy(&p, &ecs, &[]).code(0);
     let all = r.all();
-    assert!(
+    // The diff is printed once, in the plan (indented under its change).
+    let added = format!("\"image\": \"{DIGEST}\"");
+    assert_eq!(
         all.lines()
-            .any(|l| l.starts_with('+') && l.contains(&format!("\"image\": \"{DIGEST}\""))),
+            .filter(|l| l.trim_start().starts_with('+') && l.contains(&added))
+            .count(),
+        1,
         "{all}"
     );
     assert!(all.contains("deployment completed"), "{all}");

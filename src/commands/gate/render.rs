@@ -4,8 +4,8 @@
 use super::Session;
 use crate::gate::select::Changes;
 use crate::gate::{Outcome, Status, format_duration, location, matcher};
-use crate::output::Format;
 use crate::output::github::{Annotation, Level};
+use crate::output::{Format, table};
 use crate::report::Verdict;
 use crate::settings::gate::Gate;
 
@@ -162,25 +162,7 @@ pub(super) fn table(outcomes: &[Outcome]) -> String {
             ]
         })
         .collect();
-    let header = ["gate", "status", "time", "tests p/f/s", "notes"].map(String::from);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |r: &[String; 5]| {
-        r.iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = vec![line(&header)];
-    out.extend(rows.iter().map(line));
-    out.join("\n")
+    table::aligned(["gate", "status", "time", "tests p/f/s", "notes"], &rows)
 }
 
 /// The step summary section.
