@@ -175,11 +175,17 @@ pub fn render(reports: &[StepReport], not_run: &[Step], dry_run: bool) -> String
             s.as_str()
         ));
     }
-    out.push_str(&format!("Verdict: {}", overall(reports).as_str()));
-    if dry_run {
-        out.push_str(" (dry run)");
-    }
+    out.push_str(&verdict_line(reports, dry_run));
     out
+}
+
+/// The closing line: the status of all the steps together.
+pub fn verdict_line(reports: &[StepReport], dry_run: bool) -> String {
+    format!(
+        "Verdict: {}{}",
+        overall(reports).as_str(),
+        if dry_run { " (dry run)" } else { "" }
+    )
 }
 
 /// The status of several steps together: the worst of them.

@@ -84,11 +84,13 @@ impl<'a> Session<'a> {
     /// then the plan and verdict for people and the JSON document.
     pub fn finish(&self, mut report: StepReport) -> Result<Verdict> {
         self.conclude(&mut report)?;
-        self.printer.result(&report::render(
-            std::slice::from_ref(&report),
-            &[],
-            self.dry_run,
-        ));
+        let reports = std::slice::from_ref(&report);
+        // A local step (gate, build, scan) has no plan: its table said it all.
+        self.printer.result(&if report.step.changes_remote() {
+            report::render(reports, &[], self.dry_run)
+        } else {
+            report::verdict_line(reports, self.dry_run)
+        });
         self.printer.document(report.document(Some(&self.context)));
         Ok(report.verdict)
     }

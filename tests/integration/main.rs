@@ -17,3 +17,4 @@ mod push;
 mod run;
 mod scan;
 mod secrets;
+mod snapshots;
