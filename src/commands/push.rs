@@ -6,6 +6,8 @@
 //! repository a tag that points elsewhere stops the push before anything is
 //! pushed. `--dry-run` prints that plan; a real run applies it.
 
+mod render;
+
 use super::Session;
 use crate::aws::ecr::Ecr;
 use crate::cli::PushArgs;
@@ -13,7 +15,7 @@ use crate::docker::engine;
 use crate::docker::push::{self, Credentials, RegistryError};
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::Plan;
 use crate::registry::{self, Registry};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
@@ -23,6 +25,7 @@ use crate::state;
 use bollard::Docker;
 use bollard::query_parameters::TagImageOptions;
 use indexmap::IndexMap;
+use render::{markdown, to_plan};
 
 pub fn cmd_push(args: &PushArgs, session: &Session) -> Result<Verdict> {
     session.finish(execute(session, &args.names)?)
@@ -303,45 +306,6 @@ fn registry_error(host: &str, e: &RegistryError) -> Error {
     }
 }
 
-fn to_plan(targets: &[Target]) -> Plan {
-    let mut changes = Vec::new();
-    for t in targets {
-        if let Some(m) = t.create {
-            changes.push(Change {
-                action: Action::Create,
-                target: format!("ECR repository {}", t.image.repository),
-                summary: format!(
-                    "create (scan on push, {} tags)",
-                    if m == TagMutability::Immutable {
-                        "immutable"
-                    } else {
-                        "mutable"
-                    }
-                ),
-                diff: None,
-            });
-        }
-        for (tag, p) in &t.tags {
-            let summary = match p {
-                TagPlan::New => "push (new tag)".to_string(),
-                TagPlan::Unchecked => "push (registry not checked)".to_string(),
-                TagPlan::Moves(d) => format!("push (tag moves from {})", short(d)),
-                TagPlan::Unchanged => continue,
-                TagPlan::Conflict(d) => {
-                    format!("refused: immutable tag already points at {}", short(d))
-                }
-            };
-            changes.push(Change {
-                action: Action::Upload,
-                target: format!("{}:{tag}", t.repository_ref),
-                summary,
-                diff: None,
-            });
-        }
-    }
-    Plan { changes }
-}
-
 /// Creates the repository if planned, tags and pushes; returns the digest.
 async fn apply(session: &Session<'_>, docker: &Docker, t: &Target<'_>) -> Result<Option<String>> {
     let printer = session.printer;
@@ -416,50 +380,4 @@ async fn apply(session: &Session<'_>, docker: &Docker, t: &Target<'_>) -> Result
         digest = known.into_iter().next();
     }
     Ok(digest)
-}
-
-fn short(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", hex.get(..12).unwrap_or(hex))
-}
-
-fn markdown(
-    targets: &[Target],
-    digests: &IndexMap<String, String>,
-    verdict: Verdict,
-    dry_run: bool,
-) -> String {
-    let mut md = format!(
-        "### gantry push: {}{}\n\n| Image | Repository | Tags | Digest |\n|---|---|---|---|\n",
-        verdict.as_str(),
-        if dry_run {
-            " (dry run: nothing pushed)"
-        } else {
-            ""
-        }
-    );
-    for t in targets {
-        let tags = t
-            .tags
-            .iter()
-            .map(|(tag, p)| match p {
-                TagPlan::New | TagPlan::Moves(_) => format!("`{tag}`"),
-                TagPlan::Unchecked => format!("`{tag}` (not checked)"),
-                TagPlan::Unchanged => format!("`{tag}` (unchanged)"),
-                TagPlan::Conflict(_) => format!("`{tag}` (immutable, refused)"),
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        md.push_str(&format!(
-            "| {} | `{}` | {tags} | {} |\n",
-            t.image.name,
-            t.repository_ref,
-            digests
-                .get(&t.image.name)
-                .map(|d| format!("`{d}`"))
-                .unwrap_or_else(|| "-".into())
-        ));
-    }
-    md.push('\n');
-    md
 }
