@@ -158,7 +158,7 @@ impl<'a> Run<'a> {
     }
 
     /// The file as the user knows it: `supabase/migrations/1_a.sql`.
-    pub fn label(&self, file: &MigrationFile) -> String {
+    pub(crate) fn label(&self, file: &MigrationFile) -> String {
         let full = file
             .path
             .strip_prefix(&self.session.repo_root)
@@ -446,7 +446,7 @@ impl<'a> Run<'a> {
         Plan { changes }
     }
 
-    pub fn session(&self) -> &Session<'a> {
+    pub(crate) fn session(&self) -> &Session<'a> {
         self.session
     }
 }

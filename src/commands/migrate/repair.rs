@@ -20,7 +20,7 @@ use crate::supabase::history::Repair;
 use crate::supabase::{connect, history, lock, session};
 use serde_json::json;
 
-pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
+pub(super) fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
     let printer = session.printer;
     let opts = MigrateFlags {
         db_url: args.db_url.clone(),

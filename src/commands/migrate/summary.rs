@@ -10,7 +10,7 @@ use serde_json::json;
 const SQL_CHARS: usize = 20_000;
 
 /// The first line `gantry migrate` prints on stdout, above the plan.
-pub fn headline(report: &StepReport) -> String {
+pub(super) fn headline(report: &StepReport) -> String {
     let count = report
         .outputs
         .get("migrations-count")
@@ -29,7 +29,7 @@ pub fn headline(report: &StepReport) -> String {
 }
 
 /// The step summary section.
-pub fn markdown(run: &Run, verdict: Verdict) -> String {
+pub(super) fn markdown(run: &Run, verdict: Verdict) -> String {
     let dry_run = run.session().dry_run;
     let mut md = format!(
         "### gantry migrate: {}{}\n\n",
@@ -119,7 +119,7 @@ pub fn markdown(run: &Run, verdict: Verdict) -> String {
 }
 
 /// The step's details in the JSON document.
-pub fn detail(run: &Run) -> serde_json::Value {
+pub(super) fn detail(run: &Run) -> serde_json::Value {
     let file = |i: usize| {
         let f = &run.files[i];
         json!({
