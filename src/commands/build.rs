@@ -30,7 +30,7 @@ pub fn cmd_build(args: &BuildArgs, session: &Session) -> Result<Verdict> {
 
 /// What one image's build produced, for the summary and the JSON document.
 #[derive(Debug, serde::Serialize)]
-struct Outcome {
+struct BuiltImage {
     image: String,
     built: bool,
     image_id: Option<String>,
@@ -96,7 +96,7 @@ pub fn execute(
         else {
             continue;
         };
-        let mut outcome = Outcome {
+        let mut outcome = BuiltImage {
             image: image.name.clone(),
             built: false,
             image_id: None,
@@ -344,7 +344,7 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn table(outcomes: &[Outcome]) -> String {
+fn table(outcomes: &[BuiltImage]) -> String {
     let rows: Vec<[String; 4]> = outcomes
         .iter()
         .map(|o| {
@@ -363,7 +363,7 @@ fn table(outcomes: &[Outcome]) -> String {
     crate::output::table::aligned(["image", "result", "id", "tags"], &rows)
 }
 
-fn markdown(outcomes: &[Outcome], verdict: Verdict) -> String {
+fn markdown(outcomes: &[BuiltImage], verdict: Verdict) -> String {
     let mut md = format!(
         "### gantry build: {}\n\n| Image | Result | Image id | Tags | Context |\n|---|---|---|---|---|\n",
         verdict.as_str()

@@ -387,3 +387,36 @@ fn the_generated_dockerfile_never_lands_in_the_image() {
     cleanup(&format!("{repo}-a"));
     cleanup(&format!("{repo}-b"));
 }
+
+/// What a user reads after a build: the aligned image table and the verdict.
+#[test]
+fn the_image_table_lines_up() {
+    if !docker_available() {
+        return;
+    }
+    let (web, api) = (repo("table-web"), repo("table-api-longer-name"));
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.web]\ncontext = \"web\"\nrepository = \"{web}\"\n\n[images.api-server]\ncontext = \"api\"\nrepository = \"{api}\"\n"
+        ),
+    );
+    p.write("web/Dockerfile", "FROM scratch\nCOPY . /site/\n");
+    p.write("web/index.html", "<h1>hi</h1>");
+    p.write("api/Dockerfile", "FROM scratch\nCOPY . /app/\n");
+    p.write("api/main.py", "print('hi')\n");
+    p.commit("images");
+    let r = p.gantry().args(["build", "--jobs", "1"]).run().code(0);
+    let shown = crate::support::scrub::scrub(&r.stdout, &p.path())
+        .replace(&web, "[WEB]")
+        .replace(&api, "[API]");
+    cleanup(&web);
+    cleanup(&api);
+    insta::assert_snapshot!(shown, @r###"
+    image       result  id            tags
+    web         built   [ID]  [WEB]:sha-[SHORT], [WEB]:main
+    api-server  built   [ID]  [API]:sha-[SHORT], [API]:main
+    Verdict: passed
+    "###);
+}

@@ -119,14 +119,14 @@ mod tests {
     use crate::publish::artifacts::Artifact;
     use crate::publish::artifacts::{Kind, Metadata};
     use crate::settings::config::{Existing, RunCommand};
-    use crate::settings::publish::{Package, Registry};
+    use crate::settings::publish::{Package, PackageRegistry};
 
     fn package() -> Package {
         Package {
             name: "python-sdk".into(),
             dir: "/repo/sdk/python".into(),
             dir_label: "sdk/python".into(),
-            registry: Registry::Pypi {
+            registry: PackageRegistry::Pypi {
                 upload_url: "https://upload.pypi.org/legacy/".into(),
                 index_url: "https://pypi.org/simple/".into(),
                 token: None,
