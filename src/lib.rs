@@ -26,6 +26,11 @@ pub mod supabase;
 pub mod tls;
 pub mod trivy;
 
+// Unit tests skip (and CI fails) exactly as the integration tests do.
+#[cfg(test)]
+#[path = "../tests/support/skip.rs"]
+mod test_skip;
+
 use cli::{Cli, Commands};
 use commands::Session;
 use environment::Environment;
