@@ -3,7 +3,7 @@
 //! no-transaction files, seeds, repair and the pooler fallback.
 
 use crate::support::postgres::{Db, PASSWORD, postgres};
-use crate::support::{Gantry, Project, Run, Runner, repo_root};
+use crate::support::{Gantry, Project, Run, Runner};
 use gantry::supabase::lock::LOCK_KEY;
 use gantry::supabase::split;
 use std::io::Write;

@@ -11,7 +11,7 @@ pub mod railway;
 pub mod services;
 pub mod skip;
 
-pub use skip::{in_ci, shared_data, skip};
+pub use skip::{shared_data, skip};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

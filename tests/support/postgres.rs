@@ -81,9 +81,7 @@ fn free_port() -> u16 {
 }
 
 fn start() -> Option<Postgres> {
-    let Some(bin) = find_bin() else {
-        return None;
-    };
+    let bin = find_bin()?;
     let dir = tempfile::Builder::new()
         .prefix("gantry-pg-")
         .tempdir()
