@@ -132,7 +132,7 @@ impl Printer {
         }
         let text = self.redact(text);
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!("{text}\n")),
+            Format::Github => self.text_stdout(&text),
             _ => self.log(&format!(
                 "{} {}",
                 self.paint(BOLD, "==>"),
@@ -180,7 +180,7 @@ impl Printer {
     pub fn problem(&self, text: &str) {
         let text = self.redact(text);
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!("{text}\n")),
+            Format::Github => self.text_stdout(&text),
             _ => self.log(&format!("{} {text}", self.paint(RED, "error:"))),
         }
     }
@@ -235,12 +235,18 @@ impl Printer {
         let body = self.redact(body);
         let body = body.trim_end_matches('\n');
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!(
-                "::group::{}\n{}{}::endgroup::\n",
-                github::escape_data(&title),
-                body,
-                if body.is_empty() { "" } else { "\n" }
-            )),
+            Format::Github => {
+                // The body is third-party text: inert inside gantry's own group.
+                let body = if body.is_empty() {
+                    String::new()
+                } else {
+                    github::inert(body)
+                };
+                self.raw_stdout(&format!(
+                    "::group::{}\n{body}::endgroup::\n",
+                    github::escape_data(&title),
+                ));
+            }
             _ => {
                 let mut out = self.paint(DIM, &format!("--- {title}"));
                 for line in body.lines() {
@@ -322,7 +328,7 @@ impl Printer {
     /// Human-readable result (tables, plans) on stdout.
     pub fn result(&self, text: &str) {
         if self.opts.format == Format::Human || self.opts.format == Format::Github {
-            self.raw_stdout(&format!("{}\n", self.redact(text)));
+            self.text_stdout(&self.redact(text));
         }
     }
 
@@ -414,7 +420,7 @@ impl Printer {
 
     fn log(&self, line: &str) {
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!("{line}\n")),
+            Format::Github => self.text_stdout(line),
             _ => {
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "{line}");
@@ -422,6 +428,19 @@ impl Printer {
         }
     }
 
+    /// Text that is not one of gantry's own workflow commands, on stdout.
+    /// Any of it may carry third-party text (a gate's name, a server's error,
+    /// a log line), so in GitHub format the runner must not read commands in it.
+    fn text_stdout(&self, text: &str) {
+        if self.opts.format == Format::Github {
+            self.raw_stdout(&github::inert(text));
+        } else {
+            self.raw_stdout(&format!("{text}\n"));
+        }
+    }
+
+    /// Written as is: only for gantry's own workflow commands and for text
+    /// already made inert.
     fn raw_stdout(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());

@@ -10,6 +10,7 @@ pub mod pypi;
 pub mod railway;
 pub mod services;
 pub mod skip;
+pub mod workflow_commands;
 
 pub use skip::{shared_data, skip};
 
