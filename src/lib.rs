@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod docker;
+pub mod duration;
 pub mod environment;
 pub mod error;
 pub mod gate;

@@ -71,6 +71,17 @@ pub fn run(spec: &Spec) -> Finished {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return not_started(format!("cannot capture output: {e}")),
     };
+    // A command gets only the secrets it declares (they arrive in `spec.env`):
+    // every other variable whose name says it holds a secret stays with
+    // gantry, so a pull request's test cannot read the deploy tokens.
+    for (name, _) in std::env::vars_os() {
+        if let Some(name) = name.to_str()
+            && crate::environment::looks_secret(name)
+            && !spec.env.iter().any(|(k, _)| k == name)
+        {
+            cmd.env_remove(name);
+        }
+    }
     cmd.current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())

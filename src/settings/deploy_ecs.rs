@@ -242,11 +242,14 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Durat
         Text(String),
     }
     match Raw::deserialize(d)? {
-        Raw::Secs(n) if n > 0 => Ok(Some(Duration::from_secs(n as u64))),
+        Raw::Secs(n) if n > 0 => crate::duration::bounded(Duration::from_secs(n as u64))
+            .map(Some)
+            .map_err(de::Error::custom),
         Raw::Secs(n) => Err(de::Error::custom(format!("must be positive, got {n}"))),
         Raw::Text(s) => match humantime::parse_duration(&s) {
-            Ok(d) if !d.is_zero() => Ok(Some(d)),
-            Ok(_) => Err(de::Error::custom("must be positive")),
+            Ok(d) => crate::duration::bounded(d)
+                .map(Some)
+                .map_err(de::Error::custom),
             Err(e) => Err(de::Error::custom(format!(
                 "invalid duration `{s}` ({e}): write it like \"90s\" or \"10m\""
             ))),

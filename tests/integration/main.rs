@@ -11,6 +11,7 @@ mod deploy_railway;
 mod dockerignore;
 mod gate;
 mod github;
+mod hardening;
 mod injection;
 mod migrate;
 mod publish;
