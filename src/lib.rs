@@ -5,6 +5,7 @@
 //! through its integration module, and `output::Printer` writes everything.
 
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod context;
@@ -44,8 +45,23 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     let printer = Printer::new(settings::printer_options(&cli.global, env));
     register_secrets(&printer, env);
     let result = dispatch(cli, env, &printer, cwd);
+    let cancelled = cancel::requested();
+    if let Some(sig) = cancelled {
+        let line = format!(
+            "cancelled by {}: running commands were stopped (SIGTERM, then SIGKILL) and nothing new was started",
+            cancel::signal_name(sig)
+        );
+        printer.warn(&line);
+        printer.summary(&format!(
+            "\n> **Cancelled** by {}.\n",
+            cancel::signal_name(sig)
+        ));
+    }
     // The summary is written even when the command failed: it says why.
     let finished = printer.finish();
+    if let Some(sig) = cancelled {
+        return 128 + sig;
+    }
     match result.and_then(|v| finished.map(|_| v)) {
         Ok(Verdict::Passed) => exit::SUCCESS,
         Ok(Verdict::Failed) => exit::PIPELINE_FAILED,

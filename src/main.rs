@@ -6,6 +6,7 @@ use gantry::error::exit;
 
 fn main() {
     panic_hook();
+    gantry::cancel::install();
     let cli = gantry::cli::Cli::parse();
     let env = env::Environment::capture();
     if env.get(env::GANTRY_PANIC_FOR_TESTS).is_some() {

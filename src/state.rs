@@ -29,6 +29,9 @@ pub struct StepRecord {
     pub finished_at: String,
     /// The same names and values as the step's `$GITHUB_OUTPUT`.
     pub outputs: IndexMap<String, String>,
+    /// `SIGINT` or `SIGTERM` when the step was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<String>,
 }
 
 /// Where the state file lives for this run.
@@ -113,6 +116,7 @@ mod tests {
             outputs: [("verdict".to_string(), "passed".to_string())]
                 .into_iter()
                 .collect(),
+            cancelled: None,
         }
     }
 

@@ -81,6 +81,7 @@ impl<'a> Session<'a> {
                     .iter()
                     .map(|(k, v)| (k.clone(), self.printer.redact(v)))
                     .collect(),
+                cancelled: crate::cancel::requested().map(crate::cancel::signal_name),
             },
         );
         state.save(&self.state_path)?;

@@ -25,6 +25,8 @@ pub enum Exit {
     Code(i32),
     Signal(i32),
     TimedOut,
+    /// Stopped (or never started) because gantry was cancelled by this signal.
+    Cancelled(i32),
     /// The program could not be started at all.
     NotStarted(String),
 }
@@ -44,6 +46,14 @@ pub struct Finished {
 
 pub fn run(spec: &Spec) -> Finished {
     let started = Instant::now();
+    // Cancelled: start nothing new.
+    if let Some(sig) = crate::cancel::requested() {
+        return Finished {
+            exit: Exit::Cancelled(sig),
+            output: String::new(),
+            duration: Duration::ZERO,
+        };
+    }
     let not_started = |msg: String| Finished {
         exit: Exit::NotStarted(msg),
         output: String::new(),
@@ -103,6 +113,8 @@ pub fn run(spec: &Spec) -> Finished {
         }
     };
     let pgid = child.id() as i32;
+    // A cancel signals the group at once, from the signal handler.
+    let _registered = crate::cancel::register_group(pgid);
     let deadline = started + spec.timeout;
     let mut poll = Duration::from_millis(5);
     let exit = loop {
@@ -117,6 +129,10 @@ pub fn run(spec: &Spec) -> Finished {
             Ok(None) if Instant::now() >= deadline => {
                 terminate_group(pgid, &mut child);
                 break Exit::TimedOut;
+            }
+            Ok(None) if let Some(sig) = crate::cancel::requested() => {
+                terminate_group(pgid, &mut child);
+                break Exit::Cancelled(sig);
             }
             Ok(None) => {
                 std::thread::sleep(poll);
