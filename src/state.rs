@@ -19,6 +19,10 @@ pub struct State {
     /// The commit the recorded steps ran on.
     pub revision: Option<String>,
     pub steps: IndexMap<String, StepRecord>,
+    /// Annotations the steps of this job have shown: GitHub shows at most
+    /// 50 in one job, across its steps.
+    #[serde(default)]
+    pub annotations: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +54,7 @@ impl State {
             version: VERSION,
             revision: revision.map(str::to_string),
             steps: IndexMap::new(),
+            annotations: 0,
         };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,

@@ -52,6 +52,10 @@ impl<'a> Session<'a> {
             .and_then(|p| p.canonicalize().ok())
             .unwrap_or_else(|| project.root.clone());
         let state_path = state::path(&context, &project.root);
+        // GitHub's 50 annotations per job count the earlier steps' too.
+        if let Ok(earlier) = State::load(&state_path, context.sha.as_deref()) {
+            printer.set_job_annotations(earlier.annotations);
+        }
         Ok(Session {
             printer,
             env,
@@ -84,6 +88,7 @@ impl<'a> Session<'a> {
                 cancelled: crate::cancel::requested().map(crate::cancel::signal_name),
             },
         );
+        state.annotations = self.printer.job_annotations();
         state.save(&self.state_path)?;
         self.printer
             .detail(&format!("state: {}", self.state_path.display()));

@@ -13,6 +13,8 @@ use std::path::Path;
 
 /// GitHub shows at most this many annotations of one level per step.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
+/// GitHub shows at most this many annotations in one job, across its steps.
+pub const ANNOTATIONS_PER_JOB: usize = 50;
 /// GitHub rejects a step summary larger than this.
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 

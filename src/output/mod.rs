@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Output format, `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -67,6 +68,10 @@ pub struct Printer {
     redactor: Redactor,
     shown: Mutex<HashMap<Level, usize>>,
     dropped: Mutex<HashMap<Level, usize>>,
+    /// Annotations earlier steps of this job showed (from the pipeline state).
+    job_before: AtomicUsize,
+    /// Annotations left out because the job reached GitHub's limit.
+    dropped_for_job: AtomicUsize,
     annotations: Mutex<Vec<Annotation>>,
     outputs: Mutex<IndexMap<String, String>>,
     summary: Mutex<String>,
@@ -85,6 +90,8 @@ impl Printer {
             redactor: Redactor::default(),
             shown: Mutex::default(),
             dropped: Mutex::default(),
+            job_before: AtomicUsize::new(0),
+            dropped_for_job: AtomicUsize::new(0),
             annotations: Mutex::default(),
             outputs: Mutex::default(),
             summary: Mutex::default(),
@@ -123,6 +130,16 @@ impl Printer {
 
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
+    }
+
+    /// How many annotations earlier steps of this job showed.
+    pub fn set_job_annotations(&self, n: usize) {
+        self.job_before.store(n, Ordering::SeqCst);
+    }
+
+    /// How many annotations this job has shown so far, this process included.
+    pub fn job_annotations(&self) -> usize {
+        self.job_before.load(Ordering::SeqCst) + lock(&self.shown).values().sum::<usize>()
     }
 
     /// A section heading for a step or command.
@@ -266,6 +283,11 @@ impl Printer {
         match self.opts.format {
             Format::Github => {
                 let mut shown = lock(&self.shown);
+                let job = self.job_before.load(Ordering::SeqCst) + shown.values().sum::<usize>();
+                if job >= github::ANNOTATIONS_PER_JOB {
+                    self.dropped_for_job.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
                 let n = shown.entry(a.level).or_default();
                 if *n >= github::ANNOTATIONS_PER_LEVEL {
                     *lock(&self.dropped).entry(a.level).or_default() += 1;
@@ -389,6 +411,16 @@ impl Printer {
             let line = format!(
                 "{text} not shown: GitHub shows at most {} per level in one step.",
                 github::ANNOTATIONS_PER_LEVEL
+            );
+            self.info(&line);
+            self.summary(&format!("\n> {line}\n"));
+        }
+        let for_job = self.dropped_for_job.load(Ordering::SeqCst);
+        if for_job > 0 {
+            let line = format!(
+                "{for_job} more annotation(s) not shown: GitHub shows at most {} in one job, and this job's steps reached it ({} shown by earlier steps).",
+                github::ANNOTATIONS_PER_JOB,
+                self.job_before.load(Ordering::SeqCst)
             );
             self.info(&line);
             self.summary(&format!("\n> {line}\n"));

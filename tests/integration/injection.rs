@@ -128,3 +128,47 @@ fn migration_notices_cannot_command_the_runner() {
         "{cmds:#?}"
     );
 }
+
+/// GitHub shows 10 annotations per level in a step and 50 in a job: the
+/// steps of one job count together through the pipeline state, and what was
+/// left out is said in the summary.
+#[test]
+fn at_most_fifty_annotations_in_a_job_across_its_steps() {
+    let p = Project::new();
+    let errors: String = (1..=14)
+        .map(|i| format!("echo 'f.py:{i}:1: problem {i}'; "))
+        .collect();
+    let warnings: String = (1..=12)
+        .map(|i| format!("echo 'g.py:{i}:1: warning: w{i}'; "))
+        .collect();
+    p.write(
+        "gantry.toml",
+        &format!("[gates.lint]\nrun = \"{errors}{warnings}exit 1\"\nmatcher = \"generic\"\n"),
+    );
+    p.commit("init");
+    let runner = Runner::new();
+    let sha = p.git(&["rev-parse", "HEAD"]);
+    let mut shown = Vec::new();
+    for _ in 0..3 {
+        let r = p
+            .gantry()
+            .args(["gate"])
+            .envs(runner.env("workflow_dispatch", json!({}), &sha))
+            .run()
+            .code(1);
+        let cmds = processed(&r.stdout);
+        shown.push(
+            cmds.iter()
+                .filter(|c| ["error", "warning", "notice"].contains(&c.name.as_str()))
+                .count(),
+        );
+    }
+    assert_eq!(shown, [20, 20, 10]);
+    let summary = runner.summary();
+    assert!(
+        summary.contains(
+            "16 more annotation(s) not shown: GitHub shows at most 50 in one job, and this job's steps reached it (40 shown by earlier steps)."
+        ),
+        "{summary}"
+    );
+}
