@@ -156,6 +156,23 @@ pub struct TlsParams {
 /// tokio-postgres does not know (`pgbouncer=true` from Prisma) are dropped
 /// with a warning instead of failing.
 pub fn parse_url(url: &str, source: &str) -> Result<(Config, TlsParams, Vec<String>)> {
+    if let Some((scheme, _)) = url.split_once("://")
+        && !["postgres", "postgresql"].contains(&scheme)
+    {
+        // The scheme is echoed only when it looks like one (never a password).
+        let named = scheme.len() <= 20
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+        return Err(Error::usage(
+            match named {
+                true => format!("{source} is not a PostgreSQL URL: it starts with `{scheme}://`"),
+                false => format!("{source} is not a PostgreSQL URL"),
+            },
+            Some("gantry migrate applies migrations to PostgreSQL (Supabase): write it as postgresql://user:password@host:5432/postgres".into()),
+        ));
+    }
     if let Some(why) = malformed_userinfo(url) {
         return Err(Error::usage(
             // Never the URL itself: which part is the password is unknown.
@@ -518,6 +535,16 @@ mod tests {
         .unwrap();
         assert_eq!(c.get_ports(), [6000]);
         assert_eq!(tls.sslmode.as_deref(), Some("disable"));
+    }
+
+    #[test]
+    fn another_database_s_url_is_named_as_such() {
+        let err = parse_url("mysql://root:pw@localhost/db", "--db-url").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "--db-url is not a PostgreSQL URL: it starts with `mysql://`"
+        );
     }
 
     #[test]

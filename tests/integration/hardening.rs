@@ -472,3 +472,16 @@ fn a_gate_gets_only_the_secrets_it_declares() {
         r.all()
     );
 }
+
+#[test]
+fn a_gantry_toml_that_is_a_directory_is_called_one() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path().join("gantry.toml")).unwrap();
+    let r = p.gantry().args(["gate"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("gantry.toml is a directory, not a configuration file"),
+        "{}",
+        r.stderr
+    );
+}
