@@ -508,6 +508,23 @@ mod tests {
         assert_eq!(o.suppressed[0].status, "not_affected");
     }
 
+    /// Found by scripts/mutants: no test read a finding's location.
+    #[test]
+    fn a_finding_is_located_at_its_file_and_line_else_its_file_else_its_target() {
+        let Some(_) = crate::test_skip::shared_data("trivy-reports") else {
+            return;
+        };
+        let mut f = policy().judge(&load("alpine-39.json")).counted.remove(0);
+        f.target = "alpine:3.9".into();
+        f.file = Some("api/app.py".into());
+        f.line = Some(3);
+        assert_eq!(f.location(), "api/app.py:3");
+        f.line = None;
+        assert_eq!(f.location(), "api/app.py");
+        f.file = None;
+        assert_eq!(f.location(), "alpine:3.9");
+    }
+
     #[test]
     fn ignores_apply_until_they_expire() {
         let Some(_) = crate::test_skip::shared_data("trivy-reports") else {
