@@ -264,8 +264,7 @@ pub enum RepairStatus {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     match humantime::parse_duration(s) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err("must be positive".into()),
+        Ok(d) => crate::duration::bounded(d),
         Err(e) => Err(format!("{e}: write it like \"90s\" or \"5m\"")),
     }
 }

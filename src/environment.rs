@@ -50,6 +50,11 @@ pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";
 /// Tests and benchmarks only: how often `gantry deploy ecs` polls (`"100ms"`),
 /// over `[deploy.*] ecs.poll-interval`.
 pub const GANTRY_ECS_POLL_INTERVAL: &str = "GANTRY_ECS_POLL_INTERVAL";
+/// Tests only: set, gantry panics on purpose, to show what the panic hook
+/// makes of a bug.
+pub const GANTRY_PANIC_FOR_TESTS: &str = "GANTRY_PANIC_FOR_TESTS";
+/// Set (and not `0`) to print a backtrace after an internal error.
+pub const RUST_BACKTRACE: &str = "RUST_BACKTRACE";
 /// Set (to anything but empty) to turn colour off (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Set (to anything but empty or `0`) to force colour on.

@@ -5,10 +5,12 @@
 //! through its integration module, and `output::Printer` writes everything.
 
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod docker;
+pub mod duration;
 pub mod environment;
 pub mod error;
 pub mod gate;
@@ -27,6 +29,12 @@ pub mod supabase;
 pub mod tls;
 pub mod trivy;
 
+// Unit tests skip (and CI fails) exactly as the integration tests do.
+#[cfg(test)]
+#[path = "../tests/support/skip.rs"]
+#[allow(unreachable_pub)] // shared with the integration tests, where it is public
+mod test_skip;
+
 use cli::{Cli, Commands};
 use commands::Session;
 use environment::Environment;
@@ -39,8 +47,23 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     let printer = Printer::new(settings::printer_options(&cli.global.printer_flags(), env));
     register_secrets(&printer, env);
     let result = dispatch(cli, env, &printer, cwd);
+    let cancelled = cancel::requested();
+    if let Some(sig) = cancelled {
+        let line = format!(
+            "cancelled by {}: running commands were stopped (SIGTERM, then SIGKILL) and nothing new was started",
+            cancel::signal_name(sig)
+        );
+        printer.warn(&line);
+        printer.summary(&format!(
+            "\n> **Cancelled** by {}.\n",
+            cancel::signal_name(sig)
+        ));
+    }
     // The summary is written even when the command failed: it says why.
     let finished = printer.finish();
+    if let Some(sig) = cancelled {
+        return 128 + sig;
+    }
     match result.and_then(|v| finished.map(|_| v)) {
         Ok(Verdict::Passed) => exit::SUCCESS,
         Ok(Verdict::Failed) => exit::PIPELINE_FAILED,

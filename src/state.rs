@@ -20,6 +20,10 @@ pub struct State {
     /// The commit the recorded steps ran on.
     pub revision: Option<String>,
     pub steps: IndexMap<String, StepRecord>,
+    /// Annotations the steps of this job have shown: GitHub shows at most
+    /// 50 in one job, across its steps.
+    #[serde(default)]
+    pub annotations: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +34,9 @@ pub struct StepRecord {
     pub finished_at: String,
     /// The same names and values as the step's `$GITHUB_OUTPUT`.
     pub outputs: IndexMap<String, String>,
+    /// `SIGINT` or `SIGTERM` when the step was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<String>,
 }
 
 /// The names of the outputs through which steps hand images on: the one
@@ -93,6 +100,7 @@ impl State {
             version: VERSION,
             revision: revision.map(str::to_string),
             steps: IndexMap::new(),
+            annotations: 0,
         };
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -182,6 +190,7 @@ mod tests {
             outputs: [("verdict".to_string(), "passed".to_string())]
                 .into_iter()
                 .collect(),
+            cancelled: None,
         }
     }
 

@@ -193,6 +193,11 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
             )],
             None,
         ),
+        Exit::Cancelled(s) => (
+            Status::Failed,
+            vec![format!("cancelled ({})", crate::cancel::signal_name(*s))],
+            None,
+        ),
         Exit::NotStarted(msg) => (Status::Failed, vec![msg.clone()], None),
     };
     let mut output = finished.output;

@@ -57,6 +57,10 @@ impl<'a> Session<'a> {
             .and_then(|p| p.canonicalize().ok())
             .unwrap_or_else(|| project.root.clone());
         let state_path = state::path(&context, &project.root);
+        // GitHub's 50 annotations per job count the earlier steps' too.
+        if let Ok(earlier) = State::load(&state_path, context.sha.as_deref()) {
+            printer.set_job_annotations(earlier.annotations);
+        }
         Ok(Session {
             printer,
             env,
@@ -124,8 +128,10 @@ impl<'a> Session<'a> {
                     .iter()
                     .map(|(k, v)| (k.clone(), self.printer.redact(v)))
                     .collect(),
+                cancelled: crate::cancel::requested().map(crate::cancel::signal_name),
             },
         );
+        state.annotations = self.printer.job_annotations();
         state.save(&self.state_path)?;
         self.printer
             .detail(&format!("state: {}", self.state_path.display()));

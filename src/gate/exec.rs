@@ -25,6 +25,8 @@ pub enum Exit {
     Code(i32),
     Signal(i32),
     TimedOut,
+    /// Stopped (or never started) because gantry was cancelled by this signal.
+    Cancelled(i32),
     /// The program could not be started at all.
     NotStarted(String),
 }
@@ -44,6 +46,14 @@ pub struct Finished {
 
 pub fn run(spec: &Spec) -> Finished {
     let started = Instant::now();
+    // Cancelled: start nothing new.
+    if let Some(sig) = crate::cancel::requested() {
+        return Finished {
+            exit: Exit::Cancelled(sig),
+            output: String::new(),
+            duration: Duration::ZERO,
+        };
+    }
     let not_started = |msg: String| Finished {
         exit: Exit::NotStarted(msg),
         output: String::new(),
@@ -71,6 +81,17 @@ pub fn run(spec: &Spec) -> Finished {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return not_started(format!("cannot capture output: {e}")),
     };
+    // A command gets only the secrets it declares (they arrive in `spec.env`):
+    // every other variable whose name says it holds a secret stays with
+    // gantry, so a pull request's test cannot read the deploy tokens.
+    for (name, _) in std::env::vars_os() {
+        if let Some(name) = name.to_str()
+            && crate::environment::looks_secret(name)
+            && !spec.env.iter().any(|(k, _)| k == name)
+        {
+            cmd.env_remove(name);
+        }
+    }
     cmd.current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
@@ -92,6 +113,8 @@ pub fn run(spec: &Spec) -> Finished {
         }
     };
     let pgid = child.id() as i32;
+    // A cancel signals the group at once, from the signal handler.
+    let _registered = crate::cancel::register_group(pgid);
     let deadline = started + spec.timeout;
     let mut poll = Duration::from_millis(5);
     let exit = loop {
@@ -106,6 +129,10 @@ pub fn run(spec: &Spec) -> Finished {
             Ok(None) if Instant::now() >= deadline => {
                 terminate_group(pgid, &mut child);
                 break Exit::TimedOut;
+            }
+            Ok(None) if let Some(sig) = crate::cancel::requested() => {
+                terminate_group(pgid, &mut child);
+                break Exit::Cancelled(sig);
             }
             Ok(None) => {
                 std::thread::sleep(poll);

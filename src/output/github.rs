@@ -13,6 +13,8 @@ use std::path::Path;
 
 /// GitHub shows at most this many annotations of one level per step.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
+/// GitHub shows at most this many annotations in one job, across its steps.
+pub const ANNOTATIONS_PER_JOB: usize = 50;
 /// GitHub rejects a step summary larger than this.
 pub const SUMMARY_LIMIT: usize = 1024 * 1024;
 
@@ -114,20 +116,53 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// 32 random hex digits. The OS RNG failing leaves zeros; every caller
+/// still checks that its token is absent from the text it guards.
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A random delimiter that occurs in neither the name nor the value, so a
 /// value can never close its own block and inject another output.
 pub fn output_delimiter(name: &str, value: &str) -> String {
     loop {
-        let mut bytes = [0u8; 16];
-        // The OS RNG failing leaves a fixed prefix plus zeros; the loop below
-        // still guarantees the delimiter is absent from the value.
-        let _ = getrandom::fill(&mut bytes);
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let delimiter = format!("ghadelimiter_{hex}");
+        let delimiter = format!("ghadelimiter_{}", random_hex());
         if !value.contains(&delimiter) && !name.contains(&delimiter) {
             return delimiter;
         }
     }
+}
+
+/// Whether the runner could read a workflow command somewhere in `text`.
+/// The runner reads `::name …::data` at the start of a (whitespace-trimmed)
+/// line and the older `##[name …]data` anywhere in a line, and it splits lines
+/// at CR as well as LF; looking for either marker anywhere is a safe superset.
+pub fn could_hold_command(text: &str) -> bool {
+    text.contains("::") || text.contains("##[")
+}
+
+/// Third-party text (gate output, build logs, Trivy output, database notices,
+/// remote log lines) made inert for the runner, ending in a newline.
+///
+/// Text that could hold a workflow command is wrapped in
+/// `::stop-commands::TOKEN` … `::TOKEN::`: between the two the runner
+/// processes no command at all, and only someone who knows the random token,
+/// which the text does not contain, can resume processing. The text cannot end
+/// the pause early, start a group, mask a value or set an output.
+pub fn inert(text: &str) -> String {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if !could_hold_command(text) {
+        return format!("{text}\n");
+    }
+    let token = loop {
+        let token = format!("gantry-{}", random_hex());
+        if !text.contains(&token) {
+            break token;
+        }
+    };
+    format!("::stop-commands::{token}\n{text}\n::{token}::\n")
 }
 
 /// Appends `name<<DELIM\nvalue\nDELIM\n` to a `$GITHUB_OUTPUT`-style file.
@@ -202,6 +237,25 @@ mod tests {
             Annotation::new(Level::Warning, "w").to_command(),
             "::warning::w"
         );
+    }
+
+    #[test]
+    fn text_without_command_markers_is_written_as_is() {
+        assert_eq!(inert("plain log line: ok"), "plain log line: ok\n");
+        assert_eq!(inert("two\nlines\n"), "two\nlines\n");
+    }
+
+    #[test]
+    fn text_with_command_markers_is_wrapped_in_a_random_stop_token() {
+        for text in ["::set-output name=x::y", "a\r::add-mask::z", "x ##[error]y"] {
+            let out = inert(text);
+            let lines: Vec<&str> = out.lines().collect();
+            let token = lines[0].strip_prefix("::stop-commands::").unwrap();
+            assert!(token.starts_with("gantry-") && token.len() == 7 + 32);
+            assert_eq!(lines.last().unwrap(), &format!("::{token}::"));
+            assert!(out.contains(text));
+            assert_ne!(out, inert(text), "tokens are random");
+        }
     }
 
     #[test]

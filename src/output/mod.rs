@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Output format, `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -68,6 +69,10 @@ pub struct Printer {
     redactor: Redactor,
     shown: Mutex<HashMap<Level, usize>>,
     dropped: Mutex<HashMap<Level, usize>>,
+    /// Annotations earlier steps of this job showed (from the pipeline state).
+    job_before: AtomicUsize,
+    /// Annotations left out because the job reached GitHub's limit.
+    dropped_for_job: AtomicUsize,
     annotations: Mutex<Vec<Annotation>>,
     outputs: Mutex<IndexMap<String, String>>,
     summary: Mutex<String>,
@@ -86,6 +91,8 @@ impl Printer {
             redactor: Redactor::default(),
             shown: Mutex::default(),
             dropped: Mutex::default(),
+            job_before: AtomicUsize::new(0),
+            dropped_for_job: AtomicUsize::new(0),
             annotations: Mutex::default(),
             outputs: Mutex::default(),
             summary: Mutex::default(),
@@ -126,6 +133,16 @@ impl Printer {
         self.redactor.redact(text)
     }
 
+    /// How many annotations earlier steps of this job showed.
+    pub fn set_job_annotations(&self, n: usize) {
+        self.job_before.store(n, Ordering::SeqCst);
+    }
+
+    /// How many annotations this job has shown so far, this process included.
+    pub fn job_annotations(&self) -> usize {
+        self.job_before.load(Ordering::SeqCst) + lock(&self.shown).values().sum::<usize>()
+    }
+
     /// A section heading for a step or command.
     pub fn heading(&self, text: &str) {
         if self.opts.quiet {
@@ -133,7 +150,7 @@ impl Printer {
         }
         let text = self.redact(text);
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!("{text}\n")),
+            Format::Github => self.text_stdout(&text),
             _ => self.log(&format!(
                 "{} {}",
                 self.paint(BOLD, "==>"),
@@ -181,7 +198,7 @@ impl Printer {
     pub fn problem(&self, text: &str) {
         let text = self.redact(text);
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!("{text}\n")),
+            Format::Github => self.text_stdout(&text),
             _ => self.log(&format!("{} {text}", self.paint(RED, "error:"))),
         }
     }
@@ -236,12 +253,18 @@ impl Printer {
         let body = self.redact(body);
         let body = body.trim_end_matches('\n');
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!(
-                "::group::{}\n{}{}::endgroup::\n",
-                github::escape_data(&title),
-                body,
-                if body.is_empty() { "" } else { "\n" }
-            )),
+            Format::Github => {
+                // The body is third-party text: inert inside gantry's own group.
+                let body = if body.is_empty() {
+                    String::new()
+                } else {
+                    github::inert(body)
+                };
+                self.raw_stdout(&format!(
+                    "::group::{}\n{body}::endgroup::\n",
+                    github::escape_data(&title),
+                ));
+            }
             _ => {
                 let mut out = self.paint(DIM, &format!("--- {title}"));
                 for line in body.lines() {
@@ -261,6 +284,11 @@ impl Printer {
         match self.opts.format {
             Format::Github => {
                 let mut shown = lock(&self.shown);
+                let job = self.job_before.load(Ordering::SeqCst) + shown.values().sum::<usize>();
+                if job >= github::ANNOTATIONS_PER_JOB {
+                    self.dropped_for_job.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
                 let n = shown.entry(a.level).or_default();
                 if *n >= github::ANNOTATIONS_PER_LEVEL {
                     *lock(&self.dropped).entry(a.level).or_default() += 1;
@@ -323,7 +351,7 @@ impl Printer {
     /// Human-readable result (tables, plans) on stdout.
     pub fn result(&self, text: &str) {
         if self.opts.format == Format::Human || self.opts.format == Format::Github {
-            self.raw_stdout(&format!("{}\n", self.redact(text)));
+            self.text_stdout(&self.redact(text));
         }
     }
 
@@ -388,6 +416,16 @@ impl Printer {
             self.info(&line);
             self.summary(&format!("\n> {line}\n"));
         }
+        let for_job = self.dropped_for_job.load(Ordering::SeqCst);
+        if for_job > 0 {
+            let line = format!(
+                "{for_job} more annotation(s) not shown: GitHub shows at most {} in one job, and this job's steps reached it ({} shown by earlier steps).",
+                github::ANNOTATIONS_PER_JOB,
+                self.job_before.load(Ordering::SeqCst)
+            );
+            self.info(&line);
+            self.summary(&format!("\n> {line}\n"));
+        }
         let summary = self.redact(&lock(&self.summary));
         if let (Some(file), false) = (&self.opts.summary_file, summary.is_empty()) {
             let cut = github::append_summary(file, &summary).map_err(|e| {
@@ -415,7 +453,7 @@ impl Printer {
 
     fn log(&self, line: &str) {
         match self.opts.format {
-            Format::Github => self.raw_stdout(&format!("{line}\n")),
+            Format::Github => self.text_stdout(line),
             _ => {
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "{line}");
@@ -423,6 +461,19 @@ impl Printer {
         }
     }
 
+    /// Text that is not one of gantry's own workflow commands, on stdout.
+    /// Any of it may carry third-party text (a gate's name, a server's error,
+    /// a log line), so in GitHub format the runner must not read commands in it.
+    fn text_stdout(&self, text: &str) {
+        if self.opts.format == Format::Github {
+            self.raw_stdout(&github::inert(text));
+        } else {
+            self.raw_stdout(&format!("{text}\n"));
+        }
+    }
+
+    /// Written as is: only for gantry's own workflow commands and for text
+    /// already made inert.
     fn raw_stdout(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());

@@ -1,7 +1,7 @@
 //! The secret registry: every secret value gantry reads is registered here
 //! once and replaced by `***` in everything the printer writes.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::sync::RwLock;
 
 /// What a secret becomes in output (the same mark GitHub uses).
@@ -45,6 +45,10 @@ impl Redactor {
         // Leftmost-longest: a secret that contains another is masked whole.
         inner.matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // A DFA (what the builder picks for few patterns) takes time
+            // quadratic in a secret's length to build: a 100 kB value hung
+            // gantry for minutes. The NFA builds in linear time.
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&inner.secrets)
             .ok();
         forms
@@ -55,18 +59,26 @@ impl Redactor {
         let Some((_, rest)) = url.split_once("://") else {
             return Vec::new();
         };
+        // However the URL parses: the password as a strict parser reads it
+        // (the authority ends at the first `/`, `?` or `#`), and the widest
+        // reading (everything up to the last `@`), so a password holding an
+        // unencoded `@`, `#`, `/` or `?` is masked whole.
         let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-        let Some((userinfo, _)) = authority.rsplit_once('@') else {
-            return Vec::new();
-        };
-        match userinfo.split_once(':') {
-            Some((_, password)) => {
-                let mut forms = self.add(password);
-                forms.extend(self.add(&percent_decode(password)));
-                forms
-            }
-            None => Vec::new(),
+        let mut userinfos = Vec::new();
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            userinfos.push(userinfo);
         }
+        if let Some((userinfo, _)) = rest.rsplit_once('@') {
+            userinfos.push(userinfo);
+        }
+        let mut forms = Vec::new();
+        for userinfo in userinfos {
+            if let Some((_, password)) = userinfo.split_once(':') {
+                forms.extend(self.add(password));
+                forms.extend(self.add(&percent_decode(password)));
+            }
+        }
+        forms
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -121,6 +133,24 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_with_unencoded_at_or_hash_is_masked_whole() {
+        let r = Redactor::default();
+        r.add_url_password("postgresql://postgres:Hold#Pw@rd9@127.0.0.1/db");
+        assert_eq!(r.redact("pw Hold#Pw@rd9 end"), "pw *** end");
+        let r = Redactor::default();
+        r.add_url_password("postgresql://postgres:long/pass@127.0.0.1/db");
+        assert_eq!(r.redact("x long/pass y"), "x *** y");
+    }
+
+    #[test]
+    fn a_huge_secret_registers_quickly() {
+        // Built as a DFA this took minutes; the test only has to finish.
+        let r = Redactor::default();
+        r.add(&"x".repeat(200_000));
+        assert_eq!(r.redact(&"x".repeat(200_000)), "***");
+    }
 
     #[test]
     fn registered_values_are_masked_everywhere() {

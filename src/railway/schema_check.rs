@@ -271,6 +271,9 @@ mod tests {
 
     #[test]
     fn every_operation_gantry_sends_is_valid_against_railways_schema() {
+        let Some(_) = crate::test_skip::shared_data("railway/schema.json") else {
+            return;
+        };
         let schema = schema();
         for op in ops::ALL {
             let errors = check(&schema, op.document);
@@ -288,6 +291,9 @@ mod tests {
 
     #[test]
     fn wrong_documents_are_rejected() {
+        let Some(_) = crate::test_skip::shared_data("railway/schema.json") else {
+            return;
+        };
         let schema = schema();
         let cases = [
             (
@@ -351,6 +357,9 @@ mod tests {
 
     #[test]
     fn the_watcher_knows_every_deployment_status_railway_has() {
+        let Some(_) = crate::test_skip::shared_data("railway/schema.json") else {
+            return;
+        };
         let known_going = [
             "BUILDING",
             "DEPLOYING",

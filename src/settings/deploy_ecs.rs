@@ -133,12 +133,17 @@ pub fn resolve(
     )?;
     // Tests and benchmarks poll a local stand-in much faster than AWS allows.
     let poll_override = match env.get(env::GANTRY_ECS_POLL_INTERVAL) {
-        Some(v) => Some(humantime::parse_duration(v).map_err(|e| {
-            Error::usage(
-                format!("{}=`{v}`: {e}", env::GANTRY_ECS_POLL_INTERVAL),
-                Some("write it like \"2s\" or \"100ms\"".into()),
-            )
-        })?),
+        Some(v) => Some(
+            humantime::parse_duration(v)
+                .map_err(|e| e.to_string())
+                .and_then(crate::duration::bounded)
+                .map_err(|e| {
+                    Error::usage(
+                        format!("{}=`{v}`: {e}", env::GANTRY_ECS_POLL_INTERVAL),
+                        Some("write it like \"2s\" or \"100ms\"".into()),
+                    )
+                })?,
+        ),
         None => None,
     };
     let mut out = Vec::new();

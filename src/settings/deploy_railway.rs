@@ -150,8 +150,8 @@ impl RailwaySettings {
         }
         let poll_interval = match env.get(env::GANTRY_RAILWAY_POLL_INTERVAL) {
             None => DEFAULT_POLL_INTERVAL,
-            Some(text) => match humantime::parse_duration(text) {
-                Ok(d) if !d.is_zero() => d,
+            Some(text) => match humantime::parse_duration(text).map(crate::duration::bounded) {
+                Ok(Ok(d)) => d,
                 _ => {
                     return Err(Error::usage(
                         format!(

@@ -102,6 +102,9 @@ pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
         if path.is_file() {
             return Ok(path);
         }
+        if path.is_dir() {
+            return Err(not_a_file(&path));
+        }
         return Err(Error::usage(
             format!("--config {}: no such file", path.display()),
             Some("pass the path of an existing gantry.toml".into()),
@@ -111,6 +114,9 @@ pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
         let candidate = dir.join(CONFIG_FILE);
         if candidate.is_file() {
             return Ok(candidate);
+        }
+        if candidate.is_dir() {
+            return Err(not_a_file(&candidate));
         }
     }
     Err(Error::usage(
@@ -122,6 +128,18 @@ pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
             "create {CONFIG_FILE} (see the README's Configuration section) or pass --config <path>"
         )),
     ))
+}
+
+fn not_a_file(path: &Path) -> Error {
+    Error::usage(
+        format!(
+            "{} is a directory, not a configuration file",
+            path.display()
+        ),
+        Some(format!(
+            "move it away and write {CONFIG_FILE} there, or pass --config <path>"
+        )),
+    )
 }
 
 /// Reads and validates a configuration file.

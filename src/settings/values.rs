@@ -135,12 +135,13 @@ pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
             if n <= 0 {
                 return Err(E::custom(format!("timeout must be positive, got {n}")));
             }
-            Ok(Some(Duration::from_secs(n as u64)))
+            crate::duration::bounded(Duration::from_secs(n as u64))
+                .map(Some)
+                .map_err(E::custom)
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
             match humantime::parse_duration(s) {
-                Ok(d) if !d.is_zero() => Ok(Some(d)),
-                Ok(_) => Err(E::custom("timeout must be positive")),
+                Ok(d) => crate::duration::bounded(d).map(Some).map_err(E::custom),
                 Err(e) => Err(E::custom(format!(
                     "invalid duration `{s}` ({e}): write it like \"90s\", \"10m\" or \"1h 30m\""
                 ))),

@@ -156,6 +156,30 @@ pub struct TlsParams {
 /// tokio-postgres does not know (`pgbouncer=true` from Prisma) are dropped
 /// with a warning instead of failing.
 pub fn parse_url(url: &str, source: &str) -> Result<(Config, TlsParams, Vec<String>)> {
+    if let Some((scheme, _)) = url.split_once("://")
+        && !["postgres", "postgresql"].contains(&scheme)
+    {
+        // The scheme is echoed only when it looks like one (never a password).
+        let named = scheme.len() <= 20
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+        return Err(Error::usage(
+            match named {
+                true => format!("{source} is not a PostgreSQL URL: it starts with `{scheme}://`"),
+                false => format!("{source} is not a PostgreSQL URL"),
+            },
+            Some("gantry migrate applies migrations to PostgreSQL (Supabase): write it as postgresql://user:password@host:5432/postgres".into()),
+        ));
+    }
+    if let Some(why) = malformed_userinfo(url) {
+        return Err(Error::usage(
+            // Never the URL itself: which part is the password is unknown.
+            format!("{source} is a malformed URL: {why}"),
+            Some("percent-encode special characters in the user name and password: `@` as %40, `#` as %23, `/` as %2F, `?` as %3F, `:` in the user as %3A".into()),
+        ));
+    }
     let mut tls = TlsParams::default();
     let mut warnings = Vec::new();
     let mut keep = |key: &str, value: String| -> bool {
@@ -211,6 +235,31 @@ pub fn parse_url(url: &str, source: &str) -> Result<(Config, TlsParams, Vec<Stri
         ));
     }
     Ok((config, tls, warnings))
+}
+
+/// Why a `postgres://` URL's user or password cannot be told apart from its
+/// host: an unencoded `@`, `#`, `?` or `/` in them makes URL parsers (and
+/// tokio-postgres) read part of the password as the host, and print it.
+fn malformed_userinfo(url: &str) -> Option<&'static str> {
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))?;
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..path_start];
+    if authority.matches('@').count() > 1 {
+        return Some("more than one `@` before the host");
+    }
+    if let Some(at) = authority.rfind('@')
+        && authority[..at].contains(['#', '?'])
+    {
+        return Some("a `#` or `?` before the host");
+    }
+    let path = &rest[path_start..];
+    let path = &path[..path.find('?').unwrap_or(path.len())];
+    if path.contains('@') {
+        return Some("an `@` after a `/`");
+    }
+    None
 }
 
 fn percent_decode(s: &str) -> String {
@@ -486,6 +535,41 @@ mod tests {
         .unwrap();
         assert_eq!(c.get_ports(), [6000]);
         assert_eq!(tls.sslmode.as_deref(), Some("disable"));
+    }
+
+    #[test]
+    fn another_database_s_url_is_named_as_such() {
+        let err = parse_url("mysql://root:pw@localhost/db", "--db-url").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "--db-url is not a PostgreSQL URL: it starts with `mysql://`"
+        );
+    }
+
+    #[test]
+    fn unencoded_at_hash_or_slash_in_the_password_is_malformed_and_not_echoed() {
+        for url in [
+            "postgresql://postgres:Hold#Pw@rd9@127.0.0.1/db",
+            "postgresql://postgres:Hold@Pw@127.0.0.1:5432/db",
+            "postgres://postgres:Ho?ld@127.0.0.1/db",
+            "postgresql://postgres:Hold/Pw@127.0.0.1/db",
+        ] {
+            let err = parse_url(url, "--db-url").unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{url}");
+            let text = format!("{err} {}", err.hint().unwrap_or_default());
+            assert!(text.contains("malformed") && text.contains("%40"), "{text}");
+            for part in ["Hold", "Pw", "rd9", "127.0.0.1"] {
+                assert!(!text.contains(part), "{url}: {text}");
+            }
+        }
+        for url in [
+            "postgresql://postgres:Hold%23Pw%40rd9@127.0.0.1/db",
+            "postgresql://postgres@127.0.0.1/db?application_name=a@b",
+            "postgresql://127.0.0.1/db",
+        ] {
+            assert!(parse_url(url, "--db-url").is_ok(), "{url}");
+        }
     }
 
     #[test]

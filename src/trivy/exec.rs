@@ -217,6 +217,8 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
             Error::external("Trivy", format!("cannot run {}: {e}", trivy.path.display()))
                 .with_hint(INSTALL_HINT)
         })?;
+    // A cancel stops Trivy at once, from the signal handler.
+    let _registered = crate::cancel::register_process(child.id() as i32);
     // Trivy's own --timeout stops its analysis; this one also covers a hang
     // before or after it (downloads, writing the report).
     let deadline = Instant::now() + opts.timeout + KILL_MARGIN;

@@ -152,6 +152,25 @@ fn keep_revisions_deregisters_older_revisions_after_a_success() {
     assert_eq!(ecs.task_definition(NEW).unwrap()["status"], "ACTIVE");
 }
 
+/// The diff removes the file's `:latest` image line and adds the digest one,
+/// as diff lines (a `-` or `+` in the first column of the diff body).
+#[track_caller]
+fn assert_image_line_changes(stdout: &str) {
+    let diff_line = |sign: char, image: &str| {
+        stdout.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix(sign)
+                .is_some_and(|rest| rest.trim() == format!("\"image\": \"{image}\","))
+        })
+    };
+    let old = DIGEST.split('@').next().unwrap().to_string() + ":latest";
+    assert!(diff_line('-', &old), "no `-` line for {old}:\n{stdout}");
+    assert!(
+        diff_line('+', DIGEST),
+        "no `+` line for {DIGEST}:\n{stdout}"
+    );
+}
+
 #[test]
 fn dry_run_prints_the_diff_and_changes_nothing() {
     let ecs = EcsStandIn::start(Scenario::Success, STEP);
@@ -169,11 +188,7 @@ fn dry_run_prints_the_diff_and_changes_nothing() {
         "{}",
         r.stdout
     );
-    assert!(
-        r.stdout.contains(&format!("+{}", "")) && r.stdout.contains(DIGEST),
-        "{}",
-        r.stdout
-    );
+    assert_image_line_changes(&r.stdout);
     assert!(r.stdout.contains("someFieldFrom2030"), "{}", r.stdout);
     assert!(ecs.mutating().is_empty(), "{:?}", ecs.operations());
     assert_eq!(ecs.running_task_definition(), ORIGINAL);
@@ -343,11 +358,7 @@ fn a_local_dry_run_without_aws_shows_the_diff_against_the_file() {
         "{}",
         r.stderr
     );
-    assert!(
-        r.stdout.contains(DIGEST) && r.stdout.contains("-"),
-        "{}",
-        r.stdout
-    );
+    assert_image_line_changes(&r.stdout);
 }
 
 #[test]

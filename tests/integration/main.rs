@@ -8,12 +8,15 @@
 mod support;
 
 mod build;
+mod cancel;
 mod cli;
 mod deploy_ecs;
 mod deploy_railway;
 mod dockerignore;
 mod gate;
 mod github;
+mod hardening;
+mod injection;
 mod migrate;
 mod publish;
 mod push;

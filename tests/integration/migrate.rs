@@ -3,7 +3,7 @@
 //! no-transaction files, seeds, repair and the pooler fallback.
 
 use crate::support::postgres::{Db, PASSWORD, postgres};
-use crate::support::{Gantry, Project, Run, Runner, repo_root};
+use crate::support::{Gantry, Project, Run, Runner};
 use gantry::supabase::lock::LOCK_KEY;
 use gantry::supabase::split;
 use std::io::Write;
@@ -108,17 +108,9 @@ const FIVE: [(&str, &str); 5] = [
 
 #[test]
 fn the_real_supabase_migrations_apply_and_are_recorded_as_the_cli_records_them() {
-    let dir = repo_root().join("../shared/data/supabase-projects/basejump/supabase");
-    if !dir.is_dir() {
-        if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
-            panic!(
-                "{} is missing: the shared data must be beside the clone",
-                dir.display()
-            );
-        }
-        eprintln!("\n*** SKIPPED: {} not found ***\n", dir.display());
+    let Some(dir) = crate::support::shared_data("supabase-projects/basejump/supabase") else {
         return;
-    }
+    };
     let Some(pg) = postgres() else { return };
     let db = pg.database("basejump");
     db.supabase_bootstrap();

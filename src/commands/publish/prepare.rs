@@ -120,6 +120,7 @@ pub(super) fn build(session: &Session, p: &Package) -> std::result::Result<Vec<A
             Exit::Code(c) => format!("`{}` exited with {c} in {}", p.build.display(), p.dir_label),
             Exit::Signal(s) => format!("`{}` was killed by signal {s}", p.build.display()),
             Exit::TimedOut => format!("`{}` ran longer than 30 minutes", p.build.display()),
+            Exit::Cancelled(_) => format!("`{}` was cancelled", p.build.display()),
             Exit::NotStarted(m) => format!("`{}` could not start: {m}", p.build.display()),
         });
     }
