@@ -69,6 +69,7 @@ impl<'a> Session<'a> {
         for (name, value) in &report.outputs {
             self.printer.set_output(name, value)?;
         }
+        self.printer.plan(report.step.as_str(), &report.plan);
         let mut state = State::load(&self.state_path, self.context.sha.as_deref())?;
         state.record(
             report.step.as_str(),
