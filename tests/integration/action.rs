@@ -80,3 +80,40 @@ fn a_tampered_asset_stops_the_job_before_gantry_runs() {
         "a tampered asset is not cached"
     );
 }
+
+/// A workspace with one gate, and gantry already on PATH (the first place
+/// the action looks).
+fn with_gate(repo: &ActRepo, run: &str) -> std::path::PathBuf {
+    repo.write("gantry.toml", &format!("[gates.unit]\nrun = {run:?}\n"));
+    repo.checksums(VERSION, &sha256_file(&gantry_bin()));
+    gantry_bin().parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn hostile_inputs_are_data_and_a_usage_error() {
+    let Some(repo) = ActRepo::new() else { return };
+    let on_path = with_gate(&repo, "true");
+    repo.workflow("injection.yml");
+    let run = repo.run("injection.yml", &[], Some(&on_path)).code(0);
+    run.shows("already on PATH")
+        .shows("exit codes=2,2,2,2,2")
+        .shows("working-directory is not a directory")
+        .shows("unknown command input");
+    assert!(
+        !repo.anywhere("pwned"),
+        "an input was evaluated:\n{}",
+        run.output
+    );
+}
+
+#[test]
+fn a_failing_gate_fails_the_job_with_annotations_a_summary_and_exit_code_1() {
+    let Some(repo) = ActRepo::new() else { return };
+    let on_path = with_gate(&repo, "echo 'unit: assertion failed' >&2; exit 1");
+    repo.workflow("gate-failure.yml");
+    let run = repo.run("gate-failure.yml", &[], Some(&on_path)).code(1);
+    run.shows("::error")
+        .shows("Summary - ")
+        .shows("after exit-code=1 verdict=failed gates-failed=unit")
+        .shows("Job failed");
+}
