@@ -4,8 +4,10 @@
 //! checksum table.
 
 use crate::support::act::{ActRepo, ReleaseServer, VERSION, gantry_bin, sha256_file};
+use crate::support::ecs::{EcsStandIn, Scenario};
 use crate::support::require_tool;
-use crate::support::services::{busybox_image, docker_available};
+use crate::support::services::{Registry, busybox_image, docker_available};
+use std::time::Duration;
 
 #[test]
 fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
@@ -116,4 +118,108 @@ fn a_failing_gate_fails_the_job_with_annotations_a_summary_and_exit_code_1() {
         .shows("Summary - ")
         .shows("after exit-code=1 verdict=failed gates-failed=unit")
         .shows("Job failed");
+}
+
+const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
+const NEW_TASK_DEFINITION: &str =
+    "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:8";
+
+/// A project that builds `api`, pushes it to `registry` and deploys it to
+/// the ECS stand-in's `prod/api`, with gantry on PATH.
+fn shipping_project(repo: &ActRepo, registry: &str) -> std::path::PathBuf {
+    let td = std::fs::read_to_string(
+        crate::support::repo_root().join("examples/monorepo/deploy/task-definition.json"),
+    )
+    .unwrap();
+    repo.write("deploy/task-definition.json", &td)
+        .write("api/Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n")
+        .write("api/app.txt", "version 1\n")
+        .write(
+            "gantry.toml",
+            &format!(
+                "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/api\"\nregistry = \"{registry}\"\ntags = [\"sha\"]\n\n\
+                 [registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n\n\
+                 [deploy.api]\ncontainers = {{ api = \"api\" }}\n\n\
+                 [deploy.api.ecs]\ncluster = \"prod\"\nservice = \"api\"\ntask-definition = \"deploy/task-definition.json\"\n"
+            ),
+        )
+        .checksums(VERSION, &sha256_file(&gantry_bin()));
+    gantry_bin().parent().unwrap().to_path_buf()
+}
+
+fn shipping_env(ecs: &EcsStandIn) -> Vec<(String, String)> {
+    let mut env = ecs.env();
+    env.extend(
+        [
+            ("REG_USER", USER.0),
+            ("REG_PASSWORD", USER.1),
+            ("GANTRY_ECS_POLL_INTERVAL", "40ms"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
+
+/// The digest reference `push` stored for the act repository's commit.
+fn pushed(repo: &ActRepo, registry: &Registry) -> String {
+    let head = repo.head();
+    let digest = registry
+        .manifest_digest("codewarden/api", &format!("sha-{}", &head[..7]), Some(USER))
+        .expect("push pushed the sha tag");
+    format!("{}/codewarden/api@{digest}", registry.host)
+}
+
+#[test]
+fn build_push_and_deploy_chain_through_the_pipeline_state_in_one_job() {
+    let Some(repo) = ActRepo::new() else { return };
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
+    let on_path = shipping_project(&repo, &registry.host);
+    repo.workflow("chain.yml");
+    let env = shipping_env(&ecs);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = repo.run("chain.yml", &env, Some(&on_path)).code(0);
+    let image = pushed(&repo, &registry);
+    let registered = ecs
+        .task_definition(NEW_TASK_DEFINITION)
+        .expect("registered");
+    assert_eq!(
+        registered["containerDefinitions"][0]["image"],
+        image.as_str()
+    );
+    assert_eq!(ecs.running_task_definition(), NEW_TASK_DEFINITION);
+    run.shows(&format!("deployed {{\"api\":\"{NEW_TASK_DEFINITION}\"}}"));
+    assert!(!run.output.contains(USER.1), "the password leaked");
+    eprintln!("act: the three-step job took {:?}", run.elapsed);
+}
+
+#[test]
+fn a_later_job_deploys_what_an_earlier_job_pushed_through_the_state_output() {
+    let Some(repo) = ActRepo::new() else { return };
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
+    let on_path = shipping_project(&repo, &registry.host);
+    repo.workflow("across-jobs.yml");
+    let env = shipping_env(&ecs);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = repo.run("across-jobs.yml", &env, Some(&on_path)).code(0);
+    let image = pushed(&repo, &registry);
+    let registered = ecs
+        .task_definition(NEW_TASK_DEFINITION)
+        .expect("registered");
+    assert_eq!(
+        registered["containerDefinitions"][0]["image"],
+        image.as_str()
+    );
+    run.shows(&format!("deployed {{\"api\":\"{NEW_TASK_DEFINITION}\"}}"));
 }

@@ -127,6 +127,16 @@ impl ActRepo {
         )
     }
 
+    /// The commit act ran (`GITHUB_SHA`).
+    pub fn head(&self) -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     fn git(&self, args: &[&str]) {
         let ok = Command::new("git")
             .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
