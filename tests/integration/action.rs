@@ -223,3 +223,105 @@ fn a_later_job_deploys_what_an_earlier_job_pushed_through_the_state_output() {
     );
     run.shows(&format!("deployed {{\"api\":\"{NEW_TASK_DEFINITION}\"}}"));
 }
+
+/// Runs a linter; any finding (a non-zero exit) fails with its report.
+fn lint(tool: &std::path::Path, args: &[&str], dir: &std::path::Path) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the linter runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{} {args:?}:\n{text}", tool.display());
+    text
+}
+
+#[test]
+fn zizmor_actionlint_and_shellcheck_find_nothing() {
+    let (Some(zizmor), Some(actionlint), Some(shellcheck)) = (
+        require_tool("zizmor"),
+        require_tool("actionlint"),
+        require_tool("shellcheck"),
+    ) else {
+        return;
+    };
+    let root = crate::support::repo_root();
+    let report = lint(
+        &zizmor,
+        &[
+            "--persona",
+            "pedantic",
+            "--offline",
+            "action.yml",
+            ".github/workflows/release.yml",
+        ],
+        &root,
+    );
+    assert!(report.contains("No findings"), "{report}");
+
+    // actionlint checks a `uses: ./` step against action.yml's inputs only
+    // in a repository's .github/workflows: lint the release workflow and
+    // every workflow of the act tests there, with the action beside them.
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join(".git")).unwrap();
+    std::fs::copy(root.join("action.yml"), repo.path().join("action.yml")).unwrap();
+    let workflows = repo.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::copy(
+        root.join(".github/workflows/release.yml"),
+        workflows.join("release.yml"),
+    )
+    .unwrap();
+    for entry in std::fs::read_dir(root.join("tests/act")).unwrap().flatten() {
+        std::fs::copy(entry.path(), workflows.join(entry.file_name())).unwrap();
+    }
+    lint(
+        &actionlint,
+        &["-shellcheck", shellcheck.to_str().unwrap()],
+        repo.path(),
+    );
+
+    lint(
+        &shellcheck,
+        &[
+            "dist/install",
+            "dist/run",
+            "scripts/release",
+            "scripts/check-static",
+        ],
+        &root,
+    );
+}
+
+#[test]
+fn the_static_check_reads_elf_program_headers() {
+    let root = crate::support::repo_root();
+    let check = |bin: &str| {
+        std::process::Command::new(root.join("scripts/check-static"))
+            .arg(bin)
+            .output()
+            .unwrap()
+    };
+    // busybox-static is fully static; ls asks for the dynamic loader.
+    if std::path::Path::new("/bin/busybox").is_file() {
+        let out = check("/bin/busybox");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = check("/bin/ls");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not static"));
+    assert_eq!(
+        check(root.join("Cargo.toml").to_str().unwrap())
+            .status
+            .code(),
+        Some(2)
+    );
+}
