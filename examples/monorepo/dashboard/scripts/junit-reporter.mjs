@@ -4,6 +4,8 @@
 // Only tests that have no subtests become <testcase>s, so a suite is not
 // counted as a test on node 18, which does not mark suites.
 
+import { fileURLToPath } from 'node:url';
+
 const escape = (text) =>
   String(text ?? '').replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
 
@@ -24,7 +26,9 @@ export default async function* junit(source) {
   yield `  <testsuite name="node --test" tests="${cases.length}" failures="${failures}" skipped="${skipped}">\n`;
   for (const c of cases) {
     const seconds = ((c.details.duration_ms ?? 0) / 1000).toFixed(6);
-    const file = c.file ? ` file="${escape(c.file)}"` : '';
+    // node 18 gives the file as a file:// URL, node 20 as a path.
+    const path = c.file?.startsWith('file:') ? fileURLToPath(c.file) : c.file;
+    const file = path ? ` file="${escape(path)}"` : '';
     const line = c.line ? ` line="${c.line}"` : '';
     yield `    <testcase name="${escape(c.name)}" time="${seconds}"${file}${line}`;
     if (c.failed) {
