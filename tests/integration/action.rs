@@ -169,21 +169,22 @@ fn pushed(repo: &ActRepo, registry: &Registry) -> String {
     format!("{}/codewarden/api@{digest}", registry.host)
 }
 
-#[test]
-fn build_push_and_deploy_chain_through_the_pipeline_state_in_one_job() {
-    let Some(repo) = ActRepo::new() else { return };
+/// Runs a workflow that builds, pushes and deploys `api` (with a real
+/// registry and the ECS stand-in), and checks that the task definition the
+/// deploy registered runs the digest the push pushed. Returns act's run and
+/// the stand-in, or `None` when skipped.
+fn ship(workflow: &str) -> Option<(crate::support::act::ActRun, EcsStandIn)> {
+    let repo = ActRepo::new()?;
     if !docker_available() {
-        return;
+        return None;
     }
-    let Some(registry) = Registry::start(Some(USER)) else {
-        return;
-    };
+    let registry = Registry::start(Some(USER))?;
     let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
     let on_path = shipping_project(&repo, &registry.host);
-    repo.workflow("chain.yml");
+    repo.workflow(workflow);
     let env = shipping_env(&ecs);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = repo.run("chain.yml", &env, Some(&on_path)).code(0);
+    let run = repo.run(workflow, &env, Some(&on_path)).code(0);
     let image = pushed(&repo, &registry);
     let registered = ecs
         .task_definition(NEW_TASK_DEFINITION)
@@ -195,33 +196,21 @@ fn build_push_and_deploy_chain_through_the_pipeline_state_in_one_job() {
     assert_eq!(ecs.running_task_definition(), NEW_TASK_DEFINITION);
     run.shows(&format!("deployed {{\"api\":\"{NEW_TASK_DEFINITION}\"}}"));
     assert!(!run.output.contains(USER.1), "the password leaked");
-    eprintln!("act: the three-step job took {:?}", run.elapsed);
+    Some((run, ecs))
+}
+
+#[test]
+fn build_push_and_deploy_chain_through_the_pipeline_state_in_one_job() {
+    if let Some((run, _)) = ship("chain.yml") {
+        eprintln!("act: the three-step job took {:?}", run.elapsed);
+    }
 }
 
 #[test]
 fn a_later_job_deploys_what_an_earlier_job_pushed_through_the_state_output() {
-    let Some(repo) = ActRepo::new() else { return };
-    if !docker_available() {
-        return;
+    if let Some((run, _)) = ship("across-jobs.yml") {
+        run.shows("[across-jobs/deploy]");
     }
-    let Some(registry) = Registry::start(Some(USER)) else {
-        return;
-    };
-    let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
-    let on_path = shipping_project(&repo, &registry.host);
-    repo.workflow("across-jobs.yml");
-    let env = shipping_env(&ecs);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = repo.run("across-jobs.yml", &env, Some(&on_path)).code(0);
-    let image = pushed(&repo, &registry);
-    let registered = ecs
-        .task_definition(NEW_TASK_DEFINITION)
-        .expect("registered");
-    assert_eq!(
-        registered["containerDefinitions"][0]["image"],
-        image.as_str()
-    );
-    run.shows(&format!("deployed {{\"api\":\"{NEW_TASK_DEFINITION}\"}}"));
 }
 
 /// Runs a linter; any finding (a non-zero exit) fails with its report.
@@ -323,5 +312,131 @@ fn the_static_check_reads_elf_program_headers() {
             .status
             .code(),
         Some(2)
+    );
+}
+
+/// The release workflow under act, as far as it goes here: the build leg of
+/// this machine's target runs for real (`scripts/release`: a release build,
+/// the static check), then the publish job writes the checksum tables and
+/// prints what it would change on GitHub. The binary it built must resolve
+/// `localhost` (a static glibc binary resolves names without loading NSS
+/// modules only for `files` and `dns`).
+#[test]
+fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
+    let Some(repo) = ActRepo::new() else { return };
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        eprintln!("*** SKIPPED: the act release test runs the x86_64 Linux leg ***");
+        return;
+    }
+    for file in ["Cargo.toml", "Cargo.lock", ".github/workflows/release.yml"] {
+        repo.copy_file_from_repo(file);
+    }
+    repo.copy_from_repo("src").copy_from_repo("scripts");
+    let root = crate::support::repo_root();
+    let artifacts = tempfile::tempdir().unwrap();
+    let event = artifacts.path().join("event.json");
+    std::fs::write(&event, format!("{{\"ref\": \"refs/tags/v{VERSION}\"}}")).unwrap();
+    let stand_in = |name: &str| root.join("tests/support/act-actions").join(name);
+    let upload = format!(
+        "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02={}",
+        stand_in("upload-artifact").display()
+    );
+    let download = format!(
+        "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093={}",
+        stand_in("download-artifact").display()
+    );
+    // The release build reuses the tests' build folder, as CI keeps it.
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| root.join("target").display().to_string());
+    let run = repo
+        .run_with(
+            "release.yml",
+            &[
+                "-e",
+                event.to_str().unwrap(),
+                "-P",
+                "ubuntu-24.04=-self-hosted",
+                "--matrix",
+                "target:x86_64-unknown-linux-gnu",
+                "--env",
+                "GANTRY_RELEASE_DRY_RUN=true",
+                "--local-repository",
+                &upload,
+                "--local-repository",
+                &download,
+            ],
+            &[
+                ("GANTRY_ACT_ARTIFACTS", artifacts.path().to_str().unwrap()),
+                ("CARGO_TARGET_DIR", &target_dir),
+            ],
+            None,
+        )
+        .code(0);
+    let asset = format!("gantry-{VERSION}-linux-x64");
+    let binary = artifacts
+        .path()
+        .join("gantry-x86_64-unknown-linux-gnu")
+        .join(&asset);
+    let sha = sha256_file(&binary);
+    run.shows("is static")
+        .shows(&format!("{sha}  {asset}"))
+        .shows(&format!("dry run: gh release create v{VERSION}"))
+        .shows(&format!(
+            "dry run: would move v{VERSION} and v{}",
+            VERSION.split('.').next().unwrap()
+        ));
+    let size = std::fs::metadata(&binary).unwrap().len();
+    eprintln!(
+        "release binary: {size} bytes ({:.1} MiB)",
+        size as f64 / 1048576.0
+    );
+    assert!(
+        size < 30 * 1024 * 1024,
+        "the release binary is {size} bytes"
+    );
+
+    // The static binary reaches a server by the name `localhost`.
+    let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
+    let p = crate::support::Project::new();
+    let td = std::fs::read_to_string(root.join("examples/monorepo/deploy/task-definition.json"))
+        .unwrap();
+    p.write("deploy/task-definition.json", &td).write(
+        "gantry.toml",
+        "[images.api]\ncontext = \".\"\nrepository = \"codewarden/api\"\n\n\
+         [deploy.api]\ncontainers = { api = \"api\" }\n\n\
+         [deploy.api.ecs]\ncluster = \"prod\"\nservice = \"api\"\ntask-definition = \"deploy/task-definition.json\"\n",
+    );
+    let sha = p.commit("deploy");
+    p.write(
+        ".gantry/state.json",
+        &serde_json::json!({"version": 1, "revision": sha, "steps": {"push": {
+            "verdict": "passed", "dry_run": false, "finished_at": "2026-01-01T00:00:00Z",
+            "outputs": {"image-api-digest": "r.example/codewarden/api@sha256:1111111111111111111111111111111111111111111111111111111111111111"}}}})
+        .to_string(),
+    );
+    let env: Vec<(String, String)> = ecs
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k, v.replace("127.0.0.1", "localhost")))
+        .collect();
+    assert!(env.iter().any(|(_, v)| v.starts_with("http://localhost:")));
+    let out = std::process::Command::new(&binary)
+        .args(["deploy", "ecs", "--dry-run"])
+        .current_dir(p.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", p.path())
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        ecs.operations().iter().any(|o| o == "DescribeServices"),
+        "the stand-in was reached by name"
     );
 }
