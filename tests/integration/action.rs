@@ -400,7 +400,9 @@ fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
     let p = crate::support::Project::new();
     let td = std::fs::read_to_string(root.join("examples/monorepo/deploy/task-definition.json"))
         .unwrap();
-    p.write("deploy/task-definition.json", &td).write(
+    p.write("deploy/task-definition.json", &td)
+        .write("Dockerfile", "FROM scratch\n")
+        .write(
         "gantry.toml",
         "[images.api]\ncontext = \".\"\nrepository = \"codewarden/api\"\n\n\
          [deploy.api]\ncontainers = { api = \"api\" }\n\n\

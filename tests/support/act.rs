@@ -113,6 +113,14 @@ impl ActRepo {
         self
     }
 
+    /// Copies one file of gantry's repository into the same place here.
+    pub fn copy_file_from_repo(&self, rel: &str) -> &Self {
+        let to = self.dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(repo_root().join(rel), to).unwrap();
+        self
+    }
+
     /// Puts `tests/act/<name>` in `.github/workflows/`.
     pub fn workflow(&self, name: &str) -> &Self {
         let text = std::fs::read_to_string(repo_root().join("tests/act").join(name)).unwrap();
@@ -155,6 +163,18 @@ impl ActRepo {
     /// the steps (act passes the host's environment in self-hosted mode);
     /// `path_first` goes in front of PATH.
     pub fn run(&self, workflow: &str, env: &[(&str, &str)], path_first: Option<&Path>) -> ActRun {
+        self.run_with(workflow, &[], env, path_first)
+    }
+
+    /// As [`ActRepo::run`], with more arguments for act (an event file, a
+    /// matrix filter, `--local-repository` stand-ins).
+    pub fn run_with(
+        &self,
+        workflow: &str,
+        act_args: &[&str],
+        env: &[(&str, &str)],
+        path_first: Option<&Path>,
+    ) -> ActRun {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", "test"]);
         let path = match path_first {
@@ -165,6 +185,7 @@ impl ActRepo {
         let out = Command::new(&self.act)
             .args(["push", "-W", &format!(".github/workflows/{workflow}")])
             .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
+            .args(act_args)
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", path)
