@@ -28,11 +28,7 @@ pub struct Repository {
 impl Ecr {
     /// A client for `region`, or the default chain's region.
     pub async fn connect(region: Option<String>) -> Ecr {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r));
-        }
-        let config = loader.load().await;
+        let config = super::config(region).await;
         Ecr {
             client: aws_sdk_ecr::Client::new(&config),
         }

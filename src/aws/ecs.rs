@@ -113,11 +113,7 @@ pub fn console_url(region: &str, cluster: &str, service: &str) -> String {
 
 impl Ecs {
     pub async fn connect(region: Option<String>) -> Ecs {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r));
-        }
-        let config = loader.load().await;
+        let config = super::config(region).await;
         Ecs {
             region: config
                 .region()

@@ -42,12 +42,8 @@ pub fn location(td: &Value, container: &str, task_arn: &str) -> Option<Location>
 
 impl Logs {
     pub async fn connect(region: Option<String>) -> Logs {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r));
-        }
         Logs {
-            client: aws_sdk_cloudwatchlogs::Client::new(&loader.load().await),
+            client: aws_sdk_cloudwatchlogs::Client::new(&super::config(region).await),
         }
     }
 

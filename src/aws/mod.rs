@@ -7,6 +7,22 @@ pub mod ecs;
 pub mod logs;
 
 use crate::error::Error;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+/// The SDK's configuration from the default chain, for `region` or the
+/// chain's own. Its HTTPS client uses rustls on ring, like every other TLS
+/// client in gantry, instead of the SDK's default (aws-lc-rs): one crypto
+/// stack in the binary, and no C library to build.
+pub(crate) async fn config(region: Option<String>) -> aws_config::SdkConfig {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https);
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r));
+    }
+    loader.load().await
+}
 
 /// An SDK error as one readable line, with the hint every AWS failure needs.
 pub(crate) fn error(service: &'static str, what: &str, e: impl std::error::Error) -> Error {

