@@ -6,9 +6,7 @@
 use super::Session;
 use crate::cli::BuildArgs;
 use crate::context::RefType;
-use crate::docker::build::{self, Failure, Request};
-use crate::docker::context::Context;
-use crate::docker::dockerfile;
+use crate::docker::build::{self, Builder, Failure, Line, Request};
 use crate::docker::engine;
 use crate::docker::metadata::{self, Facts};
 use crate::error::{ConfigError, Error, Result};
@@ -57,10 +55,21 @@ pub fn execute(
 ) -> Result<StepReport> {
     let printer = session.printer;
     let settings = BuildSettings::resolve(&session.project, session.env, names, jobs, build_args)?;
+    for value in settings.secrets.values().flat_map(|s| s.0.values()) {
+        printer.mask(&String::from_utf8_lossy(value));
+    }
+    for image in &settings.images {
+        for entry in build::cache_to(&image.cache_to).unsupported {
+            printer.warn(&format!(
+                "{}: cache-to `{entry}` is not exported: the Engine's build API exports only `type=inline`; building on",
+                image.name
+            ));
+        }
+    }
     let facts = facts(session);
     let mut requests = Vec::new();
     for image in &settings.images {
-        requests.push((image, request(image, &facts)?));
+        requests.push((image, request(image, &facts, &settings)?));
     }
     printer.info(&format!(
         "building {} image(s): {}",
@@ -75,18 +84,24 @@ pub fn execute(
     let results = runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let docker = &docker;
+        let (buildkit, notice) = build::choose(docker, Builder::BuildKit).await;
+        if let Some(notice) = notice {
+            printer.warn(&notice);
+        }
+        let host = settings.docker_host.as_deref();
         let results: Vec<_> = futures_util::stream::iter(requests)
             .map(|(image, (req, tags))| async move {
                 let started = Instant::now();
                 let name = image.name.clone();
-                let progress = move |line: &str| {
-                    if line.starts_with("Step ") {
-                        printer.info(&format!("[{name}] {line}"));
-                    } else {
-                        printer.detail(&format!("[{name}] {line}"));
-                    }
+                let progress = move |line: Line<'_>| match line {
+                    Line::Step(l) => printer.info(&format!("[{name}] {l}")),
+                    Line::Output(l) => printer.detail(&format!("[{name}] {l}")),
                 };
-                let result = build::build(docker, req, &progress).await;
+                let builder = match image.builder.unwrap_or(settings.builder) {
+                    Builder::BuildKit => buildkit,
+                    Builder::Classic => Builder::Classic,
+                };
+                let result = build::build(docker, host, builder, req, &progress).await;
                 (image, tags, result, started.elapsed())
             })
             .buffer_unordered(settings.jobs)
@@ -170,7 +185,11 @@ pub fn execute(
 }
 
 /// The build request and the local tags of one image.
-fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
+fn request(
+    image: &Image,
+    facts: &Facts,
+    settings: &BuildSettings,
+) -> Result<(Request, Vec<String>)> {
     let dockerfile_text = std::fs::read_to_string(&image.dockerfile).map_err(|e| {
         Error::usage(
             format!("{}: cannot read: {e}", image.dockerfile.display()),
@@ -189,33 +208,27 @@ fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
     let mut labels: std::collections::BTreeMap<String, String> =
         metadata::labels(facts, &image.name).into_iter().collect();
     labels.extend(image.labels.clone());
-    // One LABEL step in the Dockerfile instead of one build step per label;
-    // the API's `labels` only when the Dockerfile cannot take the line.
-    let generated = dockerfile::with_labels(&dockerfile_text, &labels, image.target.as_deref());
-    let api_labels = if generated.is_some() {
-        std::collections::HashMap::new()
-    } else {
-        labels.into_iter().collect()
-    };
-    let (context, dockerfile_name) = Context::prepare(
-        &image.context,
-        &image.dockerfile,
-        generated.map(String::into_bytes),
-    )
-    .map_err(|e| Error::usage(format!("{}: {}", e.path.display(), e.message), Some(e.hint)))?;
+    let cache = build::cache_to(&image.cache_to);
     Ok((
         Request {
-            context,
-            dockerfile_name,
+            context_dir: image.context.clone(),
+            dockerfile: image.dockerfile.clone(),
             dockerfile_text,
             tags: tags.clone(),
-            labels: api_labels,
+            labels,
             build_args: image.build_args.clone(),
             target: image.target.clone(),
             platform: image.platform.clone(),
             cache_from: image.cache_from.clone(),
+            inline_cache: cache.inline,
             no_cache: image.no_cache,
             pull: image.pull,
+            secrets: settings
+                .secrets
+                .get(&image.name)
+                .map(|s| s.0.clone())
+                .unwrap_or_default(),
+            logins: settings.logins.clone(),
         },
         tags,
     ))
