@@ -104,13 +104,28 @@ pub async fn choose(docker: &Docker, wanted: Builder) -> (Builder, Option<String
     let version = docker.version().await.ok();
     let api = version.as_ref().and_then(|v| v.api_version.clone());
     let os = version.as_ref().and_then(|v| v.os.clone());
-    match supports_buildkit(api.as_deref(), os.as_deref()) {
-        Ok(()) => (Builder::BuildKit, None),
-        Err(why) => (
+    if let Err(why) = supports_buildkit(api.as_deref(), os.as_deref()) {
+        return (
             Builder::Classic,
             Some(format!("{why}: building with the classic builder")),
-        ),
+        );
     }
+    let info = docker.info().await.ok();
+    let containerd_store = info
+        .and_then(|i| i.driver_status)
+        .unwrap_or_default()
+        .iter()
+        .flatten()
+        .any(|v| v.contains("containerd.snapshotter"));
+    if !containerd_store {
+        return (Builder::BuildKit, None);
+    }
+    // The engine's BuildKit cannot read a context sent with the build
+    // request when images live in containerd (moby/moby#47717).
+    (
+        Builder::Classic,
+        Some("the engine keeps images in the containerd image store, where BuildKit cannot read a context sent through the Engine API (moby/moby#47717): building with the classic builder".into()),
+    )
 }
 
 fn supports_buildkit(api: Option<&str>, os: Option<&str>) -> Result<(), String> {
@@ -366,6 +381,25 @@ mod tests {
             Failure::Step { line, step, .. } => assert_eq!((line, step), (Some(4), 3)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn buildkit_needs_a_linux_engine_with_api_1_39() {
+        assert_eq!(supports_buildkit(Some("1.41"), Some("linux")), Ok(()));
+        assert!(supports_buildkit(Some("1.38"), Some("linux")).is_err());
+        assert!(supports_buildkit(Some("1.45"), Some("windows")).is_err());
+        assert!(supports_buildkit(None, None).is_err());
+    }
+
+    #[test]
+    fn only_inline_cache_export_goes_through_the_engine_api() {
+        let got = cache_to(&[
+            "type=inline".into(),
+            "type=registry,ref=r/app:cache,mode=max".into(),
+            "type=gha".into(),
+        ]);
+        assert!(got.inline);
+        assert_eq!(got.unsupported.len(), 2);
     }
 
     #[test]

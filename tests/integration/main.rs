@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod buildkit;
 mod cli;
 mod deploy_ecs;
 mod deploy_railway;

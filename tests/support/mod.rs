@@ -2,6 +2,7 @@
 //! git repositories, a simulated GitHub Actions runner, and tool lookup.
 #![allow(dead_code)]
 
+pub mod dockerd;
 pub mod ecs;
 pub mod npm;
 pub mod oidc;

@@ -31,6 +31,19 @@ struct Vertex {
     partial: String,
 }
 
+impl Vertex {
+    fn push_line(&mut self, line: String, emit: &mut dyn FnMut(Line<'_>)) {
+        if line.is_empty() {
+            return;
+        }
+        emit(Line::Output(&format!("#{} {line}", self.n)));
+        if self.tail.len() == TAIL {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+}
+
 /// The state of every step seen so far.
 #[derive(Debug, Default)]
 pub struct Trace {
@@ -53,6 +66,19 @@ fn seconds(t: &Option<Timestamp>) -> Option<f64> {
 impl Trace {
     /// Folds one status into the state, emitting what changed.
     pub fn apply(&mut self, status: StatusResponse, emit: &mut dyn FnMut(Line<'_>)) {
+        for log in status.logs {
+            let next = self.vertices.len() + 1;
+            let entry = self.vertices.entry(log.vertex.clone()).or_default();
+            if entry.n == 0 {
+                entry.n = next;
+            }
+            entry.partial.push_str(&String::from_utf8_lossy(&log.msg));
+            while let Some(at) = entry.partial.find('\n') {
+                let line: String = entry.partial.drain(..=at).collect();
+                let line = line.trim_end().to_string();
+                entry.push_line(line, emit);
+            }
+        }
         for v in status.vertexes {
             let next = self.vertices.len() + 1;
             let entry = self.vertices.entry(v.digest.clone()).or_default();
@@ -79,6 +105,11 @@ impl Trace {
             if entry.done {
                 continue;
             }
+            if v.completed.is_some() || !v.error.is_empty() {
+                // Output without a final newline is still output.
+                let rest = std::mem::take(&mut entry.partial);
+                entry.push_line(rest.trim_end().to_string(), emit);
+            }
             if !v.error.is_empty() {
                 entry.done = true;
                 entry.error = v.error.clone();
@@ -91,26 +122,6 @@ impl Trace {
                 entry.done = true;
                 let took = entry.started.map_or(0.0, |s| (end - s).max(0.0));
                 say(&format!("#{} DONE {} {took:.1}s", entry.n, v.name), emit);
-            }
-        }
-        for log in status.logs {
-            let next = self.vertices.len() + 1;
-            let entry = self.vertices.entry(log.vertex.clone()).or_default();
-            if entry.n == 0 {
-                entry.n = next;
-            }
-            entry.partial.push_str(&String::from_utf8_lossy(&log.msg));
-            while let Some(at) = entry.partial.find('\n') {
-                let line: String = entry.partial.drain(..=at).collect();
-                let line = line.trim_end().to_string();
-                if line.is_empty() {
-                    continue;
-                }
-                emit(Line::Output(&format!("#{} {line}", entry.n)));
-                if entry.tail.len() == TAIL {
-                    entry.tail.pop_front();
-                }
-                entry.tail.push_back(line);
             }
         }
     }
@@ -203,6 +214,10 @@ mod tests {
                 },
                 run.clone(),
             ],
+            ..Default::default()
+        };
+        trace.apply(status, &mut emit);
+        let output = StatusResponse {
             logs: vec![VertexLog {
                 vertex: "b".into(),
                 msg: b"compiling\npart".to_vec(),
@@ -210,7 +225,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        trace.apply(status, &mut emit);
+        trace.apply(output, &mut emit);
         let done = StatusResponse {
             vertexes: vec![V {
                 completed: at(11, 500_000_000),
@@ -231,8 +246,8 @@ mod tests {
                 "step #1 CACHED [1/3] FROM base",
                 "step #2 [2/3] RUN make",
                 "out #2 compiling",
-                "step #2 ERROR [2/3] RUN make: exit code: 2",
                 "out #2 partial",
+                "step #2 ERROR [2/3] RUN make: exit code: 2",
             ]
         );
         let failed = trace.failed().unwrap();

@@ -1,0 +1,362 @@
+//! `gantry build` with BuildKit, on the system engine (20.10) and on the
+//! second engine (Docker 26 with the containerd image store,
+//! `tests/support/dockerd.rs`).
+
+use crate::support::dockerd::{self, Engine26, engine26, engine26_containerd};
+use crate::support::services::{busybox_image, docker, docker_available};
+use crate::support::{Gantry, Project, Runner};
+use std::process::Command;
+
+/// The engine a test builds on.
+#[derive(Clone, Copy)]
+enum On {
+    System,
+    Docker26(&'static Engine26),
+}
+
+impl On {
+    fn system() -> Option<On> {
+        docker_available().then_some(On::System)
+    }
+
+    fn docker26() -> Option<On> {
+        engine26().map(On::Docker26)
+    }
+
+    fn base(self) -> &'static str {
+        match self {
+            On::System => busybox_image(),
+            On::Docker26(_) => dockerd::BUSYBOX,
+        }
+    }
+
+    fn docker(self, args: &[&str]) -> String {
+        match self {
+            On::System => docker(args),
+            On::Docker26(e) => e.docker(args),
+        }
+    }
+
+    fn command(self, args: &[&str]) -> Command {
+        match self {
+            On::System => {
+                let mut c = Command::new("docker");
+                c.args(args);
+                c
+            }
+            On::Docker26(e) => e.command(args),
+        }
+    }
+
+    fn gantry(self, p: &Project) -> Gantry {
+        let g = p.gantry();
+        match self {
+            On::System => g,
+            On::Docker26(e) => g.env("DOCKER_HOST", &e.host),
+        }
+    }
+
+    /// Files of an image (not directories), via `docker export`.
+    fn files(self, image: &str) -> Vec<String> {
+        let container = self.docker(&["create", image, "/nothing"]);
+        let out = self.command(&["export", &container]).output().unwrap();
+        self.docker(&["rm", "-f", &container]);
+        let mut archive = tar::Archive::new(out.stdout.as_slice());
+        let mut files: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let kind = e.header().entry_type();
+                let path = e.path().ok()?.display().to_string();
+                (kind.is_file() && !path.starts_with("etc/") && path != ".dockerenv")
+                    .then_some(path)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn label(self, image: &str, key: &str) -> String {
+        self.docker(&[
+            "image",
+            "inspect",
+            "--format",
+            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+            image,
+        ])
+    }
+
+    fn cleanup(self, repo: &str) {
+        let ids = self.docker(&["images", "-q", repo]);
+        for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
+            let _ = self.command(&["rmi", "-f", id]).output();
+        }
+    }
+}
+
+fn repo(test: &str) -> String {
+    format!("gantry-test/bk-{test}-{}", std::process::id())
+}
+
+/// A value no file of the test contains, so finding it anywhere is a leak.
+fn secret_value() -> String {
+    format!(
+        "s3cr3t-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn secrets_cache_and_labels(on: On, name: &str) {
+    let repo = repo(name);
+    let secret = secret_value();
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\ntags = [\"raw:t\", \"sha\"]\nlabels = {{ \"com.codewarden.team\" = \"api\" }}\nsecrets = {{ token = {{ env = \"API_TOKEN\" }}, file-secret = {{ file = \"token.txt\" }} }}\n"
+        ),
+    );
+    p.write("token.txt", "from-a-file");
+    p.write(
+        "api/Dockerfile",
+        &format!(
+            "FROM {}\nRUN --mount=type=cache,target=/cache echo warm > /cache/x && cat /cache/x\nRUN --mount=type=secret,id=token echo {nonce} && cat /run/secrets/token && wc -c < /run/secrets/token > /token-length\nRUN --mount=type=secret,id=file-secret,required=true cat /run/secrets/file-secret > /from-file\nCOPY . /app/\n",
+            on.base(),
+            // A step never built before, so it runs (and prints the secret).
+            nonce = secret_value().replace("s3cr3t", "run"),
+        ),
+    );
+    p.write("api/.dockerignore", "*.log\n");
+    p.write("api/main.py", "print('hi')\n");
+    p.write("api/debug.log", "noise");
+    let sha = p.commit("api");
+    let image = format!("{repo}:t");
+    let runner = Runner::new();
+    let mut outputs = String::new();
+    for format in ["human", "json", "github"] {
+        let r = on
+            .gantry(&p)
+            .args(["build", "-v", "--format", format])
+            .envs(runner.env("push", serde_json::json!({}), &sha))
+            .env("API_TOKEN", &secret)
+            .run()
+            .code(0);
+        // `::add-mask::` is how the runner learns what to hide.
+        for line in r.all().lines().filter(|l| !l.starts_with("::add-mask::")) {
+            outputs.push_str(line);
+            outputs.push('\n');
+        }
+    }
+    // The step printed the secret: the printer hid it in every format.
+    assert!(!outputs.contains(&secret), "{outputs}");
+    assert!(outputs.contains("***"), "{outputs}");
+    assert!(
+        outputs.contains("CACHED"),
+        "a rebuild takes steps from the cache: {outputs}"
+    );
+    // The step saw the value (its length), and the file secret.
+    let length = on.docker(&["run", "--rm", &image, "cat", "/token-length"]);
+    assert_eq!(length.trim(), secret.len().to_string());
+    assert_eq!(
+        on.docker(&["run", "--rm", &image, "cat", "/from-file"]),
+        "from-a-file"
+    );
+    // Nowhere in the image, its history, the state or the outputs.
+    let saved = on.command(&["save", &image]).output().unwrap().stdout;
+    assert!(
+        !saved.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the secret is in `docker save`"
+    );
+    let history = on.docker(&["history", "--no-trunc", &image]);
+    assert!(!history.contains(&secret), "{history}");
+    let state = runner.state();
+    assert!(state.contains("image-api-id"), "{state}");
+    assert!(!state.contains(&secret), "{state}");
+    assert!(!runner.outputs_text().contains(&secret));
+    assert!(!runner.summary().contains(&secret));
+    // Labels through the API, tags as with the classic builder, the context
+    // filtered by .dockerignore and no generated file in the image.
+    assert_eq!(on.label(&image, "org.opencontainers.image.revision"), sha);
+    assert_eq!(on.label(&image, "org.opencontainers.image.title"), "api");
+    assert_eq!(on.label(&image, "com.codewarden.team"), "api");
+    on.docker(&["image", "inspect", &format!("{repo}:sha-{}", &sha[..7])]);
+    let files: Vec<String> = on
+        .files(&image)
+        .into_iter()
+        .filter(|f| f.starts_with("app/"))
+        .collect();
+    assert_eq!(
+        files,
+        ["app/.dockerignore", "app/Dockerfile", "app/main.py"],
+        "no .gantry.Dockerfile or other generated file"
+    );
+    on.cleanup(&repo);
+}
+
+#[test]
+fn secrets_cache_mounts_and_labels_on_the_system_engine() {
+    if let Some(on) = On::system() {
+        secrets_cache_and_labels(on, "secrets");
+    }
+}
+
+#[test]
+fn secrets_cache_mounts_and_labels_on_docker_26() {
+    if let Some(on) = On::docker26() {
+        secrets_cache_and_labels(on, "secrets26");
+    }
+}
+
+fn failing_run(on: On, name: &str) {
+    let repo = repo(name);
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\n"),
+    );
+    p.write(
+        "api/Dockerfile",
+        &format!(
+            "FROM {} AS build\nRUN echo preparing\n\nRUN echo about to fail && \\\n    exit 7\n",
+            on.base()
+        ),
+    );
+    let sha = p.commit("api");
+    let runner = Runner::new();
+    let r = on
+        .gantry(&p)
+        .args(["build"])
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .run()
+        .code(1);
+    let errors = r.commands("::error");
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert!(
+        errors[0]
+            .starts_with("::error file=api/Dockerfile,line=4,title=api%3A build step 3 failed::"),
+        "{errors:?}"
+    );
+    assert!(errors[0].contains("exit code: 7"), "{errors:?}");
+    assert!(r.stdout.contains("about to fail"), "{}", r.stdout);
+    assert_eq!(runner.outputs()["build-verdict"], "failed");
+    on.cleanup(&repo);
+}
+
+#[test]
+fn a_failing_run_is_annotated_at_its_line_on_the_system_engine() {
+    if let Some(on) = On::system() {
+        failing_run(on, "failing");
+    }
+}
+
+#[test]
+fn a_failing_run_is_annotated_at_its_line_on_docker_26() {
+    if let Some(on) = On::docker26() {
+        failing_run(on, "failing26");
+    }
+}
+
+#[test]
+fn a_missing_secret_is_bad_usage_naming_it() {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"x/api\"\nsecrets = { npm-token = { env = \"NPM_TOKEN\" } }\n",
+    );
+    p.write("api/Dockerfile", "FROM scratch\n");
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("build secret `npm-token` needs NPM_TOKEN"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_dockerfile_without_from_is_bad_input_at_its_line() {
+    let Some(on) = On::system() else { return };
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"gantry-test/nofrom\"\n",
+    );
+    p.write("api/Dockerfile", "# no base\n\nRUN echo hi\n");
+    let r = on.gantry(&p).args(["build"]).run().code(2);
+    assert!(r.stderr.contains("Dockerfile:3"), "{}", r.stderr);
+}
+
+#[test]
+fn heredocs_and_copy_link_on_docker_26() {
+    let Some(on) = On::docker26() else { return };
+    let repo = repo("heredoc");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.app]\ncontext = \"app\"\nrepository = \"{repo}\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {}\nRUN <<EOF\necho one > /heredoc\necho two >> /heredoc\nEOF\nCOPY <<EOF /greeting\nhello\nEOF\nCOPY --link main.py /app/\n",
+            on.base()
+        ),
+    );
+    p.write("app/main.py", "print('hi')\n");
+    p.commit("app");
+    let r = on.gantry(&p).args(["build"]).run().code(0);
+    assert!(r.stderr.contains("✓ app built"), "{}", r.stderr);
+    let image = format!("{repo}:t");
+    assert_eq!(
+        on.docker(&["run", "--rm", &image, "cat", "/heredoc"]),
+        "one\ntwo"
+    );
+    assert_eq!(
+        on.docker(&["run", "--rm", &image, "cat", "/greeting"]),
+        "hello"
+    );
+    assert_eq!(
+        on.docker(&["run", "--rm", &image, "cat", "/app/main.py"]),
+        "print('hi')"
+    );
+    on.cleanup(&repo);
+}
+
+#[test]
+fn an_engine_whose_buildkit_cannot_take_the_context_falls_back_with_one_notice() {
+    let Some(engine) = engine26_containerd() else {
+        return;
+    };
+    let on = On::Docker26(engine);
+    let repo = repo("fallback");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write(
+        "a/Dockerfile",
+        &format!("FROM {}\nRUN echo built > /x\n", on.base()),
+    );
+    p.commit("a");
+    let r = on.gantry(&p).args(["build"]).run().code(0);
+    assert_eq!(
+        r.stderr
+            .matches("building with the classic builder")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        on.docker(&["run", "--rm", &format!("{repo}-b:t"), "cat", "/x"]),
+        "built"
+    );
+    on.cleanup(&format!("{repo}-a"));
+    on.cleanup(&format!("{repo}-b"));
+}
