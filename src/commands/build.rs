@@ -329,10 +329,12 @@ fn report_failure(
             text
         }
         Failure::Engine(message) => {
-            fatal.get_or_insert(Error::external(
-                "Docker",
-                format!("building {}: {message}", image.name),
-            ));
+            let mut e = Error::external("Docker", format!("building {}: {message}", image.name));
+            let lower = message.to_lowercase();
+            if lower.contains("401 unauthorized") || lower.contains("403 forbidden") {
+                e = e.with_hint("a base or cache image needs a login: set the variables of [registries.\"<host>\"] in gantry.toml (GITHUB_TOKEN for ghcr.io)");
+            }
+            fatal.get_or_insert(e);
             message.clone()
         }
     }

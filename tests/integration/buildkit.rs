@@ -3,7 +3,7 @@
 //! `tests/support/dockerd.rs`).
 
 use crate::support::dockerd::{self, Engine26, engine26, engine26_containerd};
-use crate::support::services::{busybox_image, docker, docker_available};
+use crate::support::services::{Registry, busybox_image, docker, docker_available};
 use crate::support::{Gantry, Project, Runner};
 use std::process::Command;
 
@@ -359,4 +359,68 @@ fn an_engine_whose_buildkit_cannot_take_the_context_falls_back_with_one_notice()
     );
     on.cleanup(&format!("{repo}-a"));
     on.cleanup(&format!("{repo}-b"));
+}
+
+const USER: (&str, &str) = ("gantry", "Base-Pa55word-42");
+
+/// `gantry.toml` for one image with the credentials of `registry`.
+fn with_registry(image: &str, context: &str, repository: &str, registry: &str) -> String {
+    format!(
+        "[images.{image}]\ncontext = \"{context}\"\nrepository = \"{repository}\"\nregistry = \"{registry}\"\ntags = [\"raw:1\"]\n\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+    )
+}
+
+#[test]
+fn a_private_base_image_is_pulled_with_the_configured_credentials() {
+    let Some(on) = On::system() else { return };
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let host = registry.host.clone();
+    let creds = |g: Gantry| g.env("REG_USER", USER.0).env("REG_PASSWORD", USER.1);
+    // The base image, pushed to the protected registry by gantry itself.
+    let base = Project::new();
+    base.write(
+        "gantry.toml",
+        &with_registry("base", "base", "team/base", &host),
+    );
+    base.write(
+        "base/Dockerfile",
+        &format!(
+            "FROM {}\nRUN echo from-the-private-base > /base\n",
+            on.base()
+        ),
+    );
+    base.commit("base");
+    creds(on.gantry(&base)).args(["build"]).run().code(0);
+    creds(on.gantry(&base)).args(["push"]).run().code(0);
+    let base_ref = format!("{host}/team/base:1");
+    // Only the registry has it now: the build must pull it.
+    on.docker(&["rmi", "-f", "team/base:1"]);
+    let _ = on.command(&["rmi", "-f", &base_ref]).output();
+    let app = Project::new();
+    app.write(
+        "gantry.toml",
+        &with_registry("app", "app", "team/app", &host),
+    );
+    app.write(
+        "app/Dockerfile",
+        &format!("FROM {base_ref}\nRUN cat /base > /copied\n"),
+    );
+    app.commit("app");
+    let r = app.gantry().args(["build"]).run().code(3);
+    assert!(r.stderr.contains(&host), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("[registries."),
+        "the hint names the credentials: {}",
+        r.stderr
+    );
+    let r = creds(on.gantry(&app)).args(["build"]).run().code(0);
+    assert!(!r.all().contains(USER.1), "{}", r.all());
+    assert_eq!(
+        on.docker(&["run", "--rm", "team/app:1", "cat", "/copied"]),
+        "from-the-private-base"
+    );
+    on.cleanup("team/app");
+    let _ = on.command(&["rmi", "-f", &base_ref]).output();
 }
