@@ -424,3 +424,49 @@ fn a_private_base_image_is_pulled_with_the_configured_credentials() {
     on.cleanup("team/app");
     let _ = on.command(&["rmi", "-f", &base_ref]).output();
 }
+
+#[test]
+fn an_inline_cache_pushed_to_a_registry_serves_a_cold_build_on_docker_26() {
+    let Some(engine) = engine26() else { return };
+    let on = On::Docker26(engine);
+    let registry = engine.registry(None);
+    let host = registry.host.clone();
+    let image = format!("{host}/team/cached:1");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.app]\ncontext = \"app\"\nrepository = \"team/cached\"\nregistry = \"{host}\"\ntags = [\"raw:1\"]\ncache-to = [\"type=inline\"]\ncache-from = [\"type=registry,ref={image}\"]\n"
+        ),
+    );
+    p.write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {}\nRUN echo {} > /a\nRUN echo two > /b\n",
+            on.base(),
+            secret_value().replace("s3cr3t", "cache")
+        ),
+    );
+    p.commit("app");
+    let first = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    let cached = |text: &str, step: &str| {
+        text.lines()
+            .any(|l| l.contains(" CACHED [") && l.contains(step))
+    };
+    assert!(
+        !cached(&first.stderr, "RUN echo cache-"),
+        "{}",
+        first.stderr
+    );
+    on.gantry(&p).args(["push"]).run().code(0);
+    // A fresh runner: no image, no build cache; only the registry has it.
+    on.docker(&["rmi", "-f", "team/cached:1", &image]);
+    on.docker(&["builder", "prune", "-af"]);
+    let cold = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    assert!(
+        cached(&cold.stderr, "RUN echo cache-") && cached(&cold.stderr, "RUN echo two"),
+        "{}",
+        cold.stderr
+    );
+    let _ = on.command(&["rmi", "-f", "team/cached:1", &image]).output();
+}
