@@ -7,8 +7,8 @@ use super::Session;
 use crate::cli::BuildArgs;
 use crate::context::RefType;
 use crate::docker::build::{self, Builder, Failure, Line, Request};
-use crate::docker::engine;
 use crate::docker::metadata::{self, Facts};
+use crate::docker::{dockerfile, engine};
 use crate::error::{ConfigError, Error, Result};
 use crate::gate::location;
 use crate::output::github::{Annotation, Level};
@@ -89,6 +89,14 @@ pub fn execute(
             printer.warn(&notice);
         }
         let host = settings.docker_host.as_deref();
+        let ecr = ecr_logins(&requests, printer).await;
+        let requests: Vec<_> = requests
+            .into_iter()
+            .map(|(image, (mut req, tags))| {
+                req.logins.extend(ecr.clone());
+                (image, (req, tags))
+            })
+            .collect();
         let results: Vec<_> = futures_util::stream::iter(requests)
             .map(|(image, (req, tags))| async move {
                 let started = Instant::now();
@@ -232,6 +240,36 @@ fn request(
         },
         tags,
     ))
+}
+
+/// Logins for the ECR registries that Dockerfiles build `FROM`, with the
+/// token `gantry push` uses. Without AWS credentials the pull is anonymous
+/// (and fails with a hint), so a failed login is only a warning.
+async fn ecr_logins(
+    requests: &[(&Image, (Request, Vec<String>))],
+    printer: &crate::output::Printer,
+) -> std::collections::HashMap<String, crate::docker::buildkit::session::Login> {
+    let mut out = std::collections::HashMap::new();
+    let hosts: std::collections::BTreeSet<String> = requests
+        .iter()
+        .flat_map(|(_, (r, _))| dockerfile::base_hosts(&r.dockerfile_text))
+        .filter(|h| h.contains(".dkr.ecr."))
+        .collect();
+    for host in hosts {
+        let region = host.split('.').nth(3).map(str::to_string);
+        match crate::aws::ecr::Ecr::connect(region).await.login().await {
+            Ok(login) => {
+                printer.mask(&login.password);
+                let value = crate::docker::buildkit::session::Login {
+                    username: login.username,
+                    password: login.password,
+                };
+                out.insert(host.clone(), value);
+            }
+            Err(e) => printer.warn(&format!("no ECR login for {host}: {e}")),
+        }
+    }
+    out
 }
 
 /// Facts for tags and labels from the run context.
