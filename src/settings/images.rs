@@ -90,6 +90,23 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
             Some(d) => project.root.join(d.get_ref()),
             None => context.join("Dockerfile"),
         };
+        let platform = match (cfg.platform.clone(), cfg.platforms.as_slice()) {
+            (p, []) => p,
+            (None, [one]) => Some(one.clone()),
+            _ => {
+                return Err(Error::usage(
+                    format!(
+                        "image {}: a multi-platform image ({}) needs BuildKit's solve API, which gantry does not drive yet",
+                        name.0,
+                        cfg.platforms.join(", ")
+                    ),
+                    Some(format!(
+                        "build one platform per image (`platform = \"…\"` under [images.{}])",
+                        name.0
+                    )),
+                ));
+            }
+        };
         let rules = match &cfg.tags {
             Some(tags) => tags
                 .iter()
@@ -109,7 +126,7 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             target: cfg.target.clone(),
-            platform: cfg.platform.clone(),
+            platform,
             labels: cfg
                 .labels
                 .iter()

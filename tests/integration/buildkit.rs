@@ -279,6 +279,23 @@ fn a_missing_secret_is_bad_usage_naming_it() {
 }
 
 #[test]
+fn a_multi_platform_image_is_refused_clearly() {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[images.api]\ncontext = \"api\"\nrepository = \"x/api\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
+    );
+    p.write("api/Dockerfile", "FROM scratch\n");
+    let r = p.gantry().args(["build"]).run().code(2);
+    assert!(
+        r.stderr
+            .contains("multi-platform image (linux/amd64, linux/arm64)"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn a_dockerfile_without_from_is_bad_input_at_its_line() {
     let Some(on) = On::system() else { return };
     let p = Project::new();
