@@ -212,3 +212,56 @@ impl Auth for Logins {
         Err(Status::unimplemented("verify_token_authority"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn secrets_are_served_by_id_and_unknown_ids_are_not_found() {
+        let store = SecretStore([("npm".to_string(), b"tok".to_vec())].into_iter().collect());
+        let got = store
+            .get_secret(Request::new(GetSecretRequest {
+                id: "npm".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(got.get_ref().data, b"tok");
+        let missing = store
+            .get_secret(Request::new(GetSecretRequest {
+                id: "pip".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), tonic::Code::NotFound);
+    }
+
+    #[tokio::test]
+    async fn docker_hub_logins_answer_for_its_api_host_and_others_are_anonymous() {
+        let logins = Logins(
+            [(
+                "docker.io".to_string(),
+                Login {
+                    username: "me".into(),
+                    password: "pw".into(),
+                },
+            )]
+            .into_iter()
+            .collect(),
+        );
+        let ask =
+            |host: &str| logins.credentials(Request::new(CredentialsRequest { host: host.into() }));
+        assert_eq!(
+            ask("registry-1.docker.io")
+                .await
+                .unwrap()
+                .get_ref()
+                .username,
+            "me"
+        );
+        assert_eq!(ask("ghcr.io").await.unwrap().get_ref().secret, "");
+        assert_eq!(format!("{:?}", logins.0["docker.io"]), "Login(me, ***)");
+    }
+}
