@@ -487,3 +487,72 @@ fn an_inline_cache_pushed_to_a_registry_serves_a_cold_build_on_docker_26() {
     );
     let _ = on.command(&["rmi", "-f", "team/cached:1", &image]).output();
 }
+
+/// What a BuildKit build puts in the image equals what the Docker CLI's
+/// own build keeps (the oracle of tests/integration/dockerignore.rs).
+fn dockerignore_matches_the_cli(on: On, name: &str) {
+    let repo = repo(name);
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.ctx]\ncontext = \"ctx\"\nrepository = \"{repo}\"\ntags = [\"raw:gantry\"]\n"
+        ),
+    );
+    p.write("ctx/Dockerfile", "FROM scratch\nCOPY . /ctx/\n");
+    p.write(
+        "ctx/.dockerignore",
+        "# build output\n**/*.log\n!keep/**/*.log\nnode_modules\ndocs/*\n!docs/README.md\n/tmp?\n",
+    );
+    for f in [
+        "app.py",
+        "debug.log",
+        "src/deep/trace.log",
+        "src/deep/code.py",
+        "keep/a/b/wanted.log",
+        "node_modules/x/index.js",
+        "docs/README.md",
+        "docs/guide.md",
+        "tmp1/x",
+        "sub/tmp2/y",
+    ] {
+        p.write(&format!("ctx/{f}"), f);
+    }
+    p.commit("ctx");
+    on.gantry(&p).args(["build"]).run().code(0);
+    let ours = on.files(&format!("{repo}:gantry"));
+    let cli = format!("{repo}:cli");
+    let out = Command::new("docker")
+        .args(["build", "-q", "-t", &cli])
+        .arg(p.path().join("ctx"))
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = On::System.files(&cli);
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.contains(&"ctx/keep/a/b/wanted.log".to_string()),
+        "{ours:?}"
+    );
+    on.cleanup(&repo);
+    On::System.cleanup(&repo);
+}
+
+#[test]
+fn dockerignore_matches_the_docker_cli_on_the_system_engine() {
+    if let Some(on) = On::system() {
+        dockerignore_matches_the_cli(on, "ignore");
+    }
+}
+
+#[test]
+fn dockerignore_matches_the_docker_cli_on_docker_26() {
+    if let (Some(_), Some(on)) = (On::system(), On::docker26()) {
+        dockerignore_matches_the_cli(on, "ignore26");
+    }
+}
