@@ -45,6 +45,10 @@ struct Outcome {
     bytes: u64,
     seconds: f64,
     error: Option<String>,
+    /// `buildkit` or `classic`.
+    builder: Option<Builder>,
+    /// BuildKit: steps taken from the cache, and all steps.
+    cached_steps: Option<(usize, usize)>,
 }
 
 pub fn execute(
@@ -136,6 +140,8 @@ pub fn execute(
             bytes: 0,
             seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
             error: None,
+            builder: None,
+            cached_steps: None,
         };
         match result {
             Ok(built) => {
@@ -164,6 +170,8 @@ pub fn execute(
                 outputs.insert(format!("image-{}-id", image.name), built.image_id.clone());
                 outputs.insert(format!("image-{}-tags", image.name), tags.join(","));
                 outcome.built = true;
+                outcome.builder = Some(built.builder);
+                outcome.cached_steps = built.cached;
                 outcome.image_id = Some(built.image_id.clone());
                 outcome.files = built.sent.files;
                 outcome.bytes = built.sent.bytes;

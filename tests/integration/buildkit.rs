@@ -519,7 +519,13 @@ fn dockerignore_matches_the_cli(on: On, name: &str) {
         p.write(&format!("ctx/{f}"), f);
     }
     p.commit("ctx");
-    on.gantry(&p).args(["build"]).run().code(0);
+    let doc = on
+        .gantry(&p)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(doc["build"]["images"][0]["builder"], "buildkit", "{doc}");
     let ours = on.files(&format!("{repo}:gantry"));
     let cli = format!("{repo}:cli");
     let out = Command::new("docker")
