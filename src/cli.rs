@@ -1,7 +1,10 @@
 //! The command line. Doc comments here are the `--help` text.
 
 use crate::output::{ColorChoice, Format};
+use crate::settings::PrinterFlags;
 use crate::settings::config::{SeverityName, Step};
+use crate::settings::migrate::MigrateFlags;
+use crate::settings::scan::ScanFlags;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -264,6 +267,48 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err("must be positive".into()),
         Err(e) => Err(format!("{e}: write it like \"90s\" or \"5m\"")),
+    }
+}
+
+// The command line hands its flags to settings as plain values: settings
+// never import this module.
+
+impl GlobalArgs {
+    pub fn printer_flags(&self) -> PrinterFlags {
+        PrinterFlags {
+            format: self.format,
+            color: self.color,
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
+}
+
+impl From<&MigrateOptions> for MigrateFlags {
+    fn from(o: &MigrateOptions) -> Self {
+        MigrateFlags {
+            db_url: o.db_url.clone(),
+            include_all: o.include_all,
+            include_seed: o.include_seed,
+            strict: o.strict,
+            lock_timeout: o.lock_timeout,
+        }
+    }
+}
+
+impl From<&ScanArgs> for ScanFlags {
+    fn from(a: &ScanArgs) -> Self {
+        ScanFlags {
+            names: a.names.clone(),
+            fs: a.fs.clone(),
+            config_dir: a.config_dir.clone(),
+            image: a.image.clone(),
+            input: a.input.clone(),
+            fail_at: a.fail_at,
+            show_at: a.show_at,
+            ignore_unfixed: a.ignore_unfixed,
+            sarif: a.sarif.clone(),
+        }
     }
 }
 

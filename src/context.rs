@@ -35,6 +35,9 @@ pub struct RunContext {
     pub pr_number: Option<u64>,
     #[serde(skip)]
     pub runner_temp: Option<PathBuf>,
+    /// The top of the git work tree holding the project, if it is in git.
+    #[serde(skip)]
+    pub work_tree: Option<PathBuf>,
     /// Where changed files are counted from.
     pub change_base: ChangeBase,
 }
@@ -59,7 +62,9 @@ impl RunContext {
     /// Resolves the facts for a project directory; `since` is `--since`.
     pub fn resolve(env: &Environment, dir: &Path, since: Option<&str>) -> Self {
         if env.in_github_actions() {
-            Self::from_github(env, since)
+            let mut ctx = Self::from_github(env, since);
+            ctx.work_tree = git::toplevel(dir);
+            ctx
         } else {
             Self::from_git(env, dir, since)
         }
@@ -99,13 +104,26 @@ impl RunContext {
                 .and_then(|n| n.as_u64())
                 .or_else(|| pr_from_ref(e.get(env::GITHUB_REF)?)),
             runner_temp: e.get(env::RUNNER_TEMP).map(PathBuf::from),
+            work_tree: None,
             change_base,
         }
     }
 
     fn from_git(e: &Environment, dir: &Path, since: Option<&str>) -> Self {
-        let tag = git::tag_at_head(dir);
-        let branch = git::branch(dir);
+        // One `git rev-parse` for the work tree, commit and branch; a tag
+        // and the origin are asked only when there is a commit.
+        let head = git::Head::read(dir);
+        let tag = head.sha.as_ref().and_then(|_| git::tag_at_head(dir));
+        let branch = head.branch.clone();
+        let server_url = e
+            .get(env::GITHUB_SERVER_URL)
+            .unwrap_or("https://github.com")
+            .to_string();
+        let host = server_url
+            .split_once("://")
+            .map_or(server_url.as_str(), |(_, h)| h)
+            .trim_end_matches('/')
+            .to_string();
         let (ref_name, ref_type, git_ref) = match (&tag, &branch) {
             (Some(t), _) => (
                 Some(t.clone()),
@@ -121,20 +139,18 @@ impl RunContext {
         };
         RunContext {
             ci: false,
-            sha: git::head_sha(dir),
+            sha: head.sha,
             git_ref,
             ref_name,
             ref_type,
-            repository: git::origin_repository(dir),
+            repository: git::origin_repository(dir, &host),
             run_id: None,
-            server_url: e
-                .get(env::GITHUB_SERVER_URL)
-                .unwrap_or("https://github.com")
-                .to_string(),
+            server_url,
             event_name: None,
             base_ref: None,
             pr_number: None,
             runner_temp: None,
+            work_tree: head.toplevel,
             change_base: match since {
                 Some(rev) => ChangeBase::Since { rev: rev.into() },
                 None => ChangeBase::Unknown {

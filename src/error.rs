@@ -44,9 +44,20 @@ pub enum Error {
     /// `gantry.toml` is missing or wrong.
     #[error("{}", render_config(.0))]
     Config(Box<ConfigError>),
-    /// A system outside gantry failed: exit 3, never reported as a policy failure.
+    /// A system outside gantry failed, or could not be asked (unreachable,
+    /// no credentials here): exit 3, never reported as a policy failure. A
+    /// local dry run may go on without it (see `Session::go_on_without_remote`).
     #[error("{system}: {message}")]
     External {
+        system: &'static str,
+        message: String,
+        hint: Option<String>,
+    },
+    /// A system outside gantry answered and said no (it refused the
+    /// credentials, or its API returned an error): exit 3, and never passed
+    /// over by a dry run, since CI would meet the same answer.
+    #[error("{system}: {message}")]
+    Refused {
         system: &'static str,
         message: String,
         hint: Option<String>,
@@ -69,9 +80,25 @@ impl Error {
         }
     }
 
+    pub fn refused(system: &'static str, message: impl Into<String>) -> Self {
+        Error::Refused {
+            system,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// The remote could not be asked (as opposed to answering no, or bad
+    /// usage): the one case a local dry run may go on without it.
+    pub fn remote_unasked(&self) -> bool {
+        matches!(self, Error::External { .. })
+    }
+
     pub fn with_hint(mut self, text: impl Into<String>) -> Self {
         match &mut self {
-            Error::Usage { hint, .. } | Error::External { hint, .. } => *hint = Some(text.into()),
+            Error::Usage { hint, .. }
+            | Error::External { hint, .. }
+            | Error::Refused { hint, .. } => *hint = Some(text.into()),
             Error::Config(c) => c.hint = Some(text.into()),
         }
         self
@@ -80,13 +107,15 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage { .. } | Error::Config(_) => exit::USAGE,
-            Error::External { .. } => exit::EXTERNAL,
+            Error::External { .. } | Error::Refused { .. } => exit::EXTERNAL,
         }
     }
 
     pub fn hint(&self) -> Option<&str> {
         match self {
-            Error::Usage { hint, .. } | Error::External { hint, .. } => hint.as_deref(),
+            Error::Usage { hint, .. }
+            | Error::External { hint, .. }
+            | Error::Refused { hint, .. } => hint.as_deref(),
             Error::Config(c) => c.hint.as_deref(),
         }
     }

@@ -31,13 +31,49 @@ pub fn toplevel(dir: &Path) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-pub fn head_sha(dir: &Path) -> Option<String> {
-    git(dir, &["rev-parse", "HEAD"]).ok()
+/// Where HEAD is: the facts every command needs, from one `git rev-parse`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    /// The top directory of the work tree.
+    pub toplevel: Option<PathBuf>,
+    pub sha: Option<String>,
+    /// The branch checked out, `None` when detached.
+    pub branch: Option<String>,
 }
 
-/// The branch checked out, `None` when detached.
-pub fn branch(dir: &Path) -> Option<String> {
-    git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok()
+impl Head {
+    pub fn read(dir: &Path) -> Head {
+        let out = git(
+            dir,
+            &[
+                "rev-parse",
+                "--show-toplevel",
+                "HEAD",
+                "--symbolic-full-name",
+                "HEAD",
+            ],
+        );
+        match out {
+            Ok(text) => Head::parse(&text),
+            // No commit yet: rev-parse fails on HEAD; the work tree is still known.
+            Err(_) => Head {
+                toplevel: toplevel(dir),
+                ..Head::default()
+            },
+        }
+    }
+
+    fn parse(text: &str) -> Head {
+        let lines: Vec<&str> = text.lines().collect();
+        match lines.as_slice() {
+            [top, sha, name, ..] => Head {
+                toplevel: Some(PathBuf::from(top)),
+                sha: Some(sha.to_string()),
+                branch: name.strip_prefix("refs/heads/").map(str::to_string),
+            },
+            _ => Head::default(),
+        }
+    }
 }
 
 /// A tag pointing at HEAD, if any.
@@ -55,14 +91,33 @@ pub fn all_tags(dir: &Path) -> Vec<String> {
     git(dir, &["tag", "--list"]).map(lines).unwrap_or_default()
 }
 
-/// `owner/name` from the `origin` remote's URL (https or ssh forms).
-pub fn origin_repository(dir: &Path) -> Option<String> {
+/// `owner/name` from the `origin` remote's URL when that remote is on
+/// `host` (`github.com`, or a GitHub Enterprise host), in https or ssh form.
+/// A local path or a remote elsewhere (GitLab) names no GitHub repository.
+pub fn origin_repository(dir: &Path, host: &str) -> Option<String> {
     let url = git(dir, &["remote", "get-url", "origin"]).ok()?;
-    repository_from_url(&url)
+    repository_from_url(&url, host)
 }
 
-fn repository_from_url(url: &str) -> Option<String> {
-    let path = url.trim_end_matches('/').trim_end_matches(".git");
+fn repository_from_url(url: &str, host: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .or_else(|| url.strip_prefix("ssh://"))
+        .or_else(|| url.strip_prefix("git://"))
+        .unwrap_or(url);
+    // `user@host:path` (scp form) or `user@host/path` (URL form).
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let (remote_host, path) = rest.split_once([':', '/'])?;
+    // A port in the URL form (`host:22/owner/name`).
+    let path = match path.split_once('/') {
+        Some((port, p)) if port.chars().all(|c| c.is_ascii_digit()) => p,
+        _ => path,
+    };
+    if !remote_host.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
     let path = path
         .rsplit_once(':')
         .filter(|(scheme, _)| !scheme.contains("//") && !scheme.starts_with("http"))
@@ -129,10 +184,38 @@ mod tests {
             "https://github.com/codewarden/app/",
         ] {
             assert_eq!(
-                repository_from_url(url).as_deref(),
+                repository_from_url(url, "github.com").as_deref(),
                 Some("codewarden/app"),
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn only_a_remote_on_the_github_host_names_a_repository() {
+        for url in [
+            "/home/me/src/app",
+            "../app.git",
+            "file:///srv/git/app.git",
+            "https://gitlab.com/codewarden/app.git",
+            "git@gitlab.com:codewarden/app.git",
+        ] {
+            assert_eq!(repository_from_url(url, "github.com"), None, "{url}");
+        }
+        assert_eq!(
+            repository_from_url("https://ghe.example.com/team/app.git", "ghe.example.com")
+                .as_deref(),
+            Some("team/app")
+        );
+    }
+
+    #[test]
+    fn head_facts_from_one_rev_parse() {
+        let head = Head::parse("/repo\nabc123\nrefs/heads/main\n");
+        assert_eq!(head.toplevel.as_deref(), Some(Path::new("/repo")));
+        assert_eq!(head.sha.as_deref(), Some("abc123"));
+        assert_eq!(head.branch.as_deref(), Some("main"));
+        let detached = Head::parse("/repo\nabc123\nHEAD\n");
+        assert_eq!(detached.branch, None);
     }
 }

@@ -22,6 +22,7 @@ pub mod report;
 pub mod runtime;
 pub mod settings;
 pub mod state;
+pub mod step;
 pub mod supabase;
 pub mod tls;
 pub mod trivy;
@@ -35,7 +36,7 @@ use report::Verdict;
 
 /// Runs a parsed command line in `cwd`; returns the process exit code.
 pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
-    let printer = Printer::new(settings::printer_options(&cli.global, env));
+    let printer = Printer::new(settings::printer_options(&cli.global.printer_flags(), env));
     register_secrets(&printer, env);
     let result = dispatch(cli, env, &printer, cwd);
     // The summary is written even when the command failed: it says why.
@@ -47,6 +48,7 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
             printer.error(&e);
             // JSON consumers still get one document, saying what went wrong.
             printer.document(serde_json::json!({
+                "schema": report::SCHEMA,
                 "error": e.to_string(),
                 "hint": e.hint(),
                 "exit_code": e.exit_code(),

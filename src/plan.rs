@@ -18,8 +18,11 @@ pub enum Action {
     Upload,
 }
 
+/// What the markers in front of each change mean, printed once above a plan.
+pub const LEGEND: &str = "+ create  ~ update  - delete  > run  ^ upload";
+
 impl Action {
-    fn symbol(self) -> &'static str {
+    pub fn symbol(self) -> &'static str {
         match self {
             Action::Create => "+",
             Action::Update => "~",
@@ -52,13 +55,6 @@ pub struct Plan {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
-    }
-
-    /// The rendering indented under a heading line (`Plan`), as commands
-    /// print it on stdout.
-    pub fn render_under(&self, heading: &str) -> String {
-        let body: Vec<String> = self.render().lines().map(|l| format!("  {l}")).collect();
-        format!("{heading}\n{}", body.join("\n"))
     }
 
     /// Human rendering, one line per change with its diff below.

@@ -69,6 +69,19 @@ impl Registry {
         }
     }
 
+    /// The host as a plan shows it before any API call: an `ecr` still to be
+    /// resolved reads as the ECR host it becomes, never as a Docker Hub
+    /// path (`ecr/codewarden/api`).
+    pub fn planned_host(&self) -> String {
+        match self {
+            Registry::Ecr { host: None, region } => format!(
+                "<account>.dkr.ecr.{}.amazonaws.com",
+                region.as_deref().unwrap_or("<region>")
+            ),
+            other => other.display(),
+        }
+    }
+
     /// The key of `[registries."<key>"]` and of credential look-ups.
     pub fn display(&self) -> String {
         match self {
@@ -110,6 +123,19 @@ pub fn valid_repository(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_shows_an_unresolved_ecr_as_the_host_it_becomes() {
+        assert_eq!(
+            Registry::parse(Some("ecr")).planned_host(),
+            "<account>.dkr.ecr.<region>.amazonaws.com"
+        );
+        assert_eq!(Registry::parse(Some("ghcr.io")).planned_host(), "ghcr.io");
+        assert_eq!(
+            Registry::parse(Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com")).planned_host(),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        );
+    }
 
     #[test]
     fn registries_are_recognised() {

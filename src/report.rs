@@ -1,9 +1,15 @@
-//! What a step reports back: its verdict, its plan and its details.
+//! What a step reports back: its verdict, its plan and its details, and the
+//! one JSON document every command emits from them.
 
+use crate::context::RunContext;
 use crate::plan::Plan;
-use crate::settings::config::Step;
+use crate::step::Step;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+
+/// The version of the JSON document's shape (documented in the README).
+/// Bumped when a key is removed or changes meaning; new keys do not bump it.
+pub const SCHEMA: u32 = 1;
 
 /// Whether the pipeline may go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +29,33 @@ impl Verdict {
     }
 }
 
+/// What a step's result means for a reader: a dry run that could not reach
+/// the remote did not pass anything, and one with changes has not made them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Done (or checked, with nothing to change).
+    Passed,
+    Failed,
+    /// A dry run that lists changes a real run would make.
+    WouldChange,
+    /// A local dry run that could not reach the remote for some of its plan.
+    NotChecked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::WouldChange => "would change",
+            Status::NotChecked => "not checked",
+        }
+    }
+}
+
 /// The result of one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct StepReport {
     pub step: Step,
     pub verdict: Verdict,
@@ -35,4 +66,217 @@ pub struct StepReport {
     pub outputs: IndexMap<String, String>,
     /// Step-specific details for the JSON document.
     pub detail: serde_json::Value,
+    /// What a local dry run could not check against the remote, one line
+    /// each (`api: registry unreachable`); empty when everything was checked.
+    pub unchecked: Vec<String>,
+}
+
+impl StepReport {
+    pub fn new(step: Step, verdict: Verdict, dry_run: bool) -> Self {
+        StepReport {
+            step,
+            verdict,
+            dry_run,
+            plan: Plan::default(),
+            outputs: IndexMap::new(),
+            detail: serde_json::Value::Null,
+            unchecked: Vec::new(),
+        }
+    }
+
+    pub fn plan(mut self, plan: Plan) -> Self {
+        self.plan = plan;
+        self
+    }
+
+    pub fn outputs(mut self, outputs: IndexMap<String, String>) -> Self {
+        self.outputs = outputs;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    pub fn unchecked(mut self, unchecked: Vec<String>) -> Self {
+        self.unchecked = unchecked;
+        self
+    }
+
+    /// The one rule for what a step's result is called.
+    pub fn status(&self) -> Status {
+        match self.verdict {
+            Verdict::Failed => Status::Failed,
+            Verdict::Passed if !self.dry_run || !self.step.changes_remote() => Status::Passed,
+            Verdict::Passed if !self.unchecked.is_empty() => Status::NotChecked,
+            Verdict::Passed if !self.plan.is_empty() => Status::WouldChange,
+            Verdict::Passed => Status::Passed,
+        }
+    }
+
+    /// The JSON document of this step: the same shape for every command,
+    /// and for each step inside `gantry run` (there without `context`).
+    pub fn document(&self, context: Option<&RunContext>) -> serde_json::Value {
+        serde_json::json!({
+            "schema": SCHEMA,
+            "command": self.step.command(),
+            "step": self.step.as_str(),
+            "verdict": self.verdict,
+            "status": self.status(),
+            "dry_run": self.dry_run,
+            "context": context,
+            "plan": self.plan,
+            "unchecked": self.unchecked,
+            "outputs": self.outputs,
+            "detail": self.detail,
+        })
+    }
+}
+
+/// The one human rendering of what steps did or would do: a heading, the
+/// legend of the change markers, one line per step with its status and its
+/// changes below, the steps that did not run, and a closing verdict line.
+pub fn render(reports: &[StepReport], not_run: &[Step], dry_run: bool) -> String {
+    let mut out = String::from(if dry_run {
+        "Plan (dry run: nothing remote was changed)\n"
+    } else {
+        "Changes\n"
+    });
+    if reports.iter().any(|r| !r.plan.is_empty()) {
+        out.push_str(&format!("  legend: {}\n", crate::plan::LEGEND));
+    }
+    for r in reports {
+        let status = r.status().as_str();
+        let name = r.step.as_str();
+        let count = r.plan.changes.len();
+        match count {
+            0 if r.step.changes_remote() => {
+                out.push_str(&format!("  {name}: {status} (no remote changes)\n"));
+            }
+            0 => out.push_str(&format!("  {name}: {status}\n")),
+            n => out.push_str(&format!(
+                "  {name}: {status} ({n} change{})\n",
+                if n == 1 { "" } else { "s" }
+            )),
+        }
+        for line in &r.unchecked {
+            out.push_str(&format!("    not checked: {line}\n"));
+        }
+        if count > 0 {
+            for line in r.plan.render().lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    for s in not_run {
+        out.push_str(&format!(
+            "  {}: not run (an earlier step failed)\n",
+            s.as_str()
+        ));
+    }
+    out.push_str(&verdict_line(reports, dry_run));
+    out
+}
+
+/// The closing line: the status of all the steps together.
+pub fn verdict_line(reports: &[StepReport], dry_run: bool) -> String {
+    format!(
+        "Verdict: {}{}",
+        overall(reports).as_str(),
+        if dry_run { " (dry run)" } else { "" }
+    )
+}
+
+/// The status of several steps together: the worst of them.
+pub fn overall(reports: &[StepReport]) -> Status {
+    let statuses: Vec<Status> = reports.iter().map(StepReport::status).collect();
+    [Status::Failed, Status::NotChecked, Status::WouldChange]
+        .into_iter()
+        .find(|s| statuses.contains(s))
+        .unwrap_or(Status::Passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Change};
+
+    fn change() -> Plan {
+        Plan {
+            changes: vec![Change {
+                action: Action::Upload,
+                target: "package sdk".into(),
+                summary: "upload 2 files".into(),
+                diff: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_dry_run_says_what_it_would_change_or_could_not_check() {
+        let dry = StepReport::new(Step::Publish, Verdict::Passed, true);
+        assert_eq!(dry.status(), Status::Passed);
+        let dry = dry.plan(change());
+        assert_eq!(dry.status(), Status::WouldChange);
+        let dry = dry.unchecked(vec!["sdk: index unreachable".into()]);
+        assert_eq!(dry.status(), Status::NotChecked);
+        // Local work runs for real in a dry run: it passed.
+        let gate = StepReport::new(Step::Gate, Verdict::Passed, true);
+        assert_eq!(gate.status(), Status::Passed);
+        let real = StepReport::new(Step::Push, Verdict::Passed, false).plan(change());
+        assert_eq!(real.status(), Status::Passed);
+        let failed = StepReport::new(Step::Push, Verdict::Failed, true).plan(change());
+        assert_eq!(failed.status(), Status::Failed);
+    }
+
+    #[test]
+    fn renders_statuses_a_legend_and_a_verdict() {
+        let gate = StepReport::new(Step::Gate, Verdict::Passed, true);
+        let push = StepReport::new(Step::Push, Verdict::Passed, true)
+            .plan(change())
+            .unchecked(vec!["api: registry unreachable".into()]);
+        let text = render(&[gate, push], &[Step::DeployEcs], true);
+        insta::assert_snapshot!(text, @r"
+        Plan (dry run: nothing remote was changed)
+          legend: + create  ~ update  - delete  > run  ^ upload
+          gate: passed
+          push: not checked (1 change)
+            not checked: api: registry unreachable
+            ^ package sdk: upload 2 files
+          deploy-ecs: not run (an earlier step failed)
+        Verdict: not checked (dry run)
+        ");
+        let real = StepReport::new(Step::DeployEcs, Verdict::Passed, false);
+        insta::assert_snapshot!(render(&[real], &[], false), @r"
+        Changes
+          deploy-ecs: passed (no remote changes)
+        Verdict: passed
+        ");
+    }
+
+    #[test]
+    fn every_document_has_the_same_keys() {
+        let doc = StepReport::new(Step::DeployEcs, Verdict::Passed, true).document(None);
+        let mut keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "command",
+                "context",
+                "detail",
+                "dry_run",
+                "outputs",
+                "plan",
+                "schema",
+                "status",
+                "step",
+                "unchecked",
+                "verdict"
+            ]
+        );
+        assert_eq!(doc["command"], "deploy ecs");
+        assert_eq!(doc["schema"], SCHEMA);
+    }
 }

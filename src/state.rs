@@ -7,6 +7,7 @@
 use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::report::Verdict;
+use crate::step::Step;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,51 @@ pub struct StepRecord {
     pub finished_at: String,
     /// The same names and values as the step's `$GITHUB_OUTPUT`.
     pub outputs: IndexMap<String, String>,
+}
+
+/// The names of the outputs through which steps hand images on: the one
+/// place they are spelled (`$GITHUB_OUTPUT` and the state use the same).
+pub mod key {
+    /// `image-<name>-id`: the image id `build` produced.
+    pub fn image_id(image: &str) -> String {
+        format!("image-{image}-id")
+    }
+
+    /// `image-<name>-tags`: the local references `build` tagged, comma-separated.
+    pub fn image_tags(image: &str) -> String {
+        format!("image-{image}-tags")
+    }
+
+    /// `image-<name>-digest`: `<repository>@sha256:…` as `push` pushed it.
+    pub fn image_digest(image: &str) -> String {
+        format!("image-{image}-digest")
+    }
+}
+
+/// What `gantry build` recorded for one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub image_id: String,
+    /// Local references, `codewarden/api:sha-abc1234`, in tag-rule order.
+    pub references: Vec<String>,
+}
+
+impl Built {
+    /// The tags alone (`sha-abc1234`), as the registry sees them.
+    pub fn tags(&self) -> Vec<String> {
+        self.references
+            .iter()
+            .filter_map(|r| r.rsplit_once(':').map(|(_, tag)| tag.to_string()))
+            .collect()
+    }
+
+    /// The outputs `build` writes for `image`.
+    pub fn outputs(&self, image: &str) -> [(String, String); 2] {
+        [
+            (key::image_id(image), self.image_id.clone()),
+            (key::image_tags(image), self.references.join(",")),
+        ]
+    }
 }
 
 /// Where the state file lives for this run.
@@ -84,6 +130,29 @@ impl State {
         Ok(())
     }
 
+    /// What `build` built for `image` on this commit.
+    pub fn built(&self, image: &str) -> Option<Built> {
+        let outputs = &self.steps.get(Step::Build.as_str())?.outputs;
+        Some(Built {
+            image_id: outputs.get(&key::image_id(image))?.clone(),
+            references: outputs
+                .get(&key::image_tags(image))
+                .map(|t| {
+                    t.split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The reference `push` pushed `image` as (`<repository>@sha256:…`).
+    pub fn pushed(&self, image: &str) -> Option<&str> {
+        let outputs = &self.steps.get(Step::Push.as_str())?.outputs;
+        outputs.get(&key::image_digest(image)).map(String::as_str)
+    }
+
     pub fn record(&mut self, step: &str, record: StepRecord) {
         self.steps.insert(step.to_string(), record);
     }
@@ -129,6 +198,27 @@ mod tests {
             std::fs::read_to_string(dir.path().join(".gantry/.gitignore")).unwrap(),
             "*\n"
         );
+    }
+
+    #[test]
+    fn images_are_read_back_as_build_and_push_wrote_them() {
+        let built = Built {
+            image_id: "sha256:abc".into(),
+            references: vec!["codewarden/api:sha-1".into(), "codewarden/api:main".into()],
+        };
+        let mut s = State::default();
+        let mut build = record();
+        build.outputs.extend(built.outputs("api"));
+        s.record("build", build);
+        let mut push = record();
+        let (k, v) = (key::image_digest("api"), "r/api@sha256:d".to_string());
+        push.outputs.insert(k, v);
+        s.record("push", push);
+        assert_eq!(s.built("api"), Some(built.clone()));
+        assert_eq!(built.tags(), ["sha-1", "main"]);
+        assert_eq!(s.pushed("api"), Some("r/api@sha256:d"));
+        assert_eq!(s.built("web"), None);
+        assert_eq!(s.pushed("web"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (as raw JSON, see [`raw`]).
 
 mod raw;
+pub mod rollout;
 pub mod taskdef;
 pub mod watch;
 

@@ -23,20 +23,12 @@ use std::time::{Duration, Instant};
 
 pub fn cmd_build(args: &BuildArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names, args.jobs, &args.build_args.values)?;
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "build",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "build": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(report)
 }
 
 /// What one image's build produced, for the summary and the JSON document.
 #[derive(Debug, serde::Serialize)]
-struct Outcome {
+struct BuiltImage {
     image: String,
     built: bool,
     image_id: Option<String>,
@@ -131,7 +123,7 @@ pub fn execute(
         else {
             continue;
         };
-        let mut outcome = Outcome {
+        let mut outcome = BuiltImage {
             image: image.name.clone(),
             built: false,
             image_id: None,
@@ -167,8 +159,11 @@ pub fn execute(
                         .titled(format!("{}: build context", image.name)),
                     );
                 }
-                outputs.insert(format!("image-{}-id", image.name), built.image_id.clone());
-                outputs.insert(format!("image-{}-tags", image.name), tags.join(","));
+                let recorded = state::Built {
+                    image_id: built.image_id.clone(),
+                    references: tags.clone(),
+                };
+                outputs.extend(recorded.outputs(&image.name));
                 outcome.built = true;
                 outcome.builder = Some(built.builder);
                 outcome.cached_steps = built.cached;
@@ -187,7 +182,6 @@ pub fn execute(
         printer.summary(&markdown(&outcomes, Verdict::Failed));
         return Err(e);
     }
-    outputs.insert("build-verdict".into(), verdict.as_str().into());
     printer.result(&table(&outcomes));
     printer.summary(&markdown(&outcomes, verdict));
     Ok(StepReport {
@@ -197,6 +191,7 @@ pub fn execute(
         plan: Plan::default(),
         outputs,
         detail: serde_json::json!({ "images": outcomes }),
+        unchecked: Vec::new(),
     })
 }
 
@@ -410,21 +405,26 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn table(outcomes: &[Outcome]) -> String {
-    let mut out = String::from("image  result  id  tags\n");
-    for o in outcomes {
-        out.push_str(&format!(
-            "{}  {}  {}  {}\n",
-            o.image,
-            if o.built { "built" } else { "failed" },
-            o.image_id.as_deref().map(short_id).unwrap_or("-"),
-            o.tags.join(", ")
-        ));
-    }
-    out.trim_end().to_string()
+fn table(outcomes: &[BuiltImage]) -> String {
+    let rows: Vec<[String; 4]> = outcomes
+        .iter()
+        .map(|o| {
+            [
+                o.image.clone(),
+                if o.built { "built" } else { "failed" }.to_string(),
+                o.image_id
+                    .as_deref()
+                    .map(short_id)
+                    .unwrap_or("-")
+                    .to_string(),
+                o.tags.join(", "),
+            ]
+        })
+        .collect();
+    crate::output::table::aligned(["image", "result", "id", "tags"], &rows)
 }
 
-fn markdown(outcomes: &[Outcome], verdict: Verdict) -> String {
+fn markdown(outcomes: &[BuiltImage], verdict: Verdict) -> String {
     let mut md = format!(
         "### gantry build: {}\n\n| Image | Result | Image id | Tags | Context |\n|---|---|---|---|---|\n",
         verdict.as_str()

@@ -19,7 +19,6 @@ use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
 use crate::settings::deploy_railway::{RailwayDeploy, RailwayMode, RailwaySettings, Source, Token};
-use crate::state::State;
 use indexmap::IndexMap;
 use serde_json::json;
 use std::time::Instant;
@@ -34,18 +33,7 @@ mod render;
 use render::{markdown, to_plan};
 
 pub fn cmd_deploy_railway(args: &DeployRailwayArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names)?;
-    session.printer.result(&report.plan.render_under("Plan"));
-    session.record(&report)?;
-    session.printer.document(json!({
-        "command": "deploy railway",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "plan": report.plan,
-        "deploy": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.names)?)
 }
 
 /// One deployment, planned.
@@ -65,13 +53,12 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
     if let Some(token) = &settings.token {
         printer.mask(token.value());
     }
-    let state = State::load(&session.state_path, session.context.sha.as_deref())?;
-    let pushed = state.steps.get("push").map(|r| &r.outputs);
+    let state = session.state()?;
     let mut images = Vec::new();
     for d in &settings.deploys {
         let image = match &d.source {
             Source::Image(name) => {
-                let digest = pushed.and_then(|o| o.get(&format!("image-{name}-digest")));
+                let digest = state.pushed(name);
                 if digest.is_none() && !session.dry_run {
                     return Err(Error::usage(
                         format!(
@@ -82,7 +69,7 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                         Some("run `gantry push` first, or `gantry run` with push before deploy-railway".into()),
                     ));
                 }
-                digest.cloned()
+                digest.map(str::to_string)
             }
             Source::Mode(_) => None,
         };
@@ -144,7 +131,7 @@ async fn run(
                 }
                 Err(ResolveError::Railway(e)) => {
                     let e = railway_error(&token, e);
-                    if !(local_dry_run && could_not_check(&e)) {
+                    if !session.go_on_without_remote(&e) {
                         return Err(e);
                     }
                     printer.warn(&format!("Railway not checked ({e}); CI will check it"));
@@ -188,7 +175,7 @@ async fn run(
             &planned,
             Verdict::Failed,
             &[],
-            verdict_output(Verdict::Failed),
+            IndexMap::new(),
         ));
     }
     if session.dry_run {
@@ -263,7 +250,6 @@ async fn run(
         verdict = Verdict::Failed;
         report_failure(session, &client, &token, w, &outcome, r).await;
     }
-    outputs.extend(verdict_output(verdict));
     Ok(finish(session, &planned, verdict, &watched, outputs))
 }
 
@@ -375,24 +361,14 @@ async fn report_failure(
     )));
 }
 
-fn verdict_output(verdict: Verdict) -> IndexMap<String, String> {
-    IndexMap::from([(
-        "deploy-railway-verdict".to_string(),
-        verdict.as_str().to_string(),
-    )])
-}
-
 /// The plan, summary and report of a finished (or planned) run.
 fn finish(
     session: &Session,
     planned: &[Planned],
     verdict: Verdict,
     watched: &[Watched],
-    mut outputs: IndexMap<String, String>,
+    outputs: IndexMap<String, String>,
 ) -> StepReport {
-    if !outputs.contains_key("deploy-railway-verdict") {
-        outputs.extend(verdict_output(verdict));
-    }
     let plan = to_plan(planned);
     session
         .printer
@@ -415,14 +391,16 @@ fn finish(
             })
         })
         .collect();
-    StepReport {
-        step: Step::DeployRailway,
-        verdict,
-        dry_run: session.dry_run,
-        plan,
-        outputs,
-        detail: json!({ "deployments": detail }),
-    }
+    let unchecked = planned
+        .iter()
+        .filter(|p| p.resolved.is_none())
+        .map(|p| format!("{}: Railway was not reached", p.deploy.name))
+        .collect();
+    StepReport::new(Step::DeployRailway, verdict, session.dry_run)
+        .plan(plan)
+        .outputs(outputs)
+        .detail(json!({ "deployments": detail }))
+        .unchecked(unchecked)
 }
 
 /// Plans built from gantry.toml alone (Railway not reachable).
@@ -440,31 +418,20 @@ fn unchecked(settings: &RailwaySettings, images: Vec<Option<String>>) -> Vec<Pla
         .collect()
 }
 
-/// The `system` of errors where Railway answered "no" (to the token, or
-/// with a GraphQL error): a dry run must not hide them.
-const REFUSED: &str = "Railway";
-/// The `system` of errors where Railway was not reached.
-const UNREACHED: &str = "Railway API";
-
 fn railway_error(token: &Token, e: RailwayError) -> Error {
     match e {
-        RailwayError::Unauthorized(m) => Error::external(
-            REFUSED,
+        RailwayError::Unauthorized(m) => Error::refused(
+            "Railway",
             format!("refused the token in {}: {m}", token.variable()),
         )
         .with_hint(match token {
             Token::Project(_) => "RAILWAY_TOKEN must be a valid project token of this project and environment (Railway → project settings → Tokens)",
             Token::Account(_) => "RAILWAY_API_TOKEN must be a valid account or team token (Railway → account settings → Tokens)",
         }),
-        RailwayError::Api(m) => Error::external(REFUSED, m),
-        RailwayError::Unreachable(m) => Error::external(UNREACHED, m)
+        RailwayError::Api(m) => Error::refused("Railway", m),
+        RailwayError::Unreachable(m) => Error::external("Railway API", m)
             .with_hint("check the network and https://status.railway.com, then run again"),
     }
-}
-
-/// Railway could not be asked, as opposed to Railway saying no.
-fn could_not_check(e: &Error) -> bool {
-    matches!(e, Error::External { system, .. } if *system == UNREACHED)
 }
 
 fn dashboard_url(r: &Resolved, deployment_id: &str) -> String {

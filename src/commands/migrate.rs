@@ -7,46 +7,37 @@
 //! run applies that plan. A dry run connects read-only; with no database
 //! configured it plans from the files alone and says so.
 
+mod apply_files;
 mod repair;
 mod summary;
 
 use super::Session;
-use crate::cli::{MigrateArgs, MigrateCommand, MigrateOptions};
+use crate::cli::{MigrateArgs, MigrateCommand};
 use crate::error::{Error, Result};
-use crate::output::Format;
-use crate::output::github::{Annotation, Level};
+use crate::output::github::Level;
 use crate::plan::{Action, Change, Plan};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
-use crate::settings::migrate::{Database, MigrateSettings};
+use crate::settings::migrate::{Database, MigrateFlags, MigrateSettings};
 use crate::supabase::checks::{self, Comparison};
 use crate::supabase::files::{self, Listing, MigrationFile, NO_TRANSACTION};
 use crate::supabase::seeds::{self, SeedFile, SeedStatus};
-use crate::supabase::{apply, connect, history, located, lock, txn};
+use crate::supabase::{self, connect, history, lock, session, txn};
 use indexmap::IndexMap;
 use serde_json::json;
-use std::time::Instant;
 
 pub fn cmd_migrate(args: &MigrateArgs, session: &Session) -> Result<Verdict> {
     if let Some(MigrateCommand::Repair(r)) = &args.command {
         return repair::cmd_repair(r, session);
     }
-    let report = execute(session, &args.options)?;
-    session.record(&report)?;
-    session.printer.result(&summary::result_text(&report));
-    session.printer.document(json!({
-        "command": "migrate",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "migrate": report.detail,
-    }));
-    Ok(report.verdict)
+    let report = execute(session, &(&args.options).into())?;
+    session.printer.result(&summary::headline(&report));
+    session.finish(report)
 }
 
 /// Plans and (unless a dry run) applies; shared by `gantry migrate` and `gantry run`.
-pub fn execute(session: &Session, opts: &MigrateOptions) -> Result<StepReport> {
+pub fn execute(session: &Session, opts: &MigrateFlags) -> Result<StepReport> {
     let settings = MigrateSettings::resolve(&session.project, session.env, opts)?;
     mask_secrets(session, &settings);
     let mut run = Run::new(session, settings)?;
@@ -90,7 +81,7 @@ pub(crate) struct Refusal {
 pub(crate) struct Failed {
     pub file: usize,
     pub text: String,
-    pub failure: apply::Failure,
+    pub failure: supabase::apply::Failure,
     pub at: Option<(usize, usize)>,
 }
 
@@ -167,7 +158,7 @@ impl<'a> Run<'a> {
     }
 
     /// The file as the user knows it: `supabase/migrations/1_a.sql`.
-    pub fn label(&self, file: &MigrationFile) -> String {
+    pub(crate) fn label(&self, file: &MigrationFile) -> String {
         let full = file
             .path
             .strip_prefix(&self.session.repo_root)
@@ -243,7 +234,7 @@ impl<'a> Run<'a> {
         let mut conn = connect::connect(&endpoints).await?;
         let endpoint = &endpoints[conn.endpoint];
         let client = &conn.client;
-        let version = setup_session(client, dry_run).await?;
+        let version = session::prepare(client, dry_run).await?;
         let mut line = format!(
             "database: {} {} ({}), PostgreSQL {version}",
             endpoint.label,
@@ -372,184 +363,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn apply_all(&mut self, conn: &mut connect::Connected) -> Result<()> {
-        let printer = self.session.printer;
-        for k in 0..self.pending.len() {
-            let i = self.pending[k];
-            let file = &self.files[i];
-            let mode = if file.no_transaction {
-                ", no transaction"
-            } else if matches!(file.txn_plan(), txn::Plan::Unwrap { .. }) {
-                ", its own BEGIN/COMMIT replaced by gantry's transaction"
-            } else {
-                ""
-            };
-            printer.info(&format!(
-                "applying {} ({} statement(s){mode})",
-                file.file_name,
-                file.statements.len()
-            ));
-            let started = Instant::now();
-            let result = apply::migration(&conn.client, file).await;
-            self.forward_notices(conn);
-            match result {
-                Ok(()) => {
-                    printer.outcome(
-                        Some(true),
-                        &format!(
-                            "✓ {} in {} ms",
-                            file.file_name,
-                            started.elapsed().as_millis()
-                        ),
-                    );
-                    self.applied.push(i);
-                }
-                Err(f) => {
-                    self.fail(i, f)?;
-                    return Ok(());
-                }
-            }
-        }
-        let todo: Vec<usize> = (0..self.seeds.len())
-            .filter(|&s| self.seed_status.get(s) != Some(&SeedStatus::Applied))
-            .collect();
-        if !todo.is_empty() {
-            history::ensure_seed_table(&conn.client).await?;
-        }
-        for s in todo {
-            let seed = &self.seeds[s];
-            let run = self.seed_status[s] == SeedStatus::New;
-            if run {
-                printer.info(&format!(
-                    "seeding {} ({} statement(s))",
-                    seed.path,
-                    seed.statements.len()
-                ));
-            } else {
-                printer.warn(&format!(
-                    "{} changed since it was applied: recording its new hash without running it again (as the Supabase CLI does)",
-                    seed.path
-                ));
-            }
-            let result =
-                apply::seed(&conn.client, &seed.path, &seed.hash, &seed.statements, run).await;
-            self.forward_notices(conn);
-            if let Err(f) = result {
-                let seed = &self.seeds[s];
-                let label = seed
-                    .file
-                    .strip_prefix(&self.session.repo_root)
-                    .unwrap_or(&seed.file)
-                    .display()
-                    .to_string();
-                let (text, at) = located::render(&label, &seed.sql, &seed.statements, &f);
-                if f.connection_lost {
-                    return Err(Error::external(
-                        "postgres",
-                        format!("the connection was lost while seeding: {text}"),
-                    ));
-                }
-                self.report_failure(&text, &label, at);
-                self.failed = Some(Failed {
-                    file: usize::MAX,
-                    text,
-                    failure: f,
-                    at,
-                });
-                return Ok(());
-            }
-            self.seeds_done.push(s);
-        }
-        Ok(())
-    }
-
-    fn fail(&mut self, i: usize, f: apply::Failure) -> Result<()> {
-        let file = &self.files[i];
-        let label = self.label(file);
-        let (mut text, at) = located::render(&label, &file.sql, &file.statements, &f);
-        let before: Vec<&str> = self
-            .applied
-            .iter()
-            .map(|&a| self.files[a].version.as_str())
-            .collect();
-        if file.no_transaction {
-            if f.committed_statements > 0 {
-                text.push_str(&format!(
-                    "\n{} statement(s) of this no-transaction file before the failing one stayed applied (each commits on its own) and the file is not recorded: the next run starts it again from statement 1, so its statements must be safe to repeat (IF NOT EXISTS). A failed CREATE INDEX CONCURRENTLY leaves an INVALID index: drop it first.",
-                    f.committed_statements
-                ));
-            }
-        } else {
-            text.push_str("\nNothing of this file was applied (its transaction was rolled back).");
-        }
-        if !before.is_empty() {
-            text.push_str(&format!(
-                " Applied before it in this run: {}.",
-                before.join(", ")
-            ));
-        }
-        if f.connection_lost {
-            return Err(Error::external(
-                "postgres",
-                format!("the connection was lost while applying {}: {text}", file.file_name),
-            )
-            .with_hint("the server rolls back an open transaction when its client is gone: run `gantry migrate --dry-run` to see where the database stands, then run again"));
-        }
-        self.report_failure(&text, &label, at);
-        self.failed = Some(Failed {
-            file: i,
-            text,
-            failure: f,
-            at,
-        });
-        Ok(())
-    }
-
-    fn report_failure(&self, text: &str, label: &str, at: Option<(usize, usize)>) {
-        let printer = self.session.printer;
-        printer.outcome(Some(false), &format!("✗ {label} failed"));
-        printer.problem(text);
-        let line = at.map(|(l, _)| l);
-        let col = at.map(|(_, c)| c);
-        self.annotate(
-            Level::Error,
-            "migration failed",
-            text,
-            Some((label.to_string(), line, col)),
-        );
-    }
-
-    fn annotate(
-        &self,
-        level: Level,
-        title: &str,
-        text: &str,
-        at: Option<(String, Option<usize>, Option<usize>)>,
-    ) {
-        let printer = self.session.printer;
-        // In human format the full text was printed already.
-        if printer.format() == Format::Human {
-            return;
-        }
-        let mut a = Annotation::new(level, text).titled(title);
-        if let Some((file, line, col)) = at {
-            a = a.at(file, line.map(|l| l as u32), col.map(|c| c as u32));
-        }
-        printer.annotate(a);
-    }
-
-    fn forward_notices(&self, conn: &mut connect::Connected) {
-        while let Ok((severity, message)) = conn.notices.try_recv() {
-            if severity == "WARNING" {
-                self.session.printer.warn(&format!("postgres: {message}"));
-            } else {
-                self.session
-                    .printer
-                    .detail(&format!("{severity}: {message}"));
-            }
-        }
-    }
-
     /// The step's report; refusals are shown here.
     fn report(self) -> StepReport {
         let printer = self.session.printer;
@@ -588,14 +401,10 @@ impl<'a> Run<'a> {
         .collect();
         printer.summary(&summary::markdown(&self, verdict));
         let detail = summary::detail(&self);
-        StepReport {
-            step: Step::Migrate,
-            verdict,
-            dry_run: self.session.dry_run,
-            plan,
-            outputs,
-            detail,
-        }
+        StepReport::new(Step::Migrate, verdict, self.session.dry_run)
+            .plan(plan)
+            .outputs(outputs)
+            .detail(detail)
     }
 
     /// The changes: pending migrations, then seeds to run or re-record.
@@ -637,7 +446,7 @@ impl<'a> Run<'a> {
         Plan { changes }
     }
 
-    pub fn session(&self) -> &Session<'a> {
+    pub(crate) fn session(&self) -> &Session<'a> {
         self.session
     }
 }
@@ -649,33 +458,4 @@ fn application_name(session: &Session) -> String {
         (Some(repo), Some(run)) if ctx.ci => format!("gantry migrate ({repo} run {run})"),
         _ => "gantry migrate".to_string(),
     }
-}
-
-/// The server's version; keeps a killed run from holding its transaction
-/// (PostgreSQL 14+ checks that the client is still there during long
-/// statements) and makes a dry run's session read-only.
-async fn setup_session(client: &tokio_postgres::Client, dry_run: bool) -> Result<String> {
-    let row = client
-        .query_one(
-            "SELECT current_setting('server_version'), current_setting('server_version_num')::int",
-            &[],
-        )
-        .await
-        .map_err(|e| history::db_error("reading the server version", &e))?;
-    let version: String = row.get(0);
-    let number: i32 = row.get(1);
-    let version = version.split_whitespace().next().unwrap_or("").to_string();
-    if number >= 140000 {
-        // Best effort: a server that refuses it still works.
-        let _ = client
-            .batch_execute("SET client_connection_check_interval = '1s'")
-            .await;
-    }
-    if dry_run {
-        client
-            .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            .await
-            .map_err(|e| history::db_error("making the dry run read-only", &e))?;
-    }
-    Ok(version)
 }

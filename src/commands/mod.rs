@@ -1,6 +1,10 @@
-//! One module per subcommand. Each takes its arguments and a [`Session`]
-//! (printer, environment, loaded project, run facts) and returns a verdict;
-//! `main` maps the verdict or error to an exit code.
+//! One module per subcommand. Each `execute` takes its arguments and a
+//! [`Session`] (printer, environment, loaded project, run facts), computes
+//! its plan before changing anything, applies it and returns a typed
+//! [`StepReport`]; [`Session::finish`] is the one ending every command
+//! shares: it prints the plan and verdict, records the pipeline state and
+//! outputs, and emits the JSON document. `main` maps the verdict or error to
+//! an exit code.
 
 pub mod build;
 pub mod deploy_ecs;
@@ -15,9 +19,8 @@ pub mod scan;
 use crate::context::RunContext;
 use crate::environment::Environment;
 use crate::error::Result;
-use crate::git;
 use crate::output::Printer;
-use crate::report::StepReport;
+use crate::report::{self, StepReport, Verdict};
 use crate::settings::{self, Project};
 use crate::state::{self, State, StepRecord};
 use std::path::{Path, PathBuf};
@@ -48,7 +51,9 @@ impl<'a> Session<'a> {
         let project = settings::load(&file)?;
         printer.detail(&format!("configuration: {}", project.file.display()));
         let context = RunContext::resolve(env, &project.root, since);
-        let repo_root = git::toplevel(&project.root)
+        let repo_root = context
+            .work_tree
+            .as_ref()
             .and_then(|p| p.canonicalize().ok())
             .unwrap_or_else(|| project.root.clone());
         let state_path = state::path(&context, &project.root);
@@ -63,13 +68,51 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// The one rule for a dry run that cannot reach a remote: a local dry
+    /// run (never CI, which must check) goes on, saying what it could not
+    /// check, when the remote could not be asked; never when it answered no.
+    pub fn go_on_without_remote(&self, e: &crate::error::Error) -> bool {
+        self.dry_run && !self.context.ci && e.remote_unasked()
+    }
+
+    /// The pipeline state of this commit, as earlier steps left it.
+    pub fn state(&self) -> Result<State> {
+        State::load(&self.state_path, self.context.sha.as_deref())
+    }
+
+    /// The ending of a command that runs one step: [`Session::conclude`],
+    /// then the plan and verdict for people and the JSON document.
+    pub fn finish(&self, mut report: StepReport) -> Result<Verdict> {
+        self.conclude(&mut report)?;
+        let reports = std::slice::from_ref(&report);
+        // A local step (gate, build, scan) has no plan: its table said it all.
+        self.printer.result(&if report.step.changes_remote() {
+            report::render(reports, &[], self.dry_run)
+        } else {
+            report::verdict_line(reports, self.dry_run)
+        });
+        self.printer.document(report.document(Some(&self.context)));
+        Ok(report.verdict)
+    }
+
+    /// Concludes a step, alone or inside `gantry run`: every run of a step,
+    /// dry or not, writes `<step>-verdict`; then its outputs go to
+    /// `$GITHUB_OUTPUT` and the pipeline state.
+    pub fn conclude(&self, report: &mut StepReport) -> Result<()> {
+        report.outputs.insert(
+            report.step.verdict_output(),
+            report.verdict.as_str().to_string(),
+        );
+        self.record(report)
+    }
+
     /// Publishes a finished step: its outputs to `$GITHUB_OUTPUT` and the
     /// pipeline state, where the next step finds them.
-    pub fn record(&self, report: &StepReport) -> Result<()> {
+    fn record(&self, report: &StepReport) -> Result<()> {
         for (name, value) in &report.outputs {
             self.printer.set_output(name, value)?;
         }
-        let mut state = State::load(&self.state_path, self.context.sha.as_deref())?;
+        let mut state = self.state()?;
         state.record(
             report.step.as_str(),
             StepRecord {

@@ -6,6 +6,8 @@
 //! repository a tag that points elsewhere stops the push before anything is
 //! pushed. `--dry-run` prints that plan; a real run applies it.
 
+mod render;
+
 use super::Session;
 use crate::aws::ecr::Ecr;
 use crate::cli::PushArgs;
@@ -13,31 +15,20 @@ use crate::docker::engine;
 use crate::docker::push::{self, Credentials, RegistryError};
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::Plan;
 use crate::registry::{self, Registry};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::{Step, TagMutability};
 use crate::settings::images::{Image, PushSettings};
-use crate::state::State;
+use crate::state;
 use bollard::Docker;
 use bollard::query_parameters::TagImageOptions;
 use indexmap::IndexMap;
+use render::{markdown, to_plan};
 
 pub fn cmd_push(args: &PushArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names)?;
-    // Inside `gantry run` the pipeline prints every step's plan once, at the end.
-    session.printer.result(&report.plan.render_under("Plan"));
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "push",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "plan": report.plan,
-        "push": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.names)?)
 }
 
 /// Where one image goes and what each of its tags needs.
@@ -69,41 +60,28 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
     for c in settings.credentials.values() {
         printer.mask(&c.password);
     }
-    let built = State::load(&session.state_path, session.context.sha.as_deref())?;
-    let build_outputs = built.steps.get("build").map(|r| &r.outputs);
+    let state = session.state()?;
 
     runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let mut targets = Vec::new();
         for image in &settings.images {
-            let id = build_outputs
-                .and_then(|o| o.get(&format!("image-{}-id", image.name)))
-                .ok_or_else(|| {
-                    Error::usage(
-                        format!(
-                            "image `{}` was not built in this pipeline (no build in {})",
-                            image.name,
-                            session.state_path.display()
-                        ),
-                        Some(
-                            "run `gantry build` first, or `gantry run` with build before push"
-                                .into(),
-                        ),
-                    )
-                })?;
-            let tags: Vec<String> = build_outputs
-                .and_then(|o| o.get(&format!("image-{}-tags", image.name)))
-                .map(|t| {
-                    t.split(',')
-                        .filter_map(|r| r.rsplit_once(':').map(|(_, tag)| tag.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let built = state.built(&image.name).ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "image `{}` was not built in this pipeline (no build in {})",
+                        image.name,
+                        session.state_path.display()
+                    ),
+                    Some("run `gantry build` first, or `gantry run` with build before push".into()),
+                )
+            })?;
+            let (id, tags) = (&built.image_id, built.tags());
             let planned =
                 match plan_image(session, &settings, &docker, image, id, tags.clone()).await {
                     // A laptop often has no credentials for CI's registry: a local
                     // dry run still shows the plan, and says what it could not check.
-                    Err(e) if session.dry_run && !session.context.ci && could_not_check(&e) => {
+                    Err(e) if session.go_on_without_remote(&e) => {
                         printer.warn(&format!(
                             "{}: not checked against the registry ({e}); CI will check it",
                             image.name
@@ -136,14 +114,19 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                     ),
                 ).titled(format!("{}: immutable tag", t.image.name)));
             }
-            outputs.insert("push-verdict".to_string(), "failed".to_string());
             printer.summary(&markdown(
                 &targets,
                 &IndexMap::new(),
                 Verdict::Failed,
                 session.dry_run,
             ));
-            return Ok(report(session, Verdict::Failed, plan, outputs, detail));
+            return Ok(report(
+                session,
+                Verdict::Failed,
+                (&targets, plan),
+                outputs,
+                detail,
+            ));
         }
         let mut digests = IndexMap::new();
         if !session.dry_run {
@@ -154,7 +137,7 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                         Some(true),
                         &format!("✓ {} pushed {reference}", t.image.name),
                     );
-                    outputs.insert(format!("image-{}-digest", t.image.name), reference.clone());
+                    outputs.insert(state::key::image_digest(&t.image.name), reference.clone());
                     digests.insert(t.image.name.clone(), reference);
                 }
             }
@@ -169,32 +152,39 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                 }})).collect::<Vec<_>>(),
             }));
         }
-        outputs.insert("push-verdict".to_string(), "passed".to_string());
         printer.summary(&markdown(
             &targets,
             &digests,
             Verdict::Passed,
             session.dry_run,
         ));
-        Ok(report(session, Verdict::Passed, plan, outputs, detail))
+        Ok(report(
+            session,
+            Verdict::Passed,
+            (&targets, plan),
+            outputs,
+            detail,
+        ))
     })?
 }
 
 fn report(
     session: &Session,
     verdict: Verdict,
-    plan: Plan,
+    (targets, plan): (&[Target], Plan),
     outputs: IndexMap<String, String>,
     detail: Vec<serde_json::Value>,
 ) -> StepReport {
-    StepReport {
-        step: Step::Push,
-        verdict,
-        dry_run: session.dry_run,
-        plan,
-        outputs,
-        detail: serde_json::json!({ "images": detail }),
-    }
+    let unchecked = targets
+        .iter()
+        .filter(|t| t.tags.iter().any(|(_, p)| *p == TagPlan::Unchecked))
+        .map(|t| format!("{}: the registry was not reached", t.image.name))
+        .collect();
+    StepReport::new(Step::Push, verdict, session.dry_run)
+        .plan(plan)
+        .outputs(outputs)
+        .detail(serde_json::json!({ "images": detail }))
+        .unchecked(unchecked)
 }
 
 /// Resolves the registry, checks credentials and reads every tag's digest.
@@ -294,22 +284,13 @@ async fn plan_image<'a>(
     })
 }
 
-/// The `system` of errors where a registry answered "no" to the credentials.
-const REFUSED: &str = "registry credentials";
-
-/// An outside failure that left the registry unasked (no credentials here,
-/// unreachable), as opposed to a registry that refused the credentials.
-fn could_not_check(e: &Error) -> bool {
-    matches!(e, Error::External { system, .. } if *system != REFUSED)
-}
-
 /// The plan of an image whose registry could not be reached.
 fn unchecked<'a>(image: &'a Image, image_id: &str, tags: Vec<String>) -> Target<'a> {
     let host = image.registry.display();
     Target {
         image,
         image_id: image_id.to_string(),
-        repository_ref: registry::repository_ref(&host, &image.repository),
+        repository_ref: registry::repository_ref(&image.registry.planned_host(), &image.repository),
         host,
         credentials: None,
         create: None,
@@ -319,49 +300,10 @@ fn unchecked<'a>(image: &'a Image, image_id: &str, tags: Vec<String>) -> Target<
 
 fn registry_error(host: &str, e: &RegistryError) -> Error {
     match e {
-        RegistryError::Unauthorized(m) => Error::external(REFUSED, format!("{host} refused the credentials: {m}"))
+        RegistryError::Unauthorized(m) => Error::refused("registry credentials", format!("{host} refused the credentials: {m}"))
             .with_hint(format!("check the user name and password for {host} ([registries.\"{host}\"] in gantry.toml names their variables)")),
         other => Error::external("registry", format!("{host}: {}", other.message())),
     }
-}
-
-fn to_plan(targets: &[Target]) -> Plan {
-    let mut changes = Vec::new();
-    for t in targets {
-        if let Some(m) = t.create {
-            changes.push(Change {
-                action: Action::Create,
-                target: format!("ECR repository {}", t.image.repository),
-                summary: format!(
-                    "create (scan on push, {} tags)",
-                    if m == TagMutability::Immutable {
-                        "immutable"
-                    } else {
-                        "mutable"
-                    }
-                ),
-                diff: None,
-            });
-        }
-        for (tag, p) in &t.tags {
-            let summary = match p {
-                TagPlan::New => "push (new tag)".to_string(),
-                TagPlan::Unchecked => "push (registry not checked)".to_string(),
-                TagPlan::Moves(d) => format!("push (tag moves from {})", short(d)),
-                TagPlan::Unchanged => continue,
-                TagPlan::Conflict(d) => {
-                    format!("refused: immutable tag already points at {}", short(d))
-                }
-            };
-            changes.push(Change {
-                action: Action::Upload,
-                target: format!("{}:{tag}", t.repository_ref),
-                summary,
-                diff: None,
-            });
-        }
-    }
-    Plan { changes }
 }
 
 /// Creates the repository if planned, tags and pushes; returns the digest.
@@ -438,50 +380,4 @@ async fn apply(session: &Session<'_>, docker: &Docker, t: &Target<'_>) -> Result
         digest = known.into_iter().next();
     }
     Ok(digest)
-}
-
-fn short(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", hex.get(..12).unwrap_or(hex))
-}
-
-fn markdown(
-    targets: &[Target],
-    digests: &IndexMap<String, String>,
-    verdict: Verdict,
-    dry_run: bool,
-) -> String {
-    let mut md = format!(
-        "### gantry push: {}{}\n\n| Image | Repository | Tags | Digest |\n|---|---|---|---|\n",
-        verdict.as_str(),
-        if dry_run {
-            " (dry run: nothing pushed)"
-        } else {
-            ""
-        }
-    );
-    for t in targets {
-        let tags = t
-            .tags
-            .iter()
-            .map(|(tag, p)| match p {
-                TagPlan::New | TagPlan::Moves(_) => format!("`{tag}`"),
-                TagPlan::Unchecked => format!("`{tag}` (not checked)"),
-                TagPlan::Unchanged => format!("`{tag}` (unchanged)"),
-                TagPlan::Conflict(_) => format!("`{tag}` (immutable, refused)"),
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        md.push_str(&format!(
-            "| {} | `{}` | {tags} | {} |\n",
-            t.image.name,
-            t.repository_ref,
-            digests
-                .get(&t.image.name)
-                .map(|d| format!("`{d}`"))
-                .unwrap_or_else(|| "-".into())
-        ));
-    }
-    md.push('\n');
-    md
 }

@@ -2,11 +2,13 @@
 //! step that says no, with one summary and (in a dry run) one plan.
 
 use super::{Session, build, deploy_ecs, deploy_railway, gate, migrate, publish, push, scan};
-use crate::cli::MigrateOptions;
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
-use crate::report::{StepReport, Verdict};
-use crate::settings::config::Step;
+use crate::plan::Plan;
+use crate::report::{self, StepReport, Verdict};
+use crate::settings::migrate::MigrateFlags;
+use crate::settings::scan::ScanFlags;
+use crate::step::Step;
 
 pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
     let printer = session.printer;
@@ -15,38 +17,49 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
     let mut verdict = Verdict::Passed;
     for step in &steps {
         printer.heading(step.as_str());
-        let report = match step {
+        let mut report = match step {
             Step::Gate => gate::execute(session, &[], args.options.jobs)?,
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
-            Step::Scan => scan::execute(
-                session,
-                &crate::cli::ScanArgs::default(),
-                &session.project.root,
-            )?,
+            Step::Scan => scan::execute(session, &ScanFlags::default(), &session.project.root)?,
             Step::Push => push::execute(session, &[])?,
-            Step::Migrate => migrate::execute(session, &MigrateOptions::default())?,
+            Step::Migrate => migrate::execute(session, &MigrateFlags::default())?,
             Step::DeployEcs => deploy_ecs::execute(session, &[], false)?,
             Step::DeployRailway => deploy_railway::execute(session, &[])?,
             Step::Publish => publish::execute(session, &[], None)?,
         };
-        session.record(&report)?;
+        session.conclude(&mut report)?;
         verdict = report.verdict;
         reports.push(report);
         if verdict == Verdict::Failed {
             break;
         }
     }
-    let not_run: Vec<&str> = steps[reports.len()..].iter().map(|s| s.as_str()).collect();
+    let not_run = &steps[reports.len()..];
 
-    printer.result(&render_plan(&reports, &not_run, session.dry_run));
-    printer.summary_front(&markdown(&reports, &not_run, verdict, session.dry_run));
+    printer.result(&report::render(&reports, not_run, session.dry_run));
+    printer.summary_front(&markdown(&reports, not_run, verdict, session.dry_run));
+    // The same document as every command, with each step's own document
+    // (without the shared context) under `detail.steps`.
+    let plan = Plan {
+        changes: reports
+            .iter()
+            .flat_map(|r| r.plan.changes.iter().cloned())
+            .collect(),
+    };
     printer.document(serde_json::json!({
+        "schema": report::SCHEMA,
         "command": "run",
+        "step": null,
         "verdict": verdict,
+        "status": report::overall(&reports),
         "dry_run": session.dry_run,
         "context": session.context,
-        "steps": reports,
-        "not_run": not_run,
+        "plan": plan,
+        "unchecked": reports.iter().flat_map(|r| r.unchecked.iter()).collect::<Vec<_>>(),
+        "detail": {
+            "steps": reports.iter().map(|r| r.document(None)).collect::<Vec<_>>(),
+            "not_run": not_run,
+        },
     }));
     Ok(verdict)
 }
@@ -101,25 +114,7 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     Ok(steps)
 }
 
-fn render_plan(reports: &[StepReport], not_run: &[&str], dry_run: bool) -> String {
-    let mut out = String::from(if dry_run {
-        "Plan (dry run: nothing remote was changed)\n"
-    } else {
-        "Pipeline\n"
-    });
-    for r in reports {
-        out.push_str(&format!("  {}: {}\n", r.step.as_str(), r.verdict.as_str()));
-        for line in r.plan.render().lines() {
-            out.push_str(&format!("    {line}\n"));
-        }
-    }
-    for s in not_run {
-        out.push_str(&format!("  {s}: not run (an earlier step failed)\n"));
-    }
-    out.trim_end().to_string()
-}
-
-fn markdown(reports: &[StepReport], not_run: &[&str], verdict: Verdict, dry_run: bool) -> String {
+fn markdown(reports: &[StepReport], not_run: &[Step], verdict: Verdict, dry_run: bool) -> String {
     let mut md = format!(
         "## gantry run: {}{}\n\n| Step | Verdict | Changes |\n|---|---|---|\n",
         verdict.as_str(),
@@ -134,11 +129,11 @@ fn markdown(reports: &[StepReport], not_run: &[&str], verdict: Verdict, dry_run:
         md.push_str(&format!(
             "| {} | {} | {changes} |\n",
             r.step.as_str(),
-            r.verdict.as_str()
+            r.status().as_str()
         ));
     }
     for s in not_run {
-        md.push_str(&format!("| {s} | not run | - |\n"));
+        md.push_str(&format!("| {} | not run | - |\n", s.as_str()));
     }
     md.push('\n');
     md

@@ -18,8 +18,7 @@ use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
-use crate::settings::scan::ScanSettings;
-use crate::state::State;
+use crate::settings::scan::{ScanFlags, ScanSettings};
 use crate::trivy::exec::{self, Subject, Trivy};
 use crate::trivy::ignore::{self, Kind};
 use crate::trivy::policy::{Outcome, Policy};
@@ -32,16 +31,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn cmd_scan(args: &ScanArgs, session: &Session, cwd: &Path) -> Result<Verdict> {
-    let report = execute(session, args, cwd)?;
-    session.record(&report)?;
-    session.printer.document(serde_json::json!({
-        "command": "scan",
-        "verdict": report.verdict,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "scan": report.detail,
-    }));
-    Ok(report.verdict)
+    session.finish(execute(session, &args.into(), cwd)?)
 }
 
 /// One thing to scan.
@@ -61,7 +51,7 @@ pub struct Scanned {
     pub outcome: Outcome,
 }
 
-pub fn execute(session: &Session, args: &ScanArgs, cwd: &Path) -> Result<StepReport> {
+pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {
     let printer = session.printer;
     let state_dir = session
         .state_path
@@ -188,8 +178,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
             .collect(),
     };
     if !names.is_empty() {
-        let state = State::load(&session.state_path, session.context.sha.as_deref())?;
-        let built = state.steps.get("build").map(|r| &r.outputs);
+        let state = session.state()?;
         let mut images = Vec::new();
         for name in &names {
             if !session.project.config.images.keys().any(|n| &n.0 == name) {
@@ -198,9 +187,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
                     None,
                 ));
             }
-            let id = built
-                .and_then(|o| o.get(&format!("image-{name}-id")))
-                .ok_or_else(|| {
+            let built = state.built(name).ok_or_else(|| {
                     Error::usage(
                         format!(
                             "image `{name}` was not built in this pipeline (no build in {})",
@@ -209,11 +196,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
                         Some("run `gantry build` first, or scan something else with --fs, --image or --input".into()),
                     )
                 })?;
-            let tags = built
-                .and_then(|o| o.get(&format!("image-{name}-tags")))
-                .cloned()
-                .unwrap_or_default();
-            images.push((name.clone(), id.clone(), tags));
+            images.push((name.clone(), built.image_id, built.references));
         }
         let docker_host = settings.docker_host.clone();
         let exported = runtime::block_on(async move {
@@ -228,10 +211,8 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
         })??;
         for ((name, id, tags), file) in exported.0.into_iter().zip(exported.1) {
             let shown = tags
-                .split(',')
-                .next()
-                .filter(|t| !t.is_empty())
-                .map_or_else(|| id.chars().take(19).collect::<String>(), str::to_string);
+                .first()
+                .map_or_else(|| id.chars().take(19).collect::<String>(), String::clone);
             out.push(Target {
                 label: format!("{name} ({shown})"),
                 subject: Subject::Archive(file),
@@ -396,7 +377,6 @@ fn finish(
     }
 
     let mut outputs = IndexMap::new();
-    outputs.insert("scan-verdict".to_string(), verdict.as_str().to_string());
     for sev in Severity::ALL {
         let n: usize = scanned.iter().map(|s| s.outcome.count(sev)).sum();
         outputs.insert(format!("scan-{}", sev.as_str()), n.to_string());
@@ -433,6 +413,7 @@ fn finish(
         plan: Plan::default(),
         outputs,
         detail,
+        unchecked: Vec::new(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Gates: the project's own lint and test commands, run as one verdict.
 //!
-//! `exec` runs a command, `junit` reads its reports, `matcher` reads its
+//! `exec` runs a command, `reports` finds the JUnit reports a run wrote, `junit` parses them, `matcher` reads its
 //! output, `select` decides which gates the changed files call for, and
 //! `location` maps what tools print onto repository paths for annotations.
 
@@ -8,6 +8,7 @@ pub mod exec;
 pub mod junit;
 pub mod location;
 pub mod matcher;
+pub mod reports;
 pub mod select;
 
 use serde::Serialize;

@@ -8,6 +8,7 @@
 
 pub mod github;
 pub mod redact;
+pub mod table;
 
 use crate::error::Error;
 use anstyle::{AnsiColor, Style};

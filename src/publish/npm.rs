@@ -166,7 +166,7 @@ impl Registry<'_> {
 }
 
 fn refused(url: &str, status: reqwest::StatusCode, body: &str) -> Error {
-    Error::external(
+    Error::refused(
         REFUSED,
         format!("{url} refused the credentials: {status} {}", http::excerpt(body)),
     )

@@ -115,7 +115,7 @@ pub async fn pypi_token(
                     .join("; ")
             })
             .unwrap_or_default();
-        return Err(Error::external(
+        return Err(Error::refused(
             REFUSED,
             format!("{mint_url} refused the trusted publishing exchange: {status} {reasons}"),
         )
@@ -154,7 +154,7 @@ pub async fn npm_token(
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(Error::external(
+        return Err(Error::refused(
             REFUSED,
             format!("{url} refused the trusted publishing exchange: {status} {}", http::excerpt(&body)),
         )

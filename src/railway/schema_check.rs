@@ -12,14 +12,14 @@ use serde_json::Value as Json;
 use std::collections::HashMap;
 
 /// The parts of an introspection result the checks need.
-pub struct Schema {
+pub(super) struct Schema {
     types: HashMap<String, Json>,
     query: String,
     mutation: String,
 }
 
 impl Schema {
-    pub fn load(path: &std::path::Path) -> Schema {
+    pub(super) fn load(path: &std::path::Path) -> Schema {
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let json: Json = serde_json::from_str(&text).expect("schema.json is JSON");
@@ -37,7 +37,7 @@ impl Schema {
         }
     }
 
-    pub fn enum_values(&self, name: &str) -> Vec<String> {
+    pub(super) fn enum_values(&self, name: &str) -> Vec<String> {
         self.types[name]["enumValues"]
             .as_array()
             .map(|v| {
@@ -88,7 +88,7 @@ fn fits(var: &str, expected: &str) -> bool {
 }
 
 /// Every error of one document; empty when it is valid.
-pub fn check(schema: &Schema, document: &str) -> Vec<String> {
+pub(super) fn check(schema: &Schema, document: &str) -> Vec<String> {
     let doc = match parse_query::<&str>(document) {
         Ok(d) => d,
         Err(e) => return vec![format!("does not parse: {e}")],

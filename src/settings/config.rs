@@ -1,13 +1,15 @@
 //! The schema of `gantry.toml`. Every key is documented in the README under
 //! "Configuration"; unknown keys are rejected (with the closest valid key).
 
+use super::values::{duration, one_or_many};
 use crate::gate::matcher::Matcher;
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use std::fmt;
 use std::time::Duration;
 use toml::Spanned;
+
+/// The value types live in `values`; re-exported for the sections that name them.
+pub use super::values::{Name, PathGlob, ProjectRef, RunCommand};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -43,44 +45,8 @@ pub struct PipelineConfig {
     pub steps: Option<Vec<Step>>,
 }
 
-/// A step of the pipeline. Only steps that exist are accepted.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// Lint and test commands (`[gates.*]`).
-    Gate,
-    /// Build container images (`[images.*]`).
-    Build,
-    /// Scan the built images (and `[scan]` paths) with Trivy.
-    Scan,
-    /// Push the built images to their registries.
-    Push,
-    /// Supabase migrations (`[migrate]`).
-    Migrate,
-    /// Roll out to Amazon ECS (`[deploy.*]` with `ecs`).
-    DeployEcs,
-    /// Deploy to Railway (`[deploy.*]` with `railway`).
-    DeployRailway,
-    /// Publish SDKs to PyPI and npm on a release tag (`[publish.*]`).
-    Publish,
-}
-
-impl Step {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Gate => "gate",
-            Step::Build => "build",
-            Step::Scan => "scan",
-            Step::Push => "push",
-            Step::Migrate => "migrate",
-            Step::DeployEcs => "deploy-ecs",
-            Step::DeployRailway => "deploy-railway",
-            Step::Publish => "publish",
-        }
-    }
-}
+/// The steps live in a core module; re-exported for the settings that name them.
+pub use crate::step::Step;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -362,169 +328,4 @@ pub enum NpmAccess {
 pub enum Existing {
     Fail,
     Skip,
-}
-
-/// A Supabase project reference: it becomes part of a host name and a user
-/// name, so only lowercase letters and digits are accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectRef(pub String);
-
-impl<'de> Deserialize<'de> for ProjectRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = !s.is_empty()
-            && s.len() <= 63
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        if ok {
-            Ok(ProjectRef(s))
-        } else {
-            Err(de::Error::custom(format!(
-                "invalid project reference `{s}`: it is the lowercase id in your project's URL (https://<project-ref>.supabase.co)"
-            )))
-        }
-    }
-}
-
-/// A gate (or later: image, deploy) name: letters, digits, `-` and `_`, so it
-/// is safe in output names, file names and summaries.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(pub String);
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if ok {
-            Ok(Name(s))
-        } else {
-            Err(de::Error::custom(format!(
-                "invalid name `{s}`: use 1 to 64 letters, digits, `-` or `_`"
-            )))
-        }
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// `run = "pytest -q"` or `run = ["pytest", "-q"]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunCommand {
-    Shell(String),
-    Argv(Vec<String>),
-}
-
-impl RunCommand {
-    pub fn display(&self) -> String {
-        match self {
-            RunCommand::Shell(s) => s.clone(),
-            RunCommand::Argv(a) => a.join(" "),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RunCommand {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RunCommand;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a shell command string or a non-empty list of strings")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<RunCommand, E> {
-                if s.trim().is_empty() {
-                    return Err(E::custom("`run` is empty: give the command to run"));
-                }
-                Ok(RunCommand::Shell(s.to_string()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunCommand, A::Error> {
-                let mut argv = Vec::new();
-                while let Some(arg) = seq.next_element::<String>()? {
-                    argv.push(arg);
-                }
-                if argv.is_empty() {
-                    return Err(de::Error::custom(
-                        "`run` is an empty list: give the program and its arguments",
-                    ));
-                }
-                Ok(RunCommand::Argv(argv))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A glob over repository paths: `*` and `?` stay within one directory, `**`
-/// crosses any number of them.
-#[derive(Debug, Clone)]
-pub struct PathGlob {
-    pub text: String,
-    pub glob: globset::Glob,
-}
-
-impl<'de> Deserialize<'de> for PathGlob {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let glob = globset::GlobBuilder::new(text.trim_start_matches("./"))
-            .literal_separator(true)
-            .build()
-            .map_err(|e| de::Error::custom(format!("invalid glob `{text}`: {}", e.kind())))?;
-        Ok(PathGlob { text, glob })
-    }
-}
-
-/// `"90s"`, `"10m"`, `"1h 30m"` or a number of seconds.
-pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<Duration>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a duration such as \"90s\" or \"10m\", or a number of seconds")
-        }
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            if n <= 0 {
-                return Err(E::custom(format!("timeout must be positive, got {n}")));
-            }
-            Ok(Some(Duration::from_secs(n as u64)))
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            match humantime::parse_duration(s) {
-                Ok(d) if !d.is_zero() => Ok(Some(d)),
-                Ok(_) => Err(E::custom("timeout must be positive")),
-                Err(e) => Err(E::custom(format!(
-                    "invalid duration `{s}` ({e}): write it like \"90s\", \"10m\" or \"1h 30m\""
-                ))),
-            }
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// `"a"` or `["a", "b"]`.
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<String>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a path or a list of paths")
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            Ok(vec![s.to_string()])
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(s) = seq.next_element::<String>()? {
-                out.push(s);
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_any(V)
 }

@@ -2,9 +2,9 @@
 //! platform (`ecs = { .. }` or `railway = { .. }`) and what it deploys; the
 //! platform's own keys sit with it.
 
-use super::config::duration;
 use super::deploy_ecs::EcsTarget;
 use super::deploy_railway::{RailwayMode, RailwayTarget};
+use super::values::duration;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::time::Duration;

@@ -2,12 +2,12 @@
 //! into one [`EcsDeploy`] per service before anything is asked of AWS.
 
 use super::Project;
-use super::config::Name;
+use super::values::{Name, duration};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde::de::{self, Deserializer};
+
 use std::path::PathBuf;
 use std::time::Duration;
 use toml::Spanned;
@@ -231,25 +231,4 @@ fn check_name<'a>(
         }
     }
     Ok(())
-}
-
-/// `"90s"`, `"10m"` or a number of seconds.
-fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Duration>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(i64),
-        Text(String),
-    }
-    match Raw::deserialize(d)? {
-        Raw::Secs(n) if n > 0 => Ok(Some(Duration::from_secs(n as u64))),
-        Raw::Secs(n) => Err(de::Error::custom(format!("must be positive, got {n}"))),
-        Raw::Text(s) => match humantime::parse_duration(&s) {
-            Ok(d) if !d.is_zero() => Ok(Some(d)),
-            Ok(_) => Err(de::Error::custom("must be positive")),
-            Err(e) => Err(de::Error::custom(format!(
-                "invalid duration `{s}` ({e}): write it like \"90s\" or \"10m\""
-            ))),
-        },
-    }
 }

@@ -2,7 +2,6 @@
 //! the database, resolved from the flags, `[migrate]` and the environment.
 
 use super::Project;
-use crate::cli::MigrateOptions;
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -95,8 +94,19 @@ impl HostPort {
     }
 }
 
+/// What the command line says about a migration run (`gantry migrate`'s
+/// flags); `cli` fills it, so settings never depend on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct MigrateFlags {
+    pub db_url: Option<String>,
+    pub include_all: bool,
+    pub include_seed: bool,
+    pub strict: bool,
+    pub lock_timeout: Option<Duration>,
+}
+
 impl MigrateSettings {
-    pub fn resolve(project: &Project, env: &Environment, opts: &MigrateOptions) -> Result<Self> {
+    pub fn resolve(project: &Project, env: &Environment, opts: &MigrateFlags) -> Result<Self> {
         let cfg = project.config.migrate.as_ref();
         let dir_label = cfg
             .and_then(|c| c.dir.as_ref())
@@ -263,7 +273,7 @@ mod tests {
             ("SUPABASE_DB_URL", "postgres://env"),
             ("SUPABASE_DB_PASSWORD", "pw-secret"),
         ]);
-        let flag = MigrateOptions {
+        let flag = MigrateFlags {
             db_url: Some("postgres://flag".into()),
             ..Default::default()
         };
@@ -271,7 +281,7 @@ mod tests {
         assert!(
             matches!(s.database, Some(Database::Url { ref url, .. }) if url == "postgres://flag")
         );
-        let s = MigrateSettings::resolve(&p, &env, &MigrateOptions::default()).unwrap();
+        let s = MigrateSettings::resolve(&p, &env, &MigrateFlags::default()).unwrap();
         assert!(
             matches!(s.database, Some(Database::Url { ref source, .. }) if source == "SUPABASE_DB_URL")
         );

@@ -11,11 +11,11 @@ pub mod migrate;
 pub mod publish;
 pub mod scan;
 mod toml_error;
+pub mod values;
 
-use crate::cli::GlobalArgs;
 use crate::environment::{self as env, Environment};
 use crate::error::{ConfigError, Error, Result};
-use crate::output::{Format, PrinterOptions, decide_color};
+use crate::output::{ColorChoice, Format, PrinterOptions, decide_color};
 use config::Config;
 use std::path::{Path, PathBuf};
 
@@ -31,8 +31,18 @@ pub struct Project {
     pub config: Config,
 }
 
+/// The global flags that shape output; `cli` fills it, so settings never
+/// depend on the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct PrinterFlags {
+    pub format: Option<Format>,
+    pub color: ColorChoice,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
 /// Printer settings from global flags and the environment.
-pub fn printer_options(args: &GlobalArgs, env: &Environment) -> PrinterOptions {
+pub fn printer_options(args: &PrinterFlags, env: &Environment) -> PrinterOptions {
     let format = args.format.unwrap_or(if env.in_github_actions() {
         Format::Github
     } else {

@@ -7,6 +7,7 @@ use super::config::{Existing, NpmAccess, PublishConfig, RunCommand};
 use crate::context::{RefType, RunContext};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
+use crate::publish::target::Target;
 use std::path::PathBuf;
 
 /// PyPI's upload endpoint (the legacy upload API).
@@ -41,7 +42,7 @@ pub struct Package {
     pub dir: PathBuf,
     /// `dir` as written in `gantry.toml`.
     pub dir_label: String,
-    pub registry: Registry,
+    pub registry: PackageRegistry,
     pub build: RunCommand,
     /// `build` was not configured: npm's default packs into a fresh
     /// directory outside the package (`npm pack --pack-destination`), so an
@@ -53,7 +54,8 @@ pub struct Package {
 }
 
 #[derive(Debug, Clone)]
-pub enum Registry {
+/// Where a package is published: PyPI (or another index) or an npm registry.
+pub enum PackageRegistry {
     Pypi {
         /// The upload endpoint.
         upload_url: String,
@@ -72,30 +74,58 @@ pub enum Registry {
     },
 }
 
-impl Registry {
+impl PackageRegistry {
     pub fn kind(&self) -> &'static str {
         match self {
-            Registry::Pypi { .. } => "pypi",
-            Registry::Npm { .. } => "npm",
+            PackageRegistry::Pypi { .. } => "pypi",
+            PackageRegistry::Npm { .. } => "npm",
+        }
+    }
+
+    /// The registry as the publish integration sees it.
+    pub fn target(&self) -> Target<'_> {
+        match self {
+            PackageRegistry::Pypi {
+                upload_url,
+                index_url,
+                ..
+            } => Target::Pypi {
+                upload_url,
+                index_url,
+            },
+            PackageRegistry::Npm {
+                registry,
+                access,
+                tag,
+                ..
+            } => Target::Npm {
+                registry,
+                access: *access,
+                tag: tag.as_deref(),
+            },
         }
     }
 
     pub fn url(&self) -> &str {
         match self {
-            Registry::Pypi { upload_url, .. } => upload_url,
-            Registry::Npm { registry, .. } => registry,
+            PackageRegistry::Pypi { upload_url, .. } => upload_url,
+            PackageRegistry::Npm { registry, .. } => registry,
         }
     }
 
     pub fn token(&self) -> Option<&str> {
         match self {
-            Registry::Pypi { token, .. } | Registry::Npm { token, .. } => token.as_deref(),
+            PackageRegistry::Pypi { token, .. } | PackageRegistry::Npm { token, .. } => {
+                token.as_deref()
+            }
         }
     }
 
     pub fn token_env(&self) -> &str {
         match self {
-            Registry::Pypi { token_env, .. } | Registry::Npm { token_env, .. } => token_env,
+            PackageRegistry::Pypi { token_env, .. } | PackageRegistry::Npm { token_env, .. } => {
+                token_env
+            }
         }
     }
 }
@@ -189,7 +219,7 @@ fn package(
             let token_env = p.token_env.clone().unwrap_or(env::PYPI_TOKEN.to_string());
             (
                 p.path.get_ref().clone(),
-                Registry::Pypi {
+                PackageRegistry::Pypi {
                     upload_url,
                     index_url,
                     token: env.get(&token_env).map(str::to_string),
@@ -204,7 +234,7 @@ fn package(
             let token_env = n.token_env.clone().unwrap_or(env::NPM_TOKEN.to_string());
             (
                 n.path.get_ref().clone(),
-                Registry::Npm {
+                PackageRegistry::Npm {
                     registry: with_slash(n.registry.as_deref().unwrap_or(NPM_REGISTRY)),
                     access: n.access,
                     tag: n.tag.clone(),
@@ -331,7 +361,7 @@ mod tests {
         let py = &s.packages[0];
         assert_eq!(py.registry.token(), Some("pypi-secret"));
         assert!(
-            matches!(&py.registry, Registry::Pypi { index_url, .. } if index_url == "https://test.pypi.org/simple/")
+            matches!(&py.registry, PackageRegistry::Pypi { index_url, .. } if index_url == "https://test.pypi.org/simple/")
         );
         assert_eq!(py.build, RunCommand::Shell("python -m build".into()));
         assert!(py.dist.ends_with("sdk/dist"));

@@ -4,7 +4,6 @@
 use super::Project;
 use super::config::{ScanConfig, SeverityName};
 use super::toml_error;
-use crate::cli::ScanArgs;
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
 use crate::trivy::ignore;
@@ -55,13 +54,29 @@ fn severity(name: Option<SeverityName>, default: Severity) -> Severity {
     }
 }
 
+/// What the command line says about a scan (`gantry scan`'s flags); `cli`
+/// fills it, so settings never depend on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ScanFlags {
+    /// Built images to scan.
+    pub names: Vec<String>,
+    pub fs: Vec<PathBuf>,
+    pub config_dir: Vec<PathBuf>,
+    pub image: Vec<String>,
+    pub input: Vec<PathBuf>,
+    pub fail_at: Option<SeverityName>,
+    pub show_at: Option<SeverityName>,
+    pub ignore_unfixed: bool,
+    pub sarif: Option<PathBuf>,
+}
+
 impl ScanSettings {
     /// `cwd` anchors the paths given on the command line; `state_dir` holds
     /// the default SARIF file.
     pub fn resolve(
         project: &Project,
         env: &Environment,
-        args: &ScanArgs,
+        args: &ScanFlags,
         cwd: &Path,
         state_dir: &Path,
     ) -> Result<Self> {
@@ -230,9 +245,9 @@ mod tests {
     fn defaults_and_overrides() {
         let (dir, p) = project("[scan]\nshow-at = \"medium\"\nlicenses = true\n");
         let p = p.unwrap();
-        let args = ScanArgs {
+        let args = ScanFlags {
             fail_at: Some(SeverityName::Critical),
-            ..ScanArgs::default()
+            ..ScanFlags::default()
         };
         let s = ScanSettings::resolve(
             &p,
@@ -254,9 +269,9 @@ mod tests {
         assert_eq!(s.timeout, DEFAULT_TIMEOUT);
         assert_eq!(s.images, None, "every built image by default");
 
-        let args = ScanArgs {
+        let args = ScanFlags {
             fs: vec![".".into()],
-            ..ScanArgs::default()
+            ..ScanFlags::default()
         };
         let env = Environment::from_pairs([("TRIVY_CACHE_DIR", "/cache")]);
         let s = ScanSettings::resolve(&p, &env, &args, dir.path(), Path::new("/state")).unwrap();
@@ -293,7 +308,7 @@ mod tests {
         let e = ScanSettings::resolve(
             &p.unwrap(),
             &Environment::default(),
-            &ScanArgs::default(),
+            &ScanFlags::default(),
             dir.path(),
             dir.path(),
         )

@@ -8,7 +8,7 @@ use crate::error::ConfigError;
 use std::ops::Range;
 use std::path::Path;
 
-pub fn convert(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+pub(super) fn convert(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     let raw = err.message().trim().to_string();
     let (message, hint) = reword(&raw);
     let mut e = match err.span() {
@@ -31,7 +31,7 @@ pub fn convert(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
 }
 
 /// A located error for a byte span of the file.
-pub fn at_span(
+pub(super) fn at_span(
     path: &Path,
     text: &str,
     span: Range<usize>,
@@ -88,7 +88,7 @@ fn backticked(s: &str) -> Vec<&str> {
 
 /// The valid name closest to what was written, when it is close enough to be
 /// a likely typo.
-pub fn closest<'a>(given: &str, valid: &[&'a str]) -> Option<&'a str> {
+pub(super) fn closest<'a>(given: &str, valid: &[&'a str]) -> Option<&'a str> {
     valid
         .iter()
         .map(|v| (strsim::jaro_winkler(given, v), *v))

@@ -151,6 +151,39 @@ pub async fn ensure_seed_table(client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// One row `migrate repair` writes into the history table.
+pub enum Repair<'a> {
+    /// Record the version as applied, with its file's name and statements.
+    Applied {
+        version: &'a str,
+        name: &'a str,
+        statements: Vec<String>,
+    },
+    /// Forget the version.
+    Reverted { version: &'a str },
+}
+
+/// Writes the repair rows in one transaction: all of them or none.
+pub async fn repair(client: &Client, rows: &[Repair<'_>]) -> Result<()> {
+    let fail = |e: tokio_postgres::Error| db_error("repairing the history table", &e);
+    client.batch_execute("BEGIN").await.map_err(fail)?;
+    for row in rows {
+        let result = match row {
+            Repair::Applied {
+                version,
+                name,
+                statements,
+            } => client.execute(UPSERT, &[version, name, statements]).await,
+            Repair::Reverted { version } => client.execute(DELETE, &[version]).await,
+        };
+        if let Err(e) = result {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(fail(e));
+        }
+    }
+    client.batch_execute("COMMIT").await.map_err(fail)
+}
+
 pub fn db_error(what: &str, e: &tokio_postgres::Error) -> Error {
     Error::external("postgres", format!("{what}: {}", error_text(e)))
 }

@@ -5,8 +5,8 @@
 //! `files` finds the migrations, `split` cuts them into statements, `txn`
 //! reads their own transaction control, `checks` compares them with the
 //! history, `connect` reaches the database (TLS, direct host or pooler),
-//! `lock` keeps concurrent runs apart, `history` owns the CLI's tables and
-//! `apply` runs a file with its history row.
+//! `lock` keeps concurrent runs apart, `history` owns the CLI's tables, `session`
+//! prepares the connection and `apply` runs a file with its history row.
 
 pub mod apply;
 pub mod checks;
@@ -16,6 +16,7 @@ pub mod history;
 pub mod located;
 pub mod lock;
 pub mod seeds;
+pub mod session;
 pub mod split;
 pub mod tls;
 pub mod txn;

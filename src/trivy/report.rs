@@ -252,11 +252,11 @@ pub(crate) mod tests {
     use std::path::PathBuf;
 
     /// Trivy's own integration test outputs, read in place.
-    pub fn data_dir() -> PathBuf {
+    pub(crate) fn data_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/trivy-reports")
     }
 
-    pub fn load(name: &str) -> Report {
+    pub(crate) fn load(name: &str) -> Report {
         let text = std::fs::read_to_string(data_dir().join(name)).unwrap();
         parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
     }

@@ -216,7 +216,7 @@ mod tests {
     }
 
     /// The parts of SARIF 2.1.0 that the schema requires and code scanning reads.
-    pub fn check_structure(log: &Value) {
+    pub(super) fn check_structure(log: &Value) {
         assert_eq!(log["version"], "2.1.0");
         assert_eq!(log["$schema"], SCHEMA);
         let runs = log["runs"].as_array().expect("runs");

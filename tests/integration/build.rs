@@ -46,11 +46,18 @@ fn a_scratch_image_gets_the_context_files_tags_and_oci_labels() {
     p.write("web/drafts/old.html", "");
     p.write("web/drafts/keep.html", "");
     let sha = p.commit("web");
+    // A remote that is not on GitHub names no source repository.
+    p.git(&[
+        "remote",
+        "add",
+        "origin",
+        "git@gitlab.com:codewarden/web.git",
+    ]);
     let r = p.gantry().args(["build", "--format", "json"]).run().code(0);
     let doc = r.json();
     let tag = format!("{repo}:sha-{}", &sha[..7]);
     assert_eq!(
-        doc["build"]["images"][0]["tags"],
+        doc["detail"]["images"][0]["tags"],
         json!([tag.clone(), format!("{repo}:main")])
     );
     assert_eq!(
@@ -64,6 +71,7 @@ fn a_scratch_image_gets_the_context_files_tags_and_oci_labels() {
     );
     assert_eq!(label(&tag, "org.opencontainers.image.revision"), sha);
     assert_eq!(label(&tag, "org.opencontainers.image.title"), "web");
+    assert_eq!(label(&tag, "org.opencontainers.image.source"), "");
     assert_eq!(label(&tag, "com.codewarden.team"), "web");
     let id = doc["outputs"]["image-web-id"].as_str().unwrap().to_string();
     assert_eq!(
@@ -385,4 +393,37 @@ fn the_generated_dockerfile_never_lands_in_the_image() {
     assert_eq!(history.lines().count(), 2, "{history}");
     cleanup(&format!("{repo}-a"));
     cleanup(&format!("{repo}-b"));
+}
+
+/// What a user reads after a build: the aligned image table and the verdict.
+#[test]
+fn the_image_table_lines_up() {
+    if !docker_available() {
+        return;
+    }
+    let (web, api) = (repo("table-web"), repo("table-api-longer-name"));
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.web]\ncontext = \"web\"\nrepository = \"{web}\"\n\n[images.api-server]\ncontext = \"api\"\nrepository = \"{api}\"\n"
+        ),
+    );
+    p.write("web/Dockerfile", "FROM scratch\nCOPY . /site/\n");
+    p.write("web/index.html", "<h1>hi</h1>");
+    p.write("api/Dockerfile", "FROM scratch\nCOPY . /app/\n");
+    p.write("api/main.py", "print('hi')\n");
+    p.commit("images");
+    let r = p.gantry().args(["build", "--jobs", "1"]).run().code(0);
+    let shown = crate::support::scrub::scrub(&r.stdout, &p.path())
+        .replace(&web, "[WEB]")
+        .replace(&api, "[API]");
+    cleanup(&web);
+    cleanup(&api);
+    insta::assert_snapshot!(shown, @r###"
+    image       result  id            tags
+    web         built   [ID]  [WEB]:sha-[SHORT], [WEB]:main
+    api-server  built   [ID]  [API]:sha-[SHORT], [API]:main
+    Verdict: passed
+    "###);
 }

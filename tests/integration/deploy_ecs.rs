@@ -75,9 +75,13 @@ fn success_registers_the_pushed_digest_and_waits_for_completion() {
     let p = project("");
     let r = deploy(&p, &ecs, &[]).code(0);
     let all = r.all();
-    assert!(
+    // The diff is printed once, in the plan (indented under its change).
+    let added = format!("\"image\": \"{DIGEST}\"");
+    assert_eq!(
         all.lines()
-            .any(|l| l.starts_with('+') && l.contains(&format!("\"image\": \"{DIGEST}\""))),
+            .filter(|l| l.trim_start().starts_with('+') && l.contains(&added))
+            .count(),
+        1,
         "{all}"
     );
     assert!(all.contains("deployment completed"), "{all}");
@@ -579,4 +583,56 @@ fn several_services_deploy_in_parallel_with_one_verdict() {
             && state.contains("deploy-worker-task-definition"),
         "{state}"
     );
+}
+
+/// What a user reads in a dry run, and proof that it tells the truth: the
+/// dry run changes nothing, and the real run makes exactly the changes its
+/// plan listed (one mutating call per change, in order).
+#[test]
+fn the_dry_run_plan_is_what_the_real_run_does() {
+    use crate::support::scrub::scrub;
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let dry = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    assert!(ecs.mutating().is_empty(), "{:?}", ecs.operations());
+    let dry = scrub(&dry.stdout, &p.path());
+    let dry: String = dry
+        .lines()
+        .filter(|l| !l.starts_with("        "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // (the task definition's diff lines, indented under their change, are left out)
+    insta::assert_snapshot!(dry, @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-ecs: would change (2 changes)
+        + task definition codewarden-api: register a new revision
+        ~ service prod/api: deploy the new revision, watch until a verdict
+    Verdict: would change (dry run)
+    "###);
+    let doc = deploy(&p, &ecs, &["--dry-run", "--format", "json"])
+        .code(0)
+        .json();
+    assert_eq!(doc["status"], "would-change");
+    assert_eq!(doc["outputs"]["deploy-ecs-verdict"], "passed");
+    let planned: Vec<String> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ecs.mutating().is_empty());
+
+    deploy(&p, &ecs, &[]).code(0);
+    let made: Vec<String> = ecs
+        .mutating()
+        .into_iter()
+        .map(|c| match c.operation.as_str() {
+            "RegisterTaskDefinition" => "create".to_string(),
+            "UpdateService" => "update".to_string(),
+            "RunTask" => "run".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    assert_eq!(made, planned);
 }

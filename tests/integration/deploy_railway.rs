@@ -497,7 +497,11 @@ fn the_pipeline_runs_deploy_railway_after_push() {
         "[pipeline]\nsteps = [\"deploy-railway\"]\n\n[deploy.api]",
     ));
     let r = p.gantry().args(["run", "--dry-run"]).run().code(0);
-    assert!(r.stdout.contains("deploy-railway: passed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("deploy-railway: not checked"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -523,4 +527,48 @@ fn configuration_mistakes_are_located() {
         "{}",
         r.stderr
     );
+}
+
+/// The dry run tells the truth: it mutates nothing, says it would change,
+/// and the real run deploys exactly the services its plan listed (one
+/// deployment per planned change, to the planned target).
+#[test]
+fn the_dry_run_plan_is_what_the_real_run_does() {
+    let railway = stand_in(vec![
+        Service::new("api", &["SUCCESS"]),
+        Service::new("worker", &["SUCCESS"]),
+    ]);
+    let ci = Ci::new(CONFIG);
+    let token = ("RAILWAY_TOKEN", PROJECT_TOKEN);
+    let doc = ci
+        .gantry(&railway, token)
+        .args(["deploy", "railway", "--dry-run", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    assert!(railway.mutations().is_empty(), "{:?}", railway.operations());
+    assert_eq!(doc["status"], "would-change");
+    assert_eq!(doc["outputs"]["deploy-railway-verdict"], "passed");
+    let planned: Vec<String> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(planned.len(), 2, "{doc}");
+
+    ci.gantry(&railway, token)
+        .args(["deploy", "railway"])
+        .run()
+        .code(0);
+    let deployments = railway
+        .mutations()
+        .into_iter()
+        .filter(|c| c.operation.contains("Deploy"))
+        .count();
+    assert_eq!(deployments, planned.len(), "{:?}", railway.operations());
+    for (target, service) in planned.iter().zip(["api", "worker"]) {
+        assert!(target.ends_with(&format!("/{service}")), "{target}");
+        assert_eq!(railway.service(service).image.as_deref(), Some(DIGEST));
+    }
 }

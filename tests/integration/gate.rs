@@ -82,7 +82,7 @@ fn only_gates_whose_paths_changed_run_locally_with_since() {
         .code(0);
     let doc = r.json();
     let status = |name: &str| {
-        doc["gate"]["gates"]
+        doc["detail"]["gates"]
             .as_array()
             .unwrap()
             .iter()
@@ -93,7 +93,7 @@ fn only_gates_whose_paths_changed_run_locally_with_since() {
     assert_eq!(status("api"), "passed");
     assert_eq!(status("web"), "skipped");
     assert_eq!(status("always"), "passed");
-    assert_eq!(doc["gate"]["changes"]["files"], 1);
+    assert_eq!(doc["detail"]["changes"]["files"], 1);
 
     // Uncommitted and untracked files count too.
     p.write("shared/colors.json", "{}");
@@ -103,7 +103,7 @@ fn only_gates_whose_paths_changed_run_locally_with_since() {
         .run()
         .code(0)
         .json();
-    let web = doc["gate"]["gates"]
+    let web = doc["detail"]["gates"]
         .as_array()
         .unwrap()
         .iter()
@@ -278,7 +278,7 @@ fn a_gate_that_writes_no_report_fails_when_tests_are_required() {
         .run()
         .code(1)
         .json();
-    let gates = doc["gate"]["gates"].as_array().unwrap();
+    let gates = doc["detail"]["gates"].as_array().unwrap();
     assert_eq!(gates[0]["status"], "failed");
     assert_eq!(gates[0]["reason"], "no JUnit report at out/*.xml");
     assert_eq!(gates[1]["status"], "passed");

@@ -1,6 +1,9 @@
 //! The integration tests: one binary, modules mirror the subcommands and
 //! layers. Every test runs the built `gantry` binary.
 
+// The helpers in `support` are `pub` for the test modules of this binary.
+#![allow(unreachable_pub)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -18,3 +21,4 @@ mod push;
 mod run;
 mod scan;
 mod secrets;
+mod snapshots;

@@ -445,7 +445,7 @@ fn drift_warns_and_fails_with_strict() {
         r.stderr
     );
     let r = migrate(&p, &db, &["--dry-run", "--format", "json"]).code(0);
-    assert_eq!(r.json()["migrate"]["drift"][0]["changed_statements"][0], 1);
+    assert_eq!(r.json()["detail"]["drift"][0]["changed_statements"][0], 1);
 }
 
 #[test]
@@ -798,7 +798,42 @@ fn the_pipeline_runs_migrate_after_the_gates() {
         .run()
         .code(0)
         .json();
-    assert_eq!(doc["steps"][0]["step"], "gate");
-    assert_eq!(doc["steps"][1]["step"], "migrate");
+    assert_eq!(doc["detail"]["steps"][0]["step"], "gate");
+    assert_eq!(doc["detail"]["steps"][1]["step"], "migrate");
     assert_eq!(doc["outputs"]["migrations-applied"], "20240101000001");
+}
+
+/// The dry run tells the truth: it applies nothing, lists one change per
+/// pending migration, and the real run applies exactly those, in order.
+#[test]
+fn the_dry_run_plan_is_what_the_real_run_applies() {
+    let Some((p, db)) = setup("fidelity", &FIVE[..2]) else {
+        return;
+    };
+    migrate(&p, &db, &[]).code(0);
+    // The third file has a typo: only the fourth and fifth are added.
+    for (name, sql) in &FIVE[3..] {
+        p.write(&format!("supabase/migrations/{name}"), sql);
+    }
+    let before = db.versions();
+    let doc = migrate(&p, &db, &["--dry-run", "--format", "json"])
+        .code(0)
+        .json();
+    assert_eq!(db.versions(), before);
+    assert_eq!(doc["status"], "would-change");
+    assert_eq!(doc["outputs"]["migrate-verdict"], "passed");
+    let planned: Vec<String> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["action"], "run");
+            c["target"].as_str().unwrap().replace("migration ", "")
+        })
+        .collect();
+    assert_eq!(planned.len(), 2, "{doc}");
+
+    migrate(&p, &db, &[]).code(0);
+    let applied: Vec<String> = db.versions().into_iter().skip(before.len()).collect();
+    assert_eq!(applied, planned);
 }

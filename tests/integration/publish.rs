@@ -491,3 +491,49 @@ fn npm_trusted_publishing_exchanges_the_id_token_for_a_masked_publish_token() {
     }
     assert!(runner.outputs()["publish-js-sdk-status"] == "published");
 }
+
+/// The dry run tells the truth: it builds and checks but uploads nothing,
+/// lists one upload per file, and the real run publishes exactly those.
+#[test]
+fn the_dry_run_plan_is_what_the_real_run_uploads() {
+    if require_tool("npm").is_none() {
+        return;
+    }
+    let npm_token = "npm_0123456789abcdefghijklmnopqrstuvwxyz";
+    let registry = NpmRegistry::start(npm_token);
+    let p = npm_project(&registry.url(), "3.1.0");
+    let publish = |extra: &[&str]| {
+        p.gantry()
+            .env("NPM_TOKEN", npm_token)
+            .args(["publish", "--tag", "js-sdk-v3.1.0"])
+            .args(extra)
+            .run()
+            .code(0)
+    };
+    let dry = publish(&["--dry-run"]);
+    let shown = crate::support::scrub::scrub(&dry.stdout, &p.path());
+    insta::assert_snapshot!(shown, @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      publish: would change (1 change)
+        ^ npm @gantry-test/sdk gantry-test-sdk-3.1.0.tgz: upload (new)
+    Verdict: would change (dry run)
+    "###);
+    let doc = publish(&["--dry-run", "--format", "json"]).json();
+    assert_eq!(doc["status"], "would-change");
+    assert!(registry.state.lock().unwrap().documents.is_empty());
+    let planned: Vec<String> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["target"].as_str().unwrap().to_string())
+        .collect();
+
+    publish(&[]);
+    let st = registry.state.lock().unwrap();
+    assert_eq!(st.documents.len(), planned.len(), "{planned:?}");
+    for (target, document) in planned.iter().zip(&st.documents) {
+        let name = document["name"].as_str().unwrap();
+        assert!(target.contains(name), "{target} publishes {name}");
+    }
+}

@@ -37,7 +37,7 @@ fn the_example_pipeline_dry_run_passes_and_prints_the_plan() {
     );
     assert!(r.stdout.contains("gate: passed"), "{}", r.stdout);
     assert!(r.stderr.contains("✓ api built"), "{}", r.stderr);
-    assert!(r.stdout.contains("push: passed"), "{}", r.stdout);
+    assert!(r.stdout.contains("push: not checked"), "{}", r.stdout);
     assert!(
         r.stdout.contains("push (registry not checked)"),
         "{}",
@@ -65,9 +65,9 @@ fn run_stops_at_the_failing_step_and_writes_one_json_document() {
         .json();
     assert_eq!(doc["command"], "run");
     assert_eq!(doc["verdict"], "failed");
-    assert_eq!(doc["steps"][0]["step"], "gate");
-    assert_eq!(doc["steps"][0]["verdict"], "failed");
-    assert_eq!(doc["steps"][0]["outputs"]["gates-failed"], "bad");
+    assert_eq!(doc["detail"]["steps"][0]["step"], "gate");
+    assert_eq!(doc["detail"]["steps"][0]["verdict"], "failed");
+    assert_eq!(doc["detail"]["steps"][0]["outputs"]["gates-failed"], "bad");
     assert_eq!(doc["outputs"]["gate-verdict"], "failed");
 }
 

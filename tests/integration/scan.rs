@@ -112,7 +112,7 @@ fn show_at_filters_what_is_shown_but_not_what_fails() {
         .run()
         .code(1);
     let doc = r.json();
-    let target = &doc["scan"]["targets"][0];
+    let target = &doc["detail"]["targets"][0];
     assert_eq!(target["target"], "app");
     // The HIGH misconfiguration fails the scan but is not listed.
     assert_eq!(target["counts"]["high"], 1);
@@ -139,7 +139,7 @@ fn config_dir_finds_only_misconfigurations() {
         .run()
         .code(1);
     let doc = r.json();
-    let ids: Vec<&str> = doc["scan"]["targets"][0]["findings"]
+    let ids: Vec<&str> = doc["detail"]["targets"][0]["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -170,7 +170,7 @@ fn ignore_entries_let_the_scan_pass_and_are_reported() {
     let doc = r.json();
     assert_eq!(doc["verdict"], "passed");
     assert_eq!(doc["outputs"]["scan-ignored"], "2");
-    let ignored = doc["scan"]["targets"][0]["ignored"].as_array().unwrap();
+    let ignored = doc["detail"]["targets"][0]["ignored"].as_array().unwrap();
     let secret = ignored
         .iter()
         .find(|i| i["finding"]["id"] == "github-pat")

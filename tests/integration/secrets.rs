@@ -94,7 +94,10 @@ fn secrets_are_redacted_in_human_and_json_formats() {
         .code(1);
     assert!(!r.all().contains(SECRET));
     let doc = r.json();
-    assert_eq!(doc["gate"]["gates"][0]["failures"][0]["message"], "got ***");
+    assert_eq!(
+        doc["detail"]["gates"][0]["failures"][0]["message"],
+        "got ***"
+    );
 }
 
 #[test]

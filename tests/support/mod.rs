@@ -9,6 +9,7 @@ pub mod oidc;
 pub mod postgres;
 pub mod pypi;
 pub mod railway;
+pub mod scrub;
 pub mod services;
 
 use std::collections::BTreeMap;

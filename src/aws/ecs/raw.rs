@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 /// Replaces the serialized request body before it is signed.
 #[derive(Debug)]
-pub struct ReplaceBody(pub Vec<u8>);
+pub(super) struct ReplaceBody(pub Vec<u8>);
 
 impl Intercept for ReplaceBody {
     fn name(&self) -> &'static str {
@@ -40,10 +40,10 @@ impl Intercept for ReplaceBody {
 
 /// Keeps a copy of the (buffered) response body.
 #[derive(Debug, Clone, Default)]
-pub struct CaptureBody(pub Arc<Mutex<Option<Vec<u8>>>>);
+pub(super) struct CaptureBody(pub Arc<Mutex<Option<Vec<u8>>>>);
 
 impl CaptureBody {
-    pub fn take(&self) -> Option<Vec<u8>> {
+    pub(super) fn take(&self) -> Option<Vec<u8>> {
         self.0.lock().ok().and_then(|mut b| b.take())
     }
 }

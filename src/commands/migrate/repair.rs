@@ -5,22 +5,24 @@
 //! deletes the row. All versions change in one transaction, under the
 //! migration lock.
 
-use super::{application_name, mask_secrets, setup_session};
-use crate::cli::{MigrateOptions, RepairArgs, RepairStatus};
+use super::{application_name, mask_secrets};
+use crate::cli::{RepairArgs, RepairStatus};
 use crate::commands::Session;
 use crate::error::{Error, Result};
 use crate::plan::{Action, Change, Plan};
-use crate::report::Verdict;
+use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::migrate::MigrateSettings;
+use crate::settings::migrate::{MigrateFlags, MigrateSettings};
+use crate::step::Step;
 use crate::supabase::checks::Applied;
 use crate::supabase::files::{self, MigrationFile};
-use crate::supabase::{connect, history, lock};
+use crate::supabase::history::Repair;
+use crate::supabase::{connect, history, lock, session};
 use serde_json::json;
 
-pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
+pub(super) fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
     let printer = session.printer;
-    let opts = MigrateOptions {
+    let opts = MigrateFlags {
         db_url: args.db_url.clone(),
         lock_timeout: args.lock_timeout,
         ..Default::default()
@@ -66,7 +68,7 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
         let (endpoints, _) = connect::endpoints(&db, settings.ssl_root_cert.as_deref(), &app)?;
         let conn = connect::connect(&endpoints).await?;
         let client = &conn.client;
-        let version = setup_session(client, session.dry_run).await?;
+        let version = session::prepare(client, session.dry_run).await?;
         let ep = &endpoints[conn.endpoint];
         printer.info(&format!(
             "database: {} {} ({}), PostgreSQL {version}",
@@ -87,7 +89,7 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
         let recorded = history::read(client).await?;
         let changes = changes(args, &local, &recorded);
         if !session.dry_run && !changes.is_empty() {
-            write(client, args, &local).await?;
+            history::repair(client, &rows(args, &local)).await?;
         }
         Ok::<_, Error>(Plan { changes })
     })??;
@@ -106,17 +108,18 @@ pub fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
         if session.dry_run { " (dry run)" } else { "" },
         plan.render()
     ));
-    printer.document(json!({
-        "command": "migrate repair",
-        "verdict": Verdict::Passed,
-        "dry_run": session.dry_run,
-        "context": session.context,
-        "repair": {
-            "status": match args.status { RepairStatus::Applied => "applied", RepairStatus::Reverted => "reverted" },
-            "versions": args.versions,
-            "plan": plan,
-        },
-    }));
+    // Not a pipeline step (nothing is recorded), but the same document.
+    let status = match args.status {
+        RepairStatus::Applied => "applied",
+        RepairStatus::Reverted => "reverted",
+    };
+    let detail = json!({ "status": status, "versions": args.versions });
+    let mut doc = StepReport::new(Step::Migrate, Verdict::Passed, session.dry_run)
+        .plan(plan)
+        .detail(detail)
+        .document(Some(&session.context));
+    doc["command"] = "migrate repair".into();
+    printer.document(doc);
     Ok(Verdict::Passed)
 }
 
@@ -161,26 +164,18 @@ fn changes(
     out
 }
 
-async fn write(
-    client: &tokio_postgres::Client,
-    args: &RepairArgs,
-    local: &[Option<&MigrationFile>],
-) -> Result<()> {
-    let fail = |e: tokio_postgres::Error| history::db_error("repairing the history table", &e);
-    client.batch_execute("BEGIN").await.map_err(fail)?;
-    for (v, file) in args.versions.iter().zip(local) {
-        let result = match (args.status, file) {
-            (RepairStatus::Applied, Some(f)) => {
-                client
-                    .execute(history::UPSERT, &[&f.version, &f.name, &f.texts()])
-                    .await
-            }
-            _ => client.execute(history::DELETE, &[v]).await,
-        };
-        if let Err(e) = result {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(fail(e));
-        }
-    }
-    client.batch_execute("COMMIT").await.map_err(fail)
+/// The history rows the repair writes, in the order given.
+fn rows<'a>(args: &'a RepairArgs, local: &'a [Option<&MigrationFile>]) -> Vec<Repair<'a>> {
+    args.versions
+        .iter()
+        .zip(local)
+        .map(|(v, file)| match (args.status, file) {
+            (RepairStatus::Applied, Some(f)) => Repair::Applied {
+                version: &f.version,
+                name: &f.name,
+                statements: f.texts(),
+            },
+            _ => Repair::Reverted { version: v },
+        })
+        .collect()
 }

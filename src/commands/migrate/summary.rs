@@ -9,14 +9,14 @@ use serde_json::json;
 /// SQL shown per file in the step summary; GitHub's limit is 1 MiB in all.
 const SQL_CHARS: usize = 20_000;
 
-/// The result printed on stdout by `gantry migrate`.
-pub fn result_text(report: &StepReport) -> String {
+/// The first line `gantry migrate` prints on stdout, above the plan.
+pub(super) fn headline(report: &StepReport) -> String {
     let count = report
         .outputs
         .get("migrations-count")
         .cloned()
         .unwrap_or_default();
-    let head = match (report.dry_run, report.verdict) {
+    match (report.dry_run, report.verdict) {
         (true, Verdict::Passed) => {
             format!("Plan (dry run: nothing was changed): {count} migration(s) to apply")
         }
@@ -25,12 +25,11 @@ pub fn result_text(report: &StepReport) -> String {
         (false, Verdict::Failed) => {
             format!("Failed after applying {count} migration(s), see above")
         }
-    };
-    report.plan.render_under(&head)
+    }
 }
 
 /// The step summary section.
-pub fn markdown(run: &Run, verdict: Verdict) -> String {
+pub(super) fn markdown(run: &Run, verdict: Verdict) -> String {
     let dry_run = run.session().dry_run;
     let mut md = format!(
         "### gantry migrate: {}{}\n\n",
@@ -120,7 +119,7 @@ pub fn markdown(run: &Run, verdict: Verdict) -> String {
 }
 
 /// The step's details in the JSON document.
-pub fn detail(run: &Run) -> serde_json::Value {
+pub(super) fn detail(run: &Run) -> serde_json::Value {
     let file = |i: usize| {
         let f = &run.files[i];
         json!({

@@ -10,7 +10,7 @@ use crate::trivy::severity::Severity;
 /// also caps the summary at GitHub's 1 MiB).
 const SUMMARY_ROWS: usize = 200;
 
-pub fn table(scanned: &[Scanned], policy: &Policy) -> String {
+pub(super) fn table(scanned: &[Scanned], policy: &Policy) -> String {
     let width = scanned
         .iter()
         .map(|s| s.target.label.chars().count())
@@ -85,7 +85,12 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn markdown(scanned: &[Scanned], policy: &Policy, verdict: Verdict, trivy: &str) -> String {
+pub(super) fn markdown(
+    scanned: &[Scanned],
+    policy: &Policy,
+    verdict: Verdict,
+    trivy: &str,
+) -> String {
     let mut md = format!(
         "### gantry scan: {}\n\nTrivy {trivy} · fails at **{}** · shows from **{}**{}\n\n| Target | Critical | High | Medium | Low | Unknown | Ignored | Verdict |\n|---|---|---|---|---|---|---|---|\n",
         verdict.as_str(),

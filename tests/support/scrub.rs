@@ -1,0 +1,31 @@
+//! Output made stable for snapshots: what changes from run to run (temp
+//! paths, commit shas, digests, image ids, durations) becomes a marker.
+
+use regex::Regex;
+use std::path::Path;
+use std::sync::LazyLock;
+
+static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        (r"/tmp/[^\s\x22',)]+", "[TMP]"),
+        (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
+        (r"\b[0-9a-f]{40}\b", "[SHA]"),
+        (r"\bsha-[0-9a-f]{7}\b", "sha-[SHORT]"),
+        (r"\b[0-9a-f]{12}\b", "[ID]"),
+        (r"\b\d+(\.\d+)?(ms|s)\b", "[TIME]"),
+        (r"\b\d+m \d+s\b", "[TIME]"),
+        (r#""finished_at": "[^"]+""#, r#""finished_at": "[NOW]""#),
+    ]
+    .into_iter()
+    .map(|(re, to)| (Regex::new(re).expect("valid"), to))
+    .collect()
+});
+
+/// `text` with `project` as `[PROJECT]` and every varying value as a marker.
+pub fn scrub(text: &str, project: &Path) -> String {
+    let mut out = text.replace(&project.display().to_string(), "[PROJECT]");
+    for (re, to) in RULES.iter() {
+        out = re.replace_all(&out, *to).into_owned();
+    }
+    out
+}
