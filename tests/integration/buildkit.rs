@@ -525,7 +525,7 @@ fn dockerignore_matches_the_cli(on: On, name: &str) {
         .run()
         .code(0)
         .json();
-    assert_eq!(doc["build"]["images"][0]["builder"], "buildkit", "{doc}");
+    assert_eq!(doc["detail"]["images"][0]["builder"], "buildkit", "{doc}");
     let ours = on.files(&format!("{repo}:gantry"));
     let cli = format!("{repo}:cli");
     let out = Command::new("docker")
