@@ -518,6 +518,9 @@ fn dockerignore_matches_the_cli(on: On, name: &str) {
     ] {
         p.write(&format!("ctx/{f}"), f);
     }
+    // Its own content: the two variants' CLI builds (both on the system
+    // engine) must not share a cached image that the other removes.
+    p.write("ctx/variant.txt", &repo);
     p.commit("ctx");
     let doc = on
         .gantry(&p)
