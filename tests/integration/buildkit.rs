@@ -95,6 +95,13 @@ impl On {
     }
 }
 
+/// The tests on Docker 26 run one at a time: the cold-cache test prunes that
+/// engine's build cache, which others expect to hit.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn repo(test: &str) -> String {
     format!("gantry-test/bk-{test}-{}", std::process::id())
 }
@@ -207,6 +214,7 @@ fn secrets_cache_mounts_and_labels_on_the_system_engine() {
 
 #[test]
 fn secrets_cache_mounts_and_labels_on_docker_26() {
+    let _serial = one_at_a_time();
     if let Some(on) = On::docker26() {
         secrets_cache_and_labels(on, "secrets26");
     }
@@ -256,6 +264,7 @@ fn a_failing_run_is_annotated_at_its_line_on_the_system_engine() {
 
 #[test]
 fn a_failing_run_is_annotated_at_its_line_on_docker_26() {
+    let _serial = one_at_a_time();
     if let Some(on) = On::docker26() {
         failing_run(on, "failing26");
     }
@@ -310,6 +319,7 @@ fn a_dockerfile_without_from_is_bad_input_at_its_line() {
 
 #[test]
 fn heredocs_and_copy_link_on_docker_26() {
+    let _serial = one_at_a_time();
     let Some(on) = On::docker26() else { return };
     let repo = repo("heredoc");
     let p = Project::new();
@@ -444,6 +454,7 @@ fn a_private_base_image_is_pulled_with_the_configured_credentials() {
 
 #[test]
 fn an_inline_cache_pushed_to_a_registry_serves_a_cold_build_on_docker_26() {
+    let _serial = one_at_a_time();
     let Some(engine) = engine26() else { return };
     let on = On::Docker26(engine);
     let registry = engine.registry(None);
@@ -561,6 +572,7 @@ fn dockerignore_matches_the_docker_cli_on_the_system_engine() {
 
 #[test]
 fn dockerignore_matches_the_docker_cli_on_docker_26() {
+    let _serial = one_at_a_time();
     if let (Some(_), Some(on)) = (On::system(), On::docker26()) {
         dockerignore_matches_the_cli(on, "ignore26");
     }
