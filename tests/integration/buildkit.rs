@@ -77,6 +77,25 @@ impl On {
         files
     }
 
+    /// A file's text in an image, read from `docker export` (no container
+    /// runs, so no output can be lost), trimmed.
+    fn read(self, image: &str, path: &str) -> String {
+        let container = self.docker(&["create", image, "/nothing"]);
+        let out = self.command(&["export", &container]).output().unwrap();
+        self.docker(&["rm", "-f", &container]);
+        let mut archive = tar::Archive::new(out.stdout.as_slice());
+        let wanted = path.trim_start_matches('/');
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == wanted {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+                return text.trim().to_string();
+            }
+        }
+        panic!("{path} is not in {image}");
+    }
+
     fn label(self, image: &str, key: &str) -> String {
         self.docker(&[
             "image",
@@ -167,12 +186,9 @@ fn secrets_cache_and_labels(on: On, name: &str) {
         "a rebuild takes steps from the cache: {outputs}"
     );
     // The step saw the value (its length), and the file secret.
-    let length = on.docker(&["run", "--rm", &image, "cat", "/token-length"]);
+    let length = on.read(&image, "/token-length");
     assert_eq!(length.trim(), secret.len().to_string());
-    assert_eq!(
-        on.docker(&["run", "--rm", &image, "cat", "/from-file"]),
-        "from-a-file"
-    );
+    assert_eq!(on.read(&image, "/from-file"), "from-a-file");
     // Nowhere in the image, its history, the state or the outputs.
     let saved = on.command(&["save", &image]).output().unwrap().stdout;
     assert!(
@@ -339,18 +355,9 @@ fn heredocs_and_copy_link_on_docker_26() {
     let r = on.gantry(&p).args(["build"]).run().code(0);
     assert!(r.stderr.contains("✓ app built"), "{}", r.stderr);
     let image = format!("{repo}:t");
-    assert_eq!(
-        on.docker(&["run", "--rm", &image, "cat", "/heredoc"]),
-        "one\ntwo"
-    );
-    assert_eq!(
-        on.docker(&["run", "--rm", &image, "cat", "/greeting"]),
-        "hello"
-    );
-    assert_eq!(
-        on.docker(&["run", "--rm", &image, "cat", "/app/main.py"]),
-        "print('hi')"
-    );
+    assert_eq!(on.read(&image, "/heredoc"), "one\ntwo");
+    assert_eq!(on.read(&image, "/greeting"), "hello");
+    assert_eq!(on.read(&image, "/app/main.py"), "print('hi')");
     on.cleanup(&repo);
 }
 
@@ -380,10 +387,7 @@ fn an_engine_whose_buildkit_cannot_take_the_context_falls_back_with_one_notice()
         "{}",
         r.stderr
     );
-    assert_eq!(
-        on.docker(&["run", "--rm", &format!("{repo}-b:t"), "cat", "/x"]),
-        "built"
-    );
+    assert_eq!(on.read(&format!("{repo}-b:t"), "/x"), "built");
     on.cleanup(&format!("{repo}-a"));
     on.cleanup(&format!("{repo}-b"));
 }
@@ -444,10 +448,7 @@ fn a_private_base_image_is_pulled_with_the_configured_credentials() {
     );
     let r = creds(on.gantry(&app)).args(["build"]).run().code(0);
     assert!(!r.all().contains(USER.1), "{}", r.all());
-    assert_eq!(
-        on.docker(&["run", "--rm", "team/app:1", "cat", "/copied"]),
-        "from-the-private-base"
-    );
+    assert_eq!(on.read("team/app:1", "/copied"), "from-the-private-base");
     on.cleanup("team/app");
     let _ = on.command(&["rmi", "-f", &base_ref]).output();
 }
