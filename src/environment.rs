@@ -44,6 +44,8 @@ pub const DOCKERHUB_USERNAME: &str = "DOCKERHUB_USERNAME";
 pub const DOCKERHUB_TOKEN: &str = "DOCKERHUB_TOKEN";
 /// The Docker Engine to talk to: `unix:///path` or `tcp://host:port`; default `/var/run/docker.sock`.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// The builder for images that set none: `buildkit` (default) or `classic`.
+pub const GANTRY_BUILDER: &str = "GANTRY_BUILDER";
 /// Tests only: push ECR images to this `host:port` instead of the ECR
 /// registry (the ECR API calls still go to AWS or `AWS_ENDPOINT_URL`).
 pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";

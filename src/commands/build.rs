@@ -6,11 +6,9 @@
 use super::Session;
 use crate::cli::BuildArgs;
 use crate::context::RefType;
-use crate::docker::build::{self, Failure, Request};
-use crate::docker::context::Context;
-use crate::docker::dockerfile;
-use crate::docker::engine;
+use crate::docker::build::{self, Builder, Failure, Line, Request};
 use crate::docker::metadata::{self, Facts};
+use crate::docker::{dockerfile, engine};
 use crate::error::{ConfigError, Error, Result};
 use crate::gate::location;
 use crate::output::github::{Annotation, Level};
@@ -39,6 +37,10 @@ struct BuiltImage {
     bytes: u64,
     seconds: f64,
     error: Option<String>,
+    /// `buildkit` or `classic`.
+    builder: Option<Builder>,
+    /// BuildKit: steps taken from the cache, and all steps.
+    cached_steps: Option<(usize, usize)>,
 }
 
 pub fn execute(
@@ -49,10 +51,21 @@ pub fn execute(
 ) -> Result<StepReport> {
     let printer = session.printer;
     let settings = BuildSettings::resolve(&session.project, session.env, names, jobs, build_args)?;
+    for value in settings.secrets.values().flat_map(|s| s.0.values()) {
+        printer.mask(&String::from_utf8_lossy(value));
+    }
+    for image in &settings.images {
+        for entry in build::cache_to(&image.cache_to).unsupported {
+            printer.warn(&format!(
+                "{}: cache-to `{entry}` is not exported: the Engine's build API exports only `type=inline`; building on",
+                image.name
+            ));
+        }
+    }
     let facts = facts(session);
     let mut requests = Vec::new();
     for image in &settings.images {
-        requests.push((image, request(image, &facts)?));
+        requests.push((image, request(image, &facts, &settings)?));
     }
     printer.info(&format!(
         "building {} image(s): {}",
@@ -67,18 +80,32 @@ pub fn execute(
     let results = runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let docker = &docker;
+        let (buildkit, notice) = build::choose(docker, Builder::BuildKit).await;
+        if let Some(notice) = notice {
+            printer.warn(&notice);
+        }
+        let host = settings.docker_host.as_deref();
+        let ecr = ecr_logins(&requests, printer).await;
+        let requests: Vec<_> = requests
+            .into_iter()
+            .map(|(image, (mut req, tags))| {
+                req.logins.extend(ecr.clone());
+                (image, (req, tags))
+            })
+            .collect();
         let results: Vec<_> = futures_util::stream::iter(requests)
             .map(|(image, (req, tags))| async move {
                 let started = Instant::now();
                 let name = image.name.clone();
-                let progress = move |line: &str| {
-                    if line.starts_with("Step ") {
-                        printer.info(&format!("[{name}] {line}"));
-                    } else {
-                        printer.detail(&format!("[{name}] {line}"));
-                    }
+                let progress = move |line: Line<'_>| match line {
+                    Line::Step(l) => printer.info(&format!("[{name}] {l}")),
+                    Line::Output(l) => printer.detail(&format!("[{name}] {l}")),
                 };
-                let result = build::build(docker, req, &progress).await;
+                let builder = match image.builder.unwrap_or(settings.builder) {
+                    Builder::BuildKit => buildkit,
+                    Builder::Classic => Builder::Classic,
+                };
+                let result = build::build(docker, host, builder, req, &progress).await;
                 (image, tags, result, started.elapsed())
             })
             .buffer_unordered(settings.jobs)
@@ -105,6 +132,8 @@ pub fn execute(
             bytes: 0,
             seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
             error: None,
+            builder: None,
+            cached_steps: None,
         };
         match result {
             Ok(built) => {
@@ -136,6 +165,8 @@ pub fn execute(
                 };
                 outputs.extend(recorded.outputs(&image.name));
                 outcome.built = true;
+                outcome.builder = Some(built.builder);
+                outcome.cached_steps = built.cached;
                 outcome.image_id = Some(built.image_id.clone());
                 outcome.files = built.sent.files;
                 outcome.bytes = built.sent.bytes;
@@ -165,7 +196,11 @@ pub fn execute(
 }
 
 /// The build request and the local tags of one image.
-fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
+fn request(
+    image: &Image,
+    facts: &Facts,
+    settings: &BuildSettings,
+) -> Result<(Request, Vec<String>)> {
     let dockerfile_text = std::fs::read_to_string(&image.dockerfile).map_err(|e| {
         Error::usage(
             format!("{}: cannot read: {e}", image.dockerfile.display()),
@@ -184,36 +219,60 @@ fn request(image: &Image, facts: &Facts) -> Result<(Request, Vec<String>)> {
     let mut labels: std::collections::BTreeMap<String, String> =
         metadata::labels(facts, &image.name).into_iter().collect();
     labels.extend(image.labels.clone());
-    // One LABEL step in the Dockerfile instead of one build step per label;
-    // the API's `labels` only when the Dockerfile cannot take the line.
-    let generated = dockerfile::with_labels(&dockerfile_text, &labels, image.target.as_deref());
-    let api_labels = if generated.is_some() {
-        std::collections::HashMap::new()
-    } else {
-        labels.into_iter().collect()
-    };
-    let (context, dockerfile_name) = Context::prepare(
-        &image.context,
-        &image.dockerfile,
-        generated.map(String::into_bytes),
-    )
-    .map_err(|e| Error::usage(format!("{}: {}", e.path.display(), e.message), Some(e.hint)))?;
+    let cache = build::cache_to(&image.cache_to);
     Ok((
         Request {
-            context,
-            dockerfile_name,
+            context_dir: image.context.clone(),
+            dockerfile: image.dockerfile.clone(),
             dockerfile_text,
             tags: tags.clone(),
-            labels: api_labels,
+            labels,
             build_args: image.build_args.clone(),
             target: image.target.clone(),
             platform: image.platform.clone(),
             cache_from: image.cache_from.clone(),
+            inline_cache: cache.inline,
             no_cache: image.no_cache,
             pull: image.pull,
+            secrets: settings
+                .secrets
+                .get(&image.name)
+                .map(|s| s.0.clone())
+                .unwrap_or_default(),
+            logins: settings.logins.clone(),
         },
         tags,
     ))
+}
+
+/// Logins for the ECR registries that Dockerfiles build `FROM`, with the
+/// token `gantry push` uses. Without AWS credentials the pull is anonymous
+/// (and fails with a hint), so a failed login is only a warning.
+async fn ecr_logins(
+    requests: &[(&Image, (Request, Vec<String>))],
+    printer: &crate::output::Printer,
+) -> std::collections::HashMap<String, crate::docker::buildkit::session::Login> {
+    let mut out = std::collections::HashMap::new();
+    let hosts: std::collections::BTreeSet<String> = requests
+        .iter()
+        .flat_map(|(_, (r, _))| dockerfile::base_hosts(&r.dockerfile_text))
+        .filter(|h| h.contains(".dkr.ecr."))
+        .collect();
+    for host in hosts {
+        let region = host.split('.').nth(3).map(str::to_string);
+        match crate::aws::ecr::Ecr::connect(region).await.login().await {
+            Ok(login) => {
+                printer.mask(&login.password);
+                let value = crate::docker::buildkit::session::Login {
+                    username: login.username,
+                    password: login.password,
+                };
+                out.insert(host.clone(), value);
+            }
+            Err(e) => printer.warn(&format!("no ECR login for {host}: {e}")),
+        }
+    }
+    out
 }
 
 /// Facts for tags and labels from the run context.
@@ -311,10 +370,12 @@ fn report_failure(
             text
         }
         Failure::Engine(message) => {
-            fatal.get_or_insert(Error::external(
-                "Docker",
-                format!("building {}: {message}", image.name),
-            ));
+            let mut e = Error::external("Docker", format!("building {}: {message}", image.name));
+            let lower = message.to_lowercase();
+            if lower.contains("401 unauthorized") || lower.contains("403 forbidden") {
+                e = e.with_hint("a base or cache image needs a login: set the variables of [registries.\"<host>\"] in gantry.toml (GITHUB_TOKEN for ghcr.io)");
+            }
+            fatal.get_or_insert(e);
             message.clone()
         }
     }

@@ -1,6 +1,8 @@
-//! One image build through the Docker Engine API (the classic builder; see
-//! the README for why), streaming the context and the builder's output.
+//! One image build through the Docker Engine API, with BuildKit (see
+//! `buildkit`) or the classic builder, streaming the context and the
+//! builder's output.
 
+use super::buildkit::{self, http::Endpoint, session::Login};
 use super::context::{self, Context, ContextError, Sent};
 use super::dockerfile;
 use super::engine;
@@ -9,7 +11,8 @@ use bollard::models::ImageId;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, TagImageOptions};
 use futures_util::StreamExt;
 use regex::Regex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::LazyLock;
 use tokio::sync::mpsc;
 
@@ -17,27 +20,136 @@ use tokio::sync::mpsc;
 const TAIL: usize = 30;
 
 /// Everything one build needs, resolved.
+#[derive(Clone, Default)]
 pub struct Request {
-    pub context: Context,
-    /// The Dockerfile's name inside the context tar.
-    pub dockerfile_name: String,
+    /// The context directory.
+    pub context_dir: PathBuf,
+    /// The Dockerfile (inside the context or not).
+    pub dockerfile: PathBuf,
     /// The Dockerfile's text, to map failing steps to lines.
     pub dockerfile_text: String,
     /// Local references to tag, `repository:tag`; the first names the build.
     pub tags: Vec<String>,
-    pub labels: HashMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     pub build_args: HashMap<String, String>,
     pub target: Option<String>,
     pub platform: Option<String>,
     pub cache_from: Vec<String>,
+    /// Write cache metadata into the image (BuildKit's inline cache).
+    pub inline_cache: bool,
     pub no_cache: bool,
     pub pull: bool,
+    /// Build secrets by id (BuildKit only).
+    pub secrets: HashMap<String, Vec<u8>>,
+    /// Registry logins by host, for base and cache images (BuildKit only).
+    pub logins: HashMap<String, Login>,
 }
 
+#[cfg(test)]
+impl Request {
+    pub fn for_tests() -> Self {
+        Request::default()
+    }
+}
+
+/// What `cache-to` asks for that the engine can do.
+#[derive(Debug, Default, PartialEq)]
+pub struct CacheTo {
+    /// `type=inline`: cache metadata in the image (BuildKit only).
+    pub inline: bool,
+    /// Entries the Engine's build API cannot export (`registry`, `gha`, `local`):
+    /// those need BuildKit's own solve API.
+    pub unsupported: Vec<String>,
+}
+
+pub fn cache_to(entries: &[String]) -> CacheTo {
+    let mut out = CacheTo::default();
+    for entry in entries {
+        let kind = entry
+            .split(',')
+            .find_map(|kv| kv.trim().strip_prefix("type="))
+            .unwrap_or("registry");
+        if kind == "inline" {
+            out.inline = true;
+        } else {
+            out.unsupported.push(entry.clone());
+        }
+    }
+    out
+}
+
+/// Which builder of the engine builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    BuildKit,
+    Classic,
+}
+
+/// One line of builder output: a step (started, cached, done) or what a
+/// step printed.
+#[derive(Debug, Clone, Copy)]
+pub enum Line<'a> {
+    Step(&'a str),
+    Output(&'a str),
+}
+
+/// The builder to use when `wanted` is asked for: BuildKit needs a Linux
+/// engine speaking API 1.39 or later; otherwise the classic builder, with
+/// the reason to tell the user once.
+pub async fn choose(docker: &Docker, wanted: Builder) -> (Builder, Option<String>) {
+    if wanted == Builder::Classic {
+        return (Builder::Classic, None);
+    }
+    let version = docker.version().await.ok();
+    let api = version.as_ref().and_then(|v| v.api_version.clone());
+    let os = version.as_ref().and_then(|v| v.os.clone());
+    if let Err(why) = supports_buildkit(api.as_deref(), os.as_deref()) {
+        return (
+            Builder::Classic,
+            Some(format!("{why}: building with the classic builder")),
+        );
+    }
+    let info = docker.info().await.ok();
+    let containerd_store = info
+        .and_then(|i| i.driver_status)
+        .unwrap_or_default()
+        .iter()
+        .flatten()
+        .any(|v| v.contains("containerd.snapshotter"));
+    if !containerd_store {
+        return (Builder::BuildKit, None);
+    }
+    // The engine's BuildKit cannot read a context sent with the build
+    // request when images live in containerd (moby/moby#47717).
+    (
+        Builder::Classic,
+        Some("the engine keeps images in the containerd image store, where BuildKit cannot read a context sent through the Engine API (moby/moby#47717): building with the classic builder".into()),
+    )
+}
+
+fn supports_buildkit(api: Option<&str>, os: Option<&str>) -> Result<(), String> {
+    let minor = api
+        .and_then(|a| a.strip_prefix("1."))
+        .and_then(|m| m.parse::<u32>().ok());
+    match (minor, os) {
+        (_, Some(os)) if !os.eq_ignore_ascii_case("linux") => {
+            Err(format!("the {os} engine has no BuildKit"))
+        }
+        (Some(m), _) if m < 39 => Err(format!(
+            "the engine speaks API 1.{m}, BuildKit builds need 1.39 or later"
+        )),
+        (None, _) => Err("the engine did not say its API version".into()),
+        _ => Ok(()),
+    }
+}
 #[derive(Debug, Clone)]
 pub struct Built {
     pub image_id: String,
     pub sent: Sent,
+    pub builder: Builder,
+    /// Steps taken from the cache, of all steps (BuildKit only).
+    pub cached: Option<(usize, usize)>,
 }
 
 /// Why a build did not produce an image.
@@ -68,23 +180,86 @@ static PARSE_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)line (\d+)").expect("valid"));
 
 /// Builds and tags one image; `progress` receives each builder line.
+/// `docker_host` is where `docker` is connected (BuildKit's calls go there
+/// too).
 pub async fn build(
     docker: &Docker,
+    docker_host: Option<&str>,
+    builder: Builder,
     req: Request,
-    progress: &(dyn Fn(&str) + Sync),
+    progress: &(dyn Fn(Line<'_>) + Sync),
 ) -> Result<Built, Failure> {
+    let (image_id, sent, cached) = match builder {
+        Builder::BuildKit => {
+            let endpoint = Endpoint::parse(docker_host);
+            let api = docker.client_version().to_string();
+            let (id, sent, cached) = buildkit::build(&endpoint, &api, &req, progress).await?;
+            (id, sent, Some(cached))
+        }
+        Builder::Classic => {
+            let (id, sent) = classic(docker, &req, progress).await?;
+            (id, sent, None)
+        }
+    };
+    for reference in &req.tags {
+        let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
+        docker
+            .tag_image(
+                &image_id,
+                Some(TagImageOptions {
+                    repo: Some(repo.to_string()),
+                    tag: Some(tag.to_string()),
+                }),
+            )
+            .await
+            .map_err(|e| {
+                Failure::Engine(format!("cannot tag {reference}: {}", engine::message(&e)))
+            })?;
+    }
+    Ok(Built {
+        image_id,
+        sent,
+        builder,
+        cached,
+    })
+}
+
+/// The classic builder: labels go in one generated `LABEL` line (see
+/// [`dockerfile::with_labels`]), the API's `labels` only when the
+/// Dockerfile cannot take it.
+async fn classic(
+    docker: &Docker,
+    req: &Request,
+    progress: &(dyn Fn(Line<'_>) + Sync),
+) -> Result<(String, Sent), Failure> {
+    let generated =
+        dockerfile::with_labels(&req.dockerfile_text, &req.labels, req.target.as_deref());
+    let api_labels: HashMap<String, String> = if generated.is_some() {
+        HashMap::new()
+    } else {
+        req.labels.clone().into_iter().collect()
+    };
+    let (ctx, dockerfile_name) = Context::prepare(
+        &req.context_dir,
+        &req.dockerfile,
+        generated.map(String::into_bytes),
+    )
+    .map_err(Failure::Context)?;
     let (tx, mut rx) = mpsc::channel(context::DEPTH);
-    let ctx = req.context;
     let walker = tokio::task::spawn_blocking(move || ctx.stream(tx));
     let body = bollard::body_try_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let mut build_args = req.build_args.clone();
+    if req.inline_cache {
+        build_args.insert("BUILDKIT_INLINE_CACHE".into(), "1".into());
+    }
     let options = BuildImageOptions {
-        dockerfile: req.dockerfile_name.clone(),
+        dockerfile: dockerfile_name,
         t: req.tags.first().cloned(),
-        buildargs: Some(req.build_args),
-        labels: Some(req.labels),
-        target: req.target.unwrap_or_default(),
-        platform: req.platform.unwrap_or_default(),
-        cachefrom: (!req.cache_from.is_empty()).then_some(req.cache_from),
+        buildargs: Some(build_args),
+        labels: Some(api_labels),
+        target: req.target.clone().unwrap_or_default(),
+        platform: req.platform.clone().unwrap_or_default(),
+        cachefrom: (!req.cache_from.is_empty()).then(|| req.cache_from.clone()),
         nocache: req.no_cache,
         pull: req.pull.then(|| "1".to_string()),
         rm: true,
@@ -110,7 +285,11 @@ pub async fn build(
                             tail.pop_front();
                         }
                         tail.push_back(line.to_string());
-                        progress(line);
+                        if line.starts_with("Step ") {
+                            progress(Line::Step(line));
+                        } else {
+                            progress(Line::Output(line));
+                        }
                     }
                 }
                 if let Some(ImageId { id: Some(id) }) = info.aux {
@@ -143,22 +322,12 @@ pub async fn build(
             "the engine finished without reporting an image id".into(),
         ));
     };
-    for reference in &req.tags {
-        let (repo, tag) = reference.rsplit_once(':').unwrap_or((reference, "latest"));
-        docker
-            .tag_image(
-                &image_id,
-                Some(TagImageOptions {
-                    repo: Some(repo.to_string()),
-                    tag: Some(tag.to_string()),
-                }),
-            )
-            .await
-            .map_err(|e| {
-                Failure::Engine(format!("cannot tag {reference}: {}", engine::message(&e)))
-            })?;
-    }
-    Ok(Built { image_id, sent })
+    Ok((image_id, sent))
+}
+
+/// The `line N` an engine message names.
+pub fn line_in(message: &str) -> Option<usize> {
+    PARSE_LINE.captures(message).and_then(|c| c[1].parse().ok())
 }
 
 fn classify(
@@ -212,6 +381,25 @@ mod tests {
             Failure::Step { line, step, .. } => assert_eq!((line, step), (Some(4), 3)),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn buildkit_needs_a_linux_engine_with_api_1_39() {
+        assert_eq!(supports_buildkit(Some("1.41"), Some("linux")), Ok(()));
+        assert!(supports_buildkit(Some("1.38"), Some("linux")).is_err());
+        assert!(supports_buildkit(Some("1.45"), Some("windows")).is_err());
+        assert!(supports_buildkit(None, None).is_err());
+    }
+
+    #[test]
+    fn only_inline_cache_export_goes_through_the_engine_api() {
+        let got = cache_to(&[
+            "type=inline".into(),
+            "type=registry,ref=r/app:cache,mode=max".into(),
+            "type=gha".into(),
+        ]);
+        assert!(got.inline);
+        assert_eq!(got.unsupported.len(), 2);
     }
 
     #[test]

@@ -124,6 +124,28 @@ pub fn with_labels(
     Some(out.join("\n") + "\n")
 }
 
+/// The registry hosts of the images the Dockerfile starts `FROM` (those with
+/// a host: `host[:port]/…`, not stage names or Docker Hub images).
+pub fn base_hosts(text: &str) -> Vec<String> {
+    let mut hosts: Vec<String> = instructions(text)
+        .iter()
+        .filter(|i| is_from(&i.text))
+        .filter_map(|i| {
+            let image = i
+                .text
+                .split_whitespace()
+                .skip(1)
+                .find(|w| !w.starts_with("--"))?;
+            let (first, _) = image.split_once('/')?;
+            (first.contains('.') || first.contains(':') || first == "localhost")
+                .then(|| first.to_string())
+        })
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
 fn is_from(text: &str) -> bool {
     text.split_whitespace()
         .next()
@@ -205,6 +227,19 @@ mod tests {
         assert_eq!(lines[4], "");
         assert_eq!(with_labels(file, &labels, Some("nope")), None);
         assert_eq!(with_labels("# escape=`\nFROM a\n", &labels, None), None);
+    }
+
+    #[test]
+    fn base_hosts_are_the_registries_of_from_images() {
+        let file = "FROM --platform=linux/amd64 123.dkr.ecr.eu-west-1.amazonaws.com/base:1 AS a\nFROM python:3.12\nFROM a\nFROM ghcr.io/o/x@sha256:ab\nFROM localhost:5000/y\n";
+        assert_eq!(
+            base_hosts(file),
+            [
+                "123.dkr.ecr.eu-west-1.amazonaws.com",
+                "ghcr.io",
+                "localhost:5000"
+            ]
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! (its `.dockerignore` rules, corner cases included), `context` walks and
 //! streams them, `metadata` derives tags and OCI labels from the commit as
 //! docker/metadata-action does, `dockerfile` maps build steps to lines,
-//! `engine` connects, `build` builds one image and `push` pushes one.
+//! `engine` connects, `build` builds one image (with `buildkit`, or the
+//! classic builder) and `push` pushes one.
 
 pub mod build;
+pub mod buildkit;
 pub mod context;
 pub mod dockerfile;
 pub mod engine;

@@ -66,14 +66,26 @@ pub struct ImageConfig {
     pub target: Option<String>,
     /// `linux/amd64`, `linux/arm64`, ...
     pub platform: Option<String>,
+    /// Several platforms for one image (a manifest list): refused with a
+    /// clear error until gantry drives BuildKit's solve API; one is `platform`.
+    #[serde(default)]
+    pub platforms: Vec<String>,
     /// Extra labels, on top of the OCI labels gantry sets.
     #[serde(default)]
     pub labels: IndexMap<String, String>,
     /// Tag rules: `sha`, `branch`, `tag`, `semver`, `pr`, `latest`, `raw:<tag>`.
     pub tags: Option<Vec<Spanned<String>>>,
-    /// Images to use as cache sources.
+    /// Images to use as cache sources (`ref` or `type=registry,ref=<ref>`).
     #[serde(default)]
     pub cache_from: Vec<String>,
+    /// Where to export the build cache: `type=inline` (BuildKit).
+    #[serde(default)]
+    pub cache_to: Vec<String>,
+    /// `buildkit` (the default where the engine has it) or `classic`.
+    pub builder: Option<BuilderChoice>,
+    /// Build secrets for `RUN --mount=type=secret,id=<id>`: `{ env = "VAR" }` or `{ file = "path" }`.
+    #[serde(default)]
+    pub secrets: IndexMap<String, SecretSource>,
     /// Build without the cache.
     #[serde(default)]
     pub no_cache: bool,
@@ -86,6 +98,24 @@ pub struct ImageConfig {
     /// `mutable` or `immutable`: for a repository gantry creates, and the
     /// rule gantry enforces before pushing (an existing tag with another digest is refused).
     pub tag_mutability: Option<TagMutability>,
+}
+
+/// The engine's builder an image is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuilderChoice {
+    Buildkit,
+    Classic,
+}
+
+/// Where a build secret's value comes from (exactly one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SecretSource {
+    /// An environment variable holding the value.
+    pub env: Option<String>,
+    /// A file holding the value, relative to `gantry.toml`.
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

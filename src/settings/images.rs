@@ -2,7 +2,9 @@
 //! resolved to absolute paths, parsed tag rules and registry credentials.
 
 use super::Project;
-use super::config::TagMutability;
+use super::config::{BuilderChoice, SecretSource, TagMutability};
+use crate::docker::build::Builder;
+use crate::docker::buildkit::session::Login;
 use crate::docker::metadata::TagRule;
 use crate::docker::push::Credentials;
 use crate::environment::{self as env, Environment};
@@ -28,6 +30,12 @@ pub struct Image {
     pub labels: HashMap<String, String>,
     pub tag_rules: Vec<TagRule>,
     pub cache_from: Vec<String>,
+    /// `cache-to` entries as written (`type=inline`, ...).
+    pub cache_to: Vec<String>,
+    /// `None`: the global choice (`GANTRY_BUILDER`), else BuildKit.
+    pub builder: Option<Builder>,
+    /// Build secret ids and where their values come from.
+    pub secrets: Vec<(String, SecretSource)>,
     pub no_cache: bool,
     pub pull: bool,
     pub create_repository: bool,
@@ -40,6 +48,22 @@ pub struct BuildSettings {
     /// Images building at once.
     pub jobs: usize,
     pub docker_host: Option<String>,
+    /// The builder of images that choose none (`GANTRY_BUILDER`).
+    pub builder: Builder,
+    /// Build secret values per image name, then per id.
+    pub secrets: HashMap<String, SecretValues>,
+    /// Registry logins for base and cache images, by host.
+    pub logins: HashMap<String, Login>,
+}
+
+/// Secret values; never printed (not even by `{:?}`).
+#[derive(Default, Clone)]
+pub struct SecretValues(pub HashMap<String, Vec<u8>>);
+
+impl std::fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 #[derive(Debug)]
@@ -66,6 +90,23 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
             Some(d) => project.root.join(d.get_ref()),
             None => context.join("Dockerfile"),
         };
+        let platform = match (cfg.platform.clone(), cfg.platforms.as_slice()) {
+            (p, []) => p,
+            (None, [one]) => Some(one.clone()),
+            _ => {
+                return Err(Error::usage(
+                    format!(
+                        "image {}: a multi-platform image ({}) needs BuildKit's solve API, which gantry does not drive yet",
+                        name.0,
+                        cfg.platforms.join(", ")
+                    ),
+                    Some(format!(
+                        "build one platform per image (`platform = \"…\"` under [images.{}])",
+                        name.0
+                    )),
+                ));
+            }
+        };
         let rules = match &cfg.tags {
             Some(tags) => tags
                 .iter()
@@ -85,7 +126,7 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             target: cfg.target.clone(),
-            platform: cfg.platform.clone(),
+            platform,
             labels: cfg
                 .labels
                 .iter()
@@ -93,7 +134,17 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
                 .collect(),
             // Validated when the file was loaded.
             tag_rules: rules.iter().filter_map(|r| r.parse().ok()).collect(),
-            cache_from: cfg.cache_from.clone(),
+            cache_from: cfg.cache_from.iter().map(|c| cache_ref(c)).collect(),
+            cache_to: cfg.cache_to.clone(),
+            builder: cfg.builder.map(|b| match b {
+                BuilderChoice::Buildkit => Builder::BuildKit,
+                BuilderChoice::Classic => Builder::Classic,
+            }),
+            secrets: cfg
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             no_cache: cfg.no_cache,
             pull: cfg.pull,
             create_repository: cfg.create_repository,
@@ -124,12 +175,120 @@ impl BuildSettings {
         for image in &mut images {
             image.build_args.extend(overrides.iter().cloned());
         }
+        let builder = match env.get(env::GANTRY_BUILDER).map(str::to_ascii_lowercase) {
+            None => Builder::BuildKit,
+            Some(b) if b == "buildkit" || b.is_empty() => Builder::BuildKit,
+            Some(b) if b == "classic" => Builder::Classic,
+            Some(other) => {
+                return Err(Error::usage(
+                    format!("{}={other}: not a builder", env::GANTRY_BUILDER),
+                    Some("use `buildkit` or `classic`".into()),
+                ));
+            }
+        };
+        let mut secrets = HashMap::new();
+        for image in &images {
+            secrets.insert(
+                image.name.clone(),
+                secret_values(project, env, &image.name, &image.secrets)?,
+            );
+        }
         Ok(BuildSettings {
             images,
             jobs: jobs(requested_jobs)?,
             docker_host: env.get(env::DOCKER_HOST).map(str::to_string),
+            builder,
+            secrets,
+            logins: logins(project, env),
         })
     }
+}
+
+/// `type=registry,ref=<ref>` → `<ref>`; a bare reference stays as it is.
+fn cache_ref(entry: &str) -> String {
+    entry
+        .split(',')
+        .find_map(|kv| kv.trim().strip_prefix("ref="))
+        .unwrap_or(entry)
+        .to_string()
+}
+
+/// Reads each secret; one that is missing stops the build before it starts.
+fn secret_values(
+    project: &Project,
+    env: &Environment,
+    image: &str,
+    sources: &[(String, SecretSource)],
+) -> Result<SecretValues> {
+    let mut out = HashMap::new();
+    for (id, source) in sources {
+        let value = match (&source.env, &source.file) {
+            (Some(var), None) => env.get(var).map(|v| v.as_bytes().to_vec()).ok_or_else(|| {
+                Error::usage(
+                    format!("image {image}: build secret `{id}` needs {var}, which is not set"),
+                    Some(format!(
+                        "set {var}, or change [images.{image}.secrets] in gantry.toml"
+                    )),
+                )
+            })?,
+            (None, Some(file)) => {
+                let path = project.root.join(file);
+                std::fs::read(&path).map_err(|e| {
+                    Error::usage(
+                        format!(
+                            "image {image}: build secret `{id}`: cannot read {}: {e}",
+                            path.display()
+                        ),
+                        Some(format!(
+                            "create the file, or change [images.{image}.secrets] in gantry.toml"
+                        )),
+                    )
+                })?
+            }
+            _ => {
+                return Err(Error::usage(
+                    format!(
+                        "image {image}: build secret `{id}` needs exactly one of `env` or `file`"
+                    ),
+                    Some(format!(
+                        "write {id} = {{ env = \"VAR\" }} or {id} = {{ file = \"path\" }}"
+                    )),
+                ));
+            }
+        };
+        out.insert(id.clone(), value);
+    }
+    Ok(SecretValues(out))
+}
+
+/// Registry logins for pulls during a build: every `[registries."<host>"]`
+/// whose variables are set, GHCR with `GITHUB_TOKEN`, Docker Hub with
+/// `DOCKERHUB_TOKEN`. A registry without a login is pulled anonymously.
+fn logins(project: &Project, env: &Environment) -> HashMap<String, Login> {
+    let mut out = HashMap::new();
+    let login = |user: Option<&str>, pass: Option<&str>| {
+        pass.map(|p| Login {
+            username: user.unwrap_or("gantry").to_string(),
+            password: p.to_string(),
+        })
+    };
+    if let Some(l) = login(env.get(env::GITHUB_ACTOR), env.get(env::GITHUB_TOKEN)) {
+        out.insert("ghcr.io".to_string(), l);
+    }
+    if let Some(l) = login(
+        env.get(env::DOCKERHUB_USERNAME),
+        env.get(env::DOCKERHUB_TOKEN),
+    ) {
+        out.insert("docker.io".to_string(), l);
+    }
+    for (host, cfg) in &project.config.registries {
+        let user = cfg.username_env.as_deref().and_then(|v| env.get(v));
+        let pass = cfg.password_env.as_deref().and_then(|v| env.get(v));
+        if let Some(l) = login(user, pass) {
+            out.insert(host.clone(), l);
+        }
+    }
+    out
 }
 
 impl PushSettings {

@@ -147,6 +147,8 @@ fn a_failing_step_is_annotated_on_its_dockerfile_line() {
         .gantry()
         .args(["build"])
         .envs(runner.env("push", json!({"before": sha}), &sha))
+        // The classic builder's messages; BuildKit's: tests/integration/buildkit.rs.
+        .env("GANTRY_BUILDER", "classic")
         .run()
         .code(1);
     let errors = r.commands("::error");
@@ -368,7 +370,12 @@ fn the_generated_dockerfile_never_lands_in_the_image() {
     p.write("docker/b.Dockerfile", "FROM scratch\nCOPY . /ctx/\n");
     p.write("app2/main.py", "");
     p.commit("two");
-    p.gantry().args(["build"]).run().code(0);
+    // The classic builder's generated Dockerfile; BuildKit's labels: tests/integration/buildkit.rs.
+    p.gantry()
+        .args(["build"])
+        .env("GANTRY_BUILDER", "classic")
+        .run()
+        .code(0);
     // As with the Docker CLI: the excluded Dockerfile is gone, the
     // .dockerignore (not excluded) stays; nothing of gantry's is left.
     assert_eq!(

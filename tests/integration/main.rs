@@ -9,6 +9,7 @@ mod support;
 
 mod action;
 mod build;
+mod buildkit;
 mod cancel;
 mod cli;
 mod deploy_ecs;

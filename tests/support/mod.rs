@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod act;
+pub mod dockerd;
 pub mod ecs;
 pub mod npm;
 pub mod oidc;

@@ -58,24 +58,7 @@ pub fn busybox_image() -> &'static str {
         {
             return;
         }
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).is_file())
-            .expect("busybox-static is installed (scripts/setup)");
-        let mut tar = tar::Builder::new(Vec::new());
-        tar.append_path_with_name(busybox, "bin/busybox").unwrap();
-        for cmd in [
-            "sh", "echo", "cat", "ls", "true", "false", "mkdir", "touch", "env", "sleep", "test",
-            "wc",
-        ] {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_size(0);
-            h.set_mode(0o777);
-            tar.append_link(&mut h, format!("bin/{cmd}"), "busybox")
-                .unwrap();
-        }
-        let bytes = tar.into_inner().unwrap();
+        let bytes = busybox_rootfs();
         let mut child = Command::new("docker")
             .args(["import", "-", NAME])
             .stdin(Stdio::piped())
@@ -87,6 +70,28 @@ pub fn busybox_image() -> &'static str {
         assert!(child.wait().unwrap().success(), "docker import failed");
     });
     NAME
+}
+
+/// A tiny root filesystem (tar) with Debian's static busybox as `/bin/sh`
+/// and a few commands, for `docker import`.
+pub fn busybox_rootfs() -> Vec<u8> {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("busybox-static is installed (scripts/setup)");
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append_path_with_name(busybox, "bin/busybox").unwrap();
+    for cmd in [
+        "sh", "echo", "cat", "ls", "true", "false", "mkdir", "touch", "env", "sleep", "test", "wc",
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        tar.append_link(&mut h, format!("bin/{cmd}"), "busybox")
+            .unwrap();
+    }
+    tar.into_inner().unwrap()
 }
 
 /// Files every container has, put there by the engine rather than the image.
@@ -134,7 +139,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+pub fn wait_for_port(port: u16, child: &mut Child, what: &str) {
     let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -275,7 +280,7 @@ impl Drop for Moto {
     }
 }
 
-fn which(name: &str) -> Option<PathBuf> {
+pub fn which(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&test_path())
         .map(|d| d.join(name))
         .find(|p| p.is_file())
