@@ -13,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod gate;
 pub mod git;
+pub mod init;
 pub mod output;
 pub mod plan;
 pub mod publish;
@@ -63,11 +64,15 @@ fn dispatch(
     cwd: &std::path::Path,
 ) -> Result<Verdict, Error> {
     let g = &cli.global;
+    // init writes gantry.toml: it cannot need one.
+    if let Commands::Init(args) = &cli.command {
+        return commands::init::cmd_init(args, printer, cwd);
+    }
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) | Commands::Publish(_) => None,
-        Commands::Scan(_) | Commands::Deploy(_) => None,
+        Commands::Scan(_) | Commands::Deploy(_) | Commands::Init(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {
@@ -96,6 +101,7 @@ fn dispatch(
             }
         },
         Commands::Publish(args) => commands::publish::cmd_publish(args, &session),
+        Commands::Init(_) => unreachable!("init runs before a session is opened"),
     }
 }
 

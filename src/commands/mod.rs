@@ -6,6 +6,7 @@ pub mod build;
 pub mod deploy_ecs;
 pub mod deploy_railway;
 pub mod gate;
+pub mod init;
 pub mod migrate;
 pub mod publish;
 pub mod push;
