@@ -291,10 +291,14 @@ fn read_task_definition(
             .rsplit_once('/')
             .map(|(_, last)| last.split([':', '@']).next().unwrap_or(last))
             .unwrap_or(repo);
+        // An ECR image with no Dockerfile of its name is the sole Dockerfile's.
+        let sole = (dockerfiles.len() == 1 && image.contains(".dkr.ecr."))
+            .then(|| dockerfiles[0].image.clone());
         let built = dockerfiles
             .iter()
             .find(|d| d.image == repo || d.image == name)
-            .map(|d| d.image.clone());
+            .map(|d| d.image.clone())
+            .or(sole);
         for s in c["secrets"].as_array().into_iter().flatten() {
             if let Some(n) = s["name"].as_str() {
                 secrets.push(n.to_string());
