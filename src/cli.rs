@@ -212,6 +212,9 @@ pub struct RunArgs {
     pub options: GateOptions,
     #[command(flatten)]
     pub build_args: BuildArgOverrides,
+    /// In a pull request's workflow: also post the summary (with --dry-run, the plan) as one comment on the pull request, edited in place on each run
+    #[arg(long)]
+    pub comment: bool,
 }
 
 /// Options of the gates, shared by `gate` and `run`.

@@ -13,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod gate;
 pub mod git;
+pub mod github;
 pub mod init;
 pub mod output;
 pub mod plan;
@@ -39,6 +40,11 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     let printer = Printer::new(settings::printer_options(&cli.global, env));
     register_secrets(&printer, env);
     let result = dispatch(cli, env, &printer, cwd);
+    if let Commands::Run(args) = &cli.command
+        && args.comment
+    {
+        commands::pr_comment::post(&printer, env);
+    }
     // The summary is written even when the command failed: it says why.
     let finished = printer.finish();
     match result.and_then(|v| finished.map(|_| v)) {

@@ -8,6 +8,7 @@ pub mod deploy_railway;
 pub mod gate;
 pub mod init;
 pub mod migrate;
+pub mod pr_comment;
 pub mod publish;
 pub mod push;
 pub mod run;

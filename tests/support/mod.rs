@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod ecs;
+pub mod github_api;
 pub mod npm;
 pub mod oidc;
 pub mod postgres;
