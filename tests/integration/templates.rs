@@ -149,3 +149,258 @@ fn a_comment_github_refuses_is_a_warning() {
     assert!(run.all().contains("401 Bad credentials"), "{}", run.all());
     assert!(api.comments(9).is_empty());
 }
+
+// ---- The templates under act -------------------------------------------
+//
+// Each runs the workflow exactly as `gantry init` writes it for the example
+// (gantry's action pinned by commit, checkout, configure-aws-credentials);
+// act maps gantry's action to this checkout of it and
+// configure-aws-credentials to a stand-in that exports test credentials.
+
+mod act {
+    use crate::support::act::{ActOptions, ActRepo, ActRun, VERSION, gantry_bin, sha256_file};
+    use crate::support::ecs::{EcsStandIn, Scenario};
+    use crate::support::github_api::GithubApi;
+    use crate::support::repo_root;
+    use crate::support::services::{Registry, docker_available};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
+
+    /// `uses:` of gantry's action in the rendered templates, without its comment.
+    fn gantry_action() -> String {
+        gantry::init::ACTION
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    fn aws_stand_in() -> PathBuf {
+        repo_root().join("tests/act/templates/configure-aws-credentials")
+    }
+
+    /// The ecs-services example with the workflows init writes for it, and a
+    /// gantry.toml aimed at the local registry and the ECS stand-in
+    /// (`frontend` → service `api`, `backend` → service `worker`).
+    fn ecs_services(repo: &ActRepo, registry: &str) {
+        repo.example_at_root("ecs-services");
+        let init = std::process::Command::new(gantry_bin())
+            .args(["init"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let mut toml = String::from(
+            "[pipeline]\nsteps = [\"gate\", \"build\", \"scan\", \"push\", \"deploy-ecs\"]\n\n\
+             [gates.shop-tests]\nrun = \"npm test\"\n\n\
+             # Trivy offline: no vulnerability database can be fetched here.\n\
+             [scan]\nvulnerabilities = false\noffline = true\n",
+        );
+        for (image, service) in [("frontend", "api"), ("backend", "worker")] {
+            toml.push_str(&format!(
+                "\n[images.{image}]\ncontext = \".\"\ndockerfile = \"{image}.Dockerfile\"\n\
+                 repository = \"shop/{image}\"\nregistry = \"{registry}\"\ntags = [\"sha\"]\n\n\
+                 [deploy.{image}]\ncontainers = {{ {image} = \"{image}\" }}\n\n\
+                 [deploy.{image}.ecs]\ncluster = \"prod\"\nservice = \"{service}\"\n\
+                 task-definition = \"deploy/{image}.json\"\n"
+            ));
+        }
+        toml.push_str(&format!(
+            "\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+        ));
+        repo.write("gantry.toml", &toml)
+            .checksums(VERSION, &sha256_file(&gantry_bin()));
+    }
+
+    fn env(ecs: &EcsStandIn) -> Vec<(String, String)> {
+        let mut env = ecs.env();
+        // The deploy job's credentials come from the configure-aws-credentials stand-in.
+        env.retain(|(k, _)| k.starts_with("AWS_ENDPOINT_URL") || k == "AWS_EC2_METADATA_DISABLED");
+        env.extend(
+            [
+                ("REG_USER", USER.0),
+                ("REG_PASSWORD", USER.1),
+                ("GANTRY_ECS_POLL_INTERVAL", "40ms"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        env
+    }
+
+    fn run(
+        repo: &ActRepo,
+        workflow: &str,
+        event: &str,
+        payload: Option<serde_json::Value>,
+        env: &[(String, String)],
+        act_env: &[(&str, &str)],
+    ) -> ActRun {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let on_path = gantry_bin().parent().unwrap().to_path_buf();
+        let maps = [
+            (gantry_action(), repo.path()),
+            (
+                "aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502"
+                    .to_string(),
+                aws_stand_in(),
+            ),
+        ];
+        let maps: Vec<(&str, PathBuf)> =
+            maps.iter().map(|(a, p)| (a.as_str(), p.clone())).collect();
+        repo.run_with(
+            workflow,
+            &ActOptions {
+                event: Some(event),
+                payload,
+                env: &env,
+                path_first: Some(&on_path),
+                vars: &[
+                    (
+                        "AWS_DEPLOY_ROLE_ARN",
+                        "arn:aws:iam::123456789012:role/gantry-deploy",
+                    ),
+                    ("AWS_REGION", "us-east-1"),
+                ],
+                secrets: &[("GITHUB_TOKEN", "ghs_act_token")],
+                act_env,
+                local_repositories: &maps,
+            },
+        )
+    }
+
+    #[test]
+    fn ecs_services_builds_pushes_and_rolls_both_services_with_one_verdict() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        ecs_services(&repo, &registry.host);
+        let run = run(&repo, "ecs-services.yml", "push", None, &env(&ecs), &[]).code(0);
+        run.shows("assumed arn:aws:iam::123456789012:role/gantry-deploy in us-east-1 (stand-in)");
+        let head = repo.head();
+        for image in ["frontend", "backend"] {
+            registry
+                .manifest_digest(
+                    &format!("shop/{image}"),
+                    &format!("sha-{}", &head[..7]),
+                    Some(USER),
+                )
+                .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
+        }
+        let changes: Vec<String> = ecs
+            .mutating()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.operation,
+                    c.body["family"]
+                        .as_str()
+                        .or(c.body["service"].as_str())
+                        .unwrap_or("")
+                )
+            })
+            .collect();
+        eprintln!(
+            "ecs-services under act: {:?}; ECS changes: {changes:?}",
+            run.elapsed
+        );
+        assert_eq!(
+            changes,
+            [
+                "RegisterTaskDefinition shop-frontend",
+                "RegisterTaskDefinition shop-backend",
+                "UpdateService api",
+                "UpdateService worker",
+            ],
+            "{}",
+            run.output
+        );
+        assert!(!run.output.contains(USER.1), "the registry password leaked");
+    }
+
+    #[test]
+    fn pull_request_comments_the_plan_once_then_updates_it() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        let api = GithubApi::start("gantry-test/shop", "ghs_act_token");
+        ecs_services(&repo, &registry.host);
+        let mut env = env(&ecs);
+        // A pull request's job has no cloud role: the plan reads ECS with
+        // the stand-in's test keys and changes nothing.
+        env.extend(
+            [
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_REGION", "us-east-1"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let payload = serde_json::json!({
+            "number": 7,
+            "repository": {"full_name": "gantry-test/shop", "name": "shop", "owner": {"login": "gantry-test"}},
+            "pull_request": {"number": 7, "base": {"ref": "main"}, "head": {"ref": "feature"}},
+        });
+        let act_env = [
+            ("GITHUB_API_URL", api.url.as_str()),
+            ("GITHUB_REPOSITORY", "gantry-test/shop"),
+        ];
+        let first = run(
+            &repo,
+            "pull-request.yml",
+            "pull_request",
+            Some(payload.clone()),
+            &env,
+            &act_env,
+        )
+        .code(0);
+        first.shows("created on pull request #7");
+        repo.write(
+            "frontend/server.js",
+            "export function handle(path) {\n  return { service: \"frontend\", path, v: 2 };\n}\n",
+        );
+        let second = run(
+            &repo,
+            "pull-request.yml",
+            "pull_request",
+            Some(payload),
+            &env,
+            &act_env,
+        )
+        .code(0);
+        second.shows("updated on pull request #7");
+
+        let comments = api.comments(7);
+        assert_eq!(comments.len(), 1, "{comments:?}");
+        assert!(comments[0].body.starts_with("<!-- gantry:plan -->"));
+        assert!(
+            comments[0].body.contains(&repo.head()),
+            "{}",
+            comments[0].body
+        );
+        // A dry run: nothing registered, no service touched, nothing pushed.
+        assert!(ecs.mutating().is_empty(), "{:?}", ecs.mutating());
+        eprintln!(
+            "pull-request under act: {:?} then {:?}; GitHub API calls: {:?}",
+            first.elapsed,
+            second.elapsed,
+            api.calls()
+        );
+    }
+}
