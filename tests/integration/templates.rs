@@ -403,4 +403,180 @@ mod act {
             api.calls()
         );
     }
+
+    const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
+    const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
+
+    /// The railway-supabase example as init writes it, with the install
+    /// step (which would reach PyPI and npm) replaced by what this machine
+    /// has, and a gantry.toml aimed at the stand-ins.
+    fn railway_supabase(repo: &ActRepo, registry: &str) {
+        repo.example_at_root("railway-supabase");
+        let init = std::process::Command::new(gantry_bin())
+            .args(["init"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let wf = repo.path().join(".github/workflows/railway-supabase.yml");
+        let text = std::fs::read_to_string(&wf).unwrap();
+        let text = text
+            .replace(
+                "python -m pip install -e ./api pytest",
+                "python -m pytest --version",
+            )
+            .replace("npm ci --prefix web", "node --version");
+        std::fs::write(&wf, text).unwrap();
+        repo.write(
+            "gantry.toml",
+            &format!(
+                "[gates.api-tests]\ndir = \"api\"\nrun = \"python -m pytest -q\"\nmatcher = \"pytest\"\n\n\
+                 [gates.web-lint]\ndir = \"web\"\nrun = \"npm run lint\"\n\n\
+                 [migrate]\ndir = \"supabase\"\ndb-url-env = \"SUPABASE_DB_URL\"\n\n\
+                 [images.api]\ncontext = \"api\"\nrepository = \"notes/api\"\nregistry = \"{registry}\"\ntags = [\"sha\"]\n\n\
+                 [registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n\n\
+                 [deploy.api]\nrailway = {{ service = \"api\" }}\nimage = \"api\"\n\n\
+                 [deploy.worker]\nrailway = {{ service = \"worker\" }}\nimage = \"api\"\n"
+            ),
+        )
+        .checksums(VERSION, &sha256_file(&gantry_bin()));
+    }
+
+    fn railway_run(
+        repo: &ActRepo,
+        railway: &crate::support::railway::Railway,
+        db_url: &str,
+    ) -> ActRun {
+        let env: Vec<(String, String)> = [
+            ("REG_USER", USER.0),
+            ("REG_PASSWORD", USER.1),
+            ("GANTRY_RAILWAY_API_URL", railway.url.as_str()),
+            ("GANTRY_RAILWAY_POLL_INTERVAL", "5ms"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let on_path = gantry_bin().parent().unwrap().to_path_buf();
+        let maps = [(gantry_action(), repo.path())];
+        let maps: Vec<(&str, PathBuf)> =
+            maps.iter().map(|(a, p)| (a.as_str(), p.clone())).collect();
+        repo.run_with(
+            "railway-supabase.yml",
+            &ActOptions {
+                event: Some("push"),
+                env: &env,
+                path_first: Some(&on_path),
+                secrets: &[
+                    ("GITHUB_TOKEN", "ghs_act_token"),
+                    ("RAILWAY_TOKEN", PROJECT_TOKEN),
+                    ("SUPABASE_DB_URL", db_url),
+                ],
+                local_repositories: &maps,
+                ..ActOptions::default()
+            },
+        )
+    }
+
+    #[test]
+    fn railway_supabase_migrates_once_pushes_and_deploys_both_services() {
+        use crate::support::railway::{Railway, Service};
+        let Some(repo) = ActRepo::new() else { return };
+        let Some(pg) = crate::support::postgres::postgres() else {
+            return;
+        };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let db = pg.database("railway_supabase_act");
+        db.supabase_bootstrap();
+        let railway = Railway::start(
+            PROJECT_TOKEN,
+            API_TOKEN,
+            vec![
+                Service::new("api", &["BUILDING", "DEPLOYING", "SUCCESS"]),
+                Service::new("worker", &["DEPLOYING", "SUCCESS"]),
+            ],
+        );
+        railway_supabase(&repo, &registry.host);
+        let run = railway_run(&repo, &railway, &db.url()).code(0);
+        let head = repo.head();
+        let digest = registry
+            .manifest_digest("notes/api", &format!("sha-{}", &head[..7]), Some(USER))
+            .unwrap_or_else(|| panic!("not pushed\n{}", run.output));
+        let image = format!("{}/notes/api@{digest}", registry.host);
+        assert_eq!(
+            db.versions(),
+            ["20240301090000", "20240302090000"],
+            "{}",
+            run.output
+        );
+        let mutations: Vec<String> = railway
+            .mutations()
+            .into_iter()
+            .map(|c| c.operation)
+            .collect();
+        assert_eq!(
+            mutations,
+            [
+                "ServiceInstanceSetImage",
+                "ServiceInstanceDeploy",
+                "ServiceInstanceSetImage",
+                "ServiceInstanceDeploy"
+            ]
+        );
+        assert_eq!(
+            railway.service("api").image.as_deref(),
+            Some(image.as_str())
+        );
+        assert_eq!(
+            railway.service("worker").image.as_deref(),
+            Some(image.as_str())
+        );
+        assert!(
+            !run.output.contains(PROJECT_TOKEN),
+            "the Railway token leaked"
+        );
+        eprintln!(
+            "railway-supabase under act: {:?}; Railway mutations: {mutations:?}; migrations: {:?}",
+            run.elapsed,
+            db.versions()
+        );
+    }
+
+    #[test]
+    fn railway_supabase_fails_the_job_when_a_deployment_crashes() {
+        use crate::support::railway::{Railway, Service};
+        let Some(repo) = ActRepo::new() else { return };
+        let Some(pg) = crate::support::postgres::postgres() else {
+            return;
+        };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let db = pg.database("railway_supabase_crash");
+        db.supabase_bootstrap();
+        let mut worker = Service::new("worker", &["DEPLOYING", "CRASHED"]);
+        worker.deploy_logs = vec!["Error: connect ECONNREFUSED 10.0.0.7:6379".into()];
+        let railway = Railway::start(
+            PROJECT_TOKEN,
+            API_TOKEN,
+            vec![Service::new("api", &["DEPLOYING", "SUCCESS"]), worker],
+        );
+        railway_supabase(&repo, &registry.host);
+        let run = railway_run(&repo, &railway, &db.url()).code(1);
+        run.shows("CRASHED")
+            .shows("ECONNREFUSED")
+            .shows("Job failed");
+        eprintln!("railway-supabase (crash) under act: {:?}", run.elapsed);
+    }
 }
