@@ -297,20 +297,7 @@ mod act {
                 )
                 .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
         }
-        let changes: Vec<String> = ecs
-            .mutating()
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c.operation,
-                    c.body["family"]
-                        .as_str()
-                        .or(c.body["service"].as_str())
-                        .unwrap_or("")
-                )
-            })
-            .collect();
+        let changes = ecs_changes(&ecs);
         eprintln!(
             "ecs-services under act: {:?}; ECS changes: {changes:?}",
             run.elapsed
@@ -318,8 +305,8 @@ mod act {
         assert_eq!(
             changes,
             [
-                "RegisterTaskDefinition shop-frontend",
                 "RegisterTaskDefinition shop-backend",
+                "RegisterTaskDefinition shop-frontend",
                 "UpdateService api",
                 "UpdateService worker",
             ],
@@ -578,5 +565,282 @@ mod act {
             .shows("ECONNREFUSED")
             .shows("Job failed");
         eprintln!("railway-supabase (crash) under act: {:?}", run.elapsed);
+    }
+
+    /// One image of an ECS example: name, context, Dockerfile.
+    type Image<'a> = (&'a str, &'a str, &'a str);
+    /// One deploy: name, task definition, container → image (or none), stand-in service.
+    type Deploy<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>, &'a str);
+
+    /// An ECS example as init writes it; `installs` are the install lines
+    /// (which would reach PyPI) replaced by what this machine has.
+    fn ecs_example(
+        repo: &ActRepo,
+        example: &str,
+        registry: &str,
+        gates: &str,
+        images: &[Image],
+        deploys: &[Deploy],
+        installs: &[(&str, &str)],
+    ) {
+        repo.example_at_root(example);
+        let init = std::process::Command::new(gantry_bin())
+            .args(["init"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let wf = repo.path().join(format!(".github/workflows/{example}.yml"));
+        let mut text = std::fs::read_to_string(&wf).unwrap();
+        for (from, to) in installs {
+            assert!(text.contains(from), "{from:?} not in\n{text}");
+            text = text.replace(from, to);
+        }
+        std::fs::write(&wf, text).unwrap();
+        let mut toml = format!(
+            "{gates}\n# Trivy offline: no vulnerability database can be fetched here.\n\
+             [scan]\nvulnerabilities = false\noffline = true\n"
+        );
+        for (image, context, dockerfile) in images {
+            toml.push_str(&format!(
+                "\n[images.{image}]\ncontext = \"{context}\"\ndockerfile = \"{dockerfile}\"\n\
+                 repository = \"{example}/{image}\"\nregistry = \"{registry}\"\ntags = [\"sha\"]\n"
+            ));
+        }
+        for (name, td, container, service) in deploys {
+            toml.push_str(&format!("\n[deploy.{name}]\n"));
+            if let Some((c, i)) = container {
+                toml.push_str(&format!("containers = {{ {c} = \"{i}\" }}\n"));
+            }
+            toml.push_str(&format!(
+                "\n[deploy.{name}.ecs]\ncluster = \"prod\"\nservice = \"{service}\"\ntask-definition = \"{td}\"\n"
+            ));
+        }
+        toml.push_str(&format!(
+            "\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+        ));
+        repo.write("gantry.toml", &toml)
+            .checksums(VERSION, &sha256_file(&gantry_bin()));
+    }
+
+    /// `Operation family-or-service` of every call that changed ECS.
+    fn ecs_changes(ecs: &EcsStandIn) -> Vec<String> {
+        // Services deploy in parallel: sorted (registers sort before updates).
+        let mut out: Vec<String> = ecs
+            .mutating()
+            .iter()
+            .map(|c| {
+                let what = c.body["family"].as_str().or(c.body["service"].as_str());
+                format!("{} {}", c.operation, what.unwrap_or(""))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    const PYTEST_GATE: &str =
+        "[gates.api-tests]\ndir = \"api\"\nrun = \"python -m pytest -q\"\nmatcher = \"pytest\"\n";
+
+    fn ecs_ec2(repo: &ActRepo, registry: &str) {
+        ecs_example(
+            repo,
+            "ecs-ec2",
+            registry,
+            PYTEST_GATE,
+            &[("api", "api", "api/Dockerfile")],
+            &[(
+                "api",
+                "deploy/task-definition.json",
+                Some(("api", "api")),
+                "api",
+            )],
+            &[(
+                "python -m pip install -e ./api ruff pytest",
+                "python -m pytest --version",
+            )],
+        );
+    }
+
+    #[test]
+    fn ecs_ec2_builds_scans_pushes_and_deploys_one_service() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        ecs_ec2(&repo, &registry.host);
+        let run = run(&repo, "ecs-ec2.yml", "push", None, &env(&ecs), &[]).code(0);
+        let changes = ecs_changes(&ecs);
+        eprintln!(
+            "ecs-ec2 under act: {:?}; ECS changes: {changes:?}",
+            run.elapsed
+        );
+        assert_eq!(
+            changes,
+            ["RegisterTaskDefinition shop-api", "UpdateService api"],
+            "{}",
+            run.output
+        );
+        assert_eq!(ecs.running("api"), ecs.running_task_definition());
+        assert!(
+            ecs.running("api").contains("shop-api"),
+            "{}",
+            ecs.running("api")
+        );
+    }
+
+    #[test]
+    fn ecs_ec2_fails_the_job_and_rolls_back_when_a_task_stops() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::CannotPull, Duration::from_millis(100));
+        let before = ecs.running("api");
+        ecs_ec2(&repo, &registry.host);
+        let run = run(&repo, "ecs-ec2.yml", "push", None, &env(&ecs), &[]).code(1);
+        run.shows("CannotPullContainerError")
+            .shows("rolled back to")
+            .shows("Job failed");
+        assert_eq!(
+            ecs.running("api"),
+            before,
+            "the service was not rolled back"
+        );
+        eprintln!(
+            "ecs-ec2 (task stops) under act: {:?}; ECS changes: {:?}",
+            run.elapsed,
+            ecs_changes(&ecs)
+        );
+    }
+
+    #[test]
+    fn fargate_deploys_the_built_api_and_the_upstream_qdrant_without_a_build() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() || crate::support::require_tool("cargo").is_none() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        ecs_example(
+            &repo,
+            "fargate",
+            &registry.host,
+            "[gates.fmt]\nrun = \"cargo fmt --check\"\n\n[gates.tests]\nrun = \"cargo test --offline\"\nmatcher = \"cargo\"\n",
+            &[("api", ".", "Dockerfile")],
+            &[
+                ("api", "deploy/api.json", Some(("api", "api")), "api"),
+                ("qdrant", "deploy/qdrant.json", None, "worker"),
+            ],
+            &[],
+        );
+        let run = run(&repo, "fargate.yml", "push", None, &env(&ecs), &[]).code(0);
+        let changes = ecs_changes(&ecs);
+        eprintln!(
+            "fargate under act: {:?}; ECS changes: {changes:?}",
+            run.elapsed
+        );
+        assert_eq!(
+            changes,
+            [
+                "RegisterTaskDefinition search-api",
+                "RegisterTaskDefinition search-qdrant",
+                "UpdateService api",
+                "UpdateService worker"
+            ],
+            "{}",
+            run.output
+        );
+        let qdrant = ecs.task_definition(&ecs.running("worker")).unwrap();
+        assert_eq!(
+            qdrant["containerDefinitions"][0]["image"],
+            "qdrant/qdrant:v1.12.4"
+        );
+    }
+
+    #[test]
+    fn ecs_fargate_secrets_keeps_value_from_and_names_the_secrets() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        ecs_example(
+            &repo,
+            "ecs-fargate-secrets",
+            &registry.host,
+            "[gates.backend-tests]\ndir = \"backend\"\nrun = \"python -m pytest -q\"\n",
+            &[
+                ("backend", "backend", "backend/Dockerfile"),
+                ("ai-ml", "ai-ml", "ai-ml/Dockerfile"),
+            ],
+            &[
+                (
+                    "backend",
+                    "deploy/backend.json",
+                    Some(("backend", "backend")),
+                    "api",
+                ),
+                (
+                    "ai-ml",
+                    "deploy/ai-ml.json",
+                    Some(("ai-ml", "ai-ml")),
+                    "worker",
+                ),
+            ],
+            &[(
+                "python -m pip install -e ./ai-ml pytest\n          python -m pip install -e ./backend pytest",
+                "python -m pytest --version",
+            )],
+        );
+        let run = run(
+            &repo,
+            "ecs-fargate-secrets.yml",
+            "push",
+            None,
+            &env(&ecs),
+            &[],
+        )
+        .code(0);
+        let changes = ecs_changes(&ecs);
+        eprintln!(
+            "ecs-fargate-secrets under act: {:?}; ECS changes: {changes:?}",
+            run.elapsed
+        );
+        assert_eq!(
+            changes,
+            [
+                "RegisterTaskDefinition assist-ai-ml",
+                "RegisterTaskDefinition assist-backend",
+                "UpdateService api",
+                "UpdateService worker"
+            ],
+            "{}",
+            run.output
+        );
+        let ai = ecs.task_definition(&ecs.running("worker")).unwrap();
+        let secrets = &ai["containerDefinitions"][0]["secrets"];
+        assert_eq!(secrets[0]["name"], "OPENAI_API_KEY");
+        assert_eq!(
+            secrets[0]["valueFrom"],
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:assist/openai-api-key-GhIjKl"
+        );
+        assert_eq!(secrets[1]["name"], "HF_TOKEN");
+        run.shows("OPENAI_API_KEY");
     }
 }
