@@ -843,4 +843,101 @@ mod act {
         assert_eq!(secrets[1]["name"], "HF_TOKEN");
         run.shows("OPENAI_API_KEY");
     }
+
+    #[test]
+    fn sdk_release_checks_the_tag_then_uploads_both_sdks() {
+        use crate::support::npm::NpmRegistry;
+        use crate::support::pypi::PypiServer;
+        let Some(repo) = ActRepo::new() else { return };
+        if crate::support::require_tool("npm").is_none() {
+            return;
+        }
+        let pypi_token = "pypi-AgENdGVzdC5weXBpLm9yZwIkOGQ5Y2Ex";
+        let npm_token = "npm_0123456789abcdefABCDEF";
+        let Some(index) = PypiServer::start(pypi_token) else {
+            return;
+        };
+        let npm = NpmRegistry::start(npm_token);
+        repo.example_at_root("sdk-release");
+        let init = std::process::Command::new(gantry_bin())
+            .args(["init"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let wf = repo.path().join(".github/workflows/sdk-release.yml");
+        let text = std::fs::read_to_string(&wf).unwrap();
+        assert!(text.contains("python -m pip install build"));
+        std::fs::write(
+            &wf,
+            text.replace("python -m pip install build", "python -m build --version"),
+        )
+        .unwrap();
+        // The example's SDKs, aimed at the stand-ins; the build uses the
+        // hatchling installed here (no isolation: PyPI is out of reach).
+        repo.write(
+            "gantry.toml",
+            &format!(
+                "[publish.python-sdk]\npypi = {{ path = \"sdk/python\", repository-url = \"{}\" }}\n\
+                 build = \"python -m build --no-isolation\"\n\n\
+                 [publish.ts-sdk]\nnpm = {{ path = \"sdk/ts\", registry = \"{}\", access = \"public\" }}\n",
+                index.url(),
+                npm.url()
+            ),
+        )
+        .write(".gitignore", "dist/\n*.tgz\n.gantry/\n")
+        .checksums(VERSION, &sha256_file(&gantry_bin()));
+        // act's runner has no OIDC issuer: the jobs publish with tokens
+        // (trusted publishing itself is covered by the publish tests).
+        let env = [("PYPI_TOKEN", pypi_token), ("NPM_TOKEN", npm_token)];
+        let on_path = gantry_bin().parent().unwrap().to_path_buf();
+        let maps = [(gantry_action(), repo.path())];
+        let maps: Vec<(&str, PathBuf)> =
+            maps.iter().map(|(a, p)| (a.as_str(), p.clone())).collect();
+        let run = repo
+            .run_with(
+                "sdk-release.yml",
+                &ActOptions {
+                    event: Some("push"),
+                    payload: Some(
+                        serde_json::json!({"ref": "refs/tags/v1.2.3", "ref_type": "tag"}),
+                    ),
+                    env: &env,
+                    path_first: Some(&on_path),
+                    secrets: &[("GITHUB_TOKEN", "ghs_act_token")],
+                    act_env: &[
+                        ("GITHUB_REF_TYPE", "tag"),
+                        ("GITHUB_REF_NAME", "v1.2.3"),
+                        ("GITHUB_REF", "refs/tags/v1.2.3"),
+                    ],
+                    local_repositories: &maps,
+                    ..ActOptions::default()
+                },
+            )
+            .code(0);
+        let mut files = index.files();
+        files.sort();
+        assert_eq!(
+            files,
+            ["acme_sdk-1.2.3-py3-none-any.whl", "acme_sdk-1.2.3.tar.gz"],
+            "{}",
+            run.output
+        );
+        let st = npm.state.lock().unwrap();
+        assert_eq!(st.documents.len(), 1, "{}", run.output);
+        assert_eq!(st.documents[0]["name"], "@acme/sdk");
+        assert!(st.packuments["@acme/sdk"]["versions"]["1.2.3"].is_object());
+        assert!(
+            !run.output.contains(pypi_token) && !run.output.contains(npm_token),
+            "a token leaked"
+        );
+        eprintln!(
+            "sdk-release under act: {:?}; PyPI files: {files:?}; npm documents: 1 (@acme/sdk 1.2.3)",
+            run.elapsed
+        );
+    }
 }
