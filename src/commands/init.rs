@@ -145,6 +145,7 @@ fn propose(
                 Template::SdkRelease => Vec::new(),
                 _ => facts.setup(),
             },
+            images: facts.dockerfiles.iter().map(|d| d.image.clone()).collect(),
         };
         let rel = format!(".github/workflows/{}", t.file());
         out.push(Proposal {

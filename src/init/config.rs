@@ -71,6 +71,7 @@ pub fn render(facts: &Facts, templates: &[Template]) -> Result<String, RenderErr
             t,
             Template::EcsEc2
                 | Template::EcsServices
+                | Template::EcsServicesMatrix
                 | Template::Fargate
                 | Template::EcsFargateSecrets
         )

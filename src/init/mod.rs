@@ -24,6 +24,8 @@ pub enum Template {
     EcsEc2,
     /// Several images and ECS services of one repository, deployed with one verdict.
     EcsServices,
+    /// ecs-services with one runner per image (a matrix) and one deploy job.
+    EcsServicesMatrix,
     /// Supabase migrations, an image on GHCR, Railway services.
     RailwaySupabase,
     /// A service on Fargate, plus services running upstream images.
@@ -37,9 +39,10 @@ pub enum Template {
 }
 
 impl Template {
-    pub const ALL: [Template; 7] = [
+    pub const ALL: [Template; 8] = [
         Template::EcsEc2,
         Template::EcsServices,
+        Template::EcsServicesMatrix,
         Template::RailwaySupabase,
         Template::Fargate,
         Template::EcsFargateSecrets,
@@ -51,6 +54,7 @@ impl Template {
         match self {
             Template::EcsEc2 => "ecs-ec2",
             Template::EcsServices => "ecs-services",
+            Template::EcsServicesMatrix => "ecs-services-matrix",
             Template::RailwaySupabase => "railway-supabase",
             Template::Fargate => "fargate",
             Template::EcsFargateSecrets => "ecs-fargate-secrets",
@@ -70,6 +74,9 @@ impl Template {
                 "one service on ECS (EC2 capacity): gates, build, scan, ECR, deploy"
             }
             Template::EcsServices => "several images and ECS services, deployed with one verdict",
+            Template::EcsServicesMatrix => {
+                "ecs-services with a runner per image and one deploy job"
+            }
             Template::RailwaySupabase => "Supabase migrations, image on GHCR, Railway services",
             Template::Fargate => "services on Fargate, upstream images deployed without a build",
             Template::EcsFargateSecrets => "Fargate services with Secrets Manager secrets",
@@ -87,6 +94,7 @@ impl Template {
         match self {
             Template::EcsEc2 => include_str!("templates/ecs-ec2.yml.j2"),
             Template::EcsServices => include_str!("templates/ecs-services.yml.j2"),
+            Template::EcsServicesMatrix => include_str!("templates/ecs-services-matrix.yml.j2"),
             Template::RailwaySupabase => include_str!("templates/railway-supabase.yml.j2"),
             Template::Fargate => include_str!("templates/fargate.yml.j2"),
             Template::EcsFargateSecrets => include_str!("templates/ecs-fargate-secrets.yml.j2"),
@@ -110,6 +118,8 @@ pub struct WorkflowVars {
     pub action: String,
     /// Shell commands that install what the gates need.
     pub setup: Vec<String>,
+    /// The images a matrix builds, one runner each.
+    pub images: Vec<String>,
 }
 
 impl WorkflowVars {
@@ -117,7 +127,7 @@ impl WorkflowVars {
     pub fn defaults(template: Template) -> WorkflowVars {
         let setup: &[&str] = match template {
             Template::EcsEc2 => &["python -m pip install -e ./api ruff pytest"],
-            Template::EcsServices => &["npm ci"],
+            Template::EcsServices | Template::EcsServicesMatrix => &["npm ci"],
             Template::RailwaySupabase => &[
                 "python -m pip install -e ./api pytest",
                 "npm ci --prefix dashboard",
@@ -130,6 +140,7 @@ impl WorkflowVars {
             branch: "main".into(),
             action: ACTION.into(),
             setup: setup.iter().map(|s| s.to_string()).collect(),
+            images: vec!["frontend".into(), "backend".into()],
         }
     }
 }

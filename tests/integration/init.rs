@@ -194,7 +194,7 @@ fn nothing_deployable_is_a_usage_error_with_the_choices() {
     assert!(run.stderr.contains("nothing deployable"), "{}", run.all());
     assert!(
         run.stderr
-            .contains("ecs-ec2, ecs-services, railway-supabase, fargate, ecs-fargate-secrets, sdk-release, pull-request"),
+            .contains("ecs-ec2, ecs-services, ecs-services-matrix, railway-supabase, fargate, ecs-fargate-secrets, sdk-release, pull-request"),
         "{}",
         run.all()
     );

@@ -13,7 +13,7 @@ fn template_files() -> Vec<String> {
         .filter(|n| n.ends_with(".yml"))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names.len(), 8, "{names:?}");
     names
 }
 
@@ -250,6 +250,14 @@ mod act {
                     .to_string(),
                 aws_stand_in(),
             ),
+            (
+                "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02".to_string(),
+                repo_root().join("tests/act/templates/upload-artifact"),
+            ),
+            (
+                "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093".to_string(),
+                repo_root().join("tests/act/templates/download-artifact"),
+            ),
         ];
         let maps: Vec<(&str, PathBuf)> =
             maps.iter().map(|(a, p)| (a.as_str(), p.clone())).collect();
@@ -264,6 +272,10 @@ mod act {
                     (
                         "AWS_DEPLOY_ROLE_ARN",
                         "arn:aws:iam::123456789012:role/gantry-deploy",
+                    ),
+                    (
+                        "AWS_PUSH_ROLE_ARN",
+                        "arn:aws:iam::123456789012:role/gantry-push",
                     ),
                     ("AWS_REGION", "us-east-1"),
                 ],
@@ -938,6 +950,79 @@ mod act {
         eprintln!(
             "sdk-release under act: {:?}; PyPI files: {files:?}; npm documents: 1 (@acme/sdk 1.2.3)",
             run.elapsed
+        );
+    }
+
+    /// The large-repository shape: a runner per image, the states handed to
+    /// one deploy job through job outputs, one verdict for both services.
+    #[test]
+    fn ecs_services_matrix_pushes_per_runner_and_deploys_once_from_every_state() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() || crate::support::require_tool("jq").is_none() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        ecs_services(&repo, &registry.host);
+        // The stand-ins' gantry.toml stays; init writes the matrix workflow.
+        let toml = std::fs::read_to_string(repo.path().join("gantry.toml")).unwrap();
+        let init = std::process::Command::new(gantry_bin())
+            .args(["init", "ecs-services-matrix", "--force"])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        repo.write("gantry.toml", &toml);
+        let wf = std::fs::read_to_string(
+            repo.path()
+                .join(".github/workflows/ecs-services-matrix.yml"),
+        )
+        .unwrap();
+        assert!(
+            wf.contains("image: [backend, frontend]") || wf.contains("image: [frontend, backend]"),
+            "{wf}"
+        );
+        let artifacts = tempfile::tempdir().unwrap();
+        let mut env = env(&ecs);
+        env.push((
+            "GANTRY_TEST_ARTIFACTS".into(),
+            artifacts.path().display().to_string(),
+        ));
+        let run = run(&repo, "ecs-services-matrix.yml", "push", None, &env, &[]).code(0);
+        run.shows("uploaded artifact state-frontend")
+            .shows("downloaded artifact state-backend");
+        run.shows("assumed arn:aws:iam::123456789012:role/gantry-push in us-east-1 (stand-in)");
+        let head = repo.head();
+        for image in ["frontend", "backend"] {
+            registry
+                .manifest_digest(
+                    &format!("shop/{image}"),
+                    &format!("sha-{}", &head[..7]),
+                    Some(USER),
+                )
+                .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
+        }
+        let changes = ecs_changes(&ecs);
+        eprintln!(
+            "ecs-services-matrix under act: {:?}; ECS changes: {changes:?}",
+            run.elapsed
+        );
+        assert_eq!(
+            changes,
+            [
+                "RegisterTaskDefinition shop-backend",
+                "RegisterTaskDefinition shop-frontend",
+                "UpdateService api",
+                "UpdateService worker",
+            ],
+            "{}",
+            run.output
         );
     }
 }
