@@ -276,7 +276,12 @@ fn zizmor_actionlint_and_shellcheck_find_nothing() {
         workflows.join("release.yml"),
     )
     .unwrap();
-    for entry in std::fs::read_dir(root.join("tests/act")).unwrap().flatten() {
+    // Workflows only: tests/act/templates/ holds the templates' stand-in actions.
+    for entry in std::fs::read_dir(root.join("tests/act"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file())
+    {
         std::fs::copy(entry.path(), workflows.join(entry.file_name())).unwrap();
     }
     lint(
