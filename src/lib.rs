@@ -43,7 +43,7 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     if let Commands::Run(args) = &cli.command
         && args.comment
     {
-        commands::pr_comment::post(&printer, env);
+        commands::pr_comment::post(&printer, env, result.as_ref().err());
     }
     // The summary is written even when the command failed: it says why.
     let finished = printer.finish();

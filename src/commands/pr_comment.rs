@@ -3,6 +3,7 @@
 //! what merging will change, like a Terraform plan comment.
 
 use crate::environment::{self as vars, Environment};
+use crate::error::Error;
 use crate::github::{Client, Upsert};
 use crate::output::Printer;
 
@@ -11,7 +12,9 @@ pub const MARKER: &str = "<!-- gantry:plan -->";
 
 /// Posts or edits the comment. A comment that cannot be written (a fork's
 /// read-only token, no pull request) is a warning: the plan itself stands.
-pub fn post(printer: &Printer, env: &Environment) {
+/// `error`: why the run stopped, when it did not finish (the comment says so
+/// rather than showing a partial plan as the whole one).
+pub fn post(printer: &Printer, env: &Environment, error: Option<&Error>) {
     let Some(number) = pull_request_number(env) else {
         printer.warn("--comment: not a pull_request event; no comment written");
         return;
@@ -27,7 +30,13 @@ pub fn post(printer: &Printer, env: &Environment) {
         .get(vars::GITHUB_API_URL)
         .unwrap_or("https://api.github.com");
     let sha = env.get(vars::GITHUB_SHA).unwrap_or("this commit");
-    let summary = printer.summary_markdown();
+    let mut summary = printer.summary_markdown();
+    if let Some(e) = error {
+        summary.push_str(&format!(
+            "\n\n**gantry could not finish:** {}",
+            printer.redact(&e.to_string())
+        ));
+    }
     let body = format!(
         "{MARKER}\n## gantry plan\n\n{}\n\n<sub>gantry {} · {sha} · this comment is updated on every push</sub>\n",
         if summary.trim().is_empty() {

@@ -150,6 +150,38 @@ fn a_comment_github_refuses_is_a_warning() {
     assert!(api.comments(9).is_empty());
 }
 
+/// A run that stops on an error says so in the comment, rather than showing
+/// half a plan as the whole one.
+#[test]
+fn the_plan_comment_says_when_the_run_could_not_finish() {
+    use crate::support::github_api::GithubApi;
+    use crate::support::{Gantry, Project, Runner};
+
+    let api = GithubApi::start("codewarden/app", "ghs_pr_token");
+    let project = Project::new();
+    project.write(
+        "gantry.toml",
+        "[deploy.api]\necs = { cluster = \"prod\" }\n",
+    );
+    let head = project.commit("base");
+    let runner = Runner::new();
+    Gantry::new(&project.path())
+        .args(["run", "--dry-run", "--comment"])
+        .envs(runner.env("pull_request", serde_json::json!({"number": 3}), &head))
+        .env("GITHUB_TOKEN", "ghs_pr_token")
+        .env("GITHUB_API_URL", &api.url)
+        .run()
+        .code(2);
+    let comments = api.comments(3);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].body.contains("**gantry could not finish:**"),
+        "{}",
+        comments[0].body
+    );
+    assert!(comments[0].body.contains("service"), "{}", comments[0].body);
+}
+
 // ---- The templates under act -------------------------------------------
 //
 // Each runs the workflow exactly as `gantry init` writes it for the example
