@@ -65,6 +65,30 @@ pub enum Commands {
     Publish(PublishArgs),
     /// Run the pipeline's steps in order, stopping at the first failure
     Run(RunArgs),
+    /// Write workflows from gantry's templates and a gantry.toml for this repository
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Templates to write [default: those that fit what the repository holds]
+    #[arg(value_name = "TEMPLATE", value_enum)]
+    pub templates: Vec<crate::init::Template>,
+    /// Overwrite files that differ from what init writes (their diff is shown first)
+    #[arg(long, conflicts_with = "check")]
+    pub force: bool,
+    /// Write nothing; exit 1 with the diff when the committed workflows differ from what init writes today
+    #[arg(long)]
+    pub check: bool,
+    /// List the templates and exit
+    #[arg(long)]
+    pub list: bool,
+    /// The repository to look at [default: the git work tree holding the current directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The branch whose pushes deploy
+    #[arg(long, value_name = "NAME", default_value = "main")]
+    pub branch: String,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +215,9 @@ pub struct RunArgs {
     pub options: GateOptions,
     #[command(flatten)]
     pub build_args: BuildArgOverrides,
+    /// In a pull request's workflow: also post the summary (with --dry-run, the plan) as one comment on the pull request, edited in place on each run
+    #[arg(long)]
+    pub comment: bool,
 }
 
 /// Options of the gates, shared by `gate` and `run`.

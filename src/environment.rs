@@ -26,6 +26,8 @@ pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
 pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 /// `https://github.com` or a GitHub Enterprise URL.
 pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
+/// The REST API's root (`https://api.github.com`); `gantry run --comment` posts there.
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// `push`, `pull_request`, ...
 pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
 /// JSON payload of the triggering event (holds the pull request base and the push's `before`).

@@ -15,6 +15,8 @@ pub mod environment;
 pub mod error;
 pub mod gate;
 pub mod git;
+pub mod github;
+pub mod init;
 pub mod output;
 pub mod plan;
 pub mod publish;
@@ -59,6 +61,11 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
             cancel::signal_name(sig)
         ));
     }
+    if let Commands::Run(args) = &cli.command
+        && args.comment
+    {
+        commands::pr_comment::post(&printer, env, result.as_ref().err());
+    }
     // The summary is written even when the command failed: it says why.
     let finished = printer.finish();
     if let Some(sig) = cancelled {
@@ -88,11 +95,15 @@ fn dispatch(
     cwd: &std::path::Path,
 ) -> Result<Verdict, Error> {
     let g = &cli.global;
+    // init writes gantry.toml: it cannot need one.
+    if let Commands::Init(args) = &cli.command {
+        return commands::init::cmd_init(args, printer, cwd);
+    }
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
         Commands::Build(_) | Commands::Push(_) | Commands::Publish(_) => None,
-        Commands::Scan(_) | Commands::Deploy(_) => None,
+        Commands::Scan(_) | Commands::Deploy(_) | Commands::Init(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {
@@ -121,6 +132,7 @@ fn dispatch(
             }
         },
         Commands::Publish(args) => commands::publish::cmd_publish(args, &session),
+        Commands::Init(_) => unreachable!("init runs before a session is opened"),
     }
 }
 

@@ -357,6 +357,11 @@ impl Printer {
         lock(&self.summary).push_str(markdown);
     }
 
+    /// The step summary so far, redacted (the pull request comment's body).
+    pub fn summary_markdown(&self) -> String {
+        self.redact(&lock(&self.summary))
+    }
+
     /// Puts Markdown before everything already in the step summary (the
     /// pipeline's overview goes above the steps' own sections).
     pub fn summary_front(&self, markdown: &str) {

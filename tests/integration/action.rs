@@ -3,7 +3,7 @@
 //! from a release folder served on 127.0.0.1, checked against the action's
 //! checksum table.
 
-use crate::support::act::{ActRepo, ReleaseServer, VERSION, gantry_bin, sha256_file};
+use crate::support::act::{ActOptions, ActRepo, ReleaseServer, VERSION, gantry_bin, sha256_file};
 use crate::support::ecs::{EcsStandIn, Scenario};
 use crate::support::require_tool;
 use crate::support::services::{Registry, busybox_image, docker_available};
@@ -265,7 +265,12 @@ fn zizmor_actionlint_and_shellcheck_find_nothing() {
         workflows.join("release.yml"),
     )
     .unwrap();
-    for entry in std::fs::read_dir(root.join("tests/act")).unwrap().flatten() {
+    // Workflows only: tests/act/templates/ holds the templates' stand-in actions.
+    for entry in std::fs::read_dir(root.join("tests/act"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file())
+    {
         std::fs::copy(entry.path(), workflows.join(entry.file_name())).unwrap();
     }
     lint(
@@ -351,25 +356,27 @@ fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
     let run = repo
         .run_with(
             "release.yml",
-            &[
-                "-e",
-                event.to_str().unwrap(),
-                "-P",
-                "ubuntu-24.04=-self-hosted",
-                "--matrix",
-                "target:x86_64-unknown-linux-gnu",
-                "--env",
-                "GANTRY_RELEASE_DRY_RUN=true",
-                "--local-repository",
-                &upload,
-                "--local-repository",
-                &download,
-            ],
-            &[
-                ("GANTRY_ACT_ARTIFACTS", artifacts.path().to_str().unwrap()),
-                ("CARGO_TARGET_DIR", &target_dir),
-            ],
-            None,
+            &ActOptions {
+                extra: &[
+                    "-e",
+                    event.to_str().unwrap(),
+                    "-P",
+                    "ubuntu-24.04=-self-hosted",
+                    "--matrix",
+                    "target:x86_64-unknown-linux-gnu",
+                    "--env",
+                    "GANTRY_RELEASE_DRY_RUN=true",
+                    "--local-repository",
+                    &upload,
+                    "--local-repository",
+                    &download,
+                ],
+                env: &[
+                    ("GANTRY_ACT_ARTIFACTS", artifacts.path().to_str().unwrap()),
+                    ("CARGO_TARGET_DIR", &target_dir),
+                ],
+                ..ActOptions::default()
+            },
         )
         .code(0);
     let asset = format!("gantry-{VERSION}-linux-x64");

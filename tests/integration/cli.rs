@@ -20,7 +20,7 @@ fn help_lists_only_commands_that_work() {
     assert_eq!(
         commands,
         [
-            "gate", "build", "scan", "push", "migrate", "deploy", "publish", "run", "help"
+            "gate", "build", "scan", "push", "migrate", "deploy", "publish", "run", "init", "help"
         ]
     );
 }

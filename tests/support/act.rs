@@ -45,6 +45,26 @@ pub struct ActRepo {
     act: PathBuf,
 }
 
+/// How act is run: the event and its payload, `vars`, `secrets`, extra
+/// environment, and third-party actions mapped to local folders.
+#[derive(Default)]
+pub struct ActOptions<'a> {
+    /// `push` when `None`.
+    pub event: Option<&'a str>,
+    pub payload: Option<serde_json::Value>,
+    /// Environment of act itself (the steps inherit it in self-hosted mode).
+    pub env: &'a [(&'a str, &'a str)],
+    pub path_first: Option<&'a Path>,
+    pub vars: &'a [(&'a str, &'a str)],
+    pub secrets: &'a [(&'a str, &'a str)],
+    /// `--env`: set in every step over act's own values (GITHUB_API_URL).
+    pub act_env: &'a [(&'a str, &'a str)],
+    /// `OWNER/REPO@REF` → the folder act uses instead of fetching it.
+    pub local_repositories: &'a [(&'a str, PathBuf)],
+    /// Any further arguments for act (a matrix filter, another platform).
+    pub extra: &'a [&'a str],
+}
+
 pub struct ActRun {
     pub code: i32,
     pub output: String,
@@ -163,29 +183,48 @@ impl ActRepo {
     /// the steps (act passes the host's environment in self-hosted mode);
     /// `path_first` goes in front of PATH.
     pub fn run(&self, workflow: &str, env: &[(&str, &str)], path_first: Option<&Path>) -> ActRun {
-        self.run_with(workflow, &[], env, path_first)
+        self.run_with(
+            workflow,
+            &ActOptions {
+                env,
+                path_first,
+                ..ActOptions::default()
+            },
+        )
     }
 
-    /// As [`ActRepo::run`], with more arguments for act (an event file, a
-    /// matrix filter, `--local-repository` stand-ins).
-    pub fn run_with(
-        &self,
-        workflow: &str,
-        act_args: &[&str],
-        env: &[(&str, &str)],
-        path_first: Option<&Path>,
-    ) -> ActRun {
+    /// Commits the tree and runs act on one workflow for `opts.event`.
+    pub fn run_with(&self, workflow: &str, opts: &ActOptions) -> ActRun {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", "test"]);
-        let path = match path_first {
+        let path = match opts.path_first {
             Some(dir) => format!("{}:{}", dir.display(), test_path()),
             None => test_path(),
         };
+        let mut cmd = Command::new(&self.act);
+        cmd.arg(opts.event.unwrap_or("push"))
+            .args(["-W", &format!(".github/workflows/{workflow}")])
+            .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"]);
+        if let Some(event) = &opts.payload {
+            let file = self.cache.path().join("event.json");
+            std::fs::write(&file, event.to_string()).unwrap();
+            cmd.arg("-e").arg(file);
+        }
+        for (k, v) in opts.vars {
+            cmd.args(["--var", &format!("{k}={v}")]);
+        }
+        for (k, v) in opts.secrets {
+            cmd.args(["-s", &format!("{k}={v}")]);
+        }
+        for (k, v) in opts.act_env {
+            cmd.args(["--env", &format!("{k}={v}")]);
+        }
+        for (action, dir) in opts.local_repositories {
+            cmd.args(["--local-repository", &format!("{action}={}", dir.display())]);
+        }
+        cmd.args(opts.extra);
         let start = Instant::now();
-        let out = Command::new(&self.act)
-            .args(["push", "-W", &format!(".github/workflows/{workflow}")])
-            .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
-            .args(act_args)
+        let out = cmd
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", path)
@@ -197,7 +236,7 @@ impl ActRepo {
             .env("LANG", "C.UTF-8")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(env.iter().copied())
+            .envs(opts.env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
             .expect("act runs");
@@ -210,6 +249,13 @@ impl ActRepo {
             ),
             elapsed: start.elapsed(),
         }
+    }
+
+    /// Copies `examples/<name>` to the root of this repository (a template
+    /// runs at the root), without what its gates left behind.
+    pub fn example_at_root(&self, name: &str) -> &Self {
+        copy_tree(&repo_root().join("examples").join(name), self.dir.path());
+        self
     }
 
     /// The runner's tool cache (`$RUNNER_TOOL_CACHE` in act).

@@ -5,6 +5,7 @@
 pub mod act;
 pub mod dockerd;
 pub mod ecs;
+pub mod github_api;
 pub mod npm;
 pub mod oidc;
 pub mod postgres;

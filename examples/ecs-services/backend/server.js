@@ -1,0 +1,4 @@
+// The backend: answers every request with its name (no dependencies).
+export function handle(path) {
+  return { service: "backend", path };
+}

@@ -1,0 +1,225 @@
+//! `gantry init`: proposes workflows from the templates and a `gantry.toml`
+//! for the repository, and writes them; never overwrites a file silently.
+//! `--check` writes nothing and fails when committed workflows drifted.
+//!
+//! Not a pipeline step: it needs no `gantry.toml`, so it runs before a
+//! session is opened.
+
+use crate::cli::InitArgs;
+use crate::error::{Error, Result};
+use crate::git;
+use crate::init::detect::Facts;
+use crate::init::{self, Template, WorkflowVars};
+use crate::output::Printer;
+use crate::report::Verdict;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// One file init would write, with what is there now.
+struct Proposal {
+    rel: String,
+    text: String,
+    current: Option<String>,
+}
+
+impl Proposal {
+    fn diff(&self) -> String {
+        let current = self.current.as_deref().unwrap_or("");
+        similar::TextDiff::from_lines(current, &self.text)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{}", self.rel), &format!("b/{}", self.rel))
+            .to_string()
+    }
+}
+
+pub fn cmd_init(args: &InitArgs, printer: &Printer, cwd: &Path) -> Result<Verdict> {
+    if args.list {
+        let rows: Vec<String> = Template::ALL
+            .iter()
+            .map(|t| format!("{:<20} {}", t.name(), t.describe()))
+            .collect();
+        printer.result(&rows.join("\n"));
+        printer.document(json!({
+            "templates": Template::ALL.iter().map(|t| json!({"name": t.name(), "file": t.file(), "description": t.describe()})).collect::<Vec<_>>(),
+        }));
+        return Ok(Verdict::Passed);
+    }
+    let root = repository_root(args.dir.as_deref().map(|d| cwd.join(d)).as_deref(), cwd);
+    let facts = Facts::scan(&root);
+    let templates = choose(args, &facts)?;
+    let proposals = propose(args, &facts, &templates, &root)?;
+
+    if args.check {
+        return check(printer, &proposals);
+    }
+    let differing: Vec<&Proposal> = proposals
+        .iter()
+        .filter(|p| p.current.as_ref().is_some_and(|c| *c != p.text))
+        .collect();
+    for p in &differing {
+        printer.diff(&p.diff());
+    }
+    if !differing.is_empty() && !args.force {
+        let names: Vec<&str> = differing.iter().map(|p| p.rel.as_str()).collect();
+        return Err(Error::usage(
+            format!(
+                "{} would change ({}); nothing was written",
+                names.join(", "),
+                if names.len() == 1 {
+                    "diff above"
+                } else {
+                    "diffs above"
+                }
+            ),
+            Some("review the diff, then run `gantry init --force` to overwrite".into()),
+        ));
+    }
+    let mut written = Vec::new();
+    for p in &proposals {
+        let status = match &p.current {
+            Some(c) if *c == p.text => "unchanged",
+            Some(_) => "overwritten",
+            None => "created",
+        };
+        if status != "unchanged" {
+            write(&root.join(&p.rel), &p.text)?;
+        }
+        printer.outcome(Some(true), &format!("{status} {}", p.rel));
+        written.push(json!({"path": p.rel, "status": status}));
+    }
+    printer.document(json!({
+        "templates": templates.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "files": written,
+    }));
+    Ok(Verdict::Passed)
+}
+
+/// The named templates, or those the repository calls for.
+fn choose(args: &InitArgs, facts: &Facts) -> Result<Vec<Template>> {
+    let nothing = facts.proposals().is_empty();
+    if nothing {
+        return Err(Error::usage(
+            "nothing deployable here: no Dockerfile with a deploy target, ECS task definition, Supabase migrations or SDK package",
+            Some(format!(
+                "gantry init writes one of these templates: {}",
+                Template::choices()
+            )),
+        ));
+    }
+    if !args.templates.is_empty() {
+        let mut t = args.templates.clone();
+        t.sort();
+        t.dedup();
+        return Ok(t);
+    }
+    if args.check {
+        // What was committed: the templates whose workflow files exist.
+        let present: Vec<Template> = Template::ALL
+            .into_iter()
+            .filter(|t| facts.workflows.contains(&t.file()))
+            .collect();
+        if !present.is_empty() {
+            return Ok(present);
+        }
+    }
+    Ok(facts.proposals())
+}
+
+fn propose(
+    args: &InitArgs,
+    facts: &Facts,
+    templates: &[Template],
+    root: &Path,
+) -> Result<Vec<Proposal>> {
+    let render_err = |e: init::RenderError| Error::external("template", e.to_string());
+    let mut out = Vec::new();
+    for &t in templates {
+        let vars = WorkflowVars {
+            branch: args.branch.clone(),
+            action: init::ACTION.into(),
+            setup: match t {
+                Template::SdkRelease if facts.python.iter().any(|p| p.sdk) => {
+                    vec!["python -m pip install build".into()]
+                }
+                Template::SdkRelease => Vec::new(),
+                _ => facts.setup(),
+            },
+            images: facts.dockerfiles.iter().map(|d| d.image.clone()).collect(),
+        };
+        let rel = format!(".github/workflows/{}", t.file());
+        out.push(Proposal {
+            text: init::render(t, &vars).map_err(render_err)?,
+            current: read(&root.join(&rel))?,
+            rel,
+        });
+    }
+    // gantry.toml is the user's to edit: `--check` looks at workflows only.
+    if !args.check {
+        let rel = "gantry.toml".to_string();
+        out.push(Proposal {
+            text: init::config::render(facts, templates).map_err(render_err)?,
+            current: read(&root.join(&rel))?,
+            rel,
+        });
+    }
+    Ok(out)
+}
+
+fn check(printer: &Printer, proposals: &[Proposal]) -> Result<Verdict> {
+    let mut drifted = Vec::new();
+    for p in proposals {
+        match &p.current {
+            Some(c) if *c == p.text => printer.outcome(Some(true), &format!("unchanged {}", p.rel)),
+            _ => {
+                printer.diff(&p.diff());
+                printer.outcome(Some(false), &format!("drifted {}", p.rel));
+                drifted.push(p.rel.clone());
+            }
+        }
+    }
+    if !drifted.is_empty() {
+        printer.problem(&format!(
+            "{} differ from what `gantry init` writes today; run `gantry init --force` to rewrite them, or keep your edits",
+            drifted.join(", ")
+        ));
+    }
+    printer.document(json!({ "drifted": drifted }));
+    Ok(if drifted.is_empty() {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
+    })
+}
+
+fn repository_root(dir: Option<&Path>, cwd: &Path) -> PathBuf {
+    let start = dir.unwrap_or(cwd);
+    match dir {
+        Some(d) => d.to_path_buf(),
+        None => git::toplevel(start).unwrap_or_else(|| start.to_path_buf()),
+    }
+}
+
+fn read(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::external(
+            "filesystem",
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        Error::external(
+            "filesystem",
+            format!("cannot write {}: {e}", path.display()),
+        )
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    std::fs::write(path, text).map_err(fail)
+}

@@ -1,0 +1,167 @@
+//! A stand-in for GitHub's REST API on 127.0.0.1, as far as issue comments
+//! go: list (paged, as GitHub pages), create and edit, with a token check;
+//! it keeps the comments and a log of every call.
+
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct State {
+    comments: Vec<Comment>,
+    calls: Vec<String>,
+    next_id: u64,
+}
+
+pub struct GithubApi {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl GithubApi {
+    /// Serves `owner/name`; requests must carry `Bearer <token>`.
+    pub fn start(repo: &str, token: &str) -> GithubApi {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            next_id: 1001,
+            ..State::default()
+        }));
+        let (s, st) = (server.clone(), state.clone());
+        let (repo, token) = (repo.to_string(), token.to_string());
+        let thread = std::thread::spawn(move || {
+            for mut req in s.incoming_requests() {
+                let mut body = String::new();
+                let _ = req.as_reader().read_to_string(&mut body);
+                let auth = req
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default();
+                let (status, answer) = if auth != format!("Bearer {token}") {
+                    (401, json!({"message": "Bad credentials"}))
+                } else {
+                    handle(&st, &repo, req.method().as_str(), req.url(), &body)
+                };
+                let resp = tiny_http::Response::from_data(answer.to_string().into_bytes())
+                    .with_status_code(status)
+                    .with_header(
+                        "Content-Type: application/json"
+                            .parse::<tiny_http::Header>()
+                            .unwrap(),
+                    );
+                let _ = req.respond(resp);
+            }
+        });
+        GithubApi {
+            url,
+            state,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    /// Adds a comment someone else wrote.
+    pub fn comment(&self, issue: u64, body: &str) {
+        let mut st = self.state.lock().unwrap();
+        let id = st.next_id;
+        st.next_id += 1;
+        st.comments.push(Comment {
+            id,
+            issue,
+            body: body.to_string(),
+        });
+    }
+
+    pub fn comments(&self, issue: u64) -> Vec<Comment> {
+        let st = self.state.lock().unwrap();
+        st.comments
+            .iter()
+            .filter(|c| c.issue == issue)
+            .cloned()
+            .collect()
+    }
+
+    /// `METHOD path` of every call, in order (query strings left out).
+    pub fn calls(&self) -> Vec<String> {
+        self.state.lock().unwrap().calls.clone()
+    }
+}
+
+fn handle(st: &Mutex<State>, repo: &str, method: &str, url: &str, body: &str) -> (u16, Value) {
+    let mut st = st.lock().unwrap();
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    st.calls.push(format!("{method} {path}"));
+    let Some(rest) = path.strip_prefix(&format!("/repos/{repo}/issues/")) else {
+        return (404, json!({"message": "Not Found"}));
+    };
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let text = serde_json::from_str::<Value>(body).ok();
+    let text = text.as_ref().and_then(|v| v["body"].as_str());
+    match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
+        ("GET", [n, "comments"]) => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let per = param("per_page").unwrap_or(30).min(100);
+            let page = param("page").unwrap_or(1).max(1);
+            let all: Vec<Value> = st
+                .comments
+                .iter()
+                .filter(|c| c.issue == n)
+                .skip((page - 1) * per)
+                .take(per)
+                .map(|c| json!({"id": c.id, "body": c.body}))
+                .collect();
+            (200, Value::Array(all))
+        }
+        ("POST", [n, "comments"]) => {
+            let Some(text) = text else {
+                return (422, json!({"message": "body is missing"}));
+            };
+            let id = st.next_id;
+            st.next_id += 1;
+            st.comments.push(Comment {
+                id,
+                issue: n.parse().unwrap_or(0),
+                body: text.to_string(),
+            });
+            (201, json!({"id": id, "body": text}))
+        }
+        ("PATCH", ["comments", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            let Some(text) = text else {
+                return (422, json!({"message": "body is missing"}));
+            };
+            match st.comments.iter_mut().find(|c| c.id == id) {
+                Some(c) => {
+                    c.body = text.to_string();
+                    (200, json!({"id": id, "body": text}))
+                }
+                None => (404, json!({"message": "Not Found"})),
+            }
+        }
+        _ => (404, json!({"message": "Not Found"})),
+    }
+}
+
+impl Drop for GithubApi {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
