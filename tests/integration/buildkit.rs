@@ -408,12 +408,13 @@ fn a_private_base_image_is_pulled_with_the_configured_credentials() {
         return;
     };
     let host = registry.host.clone();
+    let (base_repo, app_repo) = (repo("base"), repo("app"));
     let creds = |g: Gantry| g.env("REG_USER", USER.0).env("REG_PASSWORD", USER.1);
     // The base image, pushed to the protected registry by gantry itself.
     let base = Project::new();
     base.write(
         "gantry.toml",
-        &with_registry("base", "base", "team/base", &host),
+        &with_registry("base", "base", &base_repo, &host),
     );
     base.write(
         "base/Dockerfile",
@@ -425,14 +426,14 @@ fn a_private_base_image_is_pulled_with_the_configured_credentials() {
     base.commit("base");
     creds(on.gantry(&base)).args(["build"]).run().code(0);
     creds(on.gantry(&base)).args(["push"]).run().code(0);
-    let base_ref = format!("{host}/team/base:1");
+    let base_ref = format!("{host}/{base_repo}:1");
     // Only the registry has it now: the build must pull it.
-    on.docker(&["rmi", "-f", "team/base:1"]);
+    on.docker(&["rmi", "-f", &format!("{base_repo}:1")]);
     let _ = on.command(&["rmi", "-f", &base_ref]).output();
     let app = Project::new();
     app.write(
         "gantry.toml",
-        &with_registry("app", "app", "team/app", &host),
+        &with_registry("app", "app", &app_repo, &host),
     );
     app.write(
         "app/Dockerfile",
@@ -448,8 +449,11 @@ fn a_private_base_image_is_pulled_with_the_configured_credentials() {
     );
     let r = creds(on.gantry(&app)).args(["build"]).run().code(0);
     assert!(!r.all().contains(USER.1), "{}", r.all());
-    assert_eq!(on.read("team/app:1", "/copied"), "from-the-private-base");
-    on.cleanup("team/app");
+    assert_eq!(
+        on.read(&format!("{app_repo}:1"), "/copied"),
+        "from-the-private-base"
+    );
+    on.cleanup(&app_repo);
     let _ = on.command(&["rmi", "-f", &base_ref]).output();
 }
 
