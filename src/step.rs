@@ -92,7 +92,8 @@ mod tests {
     #[test]
     fn help_lists_the_steps_in_pipeline_order() {
         // `deploy` groups two steps: the top-level subcommands follow ALL,
-        // with `deploy ecs` and `deploy railway` folded into one entry.
+        // with `deploy ecs` and `deploy railway` folded into one entry; then
+        // the two commands that are not steps, `run` and `init`.
         let cli = crate::cli::Cli::command();
         let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
         let mut expected: Vec<&str> = Vec::new();
@@ -102,7 +103,7 @@ mod tests {
                 expected.push(top);
             }
         }
-        expected.push("run");
+        expected.extend(["run", "init"]);
         assert_eq!(names, expected);
     }
 
