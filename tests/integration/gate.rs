@@ -351,3 +351,45 @@ fn failed_gate_output_is_shown_and_passing_output_only_with_verbose() {
     let r = p.gantry().args(["gate", "-v"]).run().code(1);
     assert!(r.stderr.contains("| all-good"), "{}", r.stderr);
 }
+
+/// `PATH = "venv/bin:$PATH"` used to reach the gate literally, so not even
+/// `sh` could be found; now it expands from gantry's environment.
+#[test]
+fn env_values_expand_variables_from_the_environment() {
+    let p = Project::new();
+    p.write(
+        "venv/bin/gantry-test-tool",
+        "#!/bin/sh\necho tool-ran-with-$GREETING\n",
+    );
+    std::fs::set_permissions(
+        p.path().join("venv/bin/gantry-test-tool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    p.write(
+        "gantry.toml",
+        "[gates.x]\nrun = \"gantry-test-tool\"\nenv = { PATH = \"venv/bin:$PATH\", GREETING = \"${GANTRY_TEST_GREETING}-${GANTRY_TEST_UNSET:-dflt}\" }\n",
+    );
+    let r = p
+        .gantry()
+        .env("GANTRY_TEST_GREETING", "hello")
+        .args(["gate", "-v"])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr.contains("tool-ran-with-hello-dflt"),
+        "{}",
+        r.stderr
+    );
+
+    p.write(
+        "gantry.toml",
+        "[gates.x]\nrun = \"true\"\nenv = { PATH = \"venv/bin:$PAHT\" }\n",
+    );
+    let r = p.gantry().args(["gate"]).run().code(2);
+    assert!(
+        r.stderr.contains("env PATH uses $PAHT, which is not set"),
+        "{}",
+        r.stderr
+    );
+}
