@@ -175,8 +175,17 @@ fn run_one(session: &Session, gate: &Gate) -> Outcome {
         dir: gate.dir.clone(),
         env: gate.env.clone(),
         timeout: gate.timeout,
+        log: Some(log_path(&session.state_path, &gate.name)),
     });
     conclude(gate, finished, started)
+}
+
+/// Where a gate's whole output is written: next to the state, so in CI it is
+/// under `$RUNNER_TEMP/gantry/logs/` (a path an `actions/upload-artifact`
+/// step can take) and locally under `.gantry/logs/`.
+fn log_path(state_path: &std::path::Path, gate: &str) -> std::path::PathBuf {
+    let dir = state_path.parent().unwrap_or(std::path::Path::new("."));
+    dir.join("logs").join(format!("gate-{gate}.log"))
 }
 
 /// Turns the exit and the reports into a status and a reason.
@@ -200,6 +209,7 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         ),
         Exit::NotStarted(msg) => (Status::Failed, vec![msg.clone()], None),
     };
+    let (lines, log) = (finished.lines, finished.log);
     let mut output = finished.output;
     let (tests, failures) = if gate.junit.is_empty() {
         (None, Vec::new())
@@ -239,6 +249,8 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         tests,
         failures,
         output,
+        lines,
+        log,
     }
 }
 
@@ -270,6 +282,8 @@ mod tests {
         exec::Finished {
             exit: Exit::Code(0),
             output: String::new(),
+            lines: 0,
+            log: None,
             duration: Duration::from_millis(10),
         }
     }
