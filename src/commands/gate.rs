@@ -30,6 +30,13 @@ pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
 pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Result<StepReport> {
     let printer = session.printer;
     let settings = GateSettings::resolve(&session.project, session.env, names, jobs)?;
+    if settings.gates.is_empty() {
+        // Passing with an empty table looked like every check ran.
+        printer.info(&format!(
+            "nothing to do: {} has no [gates.<name>] section",
+            session.project.file.display()
+        ));
+    }
     for secret in &settings.secret_values {
         printer.mask(secret);
     }

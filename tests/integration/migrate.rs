@@ -829,3 +829,23 @@ fn the_dry_run_plan_is_what_the_real_run_applies() {
     let applied: Vec<String> = db.versions().into_iter().skip(before.len()).collect();
     assert_eq!(applied, planned);
 }
+
+/// A `supabase/` without `migrations/` used to pass like an up-to-date
+/// database; it says there is nothing to do.
+#[test]
+fn a_supabase_folder_without_migrations_says_there_is_nothing_to_do() {
+    let Some(db) = postgres() else {
+        return;
+    };
+    let db = db.database("no_migrations");
+    let p = Project::new();
+    p.write("gantry.toml", "[migrate]\n");
+    p.write("supabase/config.toml", "");
+    let r = migrate(&p, &db, &[]).code(0);
+    assert!(
+        r.stderr
+            .contains("nothing to do: supabase/migrations does not exist"),
+        "{}",
+        r.stderr
+    );
+}
