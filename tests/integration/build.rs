@@ -427,3 +427,30 @@ fn the_image_table_lines_up() {
     Verdict: passed
     "###);
 }
+
+/// A Dockerfile without FROM was exit 3 (an engine failure, no line) on the
+/// classic builder; it is bad input at the file, as on the BuildKit path.
+#[test]
+fn a_dockerfile_without_from_is_exit_2_at_the_file_on_the_classic_builder() {
+    if !docker_available() {
+        return;
+    }
+    let repo = repo("nofrom");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\n"),
+    );
+    p.write("api/Dockerfile", "# no base\nRUN echo hi\n");
+    let r = p
+        .gantry()
+        .args(["build"])
+        .env("GANTRY_BUILDER", "classic")
+        .run()
+        .code(2);
+    assert!(
+        r.stderr.contains("Dockerfile:2") && r.stderr.contains("a Dockerfile starts with FROM"),
+        "{}",
+        r.stderr
+    );
+}
