@@ -24,6 +24,7 @@ pub mod railway;
 pub mod registry;
 pub mod report;
 pub mod runtime;
+pub mod secret_files;
 pub mod settings;
 pub mod state;
 pub mod step;
