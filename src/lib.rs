@@ -118,7 +118,20 @@ fn dispatch(
             None
         }
     };
-    let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, since)?;
+    // These work without gantry.toml: their flags and conventions say enough.
+    let defaults = matches!(
+        cli.command,
+        Commands::Scan(_) | Commands::Migrate(_) | Commands::Build(_)
+    );
+    let session = Session::open(
+        printer,
+        env,
+        cwd,
+        g.config.as_deref(),
+        g.dry_run,
+        since,
+        defaults,
+    )?;
     match &cli.command {
         Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
         Commands::Build(args) => commands::build::cmd_build(args, &session),

@@ -454,3 +454,30 @@ fn a_dockerfile_without_from_is_exit_2_at_the_file_on_the_classic_builder() {
         r.stderr
     );
 }
+
+/// Without gantry.toml, `build` used to stop at "no gantry.toml"; a
+/// `./Dockerfile` is one image named after the directory, with a note.
+#[test]
+fn without_a_configuration_the_dockerfile_is_built_as_the_directory_name() {
+    if !docker_available() {
+        return;
+    }
+    let p = Project::new();
+    p.write("Dockerfile", "FROM scratch\nCOPY a.txt /a.txt\n");
+    p.write("a.txt", "a\n");
+    let name = gantry::settings::default_image_name(&p.path().canonicalize().unwrap());
+    let r = p.gantry().args(["build", "--format", "json"]).run();
+    cleanup(&name);
+    let r = r.code(0);
+    assert!(
+        r.stderr.contains(&format!(
+            "no gantry.toml found: using defaults (./Dockerfile is image `{name}`)"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json()["verdict"], "passed");
+    // A command that needs configuration still says so.
+    let r = p.gantry().args(["push"]).run().code(2);
+    assert!(r.stderr.contains("no gantry.toml in"), "{}", r.stderr);
+}

@@ -849,3 +849,26 @@ fn a_supabase_folder_without_migrations_says_there_is_nothing_to_do() {
         r.stderr
     );
 }
+
+/// Without gantry.toml, `migrate --db-url` applies `supabase/migrations`
+/// by convention (it used to stop at "no gantry.toml").
+#[test]
+fn without_a_configuration_migrate_uses_the_supabase_layout() {
+    let Some(db) = postgres() else {
+        return;
+    };
+    let db = db.database("no_config");
+    let p = Project::new();
+    p.write("supabase/migrations/20240101000001_one.sql", FIVE[0].1);
+    let r = p
+        .gantry()
+        .args(["migrate", "--db-url", &db.url()])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr.contains("no gantry.toml found: using defaults"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(db.versions(), ["20240101000001"]);
+}
