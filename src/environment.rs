@@ -173,6 +173,12 @@ impl Environment {
             .filter(|v| !v.is_empty())
     }
 
+    /// The value as set, empty included (`None` only when unset): `$VAR` in a
+    /// gate's `env` expands a set-but-empty variable to "" like a shell does.
+    pub fn get_raw(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
     pub fn is_true(&self, name: &str) -> bool {
         self.get(name)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))

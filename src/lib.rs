@@ -24,6 +24,7 @@ pub mod railway;
 pub mod registry;
 pub mod report;
 pub mod runtime;
+pub mod secret_files;
 pub mod settings;
 pub mod state;
 pub mod step;
@@ -117,7 +118,20 @@ fn dispatch(
             None
         }
     };
-    let session = Session::open(printer, env, cwd, g.config.as_deref(), g.dry_run, since)?;
+    // These work without gantry.toml: their flags and conventions say enough.
+    let defaults = matches!(
+        cli.command,
+        Commands::Scan(_) | Commands::Migrate(_) | Commands::Build(_)
+    );
+    let session = Session::open(
+        printer,
+        env,
+        cwd,
+        g.config.as_deref(),
+        g.dry_run,
+        since,
+        defaults,
+    )?;
     match &cli.command {
         Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
         Commands::Build(args) => commands::build::cmd_build(args, &session),

@@ -51,6 +51,12 @@ pub fn execute(
 ) -> Result<StepReport> {
     let printer = session.printer;
     let settings = BuildSettings::resolve(&session.project, session.env, names, jobs, build_args)?;
+    if settings.images.is_empty() {
+        printer.info(&format!(
+            "nothing to do: {} has no [images.<name>] section",
+            session.project.file.display()
+        ));
+    }
     for value in settings.secrets.values().flat_map(|s| s.0.values()) {
         printer.mask(&String::from_utf8_lossy(value));
     }

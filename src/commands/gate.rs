@@ -30,6 +30,13 @@ pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
 pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Result<StepReport> {
     let printer = session.printer;
     let settings = GateSettings::resolve(&session.project, session.env, names, jobs)?;
+    if settings.gates.is_empty() {
+        // Passing with an empty table looked like every check ran.
+        printer.info(&format!(
+            "nothing to do: {} has no [gates.<name>] section",
+            session.project.file.display()
+        ));
+    }
     for secret in &settings.secret_values {
         printer.mask(secret);
     }
@@ -175,8 +182,17 @@ fn run_one(session: &Session, gate: &Gate) -> Outcome {
         dir: gate.dir.clone(),
         env: gate.env.clone(),
         timeout: gate.timeout,
+        log: Some(log_path(&session.state_path, &gate.name)),
     });
     conclude(gate, finished, started)
+}
+
+/// Where a gate's whole output is written: next to the state, so in CI it is
+/// under `$RUNNER_TEMP/gantry/logs/` (a path an `actions/upload-artifact`
+/// step can take) and locally under `.gantry/logs/`.
+fn log_path(state_path: &std::path::Path, gate: &str) -> std::path::PathBuf {
+    let dir = state_path.parent().unwrap_or(std::path::Path::new("."));
+    dir.join("logs").join(format!("gate-{gate}.log"))
 }
 
 /// Turns the exit and the reports into a status and a reason.
@@ -200,6 +216,7 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         ),
         Exit::NotStarted(msg) => (Status::Failed, vec![msg.clone()], None),
     };
+    let (lines, log) = (finished.lines, finished.log);
     let mut output = finished.output;
     let (tests, failures) = if gate.junit.is_empty() {
         (None, Vec::new())
@@ -239,6 +256,8 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         tests,
         failures,
         output,
+        lines,
+        log,
     }
 }
 
@@ -270,6 +289,8 @@ mod tests {
         exec::Finished {
             exit: Exit::Code(0),
             output: String::new(),
+            lines: 0,
+            log: None,
             duration: Duration::from_millis(10),
         }
     }

@@ -113,6 +113,13 @@ impl<'a> Run<'a> {
         let printer = session.printer;
         let dir = settings.migrations_dir();
         let Listing { files, skipped } = files::list(&dir)?;
+        if !dir.exists() {
+            // A missing folder used to pass as "0 applied", like an up-to-date database.
+            printer.info(&format!(
+                "nothing to do: {}/migrations does not exist (migrations are `<version>_<name>.sql` files there)",
+                settings.dir_label
+            ));
+        }
         let mut warnings = Vec::new();
         for s in skipped {
             warnings.push(format!(

@@ -48,9 +48,27 @@ impl<'a> Session<'a> {
         config: Option<&Path>,
         dry_run: bool,
         since: Option<&str>,
+        defaults: bool,
     ) -> Result<Self> {
-        let file = settings::find_config(cwd, config)?;
-        let project = settings::load(&file)?;
+        // Commands whose flags and conventions say enough (`defaults`) run
+        // without gantry.toml; the others need it.
+        let project = match settings::find_config_if_any(cwd, config)? {
+            Some(file) => settings::load(&file)?,
+            None if defaults => {
+                let project = settings::defaults(cwd)?;
+                let images: Vec<&str> =
+                    project.config.images.keys().map(|n| n.0.as_str()).collect();
+                printer.info(&format!(
+                    "no gantry.toml found: using defaults{}",
+                    match images.as_slice() {
+                        [] => String::new(),
+                        names => format!(" (./Dockerfile is image `{}`)", names.join(", ")),
+                    }
+                ));
+                project
+            }
+            None => return Err(settings::no_config(cwd)),
+        };
         printer.detail(&format!("configuration: {}", project.file.display()));
         let context = RunContext::resolve(env, &project.root, since);
         let repo_root = context

@@ -57,6 +57,12 @@ enum TagPlan {
 pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
     let printer = session.printer;
     let settings = PushSettings::resolve(&session.project, session.env, names)?;
+    if settings.images.is_empty() {
+        printer.info(&format!(
+            "nothing to do: {} has no [images.<name>] section",
+            session.project.file.display()
+        ));
+    }
     for c in settings.credentials.values() {
         printer.mask(&c.password);
     }

@@ -146,7 +146,7 @@ fn scan_one(
         s.finish_and_clear();
     }
     let text = text?;
-    let report = report::parse(&text).map_err(|e| {
+    let mut report = report::parse(&text).map_err(|e| {
         Error::external(
             "Trivy",
             format!(
@@ -155,6 +155,12 @@ fn scan_one(
             ),
         )
     })?;
+    // What `build` warns about by name, Trivy's content rules do not see.
+    if let Subject::Fs(dir) = &target.subject {
+        for (path, rule) in crate::secret_files::find(dir) {
+            report.add_secret(&path, rule.id, rule.title, Severity::High);
+        }
+    }
     let outcome = policy.judge(&report);
     Ok(Scanned {
         target,

@@ -346,6 +346,17 @@ fn classify(
             .and_then(|c| c[1].parse().ok());
         return Failure::Syntax { line, message };
     }
+    // The classic builder's word for a Dockerfile without FROM: bad input
+    // (exit 2 at the file), not an engine failure, as on the BuildKit path.
+    if lower.contains("no build stage") || lower.contains("contains no stages") {
+        let line = dockerfile::instructions(dockerfile_text)
+            .first()
+            .map(|i| i.line);
+        return Failure::Syntax {
+            line,
+            message: format!("{message} (a Dockerfile starts with FROM)"),
+        };
+    }
     match step {
         Some((n, instruction)) => {
             let line = dockerfile::line_of_step(
@@ -379,6 +390,22 @@ mod tests {
             text,
         ) {
             Failure::Step { line, step, .. } => assert_eq!((line, step), (Some(4), 3)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_dockerfile_without_from_is_bad_input_at_its_first_line() {
+        match classify(
+            "no build stage in current context".into(),
+            None,
+            vec![],
+            "# syntax comment\n\nRUN echo hi\n",
+        ) {
+            Failure::Syntax { line, message } => {
+                assert_eq!(line, Some(3));
+                assert!(message.contains("starts with FROM"), "{message}");
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -334,28 +334,10 @@ fn append_file<W: Write>(tar: &mut tar::Builder<W>, name: &str, content: &[u8]) 
     tar.append_data(&mut h, name, content)
 }
 
-/// Files that usually hold credentials and rarely belong in an image.
-/// `.env.example`-style templates are not secrets.
+/// Files that usually hold credentials and rarely belong in an image (the
+/// rule is shared with `scan --fs`: `crate::secret_files`).
 pub fn likely_secret(rel: &str, path: &Path) -> bool {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    let template = [".example", ".sample", ".template", ".dist"]
-        .iter()
-        .any(|s| name.ends_with(s));
-    if name.starts_with(".env") && !template {
-        return true;
-    }
-    if name.ends_with(".pem")
-        || name.ends_with(".key")
-        || name.starts_with("id_rsa")
-        || name == "credentials"
-    {
-        return !template;
-    }
-    if name == ".npmrc" {
-        return fs::read_to_string(path)
-            .is_ok_and(|t| t.contains("_authToken") || t.contains("_auth="));
-    }
-    false
+    crate::secret_files::rule(rel, path).is_some()
 }
 
 fn io_error(path: &Path, e: io::Error) -> ContextError {

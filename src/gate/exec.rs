@@ -18,6 +18,9 @@ pub struct Spec {
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+    /// Where the whole output is kept (the capture keeps only its last
+    /// `MAX_OUTPUT` bytes); `None` keeps it in an anonymous temporary file.
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,10 @@ impl Exit {
 pub struct Finished {
     pub exit: Exit,
     pub output: String,
+    /// Lines of the whole output, not only of the kept tail.
+    pub lines: usize,
+    /// The file holding the whole output, when `Spec::log` was given and written.
+    pub log: Option<PathBuf>,
     pub duration: Duration,
 }
 
@@ -51,12 +58,16 @@ pub fn run(spec: &Spec) -> Finished {
         return Finished {
             exit: Exit::Cancelled(sig),
             output: String::new(),
+            lines: 0,
+            log: None,
             duration: Duration::ZERO,
         };
     }
     let not_started = |msg: String| Finished {
         exit: Exit::NotStarted(msg),
         output: String::new(),
+        lines: 0,
+        log: None,
         duration: started.elapsed(),
     };
     let mut cmd = match &spec.command {
@@ -73,9 +84,23 @@ pub fn run(spec: &Spec) -> Finished {
     };
     // One file for both streams keeps their interleaving and holds no pipe
     // open that a background grandchild could keep us waiting on.
-    let log = match tempfile::tempfile() {
-        Ok(f) => f,
-        Err(e) => return not_started(format!("cannot create a temporary file: {e}")),
+    let named = spec.log.as_ref().and_then(|path| {
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .ok()
+            .map(|f| (f, path.clone()))
+    });
+    let (log, log_path) = match named {
+        Some((f, path)) => (f, Some(path)),
+        None => match tempfile::tempfile() {
+            Ok(f) => (f, None),
+            Err(e) => return not_started(format!("cannot create a temporary file: {e}")),
+        },
     };
     let (out, err) = match (log.try_clone(), log.try_clone()) {
         (Ok(a), Ok(b)) => (a, b),
@@ -144,9 +169,12 @@ pub fn run(spec: &Spec) -> Finished {
     // Whatever the command left running in its group goes with it, as a CI
     // runner ends a step's processes.
     kill_group(pgid, libc::SIGKILL);
+    let (output, lines) = read_tail(log);
     Finished {
         exit,
-        output: read_tail(log),
+        output,
+        lines,
+        log: log_path,
         duration: started.elapsed(),
     }
 }
@@ -173,18 +201,43 @@ fn kill_group(pgid: i32, signal: i32) {
     }
 }
 
-fn read_tail(mut file: std::fs::File) -> String {
+/// The last `MAX_OUTPUT` bytes of the output, and how many lines the whole
+/// output has (counted over the file, so "N earlier lines" is true however
+/// much was cut).
+fn read_tail(mut file: std::fs::File) -> (String, usize) {
+    let _ = file.seek(SeekFrom::Start(0));
+    let mut lines = 0;
+    let mut last = b'\n';
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+                last = buf[n - 1];
+            }
+        }
+    }
+    // A last line without its newline is a line too.
+    if last != b'\n' {
+        lines += 1;
+    }
     let len = file.seek(SeekFrom::End(0)).unwrap_or(0);
     let start = len.saturating_sub(MAX_OUTPUT);
     let _ = file.seek(SeekFrom::Start(start));
     let mut bytes = Vec::new();
     let _ = file.read_to_end(&mut bytes);
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if start > 0 {
-        format!("[... {start} bytes of earlier output cut ...]\n{text}")
+    let text = if start > 0 {
+        // Cut mid-line: drop the partial first line, so the tail holds whole lines.
+        match text.find('\n') {
+            Some(i) => text[i + 1..].to_string(),
+            None => text,
+        }
     } else {
         text
-    }
+    };
+    (text, lines)
 }
 
 #[cfg(test)]
@@ -197,6 +250,7 @@ mod tests {
             dir: std::env::temp_dir(),
             env: vec![("GATE_VAR".into(), "from-env".into())],
             timeout,
+            log: None,
         }
     }
 

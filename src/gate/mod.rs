@@ -50,6 +50,12 @@ pub struct Outcome {
     pub failures: Vec<junit::Failure>,
     #[serde(skip)]
     pub output: String,
+    /// Lines of the whole output (`output` may hold only its end).
+    #[serde(skip)]
+    pub lines: usize,
+    /// The file holding the whole output.
+    #[serde(skip)]
+    pub log: Option<std::path::PathBuf>,
 }
 
 impl Outcome {
@@ -64,6 +70,8 @@ impl Outcome {
             tests: None,
             failures: Vec::new(),
             output: String::new(),
+            lines: 0,
+            log: None,
         }
     }
 

@@ -56,11 +56,25 @@ impl GateSettings {
             if !names.is_empty() && !names.contains(&name.0) {
                 continue;
             }
-            let mut gate_env: Vec<(String, String)> = cfg
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let mut gate_env: Vec<(String, String)> = Vec::new();
+            for (key, value) in &cfg.env {
+                let expanded = expand(value, env, &mut secret_values).map_err(|e| {
+                    let (message, hint) = match e {
+                        ExpandError::Unset(var) => (
+                            format!("gate `{name}`: env {key} uses ${var}, which is not set"),
+                            format!(
+                                "set {var}, write ${{{var}:-}} for an empty value when it is unset, or $$ for a literal $"
+                            ),
+                        ),
+                        ExpandError::Unclosed => (
+                            format!("gate `{name}`: env {key} has a `${{` without its `}}`"),
+                            "write ${NAME} or ${NAME:-default}, or $$ for a literal $".to_string(),
+                        ),
+                    };
+                    Error::usage(message, Some(hint))
+                })?;
+                gate_env.push((key.clone(), expanded));
+            }
             for secret in &cfg.secrets {
                 let var = secret.get_ref();
                 match env.get(var) {
@@ -109,6 +123,73 @@ impl GateSettings {
     }
 }
 
+#[derive(Debug, PartialEq)]
+enum ExpandError {
+    Unset(String),
+    Unclosed,
+}
+
+/// Expands `$NAME`, `${NAME}` and `${NAME:-default}` in a gate's `env` value
+/// from gantry's environment, as a shell would in `PATH = "venv/bin:$PATH"`
+/// (the gate's command is not run through the shell that would do it, and an
+/// unexpanded `$PATH` breaks every program lookup). `$$` is a literal `$`; a
+/// `$` not followed by a name stays as it is. An unset variable without a
+/// default is an error rather than "": a typo would otherwise surface as a
+/// gate that cannot find its programs. Values of secret-named variables are
+/// added to `secrets` so they are redacted like declared secrets.
+fn expand(
+    value: &str,
+    env: &Environment,
+    secrets: &mut Vec<String>,
+) -> std::result::Result<String, ExpandError> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, default, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}').ok_or(ExpandError::Unclosed)?;
+            let inner = &braced[..end];
+            let (name, default) = match inner.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (inner, None),
+            };
+            (name, default, end + 2)
+        } else if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+            continue;
+        } else {
+            let len = after
+                .char_indices()
+                .find(|&(i, c)| {
+                    !(c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()))
+                })
+                .map_or(after.len(), |(i, _)| i);
+            (&after[..len], None, len)
+        };
+        if name.is_empty() {
+            // `$` then a non-name: literal, as in a shell (`cost: 5$`).
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let found = match default {
+            Some(d) => env.get(name).unwrap_or(d),
+            None => env
+                .get_raw(name)
+                .ok_or_else(|| ExpandError::Unset(name.to_string()))?,
+        };
+        if crate::environment::looks_secret(name) && !found.is_empty() {
+            secrets.push(found.to_string());
+        }
+        out.push_str(found);
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 fn glob_set(globs: &[PathGlob]) -> Option<GlobSet> {
     if globs.is_empty() {
         return None;
@@ -119,4 +200,56 @@ fn glob_set(globs: &[PathGlob]) -> Option<GlobSet> {
     }
     // Every glob was validated when the file was read.
     b.build().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(value: &str) -> std::result::Result<(String, Vec<String>), ExpandError> {
+        let env = Environment::from_pairs([
+            ("PATH", "/usr/bin:/bin"),
+            ("EMPTY", ""),
+            ("API_TOKEN", "tok-123"),
+            ("A1", "x"),
+        ]);
+        let mut secrets = Vec::new();
+        let out = expand(value, &env, &mut secrets)?;
+        Ok((out, secrets))
+    }
+
+    #[test]
+    fn variables_expand_like_a_shell() {
+        assert_eq!(run("venv/bin:$PATH").unwrap().0, "venv/bin:/usr/bin:/bin");
+        assert_eq!(run("${PATH}/x").unwrap().0, "/usr/bin:/bin/x");
+        assert_eq!(run("$A1-y").unwrap().0, "x-y");
+        assert_eq!(run("a$EMPTY.b").unwrap().0, "a.b");
+        assert_eq!(run("${NOPE:-dflt}").unwrap().0, "dflt");
+        assert_eq!(run("${EMPTY:-dflt}").unwrap().0, "dflt");
+        assert_eq!(run("${PATH:-dflt}").unwrap().0, "/usr/bin:/bin");
+        assert_eq!(run("${NOPE:-}").unwrap().0, "");
+    }
+
+    #[test]
+    fn dollars_that_name_nothing_stay_literal() {
+        assert_eq!(run("5$ and $$PATH").unwrap().0, "5$ and $PATH");
+        assert_eq!(run("end$").unwrap().0, "end$");
+        assert_eq!(run("$1").unwrap().0, "$1");
+        assert_eq!(run("plain").unwrap().0, "plain");
+        assert_eq!(run("é$PATHé").unwrap().0, "é/usr/bin:/biné");
+    }
+
+    #[test]
+    fn an_unset_variable_or_an_open_brace_is_an_error() {
+        assert_eq!(run("$PAHT"), Err(ExpandError::Unset("PAHT".into())));
+        assert_eq!(run("${PATH"), Err(ExpandError::Unclosed));
+    }
+
+    #[test]
+    fn secret_named_values_are_redacted() {
+        let (out, secrets) = run("Bearer $API_TOKEN").unwrap();
+        assert_eq!(out, "Bearer tok-123");
+        assert_eq!(secrets, vec!["tok-123".to_string()]);
+        assert!(run("$PATH").unwrap().1.is_empty());
+    }
 }

@@ -97,10 +97,29 @@ pub(crate) fn check_selected(
 /// Finds `gantry.toml`: the `--config` path as given, else the first one in
 /// the current directory or a parent.
 pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
+    find_config_if_any(cwd, explicit)?.ok_or_else(|| no_config(cwd))
+}
+
+/// There is no `gantry.toml` in `cwd` or a parent.
+pub fn no_config(cwd: &Path) -> Error {
+    Error::usage(
+        format!(
+            "no {CONFIG_FILE} in {} or any parent directory",
+            cwd.display()
+        ),
+        Some(format!(
+            "create {CONFIG_FILE} (see the README's Configuration section) or pass --config <path>"
+        )),
+    )
+}
+
+/// As [`find_config`], but `None` when there is no `gantry.toml` at all (a
+/// `--config` that names nothing, or a directory in its place, is still an error).
+pub fn find_config_if_any(cwd: &Path, explicit: Option<&Path>) -> Result<Option<PathBuf>> {
     if let Some(path) = explicit {
         let path = cwd.join(path);
         if path.is_file() {
-            return Ok(path);
+            return Ok(Some(path));
         }
         if path.is_dir() {
             return Err(not_a_file(&path));
@@ -113,21 +132,49 @@ pub fn find_config(cwd: &Path, explicit: Option<&Path>) -> Result<PathBuf> {
     for dir in cwd.ancestors() {
         let candidate = dir.join(CONFIG_FILE);
         if candidate.is_file() {
-            return Ok(candidate);
+            return Ok(Some(candidate));
         }
         if candidate.is_dir() {
             return Err(not_a_file(&candidate));
         }
     }
-    Err(Error::usage(
-        format!(
-            "no {CONFIG_FILE} in {} or any parent directory",
-            cwd.display()
-        ),
-        Some(format!(
-            "create {CONFIG_FILE} (see the README's Configuration section) or pass --config <path>"
-        )),
-    ))
+    Ok(None)
+}
+
+/// The project of a command run without `gantry.toml` (`scan`, `migrate`,
+/// `build`): rooted at `cwd`, nothing configured, so every default and
+/// convention applies (the Supabase layout, `[scan]` defaults), and a
+/// `./Dockerfile` is one image named, and pushed as, the directory's name
+/// (in GitHub Actions the checkout folder is the repository's name). The
+/// defaults go through the same parser and checks as a written file.
+pub fn defaults(cwd: &Path) -> Result<Project> {
+    let root = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let file = root.join(CONFIG_FILE);
+    let text = if root.join("Dockerfile").is_file() {
+        let name = default_image_name(&root);
+        format!("[images.{name}]\ncontext = \".\"\nrepository = \"{name}\"\n")
+    } else {
+        String::new()
+    };
+    let config = parse(&file, &text)?;
+    let project = Project { root, file, config };
+    validate(&project, &text)?;
+    Ok(project)
+}
+
+/// The directory's name as an image and repository name: lower case,
+/// anything but letters and digits a `-`; `app` when nothing is left.
+pub fn default_image_name(root: &Path) -> String {
+    let raw = root
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() { "app".into() } else { name }
 }
 
 fn not_a_file(path: &Path) -> Error {

@@ -20,6 +20,36 @@ pub struct Report {
     pub results: Vec<TargetResult>,
 }
 
+impl Report {
+    /// Adds a secret finding that did not come from Trivy (a file whose name
+    /// says it holds credentials), to `target`'s result, so the policy, the
+    /// ignore files, the table, SARIF and annotations treat it like any other.
+    pub fn add_secret(&mut self, target: &str, rule_id: &str, title: &str, severity: Severity) {
+        let secret = Secret {
+            rule_id: rule_id.to_string(),
+            category: "file name".to_string(),
+            severity,
+            title: title.to_string(),
+            start_line: None,
+            end_line: None,
+            matched: String::new(),
+        };
+        match self
+            .results
+            .iter_mut()
+            .find(|r| r.target == target && r.class == "secret")
+        {
+            Some(r) => r.secrets.push(secret),
+            None => self.results.push(TargetResult {
+                target: target.to_string(),
+                class: "secret".to_string(),
+                secrets: vec![secret],
+                ..TargetResult::default()
+            }),
+        }
+    }
+}
+
 /// One scanned target inside the artifact: an OS, a lock file, a Dockerfile,
 /// a file holding secrets.
 #[derive(Debug, Clone, Default, Deserialize)]

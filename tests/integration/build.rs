@@ -427,3 +427,57 @@ fn the_image_table_lines_up() {
     Verdict: passed
     "###);
 }
+
+/// A Dockerfile without FROM was exit 3 (an engine failure, no line) on the
+/// classic builder; it is bad input at the file, as on the BuildKit path.
+#[test]
+fn a_dockerfile_without_from_is_exit_2_at_the_file_on_the_classic_builder() {
+    if !docker_available() {
+        return;
+    }
+    let repo = repo("nofrom");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.api]\ncontext = \"api\"\nrepository = \"{repo}\"\n"),
+    );
+    p.write("api/Dockerfile", "# no base\nRUN echo hi\n");
+    let r = p
+        .gantry()
+        .args(["build"])
+        .env("GANTRY_BUILDER", "classic")
+        .run()
+        .code(2);
+    assert!(
+        r.stderr.contains("Dockerfile:2") && r.stderr.contains("a Dockerfile starts with FROM"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Without gantry.toml, `build` used to stop at "no gantry.toml"; a
+/// `./Dockerfile` is one image named after the directory, with a note.
+#[test]
+fn without_a_configuration_the_dockerfile_is_built_as_the_directory_name() {
+    if !docker_available() {
+        return;
+    }
+    let p = Project::new();
+    p.write("Dockerfile", "FROM scratch\nCOPY a.txt /a.txt\n");
+    p.write("a.txt", "a\n");
+    let name = gantry::settings::default_image_name(&p.path().canonicalize().unwrap());
+    let r = p.gantry().args(["build", "--format", "json"]).run();
+    cleanup(&name);
+    let r = r.code(0);
+    assert!(
+        r.stderr.contains(&format!(
+            "no gantry.toml found: using defaults (./Dockerfile is image `{name}`)"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json()["verdict"], "passed");
+    // A command that needs configuration still says so.
+    let r = p.gantry().args(["push"]).run().code(2);
+    assert!(r.stderr.contains("no gantry.toml in"), "{}", r.stderr);
+}

@@ -351,3 +351,93 @@ fn failed_gate_output_is_shown_and_passing_output_only_with_verbose() {
     let r = p.gantry().args(["gate", "-v"]).run().code(1);
     assert!(r.stderr.contains("| all-good"), "{}", r.stderr);
 }
+
+/// `PATH = "venv/bin:$PATH"` used to reach the gate literally, so not even
+/// `sh` could be found; now it expands from gantry's environment.
+#[test]
+fn env_values_expand_variables_from_the_environment() {
+    let p = Project::new();
+    p.write(
+        "venv/bin/gantry-test-tool",
+        "#!/bin/sh\necho tool-ran-with-$GREETING\n",
+    );
+    std::fs::set_permissions(
+        p.path().join("venv/bin/gantry-test-tool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    p.write(
+        "gantry.toml",
+        "[gates.x]\nrun = \"gantry-test-tool\"\nenv = { PATH = \"venv/bin:$PATH\", GREETING = \"${GANTRY_TEST_GREETING}-${GANTRY_TEST_UNSET:-dflt}\" }\n",
+    );
+    let r = p
+        .gantry()
+        .env("GANTRY_TEST_GREETING", "hello")
+        .args(["gate", "-v"])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr.contains("tool-ran-with-hello-dflt"),
+        "{}",
+        r.stderr
+    );
+
+    p.write(
+        "gantry.toml",
+        "[gates.x]\nrun = \"true\"\nenv = { PATH = \"venv/bin:$PAHT\" }\n",
+    );
+    let r = p.gantry().args(["gate"]).run().code(2);
+    assert!(
+        r.stderr.contains("env PATH uses $PAHT, which is not set"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A gate's output beyond the capture (4 MiB) used to give a count of the
+/// kept lines only and a false "-v shows all"; the count is of the whole
+/// output now, and the whole of it is in a file under the state folder.
+#[test]
+fn a_huge_output_is_counted_whole_and_kept_in_a_log_file() {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[gates.big]\nrun = \"seq 1 1000000; exit 1\"\n",
+    );
+    let r = p.gantry().args(["gate"]).run().code(1);
+    let log = p.path().join(".gantry/logs/gate-big.log");
+    assert!(
+        r.stderr.contains(&format!(
+            "[... 999940 earlier lines; the whole output is in {} ...]",
+            log.display()
+        )),
+        "{}",
+        &r.stderr[..r.stderr.len().min(3000)]
+    );
+    assert!(!r.stderr.contains("-v shows all"));
+    assert!(r.stderr.contains("| 1000000"));
+    let whole = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(whole.lines().count(), 1_000_000);
+    assert!(whole.starts_with("1\n2\n"));
+
+    // In GitHub the group says what was cut too; the log is under $RUNNER_TEMP.
+    let tmp = tempfile::tempdir().unwrap();
+    let r = p
+        .gantry()
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("RUNNER_TEMP", tmp.path().to_str().unwrap())
+        .args(["gate"])
+        .run()
+        .code(1);
+    let log = tmp.path().join("gantry/logs/gate-big.log");
+    assert!(log.exists(), "{}", &r.stdout[..r.stdout.len().min(3000)]);
+    assert!(
+        r.stdout.contains(&format!(
+            "earlier lines; the whole output is in {}",
+            log.display()
+        )),
+        "{}",
+        &r.stdout[..r.stdout.len().min(3000)]
+    );
+}

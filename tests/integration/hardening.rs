@@ -485,3 +485,17 @@ fn a_gantry_toml_that_is_a_directory_is_called_one() {
         r.stderr
     );
 }
+
+/// An empty `gantry.toml` used to pass `gate`, `build` and `push` silently,
+/// as if every check had run; each says there is nothing to do.
+#[test]
+fn an_empty_configuration_says_there_is_nothing_to_do() {
+    let p = Project::new();
+    p.write("gantry.toml", "");
+    let r = p.gantry().args(["gate"]).run().code(0);
+    assert!(
+        r.stderr.contains("nothing to do:") && r.stderr.contains("has no [gates.<name>] section"),
+        "{}",
+        r.stderr
+    );
+}

@@ -829,3 +829,46 @@ fn the_dry_run_plan_is_what_the_real_run_applies() {
     let applied: Vec<String> = db.versions().into_iter().skip(before.len()).collect();
     assert_eq!(applied, planned);
 }
+
+/// A `supabase/` without `migrations/` used to pass like an up-to-date
+/// database; it says there is nothing to do.
+#[test]
+fn a_supabase_folder_without_migrations_says_there_is_nothing_to_do() {
+    let Some(db) = postgres() else {
+        return;
+    };
+    let db = db.database("no_migrations");
+    let p = Project::new();
+    p.write("gantry.toml", "[migrate]\n");
+    p.write("supabase/config.toml", "");
+    let r = migrate(&p, &db, &[]).code(0);
+    assert!(
+        r.stderr
+            .contains("nothing to do: supabase/migrations does not exist"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Without gantry.toml, `migrate --db-url` applies `supabase/migrations`
+/// by convention (it used to stop at "no gantry.toml").
+#[test]
+fn without_a_configuration_migrate_uses_the_supabase_layout() {
+    let Some(db) = postgres() else {
+        return;
+    };
+    let db = db.database("no_config");
+    let p = Project::new();
+    p.write("supabase/migrations/20240101000001_one.sql", FIVE[0].1);
+    let r = p
+        .gantry()
+        .args(["migrate", "--db-url", &db.url()])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr.contains("no gantry.toml found: using defaults"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(db.versions(), ["20240101000001"]);
+}

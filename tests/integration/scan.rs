@@ -322,3 +322,63 @@ fn timeout_kills_a_hanging_trivy() {
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
     assert!(r.stderr.contains("no result after 1s"), "{}", r.stderr);
 }
+
+/// Trivy's secret rules match contents, so a committed `api/.env` or
+/// `secrets/key.pem` passed `scan --fs` while `build` warned about them by
+/// name; the scan applies the same by-name rule, as findings with their own
+/// rule ids, ignorable like any other.
+#[test]
+fn files_named_like_secrets_are_findings_of_a_directory_scan() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = fixture("");
+    p.write("api/.env", "DEBUG=1\n");
+    p.write("api/.env.example", "DEBUG=\n");
+    p.write("secrets/key.pem", "not a key in any format Trivy knows\n");
+    let runner = Runner::new();
+    let sha = p.commit("secret files");
+    let r = p
+        .gantry()
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .args(["scan", "--fs", "."])
+        .run()
+        .code(1);
+    let errors = r.commands("::error ");
+    for (file, rule) in [
+        ("api/.env", "gantry-env-file"),
+        ("secrets/key.pem", "gantry-private-key-file"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|l| l.starts_with(&format!("::error file={file},")) && l.contains(rule)),
+            "{file} {rule}: {errors:?}"
+        );
+    }
+    assert!(!r.stdout.contains(".env.example"), "{}", r.stdout);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&runner.outputs()["scan-sarif"]).unwrap())
+            .unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let key = results
+        .iter()
+        .find(|r| r["ruleId"] == "gantry-private-key-file")
+        .unwrap();
+    assert_eq!(
+        key["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "secrets/key.pem"
+    );
+
+    // Ignored like any finding: only Trivy's own findings are left.
+    p.write(".trivyignore", "gantry-env-file\ngantry-private-key-file\n");
+    let doc = p
+        .gantry()
+        .args(["scan", "--fs", ".", "--format", "json"])
+        .run()
+        .code(1)
+        .json();
+    assert_eq!(doc["outputs"]["scan-ignored"], "2", "{doc}");
+    let text = doc.to_string();
+    assert!(text.contains("github-pat"), "{text}");
+}

@@ -46,14 +46,34 @@ pub(super) fn show_output(session: &Session, gate: &Gate, o: &Outcome) {
     }
     let printer = session.printer;
     let title = format!("{} ({})", gate.name, gate.command.display());
+    let lines: Vec<&str> = o.output.lines().collect();
+    // The capture keeps only the end of a huge output; the count is of the
+    // whole output, and the whole of it is in the log file.
+    let whole = o.lines.max(lines.len());
+    let earlier = |shown: usize| {
+        let hidden = whole - shown;
+        let where_ = match &o.log {
+            Some(path) => format!("the whole output is in {}", path.display()),
+            None => "the rest was not kept".to_string(),
+        };
+        format!("[... {hidden} earlier lines; {where_} ...]\n")
+    };
     if printer.format() == Format::Github || printer.verbose() > 0 {
-        printer.group(&title, &o.output);
+        if whole > lines.len() {
+            let body = format!("{}{}", earlier(lines.len()), o.output);
+            printer.group(&title, &body);
+        } else {
+            printer.group(&title, &o.output);
+        }
     } else if o.is_failure() {
-        let lines: Vec<&str> = o.output.lines().collect();
         let start = lines.len().saturating_sub(TAIL_LINES);
+        let shown = lines.len() - start;
         let mut body = String::new();
-        if start > 0 {
+        if whole == lines.len() && start > 0 {
+            // Nothing was cut from the capture: -v really shows it all.
             body.push_str(&format!("[... {start} earlier lines; -v shows all ...]\n"));
+        } else if whole > shown {
+            body.push_str(&earlier(shown));
         }
         body.push_str(&lines[start..].join("\n"));
         printer.group(&title, &body);
@@ -242,6 +262,8 @@ mod tests {
             tests: None,
             failures: vec![],
             output: String::new(),
+            lines: 0,
+            log: None,
         };
         let mut api = ran("api-tests", Status::Failed, 1234, true);
         api.tests = Some(junit::Counts {

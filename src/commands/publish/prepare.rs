@@ -112,6 +112,7 @@ pub(super) fn build(session: &Session, p: &Package) -> std::result::Result<Vec<A
         dir: p.dir.clone(),
         env: Vec::new(),
         timeout: BUILD_TIMEOUT,
+        log: None,
     });
     let title = format!("{}: {}", p.name, p.build.display());
     if !finished.exit.success() {
