@@ -177,13 +177,25 @@ fn run_one(session: &Session, gate: &Gate) -> Outcome {
     ));
     reports::prepare(&gate.dir, &gate.junit);
     let started = SystemTime::now();
-    let finished = exec::run(&exec::Spec {
+    let mut finished = exec::run(&exec::Spec {
         command: gate.command.clone(),
         dir: gate.dir.clone(),
         env: gate.env.clone(),
         timeout: gate.timeout,
         log: Some(log_path(&session.state_path, &gate.name)),
     });
+    // The whole log holds what the gate printed, its declared secrets too.
+    if let Some(log) = &finished.log
+        && let Err(e) = session.printer.redact_file(log)
+    {
+        let _ = std::fs::remove_file(log);
+        session.printer.warn(&format!(
+            "{}: the whole output was not kept: cannot redact {}: {e}",
+            gate.name,
+            log.display()
+        ));
+        finished.log = None;
+    }
     conclude(gate, finished, started)
 }
 

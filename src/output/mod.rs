@@ -136,6 +136,31 @@ impl Printer {
         self.redactor.redact(text)
     }
 
+    /// Rewrites a file of third-party output (a gate's whole log) with every
+    /// secret redacted, as everything printed is: such files are uploaded as
+    /// artifacts. Streamed line by line, so a 100 MB log is never held whole
+    /// (a secret is matched within a line, as the runner's masks are).
+    pub fn redact_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::{BufRead, BufReader, BufWriter};
+        if self.redactor.is_empty() {
+            return Ok(());
+        }
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        let mut redacted = tempfile::NamedTempFile::new_in(dir)?;
+        {
+            let mut reader = BufReader::new(std::fs::File::open(path)?);
+            let mut writer = BufWriter::new(redacted.as_file_mut());
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line)? > 0 {
+                writer.write_all(self.redact(&String::from_utf8_lossy(&line)).as_bytes())?;
+                line.clear();
+            }
+            writer.flush()?;
+        }
+        redacted.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
     /// How many annotations earlier steps of this job showed.
     pub fn set_job_annotations(&self, n: usize) {
         self.job_before.store(n, Ordering::SeqCst);

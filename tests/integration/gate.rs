@@ -441,3 +441,23 @@ fn a_huge_output_is_counted_whole_and_kept_in_a_log_file() {
         &r.stdout[..r.stdout.len().min(3000)]
     );
 }
+
+#[test]
+fn the_whole_log_file_has_the_gates_secrets_redacted() {
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[gates.leaky]\nrun = \"echo token=$GATE_TOKEN; exit 1\"\nsecrets = [\"GATE_TOKEN\"]\n",
+    );
+    let secret = "s3cr3t-gate-token-value";
+    let r = p
+        .gantry()
+        .env("GATE_TOKEN", secret)
+        .args(["gate"])
+        .run()
+        .code(1);
+    assert!(!r.stderr.contains(secret) && !r.stdout.contains(secret));
+    let log = std::fs::read_to_string(p.path().join(".gantry/logs/gate-leaky.log")).unwrap();
+    assert!(log.contains("token=***"), "{log}");
+    assert!(!log.contains(secret), "{log}");
+}
