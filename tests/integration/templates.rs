@@ -359,6 +359,19 @@ mod act {
             run.output
         );
         assert!(!run.output.contains(USER.1), "the registry password leaked");
+        // The gate job's table, then the deploy job's pipeline table and
+        // one line per service in the deploy step's own table.
+        run.summary_shows("### gantry gate: passed")
+            .summary_shows("| shop-tests | ✅")
+            .summary_shows("## gantry run: passed\n\n| Step | Verdict | Changes |")
+            .summary_shows("| build | passed |")
+            .summary_shows("| scan | passed |")
+            .summary_shows("| push | passed |")
+            .summary_shows("| deploy-ecs | passed |")
+            .summary_shows("### gantry deploy ecs: passed")
+            .summary_shows("| frontend | prod/api |")
+            .summary_shows("| backend | prod/worker |");
+        assert!(!run.summary().contains(USER.1));
     }
 
     #[test]
@@ -575,6 +588,15 @@ mod act {
             !run.output.contains(PROJECT_TOKEN),
             "the Railway token leaked"
         );
+        run.summary_shows("### gantry gate: passed")
+            .summary_shows("## gantry run: passed\n\n| Step | Verdict | Changes |")
+            .summary_shows("| migrate | passed |")
+            .summary_shows("| build | passed |")
+            .summary_shows("| push | passed |")
+            .summary_shows("| deploy-railway | passed |")
+            .summary_shows("### gantry migrate: passed")
+            .summary_shows("| 20240302090000 |")
+            .summary_shows("### gantry deploy railway: passed");
         eprintln!(
             "railway-supabase under act: {:?}; Railway mutations: {mutations:?}; migrations: {:?}",
             run.elapsed,
@@ -610,6 +632,87 @@ mod act {
             .shows("ECONNREFUSED")
             .shows("Job failed");
         eprintln!("railway-supabase (crash) under act: {:?}", run.elapsed);
+    }
+
+    /// A migration that fails half way: its file's changes are rolled back,
+    /// the ones before it stay, and nothing is built or deployed after it.
+    #[test]
+    fn railway_supabase_fails_the_job_and_deploys_nothing_when_a_migration_fails() {
+        use crate::support::railway::{Railway, Service};
+        let Some(repo) = ActRepo::new() else { return };
+        let Some(pg) = crate::support::postgres::postgres() else {
+            return;
+        };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let db = pg.database("railway_supabase_bad_migration");
+        db.supabase_bootstrap();
+        let railway = Railway::start(
+            PROJECT_TOKEN,
+            API_TOKEN,
+            vec![
+                Service::new("api", &["DEPLOYING", "SUCCESS"]),
+                Service::new("worker", &["DEPLOYING", "SUCCESS"]),
+            ],
+        );
+        railway_supabase(&repo, &registry.host);
+        // Its first two statements succeed; the third names a table that
+        // does not exist, so the whole file must roll back.
+        repo.write(
+            "supabase/migrations/20240303090000_tags.sql",
+            "create table public.tags (id bigint primary key, name text not null);\n\
+             insert into public.tags (id, name) values (1, 'inbox');\n\
+             alter table public.notes add column tag_id bigint references public.labels (id);\n",
+        );
+        let run = railway_run(&repo, &railway, &db.url()).code(1);
+        run.error_annotation("relation \"public.labels\" does not exist")
+            .shows("20240303090000")
+            .shows("Job failed");
+        // The two good files stay applied; the failing one left nothing.
+        assert_eq!(
+            db.versions(),
+            ["20240301090000", "20240302090000"],
+            "{}",
+            run.output
+        );
+        assert_eq!(
+            db.sql("select to_regclass('public.tags') is null").trim(),
+            "t"
+        );
+        assert_eq!(
+            db.sql(
+                "select count(*) from information_schema.columns \
+                 where table_name = 'notes' and column_name = 'tag_id'"
+            )
+            .trim(),
+            "0"
+        );
+        assert!(
+            railway.mutations().is_empty(),
+            "Railway was changed: {:?}",
+            railway.mutations()
+        );
+        let head = repo.head();
+        assert!(
+            registry
+                .manifest_digest("notes/api", &format!("sha-{}", &head[..7]), Some(USER))
+                .is_none(),
+            "an image was pushed after the failed migration"
+        );
+        run.summary_shows("## gantry run: failed")
+            .summary_shows("| migrate | failed |")
+            .summary_shows("| deploy-railway | not run |")
+            .summary_shows("| 20240303090000 | tags | 3 | ❌ failed |");
+        eprintln!(
+            "railway-supabase (failing migration) under act: {:?}; Railway mutations: {:?}; migrations: {:?}",
+            run.elapsed,
+            railway.mutations(),
+            db.versions()
+        );
     }
 
     /// One image of an ECS example: name, context, Dockerfile.
@@ -769,6 +872,23 @@ mod act {
         );
     }
 
+    /// The fargate example: the built `api` → service `api`, the upstream
+    /// Qdrant → service `worker`.
+    fn fargate(repo: &ActRepo, registry: &str) {
+        ecs_example(
+            repo,
+            "fargate",
+            registry,
+            "[gates.fmt]\nrun = \"cargo fmt --check\"\n\n[gates.tests]\nrun = \"cargo test --offline\"\nmatcher = \"cargo\"\n",
+            &[("api", ".", "Dockerfile")],
+            &[
+                ("api", "deploy/api.json", Some(("api", "api")), "api"),
+                ("qdrant", "deploy/qdrant.json", None, "worker"),
+            ],
+            &[],
+        );
+    }
+
     #[test]
     fn fargate_deploys_the_built_api_and_the_upstream_qdrant_without_a_build() {
         let Some(repo) = ActRepo::new() else { return };
@@ -779,18 +899,7 @@ mod act {
             return;
         };
         let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
-        ecs_example(
-            &repo,
-            "fargate",
-            &registry.host,
-            "[gates.fmt]\nrun = \"cargo fmt --check\"\n\n[gates.tests]\nrun = \"cargo test --offline\"\nmatcher = \"cargo\"\n",
-            &[("api", ".", "Dockerfile")],
-            &[
-                ("api", "deploy/api.json", Some(("api", "api")), "api"),
-                ("qdrant", "deploy/qdrant.json", None, "worker"),
-            ],
-            &[],
-        );
+        fargate(&repo, &registry.host);
         let run = run(&repo, "fargate.yml", "push", None, &env(&ecs), &[]).code(0);
         let changes = ecs_changes(&ecs);
         eprintln!(
@@ -815,20 +924,13 @@ mod act {
         );
     }
 
-    #[test]
-    fn ecs_fargate_secrets_keeps_value_from_and_names_the_secrets() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
-            return;
-        };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+    /// The ecs-fargate-secrets example: `backend` → service `api`,
+    /// `ai-ml` → service `worker`.
+    fn ecs_fargate_secrets(repo: &ActRepo, registry: &str) {
         ecs_example(
-            &repo,
+            repo,
             "ecs-fargate-secrets",
-            &registry.host,
+            registry,
             "[gates.backend-tests]\ndir = \"backend\"\nrun = \"python -m pytest -q\"\n",
             &[
                 ("backend", "backend", "backend/Dockerfile"),
@@ -853,6 +955,19 @@ mod act {
                 "python -m pytest --version",
             )],
         );
+    }
+
+    #[test]
+    fn ecs_fargate_secrets_keeps_value_from_and_names_the_secrets() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+        ecs_fargate_secrets(&repo, &registry.host);
         let run = run(
             &repo,
             "ecs-fargate-secrets.yml",
@@ -887,6 +1002,90 @@ mod act {
         );
         assert_eq!(secrets[1]["name"], "HF_TOKEN");
         run.shows("OPENAI_API_KEY");
+    }
+
+    /// A Fargate task that stops: the job fails with ECS's reason in an
+    /// annotation and both services (the built API and Qdrant, deployed in
+    /// one step) are rolled back to what ran before.
+    #[test]
+    fn fargate_fails_the_job_and_rolls_back_both_services_when_a_task_stops() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() || crate::support::require_tool("cargo").is_none() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::CannotPull, Duration::from_millis(100));
+        let before = (ecs.running("api"), ecs.running("worker"));
+        fargate(&repo, &registry.host);
+        let run = run(&repo, "fargate.yml", "push", None, &env(&ecs), &[]).code(1);
+        run.error_annotation("CannotPullContainerError")
+            .shows("rolled back to")
+            .shows("Job failed");
+        assert_eq!(
+            (ecs.running("api"), ecs.running("worker")),
+            before,
+            "the services were not rolled back\n{}",
+            run.output
+        );
+        run.summary_shows("## gantry run: failed")
+            .summary_shows("| deploy-ecs | failed |")
+            .summary_shows("### gantry deploy ecs: failed");
+        eprintln!(
+            "fargate (task stops) under act: {:?}; ECS changes: {:?}",
+            run.elapsed,
+            ecs_changes(&ecs)
+        );
+    }
+
+    /// A container that exits (a secret it needs is missing): the job fails
+    /// with the exit in an annotation, the services are rolled back, and no
+    /// secret value is printed, only the names.
+    #[test]
+    fn ecs_fargate_secrets_fails_the_job_and_rolls_back_when_a_container_exits() {
+        let Some(repo) = ActRepo::new() else { return };
+        if !docker_available() {
+            return;
+        }
+        let Some(registry) = Registry::start(Some(USER)) else {
+            return;
+        };
+        let ecs = EcsStandIn::start(Scenario::Crash, Duration::from_millis(100));
+        let before = (ecs.running("api"), ecs.running("worker"));
+        ecs_fargate_secrets(&repo, &registry.host);
+        let run = run(
+            &repo,
+            "ecs-fargate-secrets.yml",
+            "push",
+            None,
+            &env(&ecs),
+            &[],
+        )
+        .code(1);
+        run.error_annotation("Essential container in task exited")
+            .shows("rolled back to")
+            .shows("Job failed");
+        assert_eq!(
+            (ecs.running("api"), ecs.running("worker")),
+            before,
+            "the services were not rolled back\n{}",
+            run.output
+        );
+        // What was registered still takes its secrets by reference.
+        let registered: Vec<_> = ecs
+            .mutating()
+            .into_iter()
+            .filter(|c| c.operation == "RegisterTaskDefinition")
+            .collect();
+        assert_eq!(registered.len(), 2, "{registered:?}");
+        run.summary_shows("## gantry run: failed")
+            .summary_shows("| deploy-ecs | failed |");
+        eprintln!(
+            "ecs-fargate-secrets (container exits) under act: {:?}; ECS changes: {:?}",
+            run.elapsed,
+            ecs_changes(&ecs)
+        );
     }
 
     #[test]
