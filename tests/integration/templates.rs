@@ -369,8 +369,8 @@ mod act {
             .summary_shows("| push | passed |")
             .summary_shows("| deploy-ecs | passed |")
             .summary_shows("### gantry deploy ecs: passed")
-            .summary_shows("| frontend | prod/api |")
-            .summary_shows("| backend | prod/worker |");
+            .summary_shows("| frontend | `prod/api` | `shop-frontend:7` | passed")
+            .summary_shows("| backend | `prod/worker` | `shop-backend:7` | passed");
         assert!(!run.summary().contains(USER.1));
     }
 
