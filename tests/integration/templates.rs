@@ -297,6 +297,31 @@ mod act {
         );
     }
 
+    /// A failed deploy job: `reason` in an error annotation, the rollback
+    /// said, and every service running what it ran `before`.
+    #[track_caller]
+    fn failed_and_rolled_back(
+        run: &ActRun,
+        ecs: &EcsStandIn,
+        before: &[(&str, String)],
+        reason: &str,
+    ) {
+        run.error_annotation(reason)
+            .shows("rolled back to")
+            .shows("Job failed")
+            .summary_shows("## gantry run: failed")
+            .summary_shows("| deploy-ecs | failed |")
+            .summary_shows("### gantry deploy ecs: failed");
+        for (service, task_definition) in before {
+            assert_eq!(
+                &ecs.running(service),
+                task_definition,
+                "{service} was not rolled back\n{}",
+                run.output
+            );
+        }
+    }
+
     /// The ecs-services example with the workflows init writes for it, and a
     /// gantry.toml aimed at the local registry and the ECS stand-in
     /// (`frontend` → service `api`, `backend` → service `worker`).
@@ -839,14 +864,7 @@ mod act {
         let before = ecs.running("api");
         ecs_ec2(&repo, &registry.host);
         let run = run(&repo, "ecs-ec2.yml", "push", None, &env(&ecs), &[]).code(1);
-        run.shows("CannotPullContainerError")
-            .shows("rolled back to")
-            .shows("Job failed");
-        assert_eq!(
-            ecs.running("api"),
-            before,
-            "the service was not rolled back"
-        );
+        failed_and_rolled_back(&run, &ecs, &[("api", before)], "CannotPullContainerError");
         eprintln!(
             "ecs-ec2 (task stops) under act: {:?}; ECS changes: {:?}",
             run.elapsed,
@@ -987,18 +1005,12 @@ mod act {
         let before = (ecs.running("api"), ecs.running("worker"));
         fargate(&repo, &registry.host);
         let run = run(&repo, "fargate.yml", "push", None, &env(&ecs), &[]).code(1);
-        run.error_annotation("CannotPullContainerError")
-            .shows("rolled back to")
-            .shows("Job failed");
-        assert_eq!(
-            (ecs.running("api"), ecs.running("worker")),
-            before,
-            "the services were not rolled back\n{}",
-            run.output
+        failed_and_rolled_back(
+            &run,
+            &ecs,
+            &[("api", before.0), ("worker", before.1)],
+            "CannotPullContainerError",
         );
-        run.summary_shows("## gantry run: failed")
-            .summary_shows("| deploy-ecs | failed |")
-            .summary_shows("### gantry deploy ecs: failed");
         eprintln!(
             "fargate (task stops) under act: {:?}; ECS changes: {:?}",
             run.elapsed,
@@ -1025,14 +1037,11 @@ mod act {
             &[],
         )
         .code(1);
-        run.error_annotation("Essential container in task exited")
-            .shows("rolled back to")
-            .shows("Job failed");
-        assert_eq!(
-            (ecs.running("api"), ecs.running("worker")),
-            before,
-            "the services were not rolled back\n{}",
-            run.output
+        failed_and_rolled_back(
+            &run,
+            &ecs,
+            &[("api", before.0), ("worker", before.1)],
+            "Essential container in task exited",
         );
         // What was registered still takes its secrets by reference.
         let registered: Vec<_> = ecs
@@ -1041,8 +1050,6 @@ mod act {
             .filter(|c| c.operation == "RegisterTaskDefinition")
             .collect();
         assert_eq!(registered.len(), 2, "{registered:?}");
-        run.summary_shows("## gantry run: failed")
-            .summary_shows("| deploy-ecs | failed |");
         eprintln!(
             "ecs-fargate-secrets (container exits) under act: {:?}; ECS changes: {:?}",
             run.elapsed,

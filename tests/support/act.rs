@@ -132,14 +132,15 @@ impl ActRun {
         self
     }
 
-    /// Asserts that an error annotation (`::error …::message`, which act
-    /// echoes) holds `text`.
+    /// Asserts that an error annotation holds `text`: act logs each
+    /// `::error …::message` a step wrote as `❗  ::error …` (a script that
+    /// merely contains `::error` is echoed without the mark).
     #[track_caller]
     pub fn error_annotation(&self, text: &str) -> &Self {
         assert!(
             self.output
                 .lines()
-                .any(|l| l.contains("::error") && l.contains(text)),
+                .any(|l| l.contains("❗  ::error") && l.contains(text)),
             "no error annotation with {text:?} in\n{}",
             self.output
         );
