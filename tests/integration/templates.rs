@@ -193,6 +193,7 @@ mod act {
     use crate::support::act::{ActOptions, ActRepo, ActRun, VERSION, gantry_bin, sha256_file};
     use crate::support::ecs::{EcsStandIn, Scenario};
     use crate::support::github_api::GithubApi;
+    use crate::support::postgres::Db;
     use crate::support::repo_root;
     use crate::support::services::{Registry, docker_available};
     use std::path::PathBuf;
@@ -213,21 +214,120 @@ mod act {
         repo_root().join("tests/act/templates/configure-aws-credentials")
     }
 
+    /// An act repository, the local registry and the ECS stand-in playing
+    /// `scenario`; `None` (skipped) without act, Docker or one of `tools`.
+    fn ecs_act(scenario: Scenario, tools: &[&str]) -> Option<(ActRepo, Registry, EcsStandIn)> {
+        let repo = ActRepo::new()?;
+        if !docker_available() {
+            return None;
+        }
+        for tool in tools {
+            crate::support::require_tool(tool)?;
+        }
+        let registry = Registry::start(Some(USER))?;
+        let ecs = EcsStandIn::start(scenario, Duration::from_millis(100));
+        Some((repo, registry, ecs))
+    }
+
+    /// An act repository, a fresh database with Supabase's schema, and the
+    /// local registry; `None` (skipped) without act, PostgreSQL or Docker.
+    fn railway_act(db: &str) -> Option<(ActRepo, Db, Registry)> {
+        let repo = ActRepo::new()?;
+        let pg = crate::support::postgres::postgres()?;
+        if !docker_available() {
+            return None;
+        }
+        let registry = Registry::start(Some(USER))?;
+        let db = pg.database(db);
+        db.supabase_bootstrap();
+        Some((repo, db, registry))
+    }
+
+    /// `gantry init <args>` in the act repository, which must succeed.
+    #[track_caller]
+    fn init(repo: &ActRepo, args: &[&str]) {
+        let out = std::process::Command::new(gantry_bin())
+            .arg("init")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The digest pushed to `repository` under the `sha-<short>` tag of `head`.
+    fn pushed(registry: &Registry, head: &str, repository: &str) -> Option<String> {
+        registry.manifest_digest(repository, &format!("sha-{}", &head[..7]), Some(USER))
+    }
+
+    /// Both shop images pushed under the commit's tag, and exactly one
+    /// register and one update per service in ECS.
+    #[track_caller]
+    fn shop_shipped(
+        repo: &ActRepo,
+        registry: &Registry,
+        ecs: &EcsStandIn,
+        run: &ActRun,
+        what: &str,
+    ) {
+        let head = repo.head();
+        for image in ["frontend", "backend"] {
+            pushed(registry, &head, &format!("shop/{image}"))
+                .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
+        }
+        let changes = ecs_changes(ecs);
+        eprintln!(
+            "{what} under act: {:?}; ECS changes: {changes:?}",
+            run.elapsed
+        );
+        assert_eq!(
+            changes,
+            [
+                "RegisterTaskDefinition shop-backend",
+                "RegisterTaskDefinition shop-frontend",
+                "UpdateService api",
+                "UpdateService worker",
+            ],
+            "{}",
+            run.output
+        );
+    }
+
+    /// A failed deploy job: `reason` in an error annotation, the rollback
+    /// said, and every service running what it ran `before`.
+    #[track_caller]
+    fn failed_and_rolled_back(
+        run: &ActRun,
+        ecs: &EcsStandIn,
+        before: &[(&str, String)],
+        reason: &str,
+    ) {
+        run.error_annotation(reason)
+            .shows("rolled back to")
+            .shows("Job failed")
+            .summary_shows("## gantry run: failed")
+            .summary_shows("| deploy-ecs | failed |")
+            .summary_shows("### gantry deploy ecs: failed");
+        for (service, task_definition) in before {
+            assert_eq!(
+                &ecs.running(service),
+                task_definition,
+                "{service} was not rolled back\n{}",
+                run.output
+            );
+        }
+    }
+
     /// The ecs-services example with the workflows init writes for it, and a
     /// gantry.toml aimed at the local registry and the ECS stand-in
     /// (`frontend` → service `api`, `backend` → service `worker`).
     fn ecs_services(repo: &ActRepo, registry: &str) {
         repo.example_at_root("ecs-services");
-        let init = std::process::Command::new(gantry_bin())
-            .args(["init"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        init(repo, &[]);
         let mut toml = String::from(
             "[pipeline]\nsteps = [\"gate\", \"build\", \"scan\", \"push\", \"deploy-ecs\"]\n\n\
              [gates.shop-tests]\nrun = \"npm test\"\n\n\
@@ -321,56 +421,34 @@ mod act {
 
     #[test]
     fn ecs_services_builds_pushes_and_rolls_both_services_with_one_verdict() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Success, &[]) else {
             return;
         };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
         ecs_services(&repo, &registry.host);
         let run = run(&repo, "ecs-services.yml", "push", None, &env(&ecs), &[]).code(0);
         run.shows("assumed arn:aws:iam::123456789012:role/gantry-deploy in us-east-1 (stand-in)");
-        let head = repo.head();
-        for image in ["frontend", "backend"] {
-            registry
-                .manifest_digest(
-                    &format!("shop/{image}"),
-                    &format!("sha-{}", &head[..7]),
-                    Some(USER),
-                )
-                .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
-        }
-        let changes = ecs_changes(&ecs);
-        eprintln!(
-            "ecs-services under act: {:?}; ECS changes: {changes:?}",
-            run.elapsed
-        );
-        assert_eq!(
-            changes,
-            [
-                "RegisterTaskDefinition shop-backend",
-                "RegisterTaskDefinition shop-frontend",
-                "UpdateService api",
-                "UpdateService worker",
-            ],
-            "{}",
-            run.output
-        );
+        shop_shipped(&repo, &registry, &ecs, &run, "ecs-services");
         assert!(!run.output.contains(USER.1), "the registry password leaked");
+        // The gate job's table, then the deploy job's pipeline table and
+        // one line per service in the deploy step's own table.
+        run.summary_shows("### gantry gate: passed")
+            .summary_shows("| shop-tests | ✅")
+            .summary_shows("## gantry run: passed\n\n| Step | Verdict | Changes |")
+            .summary_shows("| build | passed |")
+            .summary_shows("| scan | passed |")
+            .summary_shows("| push | passed |")
+            .summary_shows("| deploy-ecs | passed |")
+            .summary_shows("### gantry deploy ecs: passed")
+            .summary_shows("| frontend | `prod/api` | `shop-frontend:7` | passed")
+            .summary_shows("| backend | `prod/worker` | `shop-backend:7` | passed");
+        assert!(!run.summary().contains(USER.1));
     }
 
     #[test]
     fn pull_request_comments_the_plan_once_then_updates_it() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Success, &[]) else {
             return;
         };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
         let api = GithubApi::start("gantry-test/shop", "ghs_act_token");
         ecs_services(&repo, &registry.host);
         let mut env = env(&ecs);
@@ -444,16 +522,7 @@ mod act {
     /// has, and a gantry.toml aimed at the stand-ins.
     fn railway_supabase(repo: &ActRepo, registry: &str) {
         repo.example_at_root("railway-supabase");
-        let init = std::process::Command::new(gantry_bin())
-            .args(["init"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        init(repo, &[]);
         let wf = repo.path().join(".github/workflows/railway-supabase.yml");
         let text = std::fs::read_to_string(&wf).unwrap();
         let text = text
@@ -516,18 +585,9 @@ mod act {
     #[test]
     fn railway_supabase_migrates_once_pushes_and_deploys_both_services() {
         use crate::support::railway::{Railway, Service};
-        let Some(repo) = ActRepo::new() else { return };
-        let Some(pg) = crate::support::postgres::postgres() else {
+        let Some((repo, db, registry)) = railway_act("railway_supabase_act") else {
             return;
         };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
-            return;
-        };
-        let db = pg.database("railway_supabase_act");
-        db.supabase_bootstrap();
         let railway = Railway::start(
             PROJECT_TOKEN,
             API_TOKEN,
@@ -539,8 +599,7 @@ mod act {
         railway_supabase(&repo, &registry.host);
         let run = railway_run(&repo, &railway, &db.url()).code(0);
         let head = repo.head();
-        let digest = registry
-            .manifest_digest("notes/api", &format!("sha-{}", &head[..7]), Some(USER))
+        let digest = pushed(&registry, &head, "notes/api")
             .unwrap_or_else(|| panic!("not pushed\n{}", run.output));
         let image = format!("{}/notes/api@{digest}", registry.host);
         assert_eq!(
@@ -575,6 +634,15 @@ mod act {
             !run.output.contains(PROJECT_TOKEN),
             "the Railway token leaked"
         );
+        run.summary_shows("### gantry gate: passed")
+            .summary_shows("## gantry run: passed\n\n| Step | Verdict | Changes |")
+            .summary_shows("| migrate | passed |")
+            .summary_shows("| build | passed |")
+            .summary_shows("| push | passed |")
+            .summary_shows("| deploy-railway | passed |")
+            .summary_shows("### gantry migrate: passed")
+            .summary_shows("| 20240302090000 |")
+            .summary_shows("### gantry deploy railway: passed");
         eprintln!(
             "railway-supabase under act: {:?}; Railway mutations: {mutations:?}; migrations: {:?}",
             run.elapsed,
@@ -585,18 +653,9 @@ mod act {
     #[test]
     fn railway_supabase_fails_the_job_when_a_deployment_crashes() {
         use crate::support::railway::{Railway, Service};
-        let Some(repo) = ActRepo::new() else { return };
-        let Some(pg) = crate::support::postgres::postgres() else {
+        let Some((repo, db, registry)) = railway_act("railway_supabase_crash") else {
             return;
         };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
-            return;
-        };
-        let db = pg.database("railway_supabase_crash");
-        db.supabase_bootstrap();
         let mut worker = Service::new("worker", &["DEPLOYING", "CRASHED"]);
         worker.deploy_logs = vec!["Error: connect ECONNREFUSED 10.0.0.7:6379".into()];
         let railway = Railway::start(
@@ -610,6 +669,76 @@ mod act {
             .shows("ECONNREFUSED")
             .shows("Job failed");
         eprintln!("railway-supabase (crash) under act: {:?}", run.elapsed);
+    }
+
+    /// A migration that fails half way: its file's changes are rolled back,
+    /// the ones before it stay, and nothing is built or deployed after it.
+    #[test]
+    fn railway_supabase_fails_the_job_and_deploys_nothing_when_a_migration_fails() {
+        use crate::support::railway::{Railway, Service};
+        let Some((repo, db, registry)) = railway_act("railway_supabase_bad_migration") else {
+            return;
+        };
+        let railway = Railway::start(
+            PROJECT_TOKEN,
+            API_TOKEN,
+            vec![
+                Service::new("api", &["DEPLOYING", "SUCCESS"]),
+                Service::new("worker", &["DEPLOYING", "SUCCESS"]),
+            ],
+        );
+        railway_supabase(&repo, &registry.host);
+        // Its first two statements succeed; the third names a table that
+        // does not exist, so the whole file must roll back.
+        repo.write(
+            "supabase/migrations/20240303090000_tags.sql",
+            "create table public.tags (id bigint primary key, name text not null);\n\
+             insert into public.tags (id, name) values (1, 'inbox');\n\
+             alter table public.notes add column tag_id bigint references public.labels (id);\n",
+        );
+        let run = railway_run(&repo, &railway, &db.url()).code(1);
+        run.error_annotation("relation \"public.labels\" does not exist")
+            .shows("20240303090000")
+            .shows("Job failed");
+        // The two good files stay applied; the failing one left nothing.
+        assert_eq!(
+            db.versions(),
+            ["20240301090000", "20240302090000"],
+            "{}",
+            run.output
+        );
+        assert_eq!(
+            db.sql("select to_regclass('public.tags') is null").trim(),
+            "t"
+        );
+        assert_eq!(
+            db.sql(
+                "select count(*) from information_schema.columns \
+                 where table_name = 'notes' and column_name = 'tag_id'"
+            )
+            .trim(),
+            "0"
+        );
+        assert!(
+            railway.mutations().is_empty(),
+            "Railway was changed: {:?}",
+            railway.mutations()
+        );
+        let head = repo.head();
+        assert!(
+            pushed(&registry, &head, "notes/api").is_none(),
+            "an image was pushed after the failed migration"
+        );
+        run.summary_shows("## gantry run: failed")
+            .summary_shows("| migrate | failed |")
+            .summary_shows("| deploy-railway | not run |")
+            .summary_shows("| 20240303090000 | tags | 3 | ❌ failed |");
+        eprintln!(
+            "railway-supabase (failing migration) under act: {:?}; Railway mutations: {:?}; migrations: {:?}",
+            run.elapsed,
+            railway.mutations(),
+            db.versions()
+        );
     }
 
     /// One image of an ECS example: name, context, Dockerfile.
@@ -629,16 +758,7 @@ mod act {
         installs: &[(&str, &str)],
     ) {
         repo.example_at_root(example);
-        let init = std::process::Command::new(gantry_bin())
-            .args(["init"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        init(repo, &[]);
         let wf = repo.path().join(format!(".github/workflows/{example}.yml"));
         let mut text = std::fs::read_to_string(&wf).unwrap();
         for (from, to) in installs {
@@ -712,14 +832,9 @@ mod act {
 
     #[test]
     fn ecs_ec2_builds_scans_pushes_and_deploys_one_service() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Success, &[]) else {
             return;
         };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
         ecs_ec2(&repo, &registry.host);
         let run = run(&repo, "ecs-ec2.yml", "push", None, &env(&ecs), &[]).code(0);
         let changes = ecs_changes(&ecs);
@@ -743,25 +858,13 @@ mod act {
 
     #[test]
     fn ecs_ec2_fails_the_job_and_rolls_back_when_a_task_stops() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::CannotPull, &[]) else {
             return;
         };
-        let ecs = EcsStandIn::start(Scenario::CannotPull, Duration::from_millis(100));
         let before = ecs.running("api");
         ecs_ec2(&repo, &registry.host);
         let run = run(&repo, "ecs-ec2.yml", "push", None, &env(&ecs), &[]).code(1);
-        run.shows("CannotPullContainerError")
-            .shows("rolled back to")
-            .shows("Job failed");
-        assert_eq!(
-            ecs.running("api"),
-            before,
-            "the service was not rolled back"
-        );
+        failed_and_rolled_back(&run, &ecs, &[("api", before)], "CannotPullContainerError");
         eprintln!(
             "ecs-ec2 (task stops) under act: {:?}; ECS changes: {:?}",
             run.elapsed,
@@ -769,20 +872,13 @@ mod act {
         );
     }
 
-    #[test]
-    fn fargate_deploys_the_built_api_and_the_upstream_qdrant_without_a_build() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() || crate::support::require_tool("cargo").is_none() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
-            return;
-        };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+    /// The fargate example: the built `api` → service `api`, the upstream
+    /// Qdrant → service `worker`.
+    fn fargate(repo: &ActRepo, registry: &str) {
         ecs_example(
-            &repo,
+            repo,
             "fargate",
-            &registry.host,
+            registry,
             "[gates.fmt]\nrun = \"cargo fmt --check\"\n\n[gates.tests]\nrun = \"cargo test --offline\"\nmatcher = \"cargo\"\n",
             &[("api", ".", "Dockerfile")],
             &[
@@ -791,6 +887,14 @@ mod act {
             ],
             &[],
         );
+    }
+
+    #[test]
+    fn fargate_deploys_the_built_api_and_the_upstream_qdrant_without_a_build() {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Success, &["cargo"]) else {
+            return;
+        };
+        fargate(&repo, &registry.host);
         let run = run(&repo, "fargate.yml", "push", None, &env(&ecs), &[]).code(0);
         let changes = ecs_changes(&ecs);
         eprintln!(
@@ -815,20 +919,13 @@ mod act {
         );
     }
 
-    #[test]
-    fn ecs_fargate_secrets_keeps_value_from_and_names_the_secrets() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
-            return;
-        };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
+    /// The ecs-fargate-secrets example: `backend` → service `api`,
+    /// `ai-ml` → service `worker`.
+    fn ecs_fargate_secrets(repo: &ActRepo, registry: &str) {
         ecs_example(
-            &repo,
+            repo,
             "ecs-fargate-secrets",
-            &registry.host,
+            registry,
             "[gates.backend-tests]\ndir = \"backend\"\nrun = \"python -m pytest -q\"\n",
             &[
                 ("backend", "backend", "backend/Dockerfile"),
@@ -853,6 +950,14 @@ mod act {
                 "python -m pytest --version",
             )],
         );
+    }
+
+    #[test]
+    fn ecs_fargate_secrets_keeps_value_from_and_names_the_secrets() {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Success, &[]) else {
+            return;
+        };
+        ecs_fargate_secrets(&repo, &registry.host);
         let run = run(
             &repo,
             "ecs-fargate-secrets.yml",
@@ -889,6 +994,69 @@ mod act {
         run.shows("OPENAI_API_KEY");
     }
 
+    /// A Fargate task that stops: the job fails with ECS's reason in an
+    /// annotation and both services (the built API and Qdrant, deployed in
+    /// one step) are rolled back to what ran before.
+    #[test]
+    fn fargate_fails_the_job_and_rolls_back_both_services_when_a_task_stops() {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::CannotPull, &["cargo"]) else {
+            return;
+        };
+        let before = (ecs.running("api"), ecs.running("worker"));
+        fargate(&repo, &registry.host);
+        let run = run(&repo, "fargate.yml", "push", None, &env(&ecs), &[]).code(1);
+        failed_and_rolled_back(
+            &run,
+            &ecs,
+            &[("api", before.0), ("worker", before.1)],
+            "CannotPullContainerError",
+        );
+        eprintln!(
+            "fargate (task stops) under act: {:?}; ECS changes: {:?}",
+            run.elapsed,
+            ecs_changes(&ecs)
+        );
+    }
+
+    /// A container that exits (a secret it needs is missing): the job fails
+    /// with the exit in an annotation, the services are rolled back, and no
+    /// secret value is printed, only the names.
+    #[test]
+    fn ecs_fargate_secrets_fails_the_job_and_rolls_back_when_a_container_exits() {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Crash, &[]) else {
+            return;
+        };
+        let before = (ecs.running("api"), ecs.running("worker"));
+        ecs_fargate_secrets(&repo, &registry.host);
+        let run = run(
+            &repo,
+            "ecs-fargate-secrets.yml",
+            "push",
+            None,
+            &env(&ecs),
+            &[],
+        )
+        .code(1);
+        failed_and_rolled_back(
+            &run,
+            &ecs,
+            &[("api", before.0), ("worker", before.1)],
+            "Essential container in task exited",
+        );
+        // What was registered still takes its secrets by reference.
+        let registered: Vec<_> = ecs
+            .mutating()
+            .into_iter()
+            .filter(|c| c.operation == "RegisterTaskDefinition")
+            .collect();
+        assert_eq!(registered.len(), 2, "{registered:?}");
+        eprintln!(
+            "ecs-fargate-secrets (container exits) under act: {:?}; ECS changes: {:?}",
+            run.elapsed,
+            ecs_changes(&ecs)
+        );
+    }
+
     #[test]
     fn sdk_release_checks_the_tag_then_uploads_both_sdks() {
         use crate::support::npm::NpmRegistry;
@@ -904,16 +1072,7 @@ mod act {
         };
         let npm = NpmRegistry::start(npm_token);
         repo.example_at_root("sdk-release");
-        let init = std::process::Command::new(gantry_bin())
-            .args(["init"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        init(&repo, &[]);
         let wf = repo.path().join(".github/workflows/sdk-release.yml");
         let text = std::fs::read_to_string(&wf).unwrap();
         assert!(text.contains("python -m pip install build"));
@@ -990,27 +1149,13 @@ mod act {
     /// one deploy job through job outputs, one verdict for both services.
     #[test]
     fn ecs_services_matrix_pushes_per_runner_and_deploys_once_from_every_state() {
-        let Some(repo) = ActRepo::new() else { return };
-        if !docker_available() || crate::support::require_tool("jq").is_none() {
-            return;
-        }
-        let Some(registry) = Registry::start(Some(USER)) else {
+        let Some((repo, registry, ecs)) = ecs_act(Scenario::Success, &["jq"]) else {
             return;
         };
-        let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(100));
         ecs_services(&repo, &registry.host);
         // The stand-ins' gantry.toml stays; init writes the matrix workflow.
         let toml = std::fs::read_to_string(repo.path().join("gantry.toml")).unwrap();
-        let init = std::process::Command::new(gantry_bin())
-            .args(["init", "ecs-services-matrix", "--force"])
-            .current_dir(repo.path())
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        init(&repo, &["ecs-services-matrix", "--force"]);
         repo.write("gantry.toml", &toml);
         let wf = std::fs::read_to_string(
             repo.path()
@@ -1031,31 +1176,6 @@ mod act {
         run.shows("uploaded artifact state-frontend")
             .shows("downloaded artifact state-backend");
         run.shows("assumed arn:aws:iam::123456789012:role/gantry-push in us-east-1 (stand-in)");
-        let head = repo.head();
-        for image in ["frontend", "backend"] {
-            registry
-                .manifest_digest(
-                    &format!("shop/{image}"),
-                    &format!("sha-{}", &head[..7]),
-                    Some(USER),
-                )
-                .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
-        }
-        let changes = ecs_changes(&ecs);
-        eprintln!(
-            "ecs-services-matrix under act: {:?}; ECS changes: {changes:?}",
-            run.elapsed
-        );
-        assert_eq!(
-            changes,
-            [
-                "RegisterTaskDefinition shop-backend",
-                "RegisterTaskDefinition shop-frontend",
-                "UpdateService api",
-                "UpdateService worker",
-            ],
-            "{}",
-            run.output
-        );
+        shop_shipped(&repo, &registry, &ecs, &run, "ecs-services-matrix");
     }
 }

@@ -88,6 +88,65 @@ impl ActRun {
         self
     }
 
+    /// What the steps wrote to `$GITHUB_STEP_SUMMARY`, as act prints it
+    /// after each step (`⚙  Summary - <markdown>`, up to the job's next
+    /// log line), every step's in order.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let mut inside = false;
+        for line in self.output.lines() {
+            if let Some((_, first)) = line.split_once("Summary - ") {
+                if line.starts_with('[') {
+                    inside = true;
+                    out.push_str(first);
+                    out.push('\n');
+                    continue;
+                }
+            }
+            // A job's log line (`[workflow/job] …`) ends the markdown; a
+            // markdown line never starts with such a bracket.
+            let job_line = line.starts_with('[')
+                && line
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.ends_with(']') && w.contains('/'));
+            if job_line || line.starts_with("time=") {
+                inside = false;
+            } else if inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Asserts that the summary holds `text`.
+    #[track_caller]
+    pub fn summary_shows(&self, text: &str) -> &Self {
+        let summary = self.summary();
+        assert!(
+            summary.contains(text),
+            "{text:?} not in the step summary\n{summary}\n---\n{}",
+            self.output
+        );
+        self
+    }
+
+    /// Asserts that an error annotation holds `text`: act logs each
+    /// `::error …::message` a step wrote as `❗  ::error …` (a script that
+    /// merely contains `::error` is echoed without the mark).
+    #[track_caller]
+    pub fn error_annotation(&self, text: &str) -> &Self {
+        assert!(
+            self.output
+                .lines()
+                .any(|l| l.contains("❗  ::error") && l.contains(text)),
+            "no error annotation with {text:?} in\n{}",
+            self.output
+        );
+        self
+    }
+
     /// How long act says a step took (`Success - Main <name> [1.2s]`).
     pub fn step_time(&self, name: &str) -> Option<String> {
         self.output.lines().find_map(|l| {
