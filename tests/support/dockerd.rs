@@ -10,7 +10,7 @@
 //! (`nsenter`). It stops when the test binary exits (an `atexit` hook), and
 //! a watchdog in its namespace stops it should the test binary die first.
 
-use super::services::{busybox_rootfs, free_port, missing, which};
+use super::services::{busybox_rootfs, free_port, missing, registry_config, which};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -205,23 +205,7 @@ impl Engine26 {
     pub fn registry(&self, user: Option<(&str, &str)>) -> NsRegistry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if let Some((name, password)) = user {
-            let out = Command::new("htpasswd")
-                .args(["-Bbn", name, password])
-                .output()
-                .expect("htpasswd (apache2-utils) runs");
-            std::fs::write(dir.path().join("htpasswd"), out.stdout).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: gantry-test\n    path: {}\n",
-                dir.path().join("htpasswd").display()
-            ));
-        }
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
+        let config_path = registry_config(dir.path(), port, user);
         let child = Command::new("nsenter")
             .arg(format!("--net=/proc/{}/ns/net", self.ns_pid))
             .args(["docker-registry", "serve", config_path.to_str().unwrap()])

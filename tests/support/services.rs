@@ -131,6 +131,30 @@ pub fn image_files(image: &str) -> Vec<String> {
 }
 
 /// A free TCP port on 127.0.0.1.
+/// Writes the configuration of a distribution registry listening on
+/// 127.0.0.1:`port` with its storage in `dir` (deletes allowed) and, for
+/// `user`, an htpasswd file; returns the configuration file.
+pub fn registry_config(dir: &std::path::Path, port: u16, user: Option<(&str, &str)>) -> PathBuf {
+    let mut config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        dir.join("data").display()
+    );
+    if let Some((name, password)) = user {
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", name, password])
+            .output()
+            .expect("htpasswd (apache2-utils) runs");
+        std::fs::write(dir.join("htpasswd"), out.stdout).unwrap();
+        config.push_str(&format!(
+            "auth:\n  htpasswd:\n    realm: gantry-test\n    path: {}\n",
+            dir.join("htpasswd").display()
+        ));
+    }
+    let path = dir.join("config.yml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -169,23 +193,7 @@ impl Registry {
         }
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if let Some((name, password)) = user {
-            let out = Command::new("htpasswd")
-                .args(["-Bbn", name, password])
-                .output()
-                .expect("htpasswd (apache2-utils) runs");
-            std::fs::write(dir.path().join("htpasswd"), out.stdout).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: gantry-test\n    path: {}\n",
-                dir.path().join("htpasswd").display()
-            ));
-        }
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
+        let config_path = registry_config(dir.path(), port, user);
         let mut child = Command::new("docker-registry")
             .args(["serve", config_path.to_str().unwrap()])
             .stdout(Stdio::null())
