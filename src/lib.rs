@@ -8,7 +8,7 @@ pub mod aws;
 pub mod cancel;
 pub mod cli;
 pub mod commands;
-pub mod context;
+pub mod run_context;
 pub mod docker;
 pub mod duration;
 pub mod environment;
@@ -29,7 +29,7 @@ pub mod settings;
 pub mod state;
 pub mod step;
 pub mod supabase;
-pub mod tls;
+pub mod https;
 pub mod trivy;
 
 // Unit tests skip (and CI fails) exactly as the integration tests do.

@@ -5,7 +5,7 @@
 
 use super::Session;
 use crate::cli::BuildArgs;
-use crate::context::RefType;
+use crate::run_context::RefType;
 use crate::docker::build::{self, Builder, Failure, Line, Request};
 use crate::docker::metadata::{self, Facts};
 use crate::docker::{dockerfile, engine};

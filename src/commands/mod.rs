@@ -18,7 +18,7 @@ pub mod push;
 pub mod run;
 pub mod scan;
 
-use crate::context::RunContext;
+use crate::run_context::RunContext;
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::output::Printer;

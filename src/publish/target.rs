@@ -8,8 +8,8 @@ use super::version::{self, Declared, Release, Scheme};
 use super::{npm, oidc, pypi};
 use crate::error::Result;
 use crate::output::Printer;
-use crate::settings::config::NpmAccess;
-use crate::settings::publish::IdTokenRequest;
+use super::npm::NpmAccess;
+use super::oidc::IdTokenRequest;
 use std::path::Path;
 
 /// One registry, with what gantry needs to talk to it.
@@ -130,7 +130,7 @@ impl Target<'_> {
                     }))
             }
             Target::Npm { registry, .. } => {
-                let r = npm::Registry {
+                let r = npm::NpmClient {
                     client,
                     url: registry,
                     token,
@@ -180,7 +180,7 @@ impl Target<'_> {
                     }
                 });
                 let doc = npm::document(artifact, registry, &dist_tag, access);
-                let r = npm::Registry {
+                let r = npm::NpmClient {
                     client,
                     url: registry,
                     token,

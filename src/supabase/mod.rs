@@ -18,5 +18,6 @@ pub mod lock;
 pub mod seeds;
 pub mod session;
 pub mod split;
-pub mod tls;
+pub mod database;
+pub mod sslmode;
 pub mod txn;
