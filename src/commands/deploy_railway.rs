@@ -232,7 +232,10 @@ async fn run(
                 format!("{}: the service was not resolved", p.deploy.name),
             ));
         };
-        let outcome = w.outcome.clone().unwrap_or(DeployVerdict::TimedOut("?".into()));
+        let outcome = w
+            .outcome
+            .clone()
+            .unwrap_or(DeployVerdict::TimedOut("?".into()));
         outputs.insert(
             format!("deploy-{}-deployment-id", w.name),
             w.deployment_id.clone(),
@@ -317,7 +320,10 @@ async fn report_failure(
 ) {
     let printer = session.printer;
     let mut last = Vec::new();
-    if matches!(outcome, DeployVerdict::Failed(_) | DeployVerdict::TimedOut(_)) {
+    if matches!(
+        outcome,
+        DeployVerdict::Failed(_) | DeployVerdict::TimedOut(_)
+    ) {
         match watch::last_logs(client, &w.deployment_id, LOG_LINES).await {
             Ok((build, deploy)) => {
                 for (title, lines) in [("build log", &build), ("deploy log", &deploy)] {

@@ -1,8 +1,8 @@
 //! Runs one gate command: its own process group, stdout and stderr captured
 //! together in order, and a timeout that kills everything it started.
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::{CommandExt, ExitStatusExt};

@@ -1,7 +1,7 @@
 //! Which gates the changed files call for.
 
-use crate::run_context::ChangeBase;
 use crate::git;
+use crate::run_context::ChangeBase;
 use std::path::Path;
 
 /// The changed files of this run, relative to the project root, or why they

@@ -240,7 +240,10 @@ mod tests {
         assert!(a.message.ends_with("é…"));
         assert_eq!(a.title.unwrap().chars().count(), TITLE_CHARS + 1);
         let short = Annotation::new(Level::Warning, "fine").titled("gate");
-        assert_eq!((short.message.as_str(), short.title.as_deref()), ("fine", Some("gate")));
+        assert_eq!(
+            (short.message.as_str(), short.title.as_deref()),
+            ("fine", Some("gate"))
+        );
     }
 
     #[test]

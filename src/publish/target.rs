@@ -4,12 +4,12 @@
 //! answered here, so the publish command never asks which one it has.
 
 use super::artifacts::{self, Artifact, normalize_name};
+use super::npm::NpmAccess;
+use super::oidc::IdTokenRequest;
 use super::version::{self, Declared, Release, Scheme};
 use super::{npm, oidc, pypi};
 use crate::error::Result;
 use crate::output::Printer;
-use super::npm::NpmAccess;
-use super::oidc::IdTokenRequest;
 use std::path::Path;
 
 /// One registry, with what gantry needs to talk to it.

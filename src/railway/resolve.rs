@@ -1,9 +1,9 @@
 //! From the names or ids in gantry.toml to Railway's ids, with read-only
 //! queries only (a dry run goes this far).
 
+use super::client::Token;
 use super::client::{Client, RailwayError};
 use super::ops::{self, Node};
-use super::client::Token;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -4,12 +4,12 @@
 
 use super::Project;
 use super::config::{Existing, PublishConfig, RunCommand};
-use crate::publish::npm::NpmAccess;
-use crate::publish::oidc::IdTokenRequest;
-use crate::run_context::{RefType, RunContext};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
+use crate::publish::npm::NpmAccess;
+use crate::publish::oidc::IdTokenRequest;
 use crate::publish::target::Target;
+use crate::run_context::{RefType, RunContext};
 use std::path::PathBuf;
 
 /// PyPI's upload endpoint (the legacy upload API).

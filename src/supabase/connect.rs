@@ -9,9 +9,9 @@
 //! tell "unreachable" (fall back) from "refused the password" (stop), and say
 //! which host it used.
 
+use super::database::{Database, HostPort};
 use super::sslmode::TlsSpec;
 use crate::error::{Error, Result};
-use super::database::{Database, HostPort};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

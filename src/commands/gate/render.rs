@@ -97,8 +97,7 @@ pub(super) fn annotate(session: &Session, gate: &Gate, o: &GateResult) {
             message.push_str("\n\n");
             message.push_str(&f.details);
         }
-        let mut a = Annotation::new(level, message)
-            .titled(format!("{}: {}", gate.name, f.test));
+        let mut a = Annotation::new(level, message).titled(format!("{}: {}", gate.name, f.test));
         if let Some(loc) = location::of_failure(f, &gate.dir, root) {
             seen.push((loc.file.clone(), loc.line));
             a = a.at(loc.file, loc.line, loc.col);
