@@ -121,8 +121,7 @@ fn repository_from_url(url: &str, host: &str) -> Option<String> {
     let path = path
         .rsplit_once(':')
         .filter(|(scheme, _)| !scheme.contains("//") && !scheme.starts_with("http"))
-        .map(|(_, p)| p)
-        .unwrap_or(path);
+        .map_or(path, |(_, p)| p);
     let parts: Vec<&str> = path.rsplit('/').take(2).collect();
     match parts.as_slice() {
         [name, owner] if !name.is_empty() && !owner.is_empty() && !owner.contains(':') => {

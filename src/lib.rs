@@ -72,7 +72,7 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     if let Some(sig) = cancelled {
         return 128 + sig;
     }
-    match result.and_then(|v| finished.map(|_| v)) {
+    match result.and_then(|v| finished.map(|()| v)) {
         Ok(Verdict::Passed) => exit::SUCCESS,
         Ok(Verdict::Failed) => exit::PIPELINE_FAILED,
         Err(e) => {

@@ -9,12 +9,10 @@ fn main() {
     gantry::cancel::install();
     let cli = gantry::cli::Cli::parse();
     let env = env::Environment::capture();
-    if env.get(env::GANTRY_PANIC_FOR_TESTS).is_some() {
-        panic!(
-            "a panic on purpose ({} is set)",
-            env::GANTRY_PANIC_FOR_TESTS
-        );
-    }
+    assert!(env.get(env::GANTRY_PANIC_FOR_TESTS).is_none(), 
+        "a panic on purpose ({} is set)",
+        env::GANTRY_PANIC_FOR_TESTS
+    );
     let cwd = match std::env::current_dir() {
         Ok(dir) => dir,
         Err(e) => {

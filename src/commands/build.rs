@@ -420,8 +420,7 @@ fn table(outcomes: &[BuiltImage]) -> String {
                 if o.built { "built" } else { "failed" }.to_string(),
                 o.image_id
                     .as_deref()
-                    .map(short_id)
-                    .unwrap_or("-")
+                    .map_or("-", short_id)
                     .to_string(),
                 o.tags.join(", "),
             ]
@@ -446,7 +445,7 @@ fn markdown(outcomes: &[BuiltImage], verdict: Verdict) -> String {
         md.push_str(&format!(
             "| {} | {result} | `{}` | {} | {} files, {} |\n",
             o.image,
-            o.image_id.as_deref().map(short_id).unwrap_or("-"),
+            o.image_id.as_deref().map_or("-", short_id),
             o.tags
                 .iter()
                 .map(|t| format!("`{t}`"))

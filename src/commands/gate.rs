@@ -51,7 +51,7 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
     match (&changes, any_paths) {
         (Changes::Unknown { reason }, true) => printer.info(&format!("every gate runs: {reason}")),
         (Changes::Known { files, against }, _) => {
-            printer.detail(&format!("{} changed file(s) since {against}", files.len()))
+            printer.detail(&format!("{} changed file(s) since {against}", files.len()));
         }
         _ => {}
     }
@@ -156,7 +156,7 @@ fn run_parallel(
                         None => print(),
                     }
                     done.lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push((i, outcome));
                 }
             });
@@ -165,7 +165,7 @@ fn run_parallel(
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
-    done.into_inner().unwrap_or_else(|e| e.into_inner())
+    done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn run_one(session: &Session, gate: &Gate) -> GateResult {
@@ -290,7 +290,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             paths: None,
             path_patterns: vec![],
-            junit: junit.iter().map(|s| s.to_string()).collect(),
+            junit: junit.iter().map(std::string::ToString::to_string).collect(),
             matcher: None,
             required: true,
             fail_on_no_tests: true,

@@ -350,8 +350,7 @@ mod tests {
             .unwrap();
         // The background child must be gone (or a zombie awaiting init).
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
+            .is_ok_and(|s| !s.contains(") Z "));
         assert!(!alive, "background process {pid} survived the timeout");
     }
 }

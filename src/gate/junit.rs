@@ -168,7 +168,7 @@ fn attr(e: &BytesStart, name: &str) -> Option<String> {
         .and_then(|a| {
             a.normalized_value(XmlVersion::Implicit1_0)
                 .ok()
-                .map(|v| v.into_owned())
+                .map(std::borrow::Cow::into_owned)
         })
 }
 

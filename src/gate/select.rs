@@ -83,7 +83,7 @@ mod tests {
         }
         (
             (!paths.is_empty()).then(|| b.build().unwrap()),
-            paths.iter().map(|s| s.to_string()).collect(),
+            paths.iter().map(std::string::ToString::to_string).collect(),
         )
     }
 
@@ -93,7 +93,7 @@ mod tests {
 
     fn known(files: &[&str]) -> Changes {
         Changes::Known {
-            files: files.iter().map(|s| s.to_string()).collect(),
+            files: files.iter().map(std::string::ToString::to_string).collect(),
             against: "`main`".into(),
         }
     }

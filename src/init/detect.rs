@@ -85,9 +85,7 @@ impl Facts {
     /// Looks at the repository at `root`.
     pub fn scan(root: &Path) -> Facts {
         let name = root
-            .file_name()
-            .map(|n| sanitize(&n.to_string_lossy()))
-            .unwrap_or_else(|| "app".into());
+            .file_name().map_or_else(|| "app".into(), |n| sanitize(&n.to_string_lossy()));
         let mut facts = Facts {
             name,
             ..Facts::default()
@@ -289,8 +287,7 @@ fn read_task_definition(
         let repo = image.split(['@', ':']).next().unwrap_or_default();
         let repo = image
             .rsplit_once('/')
-            .map(|(_, last)| last.split([':', '@']).next().unwrap_or(last))
-            .unwrap_or(repo);
+            .map_or(repo, |(_, last)| last.split([':', '@']).next().unwrap_or(last));
         // An ECR image with no Dockerfile of its name is the sole Dockerfile's.
         let sole = (dockerfiles.len() == 1 && image.contains(".dkr.ecr."))
             .then(|| dockerfiles[0].image.clone());

@@ -280,26 +280,23 @@ impl Printer {
         let title = self.redact(title);
         let body = self.redact(body);
         let body = body.trim_end_matches('\n');
-        match self.opts.format {
-            Format::Github => {
-                // The body is third-party text: inert inside gantry's own group.
-                let body = if body.is_empty() {
-                    String::new()
-                } else {
-                    github::inert(body)
-                };
-                self.raw_stdout(&format!(
-                    "::group::{}\n{body}::endgroup::\n",
-                    github::escape_data(&title),
-                ));
+        if self.opts.format == Format::Github {
+            // The body is third-party text: inert inside gantry's own group.
+            let body = if body.is_empty() {
+                String::new()
+            } else {
+                github::inert(body)
+            };
+            self.raw_stdout(&format!(
+                "::group::{}\n{body}::endgroup::\n",
+                github::escape_data(&title),
+            ));
+        } else {
+            let mut out = self.paint(DIM, &format!("--- {title}"));
+            for line in body.lines() {
+                out.push_str(&format!("\n{} {line}", self.paint(DIM, "|")));
             }
-            _ => {
-                let mut out = self.paint(DIM, &format!("--- {title}"));
-                for line in body.lines() {
-                    out.push_str(&format!("\n{} {line}", self.paint(DIM, "|")));
-                }
-                self.log(&out);
-            }
+            self.log(&out);
         }
     }
 
@@ -505,12 +502,9 @@ impl Printer {
     }
 
     fn log(&self, line: &str) {
-        match self.opts.format {
-            Format::Github => self.text_stdout(line),
-            _ => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{line}");
-            }
+        if self.opts.format == Format::Github { self.text_stdout(line) } else {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{line}");
         }
     }
 
@@ -535,7 +529,7 @@ impl Printer {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Whether to colour output: `--color`, then `NO_COLOR`, then `FORCE_COLOR`,

@@ -153,13 +153,13 @@ impl Target<'_> {
                 access,
                 tag,
             } => {
-                let dist_tag = tag.map(str::to_string).unwrap_or_else(|| {
+                let dist_tag = tag.map_or_else(|| {
                     if version::is_prerelease(Scheme::Semver, &artifact.version) {
                         "next".into()
                     } else {
                         "latest".into()
                     }
-                });
+                }, str::to_string);
                 let doc = npm::document(artifact, registry, &dist_tag, access);
                 let r = npm_client(client, registry, token);
                 Ok(match r.publish(&artifact.name, &doc).await? {
@@ -222,7 +222,7 @@ impl Target<'_> {
                     problems.push(format!(
                         "{f}: holds package `{}` but {} names `{name}`",
                         a.name,
-                        declared.map(|d| d.file.as_str()).unwrap_or("")
+                        declared.map_or("", |d| d.file.as_str())
                     ));
                 }
             }

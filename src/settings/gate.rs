@@ -109,7 +109,7 @@ impl GateSettings {
                 fail_on_no_tests: cfg.fail_on_no_tests,
             });
         }
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let jobs = match jobs {
             Some(0) => return Err(Error::usage("--jobs must be at least 1", None)),
             Some(n) => n,

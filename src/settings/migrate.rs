@@ -140,7 +140,7 @@ impl MigrateSettings {
         };
         let seeds = cfg
             .and_then(|c| c.seeds.clone())
-            .unwrap_or_else(|| DEFAULT_SEEDS.iter().map(|s| s.to_string()).collect());
+            .unwrap_or_else(|| DEFAULT_SEEDS.iter().map(std::string::ToString::to_string).collect());
         Ok(MigrateSettings {
             dir,
             dir_label,

@@ -73,8 +73,7 @@ impl Rule {
             || s.path.is_some_and(|p| {
                 self.paths.iter().any(|g| {
                     globset::Glob::new(g)
-                        .map(|g| g.compile_matcher().is_match(p))
-                        .unwrap_or(false)
+                        .is_ok_and(|g| g.compile_matcher().is_match(p))
                         || g == p
                 })
             });

@@ -531,7 +531,7 @@ fn bench_verdict_latency() {
     let step = |i: usize| Duration::from_millis(2500 + 370 * i as u64);
     let stats = |v: &[f64]| {
         let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let max = v.iter().cloned().fold(0.0, f64::max);
+        let max = v.iter().copied().fold(0.0, f64::max);
         format!("{mean:.2} s mean, {max:.2} s max")
     };
     let completed: Vec<f64> = (0..runs)

@@ -121,7 +121,7 @@ fn publishes_an_sdist_and_a_wheel_that_pip_downloads_back_and_a_rerun_skips() {
     let runner = Runner::new();
     let sha = p.git(&["rev-parse", "HEAD"]);
     let mut env = runner.env("push", serde_json::json!({}), &sha);
-    for (k, v) in env.iter_mut() {
+    for (k, v) in &mut env {
         match k.as_str() {
             "GITHUB_REF" => *v = "refs/tags/v1.2.3".into(),
             "GITHUB_REF_NAME" => *v = "v1.2.3".into(),

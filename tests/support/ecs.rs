@@ -504,11 +504,7 @@ impl World {
                     return error("InvalidParameterException", "TaskDefinition not found.");
                 }
                 self.ids += 1;
-                let exit = if self.scenario == Scenario::RunTaskExits1 {
-                    1
-                } else {
-                    0
-                };
+                let exit = i64::from(self.scenario == Scenario::RunTaskExits1);
                 let task = TaskRecord {
                     arn: format!(
                         "arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/oneoff{}",

@@ -47,10 +47,10 @@ impl GithubApi {
                     .find(|h| h.field.equiv("Authorization"))
                     .map(|h| h.value.to_string())
                     .unwrap_or_default();
-                let (status, answer) = if auth != format!("Bearer {token}") {
-                    (401, json!({"message": "Bad credentials"}))
-                } else {
+                let (status, answer) = if auth == format!("Bearer {token}") {
                     handle(&st, &repo, req.method().as_str(), req.url(), &body)
+                } else {
+                    (401, json!({"message": "Bad credentials"}))
                 };
                 let resp = tiny_http::Response::from_data(answer.to_string().into_bytes())
                     .with_status_code(status)

@@ -11,20 +11,17 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
     let changes = planned
         .iter()
         .map(|p| {
-            let target = match &p.resolved {
-                Some(r) => format!(
+            let target = if let Some(r) = &p.resolved { format!(
+                "Railway service {}/{}/{}",
+                r.project, r.environment, r.service
+            ) } else {
+                let t = &p.deploy.target;
+                format!(
                     "Railway service {}/{}/{}",
-                    r.project, r.environment, r.service
-                ),
-                None => {
-                    let t = &p.deploy.target;
-                    format!(
-                        "Railway service {}/{}/{}",
-                        t.project.as_deref().unwrap_or("(token's project)"),
-                        t.environment.as_deref().unwrap_or("(token's environment)"),
-                        t.service
-                    )
-                }
+                    t.project.as_deref().unwrap_or("(token's project)"),
+                    t.environment.as_deref().unwrap_or("(token's environment)"),
+                    t.service
+                )
             };
             let (action, mut summary) = match &p.deploy.source {
                 Source::Image(name) => {

@@ -136,9 +136,7 @@ pub(super) fn annotate(session: &Session, gate: &Gate, o: &GateResult) {
 }
 
 pub(super) fn counts_cell(o: &GateResult) -> String {
-    o.tests
-        .map(|t| format!("{} / {} / {}", t.passed, t.failed, t.skipped))
-        .unwrap_or_else(|| "-".into())
+    o.tests.map_or_else(|| "-".into(), |t| format!("{} / {} / {}", t.passed, t.failed, t.skipped))
 }
 
 pub(super) fn note(o: &GateResult) -> String {

@@ -82,9 +82,7 @@ pub(super) fn markdown(
             t.image.name,
             t.repository_ref,
             digests
-                .get(&t.image.name)
-                .map(|d| format!("`{d}`"))
-                .unwrap_or_else(|| "-".into())
+                .get(&t.image.name).map_or_else(|| "-".into(), |d| format!("`{d}`"))
         ));
     }
     md.push('\n');

@@ -194,7 +194,7 @@ mod tests {
             lines.push(match l {
                 Line::Step(s) => format!("step {s}"),
                 Line::Output(s) => format!("out {s}"),
-            })
+            });
         };
         let run = V {
             digest: "b".into(),
