@@ -103,8 +103,12 @@ fn dispatch(
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
-        Commands::Build(_) | Commands::Push(_) | Commands::Publish(_) => None,
-        Commands::Scan(_) | Commands::Deploy(_) | Commands::Init(_) => None,
+        Commands::Build(_)
+        | Commands::Push(_)
+        | Commands::Publish(_)
+        | Commands::Scan(_)
+        | Commands::Deploy(_)
+        | Commands::Init(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {

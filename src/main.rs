@@ -9,7 +9,8 @@ fn main() {
     gantry::cancel::install();
     let cli = gantry::cli::Cli::parse();
     let env = env::Environment::capture();
-    assert!(env.get(env::GANTRY_PANIC_FOR_TESTS).is_none(), 
+    assert!(
+        env.get(env::GANTRY_PANIC_FOR_TESTS).is_none(),
         "a panic on purpose ({} is set)",
         env::GANTRY_PANIC_FOR_TESTS
     );

@@ -45,7 +45,9 @@ pub fn rule(rel: &str, path: &Path) -> Option<Rule> {
     if name.starts_with(".env") {
         return Some(ENV_FILE);
     }
-    if name.ends_with(".pem") || name.ends_with(".key") || name.starts_with("id_rsa") {
+    // `KEY.PEM` is as secret as `key.pem`.
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".pem") || lower.ends_with(".key") || name.starts_with("id_rsa") {
         return Some(KEY_FILE);
     }
     if name == "credentials" {

@@ -116,7 +116,8 @@ impl Ecs {
         let config = super::config(region).await;
         Ecs {
             region: config
-                .region().map_or_else(|| "us-east-1".into(), std::string::ToString::to_string),
+                .region()
+                .map_or_else(|| "us-east-1".into(), std::string::ToString::to_string),
             client: aws_sdk_ecs::Client::new(&config),
         }
     }

@@ -418,10 +418,7 @@ fn table(outcomes: &[BuiltImage]) -> String {
             [
                 o.image.clone(),
                 if o.built { "built" } else { "failed" }.to_string(),
-                o.image_id
-                    .as_deref()
-                    .map_or("-", short_id)
-                    .to_string(),
+                o.image_id.as_deref().map_or("-", short_id).to_string(),
                 o.tags.join(", "),
             ]
         })

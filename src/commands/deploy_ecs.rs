@@ -196,10 +196,17 @@ fn images<'a>(
                     .config
                     .images
                     .iter()
-                    .find(|(n, _)| n.0 == *image).map_or_else(|| image.clone(), |(_, c)| {
-                        let registry = Registry::parse(c.registry.as_deref());
-                        registry::repository_ref(&registry.planned_host(), c.repository.get_ref())
-                    });
+                    .find(|(n, _)| n.0 == *image)
+                    .map_or_else(
+                        || image.clone(),
+                        |(_, c)| {
+                            let registry = Registry::parse(c.registry.as_deref());
+                            registry::repository_ref(
+                                &registry.planned_host(),
+                                c.repository.get_ref(),
+                            )
+                        },
+                    );
                 format!("{repo}@<digest pushed by gantry push>")
             }
             None => {

@@ -165,7 +165,8 @@ fn run_parallel(
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
-    done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+    done.into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn run_one(session: &Session, gate: &Gate) -> GateResult {

@@ -120,7 +120,11 @@ pub fn with_labels(
         .map(std::string::ToString::to_string)
         .collect();
     out.push(line);
-    out.extend(lines[insert_after..].iter().map(std::string::ToString::to_string));
+    out.extend(
+        lines[insert_after..]
+            .iter()
+            .map(std::string::ToString::to_string),
+    );
     Some(out.join("\n") + "\n")
 }
 

@@ -349,8 +349,8 @@ mod tests {
             .parse()
             .unwrap();
         // The background child must be gone (or a zombie awaiting init).
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| !s.contains(") Z "));
+        let alive =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
         assert!(!alive, "background process {pid} survived the timeout");
     }
 }

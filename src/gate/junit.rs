@@ -88,7 +88,6 @@ pub fn parse(xml: &str) -> Result<Report, String> {
             Event::Start(e) | Event::Empty(e) if !saw_root && is_root(&e) => {
                 saw_root = true;
                 // An empty root and a start tag are handled alike: nothing to do.
-                continue;
             }
             Event::Start(e) => match e.local_name().as_ref() {
                 "testcase" => case = Some(start_case(&e)),

@@ -85,7 +85,8 @@ impl Facts {
     /// Looks at the repository at `root`.
     pub fn scan(root: &Path) -> Facts {
         let name = root
-            .file_name().map_or_else(|| "app".into(), |n| sanitize(&n.to_string_lossy()));
+            .file_name()
+            .map_or_else(|| "app".into(), |n| sanitize(&n.to_string_lossy()));
         let mut facts = Facts {
             name,
             ..Facts::default()
@@ -285,9 +286,9 @@ fn read_task_definition(
         let image = c["image"].as_str().unwrap_or_default();
         // `…/codewarden/api:latest` runs the image built from `api`.
         let repo = image.split(['@', ':']).next().unwrap_or_default();
-        let repo = image
-            .rsplit_once('/')
-            .map_or(repo, |(_, last)| last.split([':', '@']).next().unwrap_or(last));
+        let repo = image.rsplit_once('/').map_or(repo, |(_, last)| {
+            last.split([':', '@']).next().unwrap_or(last)
+        });
         // An ECR image with no Dockerfile of its name is the sole Dockerfile's.
         let sole = (dockerfiles.len() == 1 && image.contains(".dkr.ecr."))
             .then(|| dockerfiles[0].image.clone());

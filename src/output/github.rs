@@ -192,8 +192,7 @@ pub fn append_output(file: &Path, name: &str, value: &str) -> std::io::Result<()
 /// Appends Markdown to the step summary file, keeping the whole file within
 /// GitHub's limit. Returns how many bytes were cut.
 pub fn append_summary(file: &Path, markdown: &str) -> std::io::Result<usize> {
-    let existing = std::fs::metadata(file)
-        .map_or(0, |m| m.len() as usize);
+    let existing = std::fs::metadata(file).map_or(0, |m| m.len() as usize);
     let (text, cut) = cap_summary(markdown, SUMMARY_LIMIT.saturating_sub(existing));
     let mut f = OpenOptions::new().create(true).append(true).open(file)?;
     f.write_all(text.as_bytes())?;

@@ -127,7 +127,7 @@ impl Printer {
         if self.opts.format == Format::Github {
             for form in forms {
                 // `::add-mask::` must reach the runner before the value can appear.
-                self.raw_stdout(&format!("::add-mask::{}\n", github::escape_data(form)));
+                Self::raw_stdout(&format!("::add-mask::{}\n", github::escape_data(form)));
             }
         }
     }
@@ -240,7 +240,7 @@ impl Printer {
             if let Some(h) = &hint {
                 message.push_str(&format!("\nhint: {h}"));
             }
-            self.raw_stdout(&format!(
+            Self::raw_stdout(&format!(
                 "{}\n",
                 Annotation::new(Level::Error, message).to_command()
             ));
@@ -287,7 +287,7 @@ impl Printer {
             } else {
                 github::inert(body)
             };
-            self.raw_stdout(&format!(
+            Self::raw_stdout(&format!(
                 "::group::{}\n{body}::endgroup::\n",
                 github::escape_data(&title),
             ));
@@ -321,7 +321,7 @@ impl Printer {
                 }
                 *n += 1;
                 drop(shown);
-                self.raw_stdout(&format!("{}\n", a.to_command()));
+                Self::raw_stdout(&format!("{}\n", a.to_command()));
             }
             Format::Json => lock(&self.annotations).push(a),
             Format::Human => {
@@ -415,7 +415,7 @@ impl Printer {
         }
         self.redact_json(&mut value);
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        self.raw_stdout(&format!("{text}\n"));
+        Self::raw_stdout(&format!("{text}\n"));
     }
 
     fn redact_json(&self, value: &mut serde_json::Value) {
@@ -502,7 +502,9 @@ impl Printer {
     }
 
     fn log(&self, line: &str) {
-        if self.opts.format == Format::Github { self.text_stdout(line) } else {
+        if self.opts.format == Format::Github {
+            self.text_stdout(line);
+        } else {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{line}");
         }
@@ -513,15 +515,15 @@ impl Printer {
     /// a log line), so in GitHub format the runner must not read commands in it.
     fn text_stdout(&self, text: &str) {
         if self.opts.format == Format::Github {
-            self.raw_stdout(&github::inert(text));
+            Self::raw_stdout(&github::inert(text));
         } else {
-            self.raw_stdout(&format!("{text}\n"));
+            Self::raw_stdout(&format!("{text}\n"));
         }
     }
 
     /// Written as is: only for gantry's own workflow commands and for text
     /// already made inert.
-    fn raw_stdout(&self, text: &str) {
+    fn raw_stdout(text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();

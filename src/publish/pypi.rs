@@ -78,7 +78,9 @@ impl Index<'_> {
         let url = resolve(&page_url, &href);
         // Pages list one digest (pypiserver: md5 by default); any other than
         // sha256 means downloading the file to compare.
-        let sha256 = if let Some((_, digest)) = href.split_once("#sha256=") { digest.to_ascii_lowercase() } else {
+        let sha256 = if let Some((_, digest)) = href.split_once("#sha256=") {
+            digest.to_ascii_lowercase()
+        } else {
             let bytes = self
                 .client
                 .get(url.split('#').next().unwrap_or(&url))

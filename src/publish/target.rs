@@ -153,13 +153,16 @@ impl Target<'_> {
                 access,
                 tag,
             } => {
-                let dist_tag = tag.map_or_else(|| {
-                    if version::is_prerelease(Scheme::Semver, &artifact.version) {
-                        "next".into()
-                    } else {
-                        "latest".into()
-                    }
-                }, str::to_string);
+                let dist_tag = tag.map_or_else(
+                    || {
+                        if version::is_prerelease(Scheme::Semver, &artifact.version) {
+                            "next".into()
+                        } else {
+                            "latest".into()
+                        }
+                    },
+                    str::to_string,
+                );
                 let doc = npm::document(artifact, registry, &dist_tag, access);
                 let r = npm_client(client, registry, token);
                 Ok(match r.publish(&artifact.name, &doc).await? {

@@ -138,9 +138,12 @@ impl MigrateSettings {
             );
             (None, why)
         };
-        let seeds = cfg
-            .and_then(|c| c.seeds.clone())
-            .unwrap_or_else(|| DEFAULT_SEEDS.iter().map(std::string::ToString::to_string).collect());
+        let seeds = cfg.and_then(|c| c.seeds.clone()).unwrap_or_else(|| {
+            DEFAULT_SEEDS
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect()
+        });
         Ok(MigrateSettings {
             dir,
             dir_label,
@@ -238,12 +241,12 @@ mod tests {
         let (_d, p) = project(
             "[migrate]\nproject-ref = \"abcdef\"\npooler-host = \"aws-0-eu-west-1.pooler.supabase.com\"\n",
         );
-        let e =
-            MigrateSettings::resolve(&p, &Environment::default(), &Default::default()).unwrap_err();
+        let e = MigrateSettings::resolve(&p, &Environment::default(), &MigrateFlags::default())
+            .unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("SUPABASE_DB_PASSWORD"), "{e}");
         let env = Environment::from_pairs([("SUPABASE_DB_PASSWORD", "pw-secret")]);
-        let s = MigrateSettings::resolve(&p, &env, &Default::default()).unwrap();
+        let s = MigrateSettings::resolve(&p, &env, &MigrateFlags::default()).unwrap();
         match &s.database {
             Some(Database::Project { direct, pooler, .. }) => {
                 assert_eq!(direct.to_string(), "db.abcdef.supabase.co:5432");
@@ -260,7 +263,8 @@ mod tests {
     #[test]
     fn nothing_configured_is_explained() {
         let (_d, p) = project("[migrate]\ndb-url-env = \"PROD_DB_URL\"\nlock-timeout = \"5s\"\n");
-        let s = MigrateSettings::resolve(&p, &Environment::default(), &Default::default()).unwrap();
+        let s = MigrateSettings::resolve(&p, &Environment::default(), &MigrateFlags::default())
+            .unwrap();
         assert!(s.database.is_none());
         assert!(
             s.unconfigured.contains("PROD_DB_URL is not set"),

@@ -203,7 +203,8 @@ pub fn load(path: &Path) -> Result<Project> {
     })?;
     let config = parse(path, &text)?;
     let root = path
-        .parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let root = root.canonicalize().unwrap_or(root);
     let project = Project {
         root,

@@ -481,7 +481,9 @@ mod tests {
         let (mut s, mut start) = (S::Ready, 0);
         for (i, r) in sql.char_indices() {
             let end = i + r.len_utf8();
-            if let Some(n) = next(s, r, &sql[start..end]) { s = n } else {
+            if let Some(n) = next(s, r, &sql[start..end]) {
+                s = n;
+            } else {
                 out.push(&sql[start..end]);
                 start = end;
                 s = S::Ready;

@@ -254,7 +254,9 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
             .into_iter()
             .rev()
             .collect();
-        let how = if let Some(c) = status.code() { format!("exit status {c}") } else {
+        let how = if let Some(c) = status.code() {
+            format!("exit status {c}")
+        } else {
             use std::os::unix::process::ExitStatusExt;
             format!("killed by signal {}", status.signal().unwrap_or(0))
         };

@@ -394,7 +394,7 @@ fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
     let size = std::fs::metadata(&binary).unwrap().len();
     eprintln!(
         "release binary: {size} bytes ({:.1} MiB)",
-        size as f64 / 1048576.0
+        size as f64 / 1_048_576.0
     );
     assert!(
         size < 30 * 1024 * 1024,

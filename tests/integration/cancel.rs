@@ -14,10 +14,12 @@ fn unique_sleep() -> String {
 }
 
 fn rand_ish() -> u64 {
-    u64::from(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos())
+    u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    )
 }
 
 /// Processes whose command line holds `needle`.

@@ -518,7 +518,7 @@ ecs.get_waiter("services_stable").wait(cluster="prod", services=["api"])
 
 /// `scripts/bench-deploy-ecs`: verdict latency, gantry vs the 15 s waiter.
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --test integration -- --ignored bench_verdict_latency --nocapture"]
 fn bench_verdict_latency() {
     let runs: usize = std::env::var("RUNS")
         .ok()

@@ -4,6 +4,7 @@
 
 use crate::support::services::{busybox_image, docker, docker_available};
 use crate::support::{Project, Runner, require_tool};
+use std::os::unix::fs::PermissionsExt;
 
 /// Built at run time so that no token-shaped string is committed.
 fn planted_token() -> String {
@@ -281,7 +282,6 @@ fn fake_trivy(p: &Project, action: &str) {
         ),
     );
     let path = p.path().join("tools/trivy");
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 

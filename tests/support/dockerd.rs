@@ -66,7 +66,9 @@ fn start_once(
         }
         Some(Engine26::start(root, containerd_store))
     });
-    if let Some(e) = engine { Some(e) } else {
+    if let Some(e) = engine {
+        Some(e)
+    } else {
         missing("the Docker 26 engine (.tools/docker26: run scripts/setup)");
         None
     }

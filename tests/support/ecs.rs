@@ -606,7 +606,7 @@ impl World {
         self.ids += 1;
         let id = format!(
             "ecs-svc/{:019}",
-            2000000000000000000u64 + u64::from(self.ids)
+            2_000_000_000_000_000_000_u64 + u64::from(self.ids)
         );
         self.event(format!(
             "(service {svc}) has started 2 tasks: (deployment {id})."

@@ -38,7 +38,10 @@ impl Service {
             name: name.to_string(),
             image: Some(format!("old.example/{name}:v1")),
             repo: None,
-            timeline: timeline.iter().map(std::string::ToString::to_string).collect(),
+            timeline: timeline
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             build_logs: vec![],
             deploy_logs: vec![],
             latest: Some((format!("dep-{name}-0"), "SUCCESS".into(), true)),

@@ -24,7 +24,8 @@ pub fn in_ci() -> bool {
 /// The caller returns right after.
 #[track_caller]
 pub fn skip(reason: &str) {
-    assert!(!in_ci(), 
+    assert!(
+        !in_ci(),
         "{reason}: CI never skips a test (run scripts/setup; keep ../shared beside the clone)"
     );
     // libtest names each test's thread after the test.

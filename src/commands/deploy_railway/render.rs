@@ -11,10 +11,12 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
     let changes = planned
         .iter()
         .map(|p| {
-            let target = if let Some(r) = &p.resolved { format!(
-                "Railway service {}/{}/{}",
-                r.project, r.environment, r.service
-            ) } else {
+            let target = if let Some(r) = &p.resolved {
+                format!(
+                    "Railway service {}/{}/{}",
+                    r.project, r.environment, r.service
+                )
+            } else {
                 let t = &p.deploy.target;
                 format!(
                     "Railway service {}/{}/{}",

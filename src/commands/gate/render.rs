@@ -136,7 +136,10 @@ pub(super) fn annotate(session: &Session, gate: &Gate, o: &GateResult) {
 }
 
 pub(super) fn counts_cell(o: &GateResult) -> String {
-    o.tests.map_or_else(|| "-".into(), |t| format!("{} / {} / {}", t.passed, t.failed, t.skipped))
+    o.tests.map_or_else(
+        || "-".into(),
+        |t| format!("{} / {} / {}", t.passed, t.failed, t.skipped),
+    )
 }
 
 pub(super) fn note(o: &GateResult) -> String {
@@ -220,7 +223,7 @@ pub(super) fn markdown(
                 cell(against)
             ));
         }
-        _ => {}
+        Changes::Unknown { .. } => {}
     }
     md.push('\n');
     md

@@ -82,7 +82,8 @@ pub(super) fn markdown(
             t.image.name,
             t.repository_ref,
             digests
-                .get(&t.image.name).map_or_else(|| "-".into(), |d| format!("`{d}`"))
+                .get(&t.image.name)
+                .map_or_else(|| "-".into(), |d| format!("`{d}`"))
         ));
     }
     md.push('\n');
