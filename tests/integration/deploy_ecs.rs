@@ -13,7 +13,7 @@ const NEW: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden
 
 /// A project whose `push` recorded the digest of image `api`, deploying to
 /// the stand-in's `prod/api` from the example's task definition.
-fn project(ecs_extra: &str) -> Project {
+pub(crate) fn project(ecs_extra: &str) -> Project {
     project_with(ecs_extra, &[])
 }
 
@@ -67,7 +67,7 @@ fn count(ops: &[String], op: &str) -> usize {
     ops.iter().filter(|o| *o == op).count()
 }
 
-const STEP: Duration = Duration::from_millis(150);
+pub(crate) const STEP: Duration = Duration::from_millis(150);
 
 #[test]
 fn success_registers_the_pushed_digest_and_waits_for_completion() {

@@ -5,11 +5,11 @@ use crate::support::railway::{ENVIRONMENT_ID, PROJECT_ID, Railway, Service};
 use crate::support::{Gantry, Project, Run, Runner};
 use serde_json::json;
 
-const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
-const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
+pub(crate) const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
+pub(crate) const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
 const DIGEST: &str = "127.0.0.1:5000/shop/api@sha256:4f1ab7d2c3e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f";
 
-const CONFIG: &str = r#"[images.api]
+pub(crate) const CONFIG: &str = r#"[images.api]
 context = "api"
 repository = "shop/api"
 registry = "127.0.0.1:5000"
@@ -32,14 +32,14 @@ fn project(config: &str) -> Project {
 }
 
 /// A CI step after `gantry push` recorded the image's digest.
-struct Ci {
+pub(crate) struct Ci {
     p: Project,
     runner: Runner,
     sha: String,
 }
 
 impl Ci {
-    fn new(config: &str) -> Ci {
+    pub(crate) fn new(config: &str) -> Ci {
         let p = project(config);
         let runner = Runner::new();
         let sha = p.git(&["rev-parse", "HEAD"]);
@@ -55,12 +55,17 @@ impl Ci {
         Ci { p, runner, sha }
     }
 
-    fn gantry(&self, railway: &Railway, token: (&str, &str)) -> Gantry {
+    pub(crate) fn gantry(&self, railway: &Railway, token: (&str, &str)) -> Gantry {
+        self.gantry_at(&railway.url, token)
+    }
+
+    /// As [`Ci::gantry`], for the stand-in at `url`.
+    pub(crate) fn gantry_at(&self, url: &str, token: (&str, &str)) -> Gantry {
         self.p
             .gantry()
             .envs(self.runner.env("push", json!({}), &self.sha))
             .env(token.0, token.1)
-            .env("GANTRY_RAILWAY_API_URL", &railway.url)
+            .env("GANTRY_RAILWAY_API_URL", url)
             .env("GANTRY_RAILWAY_POLL_INTERVAL", "5ms")
     }
 }

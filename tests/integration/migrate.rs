@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 /// A project whose `supabase/migrations` holds `files`, and a fresh database.
-fn setup(test: &str, files: &[(&str, &str)]) -> Option<(Project, Db)> {
+pub(crate) fn setup(test: &str, files: &[(&str, &str)]) -> Option<(Project, Db)> {
     let db = postgres()?.database(test);
     let p = Project::new();
     p.write("gantry.toml", "[migrate]\n");
@@ -89,7 +89,7 @@ impl Holder {
     }
 }
 
-const FIVE: [(&str, &str); 5] = [
+pub(crate) const FIVE: [(&str, &str); 5] = [
     (
         "20240101000001_one.sql",
         "create table one (id int primary key);\ninsert into one values (1);\n",

@@ -9,11 +9,11 @@ use crate::support::{Project, Runner, require_tool, test_path};
 use sha2::{Digest, Sha256};
 use std::process::Command;
 
-const TOKEN: &str = "pypi-AgEIcHlwaS5vcmcCJGZpeHR1cmUtdG9rZW4tZm9yLWdhbnRyeQ";
+pub(crate) const TOKEN: &str = "pypi-AgEIcHlwaS5vcmcCJGZpeHR1cmUtdG9rZW4tZm9yLWdhbnRyeQ";
 
 /// A Python package built with hatchling (installed in .venv, so the build
 /// runs without isolation and without the network).
-fn python_project(index_url: &str, version: &str) -> Project {
+pub(crate) fn python_project(index_url: &str, version: &str) -> Project {
     let p = Project::new();
     p.write(".gitignore", "dist/\n.gantry/\n")
         .write(
@@ -379,7 +379,7 @@ fn trusted_publishing_exchanges_the_id_token_and_uploads_with_the_masked_minted_
 }
 
 /// A JavaScript package with no dependencies: `npm pack` works offline.
-fn npm_project(registry: &str, version: &str) -> Project {
+pub(crate) fn npm_project(registry: &str, version: &str) -> Project {
     let p = Project::new();
     p.write(".gitignore", "*.tgz\n.gantry/\n")
         .write(

@@ -4,9 +4,9 @@ use crate::support::services::{Moto, Registry, docker_available};
 use crate::support::{Project, Runner};
 use serde_json::json;
 
-const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
+pub(crate) const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
 
-fn project(registry: &str, repository: &str, extra: &str) -> Project {
+pub(crate) fn project(registry: &str, repository: &str, extra: &str) -> Project {
     let p = Project::new();
     p.write(
         "gantry.toml",
@@ -20,7 +20,7 @@ fn project(registry: &str, repository: &str, extra: &str) -> Project {
     p
 }
 
-fn with_creds(g: crate::support::Gantry, password: &str) -> crate::support::Gantry {
+pub(crate) fn with_creds(g: crate::support::Gantry, password: &str) -> crate::support::Gantry {
     g.env("REG_USER", USER.0).env("REG_PASSWORD", password)
 }
 

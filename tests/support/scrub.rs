@@ -8,6 +8,10 @@ use std::sync::LazyLock;
 static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         (r"/tmp/[^\s\x22',)]+", "[TMP]"),
+        // Services listen on free ports.
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        // One database per test: `t<n>_<pid>_<hint>`.
+        (r"\bt\d+_\d+_\w+", "[DB]"),
         (r"sha256:[0-9a-f]{64}", "sha256:[DIGEST]"),
         (r"\b[0-9a-f]{40}\b", "[SHA]"),
         (r"\bsha-[0-9a-f]{7}\b", "sha-[SHORT]"),

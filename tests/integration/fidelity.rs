@@ -1,0 +1,396 @@
+//! Proof that every dry run tells the truth, for every command that changes
+//! a remote system, one scenario per row of [`rows!`]:
+//!
+//! (a) `--dry-run` makes no mutating call and leaves every real system as it
+//!     found it;
+//! (b) the real run's mutating calls are, one for one and in order, the
+//!     changes the dry run's JSON `plan` listed; when the run fails, they are
+//!     a prefix of those plus the documented rollback calls, and the JSON
+//!     document says it failed.
+//!
+//! Calls come from the shared log the stand-ins write
+//! (`tests/support/calls.rs`) and from observers that read the real systems
+//! (registry, pypiserver, PostgreSQL) before and after. A snapshot cannot
+//! see in which order things were made, so calls read by an observer are
+//! compared in their own order (tag, file name, migration version).
+
+use crate::support::Run;
+use crate::support::calls::{Call, CallLog, DbObserver, Observer, PypiObserver, RegistryObserver};
+use serde_json::Value;
+
+/// One scenario, ready to run: its command with its environment, where
+/// its calls are logged and what reads the real systems it touches.
+struct Scenario {
+    /// Runs the scenario's command with these extra arguments.
+    run: Box<dyn Fn(&[&str]) -> Run>,
+    log: CallLog,
+    observers: Vec<Box<dyn Observer>>,
+    /// The services and projects the scenario needs, kept alive to the end.
+    _alive: Vec<Box<dyn std::any::Any>>,
+}
+
+/// How the real run ends.
+enum Ends {
+    Passed,
+    /// Exit code and the `system operation target` of each call a failure
+    /// makes after the planned ones (a rollback), in order.
+    Failed(i32, &'static [&'static str]),
+}
+
+/// The calls a planned change stands for, by the wording of its target
+/// (`src/commands/*/render.rs`): one per change, except a Railway image
+/// change, which is "set the image, then deploy".
+fn expected_calls(change: &Value) -> Vec<String> {
+    let target = change["target"].as_str().unwrap_or_default();
+    let action = change["action"].as_str().unwrap_or_default();
+    let words: Vec<&str> = target.split(' ').collect();
+    match (action, words.as_slice()) {
+        ("create", ["task", "definition", family]) => {
+            vec![format!("ecs RegisterTaskDefinition {family}")]
+        }
+        ("run", ["one-off", "task", "in", cluster]) => vec![format!("ecs RunTask {cluster}")],
+        ("update", ["service", service]) => vec![format!("ecs UpdateService {service}")],
+        ("update", ["Railway", "service", path]) => {
+            let service = path.rsplit('/').next().unwrap_or_default();
+            vec![
+                format!("railway ServiceInstanceSetImage {service}"),
+                format!("railway ServiceInstanceDeploy {service}"),
+            ]
+        }
+        ("run", ["migration", version]) => vec![format!("postgres migration {version}")],
+        ("upload", ["pypi", _name, file]) => vec![format!("pypi upload {file}")],
+        ("upload", ["npm", name, _file]) => vec![format!("npm PUT {name}")],
+        ("upload", [reference]) => vec![format!("registry push {reference}")],
+        _ => panic!("no calls known for the planned change {change}: add its mapping here"),
+    }
+}
+
+/// What the scenario's systems saw since `start` and `before`: the logged
+/// mutating calls in order, then what the observers found changed.
+fn calls_since(s: &Scenario, start: usize, before: &[crate::support::calls::Holdings]) -> Vec<Call> {
+    let mut calls = s.log.mutating_since(start);
+    for (o, b) in s.observers.iter().zip(before) {
+        calls.extend(o.calls_since(b));
+    }
+    calls
+}
+
+fn keys(calls: &[Call]) -> Vec<String> {
+    calls.iter().map(Call::key).collect()
+}
+
+fn check(row: fn() -> Option<Scenario>, ends: Ends) {
+    let Some(s) = row() else {
+        return;
+    };
+    // (a) The dry run changes nothing.
+    let before: Vec<_> = s.observers.iter().map(|o| o.holdings()).collect();
+    let start = s.log.len();
+    let dry = (s.run)(&["--dry-run", "--format", "json"]);
+    let made = calls_since(&s, start, &before);
+    assert!(
+        made.is_empty(),
+        "the dry run changed something: {:?}\n{}",
+        keys(&made),
+        dry.all()
+    );
+    for (o, b) in s.observers.iter().zip(&before) {
+        assert_eq!(&o.holdings(), b, "the dry run changed {}", o.system());
+    }
+    let doc = dry.json();
+    let changes = doc["plan"]["changes"].as_array().cloned().unwrap_or_default();
+    let planned: Vec<String> = changes.iter().flat_map(expected_calls).collect();
+
+    // (b) The real run makes the planned changes.
+    let before: Vec<_> = s.observers.iter().map(|o| o.holdings()).collect();
+    let start = s.log.len();
+    let real = (s.run)(&["--format", "json"]);
+    let mut made = keys(&calls_since(&s, start, &before));
+    let mut planned = planned;
+    let observed = !s.observers.is_empty();
+    match ends {
+        Ends::Passed => {
+            let real = real.code(0);
+            assert_eq!(real.json()["verdict"], "passed", "{}", real.stdout);
+            if observed {
+                planned.sort();
+                made.sort();
+            }
+            assert_eq!(made, planned, "the real run's calls are the plan's\n{}", dry.stdout);
+        }
+        Ends::Failed(code, rollback) => {
+            let real = real.code(code);
+            let doc = real.json();
+            if code == 1 {
+                assert_eq!(doc["verdict"], "failed", "{}", real.stdout);
+            } else {
+                assert_eq!(doc["exit_code"], code, "{}", real.stdout);
+                assert!(doc["error"].is_string(), "{}", real.stdout);
+            }
+            let n = made.len().checked_sub(rollback.len()).unwrap_or_else(|| {
+                panic!("fewer calls than the rollback alone: {made:?}\n{}", real.all())
+            });
+            assert_eq!(&made[n..], rollback, "the rollback calls\n{}", real.all());
+            let mut prefix = planned.get(..n).unwrap_or_else(|| {
+                panic!("more calls than planned: {made:?} for {planned:?}\n{}", real.all())
+            }).to_vec();
+            let mut done = made[..n].to_vec();
+            if observed {
+                prefix.sort();
+                done.sort();
+            }
+            assert_eq!(done, prefix, "the calls made are the plan's first\n{}", real.all());
+        }
+    }
+}
+
+/// One test per row: `name: scenario => how it ends`.
+macro_rules! rows {
+    ($($name:ident: $setup:path => $ends:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                check($setup, $ends);
+            }
+        )*
+    };
+}
+
+rows! {
+    push_two_tags: push::two_tags => Ends::Passed;
+    push_refused_credentials: push::refused_credentials => Ends::Failed(3, &[]);
+    migrate_two_pending: migrate::two_pending => Ends::Passed;
+    migrate_fails_in_file_3_of_5: migrate::fails_in_file_3_of_5 => Ends::Failed(1, &[]);
+    deploy_ecs_new_revision: deploy_ecs::new_revision => Ends::Passed;
+    deploy_ecs_cannot_pull_rolls_back: deploy_ecs::cannot_pull => Ends::Failed(1, &[
+        "ecs UpdateService prod/api",
+        "ecs DeregisterTaskDefinition codewarden-api:8",
+    ]);
+    deploy_railway_two_services: deploy_railway::two_services => Ends::Passed;
+    deploy_railway_crash: deploy_railway::crash => Ends::Failed(1, &[]);
+    publish_pypi_sdist_and_wheel: publish::pypi => Ends::Passed;
+    publish_pypi_refused_token: publish::pypi_refused_token => Ends::Failed(1, &[]);
+    publish_npm_package: publish::npm => Ends::Passed;
+    publish_npm_version_exists: publish::npm_version_exists => Ends::Failed(1, &[]);
+}
+
+mod push {
+    use super::*;
+    use crate::push::{USER, project, with_creds};
+    use crate::support::services::{Registry, docker_available};
+
+    fn scenario(password: &'static str) -> Option<Scenario> {
+        if !docker_available() {
+            return None;
+        }
+        let registry = Registry::start(Some(USER))?;
+        let p = project(&registry.host, "team/api", "");
+        with_creds(p.gantry(), password)
+            .args(["build"])
+            .run()
+            .code(0);
+        let observer = RegistryObserver::new(&registry.host, Some(USER));
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| {
+                with_creds(p.gantry(), password)
+                    .args(["push"])
+                    .args(extra)
+                    .run()
+            }),
+            log: CallLog::new(),
+            observers: vec![Box::new(observer)],
+            _alive: vec![Box::new(registry)],
+        })
+    }
+
+    pub(super) fn two_tags() -> Option<Scenario> {
+        scenario(USER.1)
+    }
+
+    pub(super) fn refused_credentials() -> Option<Scenario> {
+        scenario("Wrong-Pa55word-123")
+    }
+}
+
+mod migrate {
+    use super::*;
+    use crate::migrate::{FIVE, setup};
+
+    fn scenario(test: &str, files: &[(&str, &str)]) -> Option<Scenario> {
+        let (p, db) = setup(test, files)?;
+        let observer = DbObserver::new(&db);
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| {
+                p.gantry()
+                    .env("SUPABASE_DB_URL", &db.url())
+                    .args(["migrate"])
+                    .args(extra)
+                    .run()
+            }),
+            log: CallLog::new(),
+            observers: vec![Box::new(observer)],
+            _alive: vec![],
+        })
+    }
+
+    pub(super) fn two_pending() -> Option<Scenario> {
+        scenario("fidelity_two", &FIVE[..2])
+    }
+
+    /// The third file has a typo: 1 and 2 are applied, nothing of 3 to 5.
+    pub(super) fn fails_in_file_3_of_5() -> Option<Scenario> {
+        scenario("fidelity_fail", &FIVE)
+    }
+}
+
+mod deploy_ecs {
+    use super::*;
+    use crate::deploy_ecs::{STEP, project};
+    use crate::support::ecs::{EcsStandIn, Scenario as Timeline};
+
+    fn scenario(timeline: Timeline, ecs_extra: &str) -> Option<Scenario> {
+        let log = CallLog::new();
+        let ecs = EcsStandIn::start_logged(timeline, STEP, log.clone());
+        let p = project(ecs_extra);
+        let env = ecs.env();
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| {
+                p.gantry()
+                    .envs(env.clone())
+                    .env("GANTRY_ECS_POLL_INTERVAL", "40ms")
+                    .args(["deploy", "ecs"])
+                    .args(extra)
+                    .run()
+            }),
+            log,
+            observers: vec![],
+            _alive: vec![Box::new(ecs)],
+        })
+    }
+
+    pub(super) fn new_revision() -> Option<Scenario> {
+        scenario(Timeline::Success, "")
+    }
+
+    /// Tasks cannot pull the image: gantry rolls the service back and
+    /// deregisters the revision that failed.
+    pub(super) fn cannot_pull() -> Option<Scenario> {
+        scenario(Timeline::CannotPull, "deregister-failed = true\n")
+    }
+}
+
+mod deploy_railway {
+    use super::*;
+    use crate::deploy_railway::{API_TOKEN, CONFIG, Ci, PROJECT_TOKEN};
+    use crate::support::railway::{Railway, Service};
+
+    fn scenario(services: Vec<Service>) -> Option<Scenario> {
+        let log = CallLog::new();
+        let railway = Railway::start_logged(PROJECT_TOKEN, API_TOKEN, services, log.clone());
+        let ci = Ci::new(CONFIG);
+        let url = railway.url.clone();
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| {
+                ci.gantry_at(&url, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+                    .args(["deploy", "railway"])
+                    .args(extra)
+                    .run()
+            }),
+            log,
+            observers: vec![],
+            _alive: vec![Box::new(railway)],
+        })
+    }
+
+    pub(super) fn two_services() -> Option<Scenario> {
+        scenario(vec![
+            Service::new("api", &["BUILDING", "SUCCESS"]),
+            Service::new("worker", &["SUCCESS"]),
+        ])
+    }
+
+    /// The API's deployment crashes; Railway keeps the old one serving.
+    pub(super) fn crash() -> Option<Scenario> {
+        scenario(vec![
+            Service::new("api", &["BUILDING", "DEPLOYING", "CRASHED"]),
+            Service::new("worker", &["SUCCESS"]),
+        ])
+    }
+}
+
+mod publish {
+    use super::*;
+    use crate::publish::{TOKEN, npm_project, python_project};
+    use crate::support::npm::NpmRegistry;
+    use crate::support::pypi::PypiServer;
+    use crate::support::require_tool;
+
+    fn pypi_with(token: &'static str) -> Option<Scenario> {
+        if require_tool("python").is_none() || require_tool("pip").is_none() {
+            return None;
+        }
+        let index = PypiServer::start(TOKEN)?;
+        let p = python_project(&index.url(), "1.2.3");
+        p.git(&["tag", "v1.2.3"]);
+        let observer = PypiObserver {
+            simple: index.simple(),
+        };
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| {
+                p.gantry()
+                    .env("PYPI_TOKEN", token)
+                    .args(["publish", "--tag", "v1.2.3"])
+                    .args(extra)
+                    .run()
+            }),
+            log: CallLog::new(),
+            observers: vec![Box::new(observer)],
+            _alive: vec![Box::new(index)],
+        })
+    }
+
+    pub(super) fn pypi() -> Option<Scenario> {
+        pypi_with(TOKEN)
+    }
+
+    /// The index refuses the token: nothing is uploaded.
+    pub(super) fn pypi_refused_token() -> Option<Scenario> {
+        pypi_with("pypi-not-the-token-0123456789")
+    }
+
+    const NPM_TOKEN: &str = "npm_0123456789abcdefghijklmnopqrstuvwxyz";
+
+    fn npm_with(published_before: bool) -> Option<Scenario> {
+        require_tool("npm")?;
+        let log = CallLog::new();
+        let registry = NpmRegistry::start_logged(NPM_TOKEN, log.clone());
+        let p = npm_project(&registry.url(), "3.1.0");
+        let publish = move |p: &crate::support::Project, extra: &[&str]| {
+            p.gantry()
+                .env("NPM_TOKEN", NPM_TOKEN)
+                .args(["publish", "--tag", "js-sdk-v3.1.0"])
+                .args(extra)
+                .run()
+        };
+        if published_before {
+            // 3.1.0 is on the registry with other contents.
+            publish(&p, &[]).code(0);
+            p.write("js/index.js", "module.exports = 2;\n");
+        }
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| publish(&p, extra)),
+            log,
+            observers: vec![],
+            _alive: vec![Box::new(registry)],
+        })
+    }
+
+    pub(super) fn npm() -> Option<Scenario> {
+        npm_with(false)
+    }
+
+    /// The version is already published with other contents: refused.
+    pub(super) fn npm_version_exists() -> Option<Scenario> {
+        npm_with(true)
+    }
+}
