@@ -596,11 +596,11 @@ fn several_services_deploy_in_parallel_with_one_verdict() {
     );
 }
 
-/// What a user reads in a dry run, and proof that it tells the truth: the
-/// dry run changes nothing, and the real run makes exactly the changes its
-/// plan listed (one mutating call per change, in order).
+/// What a user reads in a dry run: one line per change under a legend,
+/// and the verdict. (That the real run makes exactly these changes is
+/// `fidelity::deploy_ecs_new_revision`.)
 #[test]
-fn the_dry_run_plan_is_what_the_real_run_does() {
+fn the_dry_run_shows_its_plan_with_a_legend() {
     use crate::support::scrub::scrub;
     let ecs = EcsStandIn::start(Scenario::Success, STEP);
     let p = project("");
@@ -621,29 +621,4 @@ fn the_dry_run_plan_is_what_the_real_run_does() {
         ~ service prod/api: deploy the new revision, watch until a verdict
     Verdict: would change (dry run)
     "###);
-    let doc = deploy(&p, &ecs, &["--dry-run", "--format", "json"])
-        .code(0)
-        .json();
-    assert_eq!(doc["status"], "would-change");
-    assert_eq!(doc["outputs"]["deploy-ecs-verdict"], "passed");
-    let planned: Vec<String> = doc["plan"]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap().to_string())
-        .collect();
-    assert!(ecs.mutating().is_empty());
-
-    deploy(&p, &ecs, &[]).code(0);
-    let made: Vec<String> = ecs
-        .mutating()
-        .into_iter()
-        .map(|c| match c.operation.as_str() {
-            "RegisterTaskDefinition" => "create".to_string(),
-            "UpdateService" => "update".to_string(),
-            "RunTask" => "run".to_string(),
-            other => other.to_string(),
-        })
-        .collect();
-    assert_eq!(made, planned);
 }

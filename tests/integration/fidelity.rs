@@ -4,9 +4,11 @@
 //! (a) `--dry-run` makes no mutating call and leaves every real system as it
 //!     found it;
 //! (b) the real run's mutating calls are, one for one and in order, the
-//!     changes the dry run's JSON `plan` listed; when the run fails, they are
-//!     a prefix of those plus the documented rollback calls, and the JSON
-//!     document says it failed.
+//!     changes the dry run's JSON `plan` listed (and that dry run's status
+//!     is `would-change`, its `<step>-verdict` `passed`); when the run
+//!     fails, they are a prefix of those plus the documented rollback calls,
+//!     and the JSON document says it failed (exit 1: `verdict` `failed`;
+//!     exit 3: the error document).
 //!
 //! Calls come from the shared log the stand-ins write
 //! (`tests/support/calls.rs`) and from observers that read the real systems
@@ -18,11 +20,14 @@ use crate::support::Run;
 use crate::support::calls::{Call, CallLog, DbObserver, Observer, PypiObserver, RegistryObserver};
 use serde_json::Value;
 
+/// Runs a scenario's command with these extra arguments.
+type Command = Box<dyn Fn(&[&str]) -> Run>;
+
 /// One scenario, ready to run: its command with its environment, where
 /// its calls are logged and what reads the real systems it touches.
 struct Scenario {
     /// Runs the scenario's command with these extra arguments.
-    run: Box<dyn Fn(&[&str]) -> Run>,
+    run: Command,
     log: CallLog,
     observers: Vec<Box<dyn Observer>>,
     /// The services and projects the scenario needs, kept alive to the end.
@@ -67,7 +72,11 @@ fn expected_calls(change: &Value) -> Vec<String> {
 
 /// What the scenario's systems saw since `start` and `before`: the logged
 /// mutating calls in order, then what the observers found changed.
-fn calls_since(s: &Scenario, start: usize, before: &[crate::support::calls::Holdings]) -> Vec<Call> {
+fn calls_since(
+    s: &Scenario,
+    start: usize,
+    before: &[crate::support::calls::Holdings],
+) -> Vec<Call> {
     let mut calls = s.log.mutating_since(start);
     for (o, b) in s.observers.iter().zip(before) {
         calls.extend(o.calls_since(b));
@@ -98,7 +107,10 @@ fn check(row: fn() -> Option<Scenario>, ends: Ends) {
         assert_eq!(&o.holdings(), b, "the dry run changed {}", o.system());
     }
     let doc = dry.json();
-    let changes = doc["plan"]["changes"].as_array().cloned().unwrap_or_default();
+    let changes = doc["plan"]["changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let planned: Vec<String> = changes.iter().flat_map(expected_calls).collect();
 
     // (b) The real run makes the planned changes.
@@ -110,13 +122,26 @@ fn check(row: fn() -> Option<Scenario>, ends: Ends) {
     let observed = !s.observers.is_empty();
     match ends {
         Ends::Passed => {
+            // A dry run that lists changes says so, and that it passed.
+            assert_eq!(doc["status"], "would-change", "{}", dry.stdout);
+            let verdict = format!("{}-verdict", doc["step"].as_str().unwrap_or_default());
+            assert_eq!(doc["outputs"][&verdict], "passed", "{}", dry.stdout);
+            assert!(
+                !planned.is_empty(),
+                "a passing row plans something: {}",
+                dry.stdout
+            );
             let real = real.code(0);
             assert_eq!(real.json()["verdict"], "passed", "{}", real.stdout);
             if observed {
                 planned.sort();
                 made.sort();
             }
-            assert_eq!(made, planned, "the real run's calls are the plan's\n{}", dry.stdout);
+            assert_eq!(
+                made, planned,
+                "the real run's calls are the plan's\n{}",
+                dry.stdout
+            );
         }
         Ends::Failed(code, rollback) => {
             let real = real.code(code);
@@ -128,18 +153,32 @@ fn check(row: fn() -> Option<Scenario>, ends: Ends) {
                 assert!(doc["error"].is_string(), "{}", real.stdout);
             }
             let n = made.len().checked_sub(rollback.len()).unwrap_or_else(|| {
-                panic!("fewer calls than the rollback alone: {made:?}\n{}", real.all())
+                panic!(
+                    "fewer calls than the rollback alone: {made:?}\n{}",
+                    real.all()
+                )
             });
             assert_eq!(&made[n..], rollback, "the rollback calls\n{}", real.all());
-            let mut prefix = planned.get(..n).unwrap_or_else(|| {
-                panic!("more calls than planned: {made:?} for {planned:?}\n{}", real.all())
-            }).to_vec();
+            let mut prefix = planned
+                .get(..n)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "more calls than planned: {made:?} for {planned:?}\n{}",
+                        real.all()
+                    )
+                })
+                .to_vec();
             let mut done = made[..n].to_vec();
             if observed {
                 prefix.sort();
                 done.sort();
             }
-            assert_eq!(done, prefix, "the calls made are the plan's first\n{}", real.all());
+            assert_eq!(
+                done,
+                prefix,
+                "the calls made are the plan's first\n{}",
+                real.all()
+            );
         }
     }
 }
@@ -169,7 +208,7 @@ rows! {
     deploy_railway_two_services: deploy_railway::two_services => Ends::Passed;
     deploy_railway_crash: deploy_railway::crash => Ends::Failed(1, &[]);
     publish_pypi_sdist_and_wheel: publish::pypi => Ends::Passed;
-    publish_pypi_refused_token: publish::pypi_refused_token => Ends::Failed(1, &[]);
+    publish_pypi_refused_token: publish::pypi_refused_token => Ends::Failed(3, &[]);
     publish_npm_package: publish::npm => Ends::Passed;
     publish_npm_version_exists: publish::npm_version_exists => Ends::Failed(1, &[]);
 }

@@ -795,41 +795,6 @@ fn the_pipeline_runs_migrate_after_the_gates() {
     assert_eq!(doc["outputs"]["migrations-applied"], "20240101000001");
 }
 
-/// The dry run tells the truth: it applies nothing, lists one change per
-/// pending migration, and the real run applies exactly those, in order.
-#[test]
-fn the_dry_run_plan_is_what_the_real_run_applies() {
-    let Some((p, db)) = setup("fidelity", &FIVE[..2]) else {
-        return;
-    };
-    migrate(&p, &db, &[]).code(0);
-    // The third file has a typo: only the fourth and fifth are added.
-    for (name, sql) in &FIVE[3..] {
-        p.write(&format!("supabase/migrations/{name}"), sql);
-    }
-    let before = db.versions();
-    let doc = migrate(&p, &db, &["--dry-run", "--format", "json"])
-        .code(0)
-        .json();
-    assert_eq!(db.versions(), before);
-    assert_eq!(doc["status"], "would-change");
-    assert_eq!(doc["outputs"]["migrate-verdict"], "passed");
-    let planned: Vec<String> = doc["plan"]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            assert_eq!(c["action"], "run");
-            c["target"].as_str().unwrap().replace("migration ", "")
-        })
-        .collect();
-    assert_eq!(planned.len(), 2, "{doc}");
-
-    migrate(&p, &db, &[]).code(0);
-    let applied: Vec<String> = db.versions().into_iter().skip(before.len()).collect();
-    assert_eq!(applied, planned);
-}
-
 /// A `supabase/` without `migrations/` used to pass like an up-to-date
 /// database; it says there is nothing to do.
 #[test]

@@ -492,10 +492,10 @@ fn npm_trusted_publishing_exchanges_the_id_token_for_a_masked_publish_token() {
     assert!(runner.outputs()["publish-js-sdk-status"] == "published");
 }
 
-/// The dry run tells the truth: it builds and checks but uploads nothing,
-/// lists one upload per file, and the real run publishes exactly those.
+/// What a user reads in a dry run: one upload per file under a legend.
+/// (That the real run uploads exactly these is `fidelity::publish_npm_package`.)
 #[test]
-fn the_dry_run_plan_is_what_the_real_run_uploads() {
+fn the_dry_run_shows_one_upload_per_file() {
     if require_tool("npm").is_none() {
         return;
     }
@@ -519,21 +519,4 @@ fn the_dry_run_plan_is_what_the_real_run_uploads() {
         ^ npm @gantry-test/sdk gantry-test-sdk-3.1.0.tgz: upload (new)
     Verdict: would change (dry run)
     "###);
-    let doc = publish(&["--dry-run", "--format", "json"]).json();
-    assert_eq!(doc["status"], "would-change");
-    assert!(registry.state.lock().unwrap().documents.is_empty());
-    let planned: Vec<String> = doc["plan"]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["target"].as_str().unwrap().to_string())
-        .collect();
-
-    publish(&[]);
-    let st = registry.state.lock().unwrap();
-    assert_eq!(st.documents.len(), planned.len(), "{planned:?}");
-    for (target, document) in planned.iter().zip(&st.documents) {
-        let name = document["name"].as_str().unwrap();
-        assert!(target.contains(name), "{target} publishes {name}");
-    }
 }

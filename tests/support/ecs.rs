@@ -350,7 +350,10 @@ fn serve(stream: TcpStream, world: &Mutex<World>) {
 /// What a request is about: the family registered, the `cluster/service`
 /// updated, the task definition (`family:revision`) named, or the cluster.
 fn target_of(body: &Value) -> String {
-    let text = |v: &Value| v.as_str().map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
+    let text = |v: &Value| {
+        v.as_str()
+            .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+    };
     if let Some(family) = text(&body["family"]) {
         return family;
     }

@@ -163,7 +163,11 @@ impl World {
     /// The name of the service a request is about (by service id, or by the
     /// id of one of its deployments); empty for project-wide requests.
     fn service_named_by(&self, vars: &Value) -> String {
-        if let Some(s) = self.services.iter().find(|s| vars["serviceId"] == s.id.as_str()) {
+        if let Some(s) = self
+            .services
+            .iter()
+            .find(|s| vars["serviceId"] == s.id.as_str())
+        {
             return s.name.clone();
         }
         let id = [&vars["id"], &vars["deploymentId"]]
@@ -248,7 +252,8 @@ fn answer(
         operation: op.clone(),
         variables: vars.clone(),
     });
-    w.log.push(calls::Call::new("railway", &op, &target, mutating));
+    w.log
+        .push(calls::Call::new("railway", &op, &target, mutating));
     if let Some(n) = w.failing.get_mut(&op)
         && *n > 0
     {
