@@ -48,13 +48,21 @@ enum Ends {
 fn expected_calls(change: &Value) -> Vec<String> {
     let target = change["target"].as_str().unwrap_or_default();
     let action = change["action"].as_str().unwrap_or_default();
+    let summary = change["summary"].as_str().unwrap_or_default();
     let words: Vec<&str> = target.split(' ').collect();
     match (action, words.as_slice()) {
         ("create", ["task", "definition", family]) => {
             vec![format!("ecs RegisterTaskDefinition {family}")]
         }
         ("run", ["one-off", "task", "in", cluster]) => vec![format!("ecs RunTask {cluster}")],
+        ("delete", ["task", "definition", revision]) => {
+            vec![format!("ecs DeregisterTaskDefinition {revision}")]
+        }
         ("update", ["service", service]) => vec![format!("ecs UpdateService {service}")],
+        ("run", ["Railway", "service", path]) if summary.starts_with("redeploy") => {
+            let service = path.rsplit('/').next().unwrap_or_default();
+            vec![format!("railway DeploymentRedeploy {service}")]
+        }
         ("update", ["Railway", "service", path]) => {
             let service = path.rsplit('/').next().unwrap_or_default();
             vec![
@@ -205,6 +213,14 @@ rows! {
         "ecs UpdateService prod/api",
         "ecs DeregisterTaskDefinition codewarden-api:8",
     ]);
+    deploy_ecs_one_off_task_then_update: deploy_ecs::one_off_task => Ends::Passed;
+    deploy_ecs_one_off_task_fails: deploy_ecs::one_off_task_fails => Ends::Failed(1, &[]);
+    deploy_ecs_keeps_one_revision: deploy_ecs::keep_one_revision => Ends::Passed;
+    deploy_ecs_circuit_breaker: deploy_ecs::circuit_breaker => Ends::Failed(1, &[]);
+    deploy_ecs_timeout_rolls_back: deploy_ecs::timeout => Ends::Failed(1, &[
+        "ecs UpdateService prod/api",
+    ]);
+    deploy_railway_redeploy: deploy_railway::redeploy => Ends::Passed;
     deploy_railway_two_services: deploy_railway::two_services => Ends::Passed;
     deploy_railway_crash: deploy_railway::crash => Ends::Failed(1, &[]);
     publish_pypi_sdist_and_wheel: publish::pypi => Ends::Passed;
@@ -311,6 +327,32 @@ mod deploy_ecs {
         scenario(Timeline::Success, "")
     }
 
+    const ONE_OFF: &str = "run-task = { command = [\"python\", \"-m\", \"migrate\"] }\n";
+
+    pub(super) fn one_off_task() -> Option<Scenario> {
+        scenario(Timeline::Success, ONE_OFF)
+    }
+
+    /// The one-off task exits 1: the service is not updated.
+    pub(super) fn one_off_task_fails() -> Option<Scenario> {
+        scenario(Timeline::RunTaskExits1, ONE_OFF)
+    }
+
+    /// After the success the older revision is deregistered.
+    pub(super) fn keep_one_revision() -> Option<Scenario> {
+        scenario(Timeline::Success, "keep-revisions = 1\n")
+    }
+
+    /// ECS's circuit breaker rolls back by itself: gantry calls nothing more.
+    pub(super) fn circuit_breaker() -> Option<Scenario> {
+        scenario(Timeline::CircuitBreaker, "")
+    }
+
+    /// No verdict in time: gantry rolls the service back.
+    pub(super) fn timeout() -> Option<Scenario> {
+        scenario(Timeline::Timeout, "timeout = \"1s\"\n")
+    }
+
     /// Tasks cannot pull the image: gantry rolls the service back and
     /// deregisters the revision that failed.
     pub(super) fn cannot_pull() -> Option<Scenario> {
@@ -324,9 +366,13 @@ mod deploy_railway {
     use crate::support::railway::{Railway, Service};
 
     fn scenario(services: Vec<Service>) -> Option<Scenario> {
+        scenario_with(CONFIG, services)
+    }
+
+    fn scenario_with(config: &str, services: Vec<Service>) -> Option<Scenario> {
         let log = CallLog::new();
         let railway = Railway::start_logged(PROJECT_TOKEN, API_TOKEN, services, log.clone());
-        let ci = Ci::new(CONFIG);
+        let ci = Ci::new(config);
         let url = railway.url.clone();
         Some(Scenario {
             run: Box::new(move |extra: &[&str]| {
@@ -346,6 +392,14 @@ mod deploy_railway {
             Service::new("api", &["BUILDING", "SUCCESS"]),
             Service::new("worker", &["SUCCESS"]),
         ])
+    }
+
+    /// The latest deployment is deployed again.
+    pub(super) fn redeploy() -> Option<Scenario> {
+        scenario_with(
+            "[deploy.api]\nrailway = { service = \"api\" }\nmode = \"redeploy\"\n",
+            vec![Service::new("api", &["SUCCESS"])],
+        )
     }
 
     /// The API's deployment crashes; Railway keeps the old one serving.

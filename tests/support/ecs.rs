@@ -347,13 +347,17 @@ fn serve(stream: TcpStream, world: &Mutex<World>) {
     }
 }
 
-/// What a request is about: the family registered, the `cluster/service`
-/// updated, the task definition (`family:revision`) named, or the cluster.
-fn target_of(body: &Value) -> String {
+/// What a request is about: the family registered, the cluster a one-off
+/// task runs in, the `cluster/service` updated, the task definition
+/// (`family:revision`) named, or the cluster.
+fn target_of(operation: &str, body: &Value) -> String {
     let text = |v: &Value| {
         v.as_str()
             .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
     };
+    if operation == "RunTask" {
+        return text(&body["cluster"]).unwrap_or_default();
+    }
     if let Some(family) = text(&body["family"]) {
         return family;
     }
@@ -380,7 +384,7 @@ impl World {
         self.log.push(calls::Call::new(
             "ecs",
             operation,
-            &target_of(&body),
+            &target_of(operation, &body),
             MUTATING.contains(&operation),
         ));
         self.tick(now);
