@@ -3,6 +3,7 @@
 
 use crate::support::Project;
 use crate::support::ecs::{EcsStandIn, Scenario};
+use crate::support::scrub::scrub;
 use crate::support::services::Moto;
 use std::process::Command;
 use std::time::Duration;
@@ -152,44 +153,41 @@ fn keep_revisions_deregisters_older_revisions_after_a_success() {
     assert_eq!(ecs.task_definition(NEW).unwrap()["status"], "ACTIVE");
 }
 
-/// The diff removes the file's `:latest` image line and adds the digest one,
-/// as diff lines (a `-` or `+` in the first column of the diff body).
-#[track_caller]
-fn assert_image_line_changes(stdout: &str) {
-    let diff_line = |sign: char, image: &str| {
-        stdout.lines().any(|l| {
-            l.trim_start()
-                .strip_prefix(sign)
-                .is_some_and(|rest| rest.trim() == format!("\"image\": \"{image}\","))
-        })
-    };
-    let old = DIGEST.split('@').next().unwrap().to_string() + ":latest";
-    assert!(diff_line('-', &old), "no `-` line for {old}:\n{stdout}");
-    assert!(
-        diff_line('+', DIGEST),
-        "no `+` line for {DIGEST}:\n{stdout}"
-    );
-}
-
 #[test]
 fn dry_run_prints_the_diff_and_changes_nothing() {
     let ecs = EcsStandIn::start(Scenario::Success, STEP);
     let p = project("");
     let r = deploy(&p, &ecs, &["--dry-run"]).code(0);
-    assert!(
-        r.stdout
-            .contains("+ task definition codewarden-api: register a new revision"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout
-            .contains("~ service prod/api: deploy the new revision"),
-        "{}",
-        r.stdout
-    );
-    assert_image_line_changes(&r.stdout);
-    assert!(r.stdout.contains("someFieldFrom2030"), "{}", r.stdout);
+    // The diff against the running revision: the digest replaces `:latest`,
+    // and a field newer than the SDK is kept.
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-ecs: would change (2 changes)
+        + task definition codewarden-api: register a new revision
+            --- arn:aws:ecs:us-east-1:[ID]:task-definition/codewarden-api:7
+            +++ new revision
+            @@ -25,7 +25,7 @@
+                     "startPeriod": 10,
+                     "timeout": 5
+                   },
+            -      "image": "[ID].dkr.ecr.us-east-1.amazonaws.com/codewarden/api:latest",
+            +      "image": "[ID].dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:[DIGEST]",
+                   "logConfiguration": {
+                     "logDriver": "awslogs",
+                     "options": {
+            @@ -56,5 +56,8 @@
+               "requiresCompatibilities": [
+                 "FARGATE"
+               ],
+            +  "someFieldFrom2030": {
+            +    "enabled": true
+            +  },
+               "taskRoleArn": "arn:aws:iam::[ID]:role/codewarden-api-task"
+             }
+        ~ service prod/api: deploy the new revision, watch until a verdict
+    Verdict: would change (dry run)
+    "###);
     assert!(ecs.mutating().is_empty(), "{:?}", ecs.operations());
     assert_eq!(ecs.running_task_definition(), ORIGINAL);
 }
@@ -301,12 +299,21 @@ fn a_failing_one_off_task_leaves_the_service_untouched() {
     let ecs = EcsStandIn::start(Scenario::RunTaskExits1, STEP);
     let p = project("run-task = { command = [\"python\", \"-m\", \"migrate\"] }\n");
     let r = deploy(&p, &ecs, &["--dry-run"]).code(0);
-    assert!(
-        r.stdout
-            .contains("> one-off task in prod: run `python -m migrate` before the service update"),
-        "{}",
-        r.stdout
-    );
+    let plan: String = scrub(&r.stdout, &p.path())
+        .lines()
+        .filter(|l| !l.starts_with("        "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // (the task definition's diff lines, indented under their change, are left out)
+    insta::assert_snapshot!(plan, @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-ecs: would change (3 changes)
+        + task definition codewarden-api: register a new revision
+        > one-off task in prod: run `python -m migrate` before the service update
+        ~ service prod/api: deploy the new revision, watch until a verdict
+    Verdict: would change (dry run)
+    "###);
     let r = deploy(&p, &ecs, &[]).code(1);
     let all = r.all();
     assert!(
@@ -358,7 +365,26 @@ fn a_local_dry_run_without_aws_shows_the_diff_against_the_file() {
         "{}",
         r.stderr
     );
-    assert_image_line_changes(&r.stdout);
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-ecs: not checked (2 changes)
+        not checked: api: ECS was not reached
+        + task definition codewarden-api: register a new revision
+            --- task-definition.json
+            +++ new revision
+            @@ -25,7 +25,7 @@
+                     "startPeriod": 10,
+                     "timeout": 5
+                   },
+            -      "image": "[ID].dkr.ecr.us-east-1.amazonaws.com/codewarden/api:latest",
+            +      "image": "[ID].dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:[DIGEST]",
+                   "logConfiguration": {
+                     "logDriver": "awslogs",
+                     "options": {
+        ~ service prod/api: deploy the new revision, watch until a verdict
+    Verdict: not checked (dry run)
+    "###);
 }
 
 #[test]

@@ -70,7 +70,9 @@ fn expected_calls(change: &Value) -> Vec<String> {
                 format!("railway ServiceInstanceDeploy {service}"),
             ]
         }
-        ("run", ["migration", version]) => vec![format!("postgres migration {version}")],
+        ("run", ["migration", version]) => vec![format!("postgres record migration {version}")],
+        // A new seed runs and is recorded; a changed one only has its hash recorded.
+        ("run" | "update", ["seed", path]) => vec![format!("postgres record seed {path}")],
         ("upload", ["pypi", _name, file]) => vec![format!("pypi upload {file}")],
         ("upload", ["npm", name, _file]) => vec![format!("npm PUT {name}")],
         ("upload", [reference]) => vec![format!("registry push {reference}")],
@@ -208,6 +210,8 @@ rows! {
     push_refused_credentials: push::refused_credentials => Ends::Failed(3, &[]);
     migrate_two_pending: migrate::two_pending => Ends::Passed;
     migrate_fails_in_file_3_of_5: migrate::fails_in_file_3_of_5 => Ends::Failed(1, &[]);
+    migrate_a_new_seed: migrate::new_seed => Ends::Passed;
+    migrate_a_changed_seed: migrate::changed_seed => Ends::Passed;
     deploy_ecs_new_revision: deploy_ecs::new_revision => Ends::Passed;
     deploy_ecs_cannot_pull_rolls_back: deploy_ecs::cannot_pull => Ends::Failed(1, &[
         "ecs UpdateService prod/api",
@@ -270,15 +274,29 @@ mod push {
 mod migrate {
     use super::*;
     use crate::migrate::{FIVE, setup};
+    use crate::support::Project;
+    use crate::support::postgres::Db;
 
     fn scenario(test: &str, files: &[(&str, &str)]) -> Option<Scenario> {
+        scenario_with(test, files, &[], |_, _| {})
+    }
+
+    /// `prepare` sets the project and the database up before the row's runs.
+    fn scenario_with(
+        test: &str,
+        files: &[(&str, &str)],
+        args: &'static [&'static str],
+        prepare: impl Fn(&Project, &Db),
+    ) -> Option<Scenario> {
         let (p, db) = setup(test, files)?;
+        prepare(&p, &db);
         let observer = DbObserver::new(&db);
         Some(Scenario {
             run: Box::new(move |extra: &[&str]| {
                 p.gantry()
                     .env("SUPABASE_DB_URL", &db.url())
                     .args(["migrate"])
+                    .args(args)
                     .args(extra)
                     .run()
             }),
@@ -290,6 +308,31 @@ mod migrate {
 
     pub(super) fn two_pending() -> Option<Scenario> {
         scenario("fidelity_two", &FIVE[..2])
+    }
+
+    /// The seed is new: it runs and is recorded.
+    pub(super) fn new_seed() -> Option<Scenario> {
+        scenario_with("fidelity_seed", &FIVE[..1], &["--include-seed"], |p, _| {
+            p.write("supabase/seed.sql", "insert into one values (42);\n");
+        })
+    }
+
+    /// The seed changed since it ran: its new hash is recorded.
+    pub(super) fn changed_seed() -> Option<Scenario> {
+        scenario_with(
+            "fidelity_seed2",
+            &FIVE[..1],
+            &["--include-seed"],
+            |p, db| {
+                p.write("supabase/seed.sql", "insert into one values (42);\n");
+                p.gantry()
+                    .env("SUPABASE_DB_URL", &db.url())
+                    .args(["migrate", "--include-seed"])
+                    .run()
+                    .code(0);
+                p.write("supabase/seed.sql", "insert into one values (43);\n");
+            },
+        )
     }
 
     /// The third file has a typo: 1 and 2 are applied, nothing of 3 to 5.

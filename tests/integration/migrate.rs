@@ -3,6 +3,7 @@
 //! no-transaction files, seeds, repair and the pooler fallback.
 
 use crate::support::postgres::{Db, PASSWORD, postgres};
+use crate::support::scrub::scrub;
 use crate::support::{Gantry, Project, Run, Runner};
 use gantry::supabase::lock::LOCK_KEY;
 use gantry::supabase::split;
@@ -206,18 +207,15 @@ fn versions_applied_but_missing_locally_are_refused_with_the_repair_command() {
     std::fs::remove_file(p.path().join("supabase/migrations/20240101000002_two.sql")).unwrap();
     p.write("supabase/migrations/20240101000004_four.sql", FIVE[3].1);
     let r = migrate(&p, &db, &[]).code(1);
-    assert!(
-        r.stderr
-            .contains("not in supabase/migrations: 20240101000002"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr
-            .contains("gantry migrate repair --status reverted 20240101000002"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
+    database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
+    error: the database has applied 1 migration(s) that are not in supabase/migrations: 20240101000002
+    Nothing was applied: gantry will not guess what the database holds.
+    - If the files exist on another branch or were deleted by mistake, bring them back (git pull, git restore).
+    - If those migrations were undone or squashed on purpose, mark them reverted:
+        gantry migrate repair --status reverted 20240101000002
+    "###);
     assert_eq!(
         db.versions(),
         ["20240101000001", "20240101000002"],
@@ -234,8 +232,12 @@ fn older_unapplied_files_are_refused_unless_include_all() {
     p.write("supabase/migrations/20240101000002_two.sql", FIVE[1].1);
     p.write("supabase/migrations/20240101000005_five.sql", FIVE[4].1);
     let r = migrate(&p, &db, &[]).code(1);
-    assert!(r.stderr.contains("20240101000002_two.sql"), "{}", r.stderr);
-    assert!(r.stderr.contains("--include-all"), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
+    database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
+    error: these files were never applied and are older than the newest applied migration: 20240101000002_two.sql
+    They usually come from a branch merged after newer migrations shipped. Check that they do not conflict with what was applied since, then run again with --include-all to apply them (before the newer pending ones).
+    "###);
     assert_eq!(db.versions().len(), 2);
     let doc = migrate(&p, &db, &["--include-all", "--format", "json"])
         .code(0)
@@ -265,22 +267,25 @@ fn a_failure_in_file_3_of_5_keeps_1_and_2_and_nothing_of_3() {
         "file 4 not run"
     );
     // Located: file, line and column of the bad column, the statement, a caret.
-    assert!(
-        r.stderr.contains("supabase/migrations/20240101000003_three.sql:3:8: statement 2 failed: column \"nosuch\" does not exist"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("3 | select nosuch\n  |        ^"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("= code: 42703"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("Nothing of this file was applied"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
+    database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
+    created supabase_migrations.schema_migrations
+    applying 20240101000001_one.sql (2 statement(s))
+    ✓ 20240101000001_one.sql in [TIME]
+    applying 20240101000002_two.sql (1 statement(s))
+    ✓ 20240101000002_two.sql in [TIME]
+    applying 20240101000003_three.sql (2 statement(s))
+    ✗ supabase/migrations/20240101000003_three.sql failed
+    error: supabase/migrations/20240101000003_three.sql:3:8: statement 2 failed: column "nosuch" does not exist
+      |
+    2 | -- the typo
+    3 | select nosuch
+      |        ^
+    4 |   from three;
+      = code: 42703
+    Nothing of this file was applied (its transaction was rolled back). Applied before it in this run: 20240101000001, 20240101000002.
+    "###);
     // In GitHub Actions: an error annotation at the file and line.
     let runner = Runner::new();
     let r = gantry(&p, &db)
@@ -489,13 +494,11 @@ fn own_transaction_control_is_unwrapped_or_refused_before_anything_runs() {
         "create table half (id int);\ncommit;\ncreate table other (id int);\n",
     );
     let r = migrate(&p, &db, &[]).code(1);
-    assert!(
-        r.stderr
-            .contains("20240101000003_split.sql:2: statement 2 is `COMMIT`"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("Split the file"), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
+    database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
+    error: supabase/migrations/20240101000003_split.sql:2: statement 2 is `COMMIT`: the file controls its own transaction in a way gantry cannot honour. gantry runs each file in one transaction with its history row, so that a failure leaves nothing of it applied; a `COMMIT` here would make part of the file permanent even if the rest fails (or end gantry's transaction early). Split the file at this statement into two migrations, or put `-- gantry:no-transaction` on its first line to run it statement by statement, exactly as written. (A file wrapped in one `BEGIN; … COMMIT;` is fine: gantry runs what is inside.)
+    "###);
     assert_eq!(
         db.sql("SELECT to_regclass('public.fine') IS NULL"),
         "t",
@@ -613,31 +616,54 @@ fn a_dry_run_changes_nothing_and_shows_the_sql_in_the_summary() {
         .envs(runner.env("push", serde_json::json!({}), &sha))
         .run()
         .code(0);
-    assert!(
-        r.stdout
-            .contains("Plan (dry run: nothing was changed): 2 migration(s) to apply"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout
-            .contains("> migration 20240101000001: one, 2 statements"),
-        "{}",
-        r.stdout
-    );
+    let shown: String = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!(scrub(&shown, &p.path()), @r###"
+    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
+    database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
+    Plan (dry run: nothing was changed): 2 migration(s) to apply
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      migrate: would change (2 changes)
+        > migration 20240101000001: one, 2 statements
+        > migration 20240101000002: two, 1 statements
+    Verdict: would change (dry run)
+    "###);
     assert_eq!(
         db.sql("SELECT to_regclass('supabase_migrations.schema_migrations') IS NULL"),
         "t"
     );
-    let summary = runner.summary();
-    assert!(
-        summary.contains("### gantry migrate: passed (dry run)"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains("```sql\ncreate table one (id int primary key);"),
-        "{summary}"
-    );
+    insta::assert_snapshot!(scrub(&runner.summary(), &p.path()), @r###"
+    ### gantry migrate: passed (dry run)
+
+    database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
+
+    | Migration | Name | Statements | Status |
+    |---|---|---|---|
+    | 20240101000001 | one | 2 | pending |
+    | 20240101000002 | two | 1 | pending |
+
+    <details><summary>20240101000001_one.sql (2 statements)</summary>
+
+    ```sql
+    create table one (id int primary key);
+    insert into one values (1);
+    ```
+
+    </details>
+
+    <details><summary>20240101000002_two.sql (1 statements)</summary>
+
+    ```sql
+    create table two (id int references one (id));
+    ```
+
+    </details>
+    "###);
 }
 
 #[test]

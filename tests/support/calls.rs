@@ -255,9 +255,10 @@ impl Observer for PypiObserver {
     }
 }
 
-/// A PostgreSQL database: the rows of Supabase's migration history (one
-/// mutation per version recorded) and, apart, every user table with its
-/// columns (which a dry run must leave as it found them).
+/// A PostgreSQL database: the rows of Supabase's migration history and of
+/// its seed files (one mutation per version or seed recorded, or seed hash
+/// changed) and, apart, every user table with its columns (which a dry run
+/// must leave as it found them).
 pub struct DbObserver(Db);
 
 impl DbObserver {
@@ -275,16 +276,31 @@ impl Observer for DbObserver {
     }
 
     fn operation(&self) -> &'static str {
-        "migration"
+        "record"
     }
 
     fn holdings(&self) -> Holdings {
-        let items = self
+        let mut items: BTreeMap<String, String> = self
             .0
             .history()
             .into_iter()
-            .map(|(version, name, _)| (version, name))
+            .map(|(version, name, _)| (format!("migration {version}"), name))
             .collect();
+        let has_seeds = self
+            .0
+            .sql("SELECT to_regclass('supabase_migrations.seed_files') IS NOT NULL");
+        let seeds = if has_seeds == "t" {
+            self.0.sql(
+                "SELECT coalesce(string_agg(path || ' ' || hash, E'\\n'), '') FROM supabase_migrations.seed_files",
+            )
+        } else {
+            String::new()
+        };
+        for line in seeds.lines() {
+            if let Some((path, hash)) = line.split_once(' ') {
+                items.insert(format!("seed {path}"), hash.to_string());
+            }
+        }
         let rest = self.0.sql(
             "SELECT coalesce(string_agg(table_schema || '.' || table_name || '.' || column_name || ' ' || data_type, ',' ORDER BY table_schema, table_name, ordinal_position), '') FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
         );
