@@ -5,6 +5,7 @@
 use crate::support::npm::{NpmRegistry, Trusted};
 use crate::support::oidc::{AUDIENCE, OidcStandIn};
 use crate::support::pypi::PypiServer;
+use crate::support::scrub::scrub;
 use crate::support::{Project, Runner, require_tool, test_path};
 use sha2::{Digest, Sha256};
 use std::process::Command;
@@ -234,12 +235,13 @@ fn a_tag_that_does_not_match_the_version_fails_before_anything_is_built() {
         .args(["publish", "--tag", "v1.3.0"])
         .run()
         .code(1);
-    assert!(
-        run.all()
-            .contains("sdk/pyproject.toml declares version 1.2.3 but the tag says 1.3.0"),
-        "{}",
-        run.all()
-    );
+    insta::assert_snapshot!(scrub(&run.all(), &p.path()), @r###"
+    Changes
+      publish: failed (no remote changes)
+    Verdict: failed
+    release v1.3.0 (--tag): demo 1.3.0
+    error: sdk/pyproject.toml: demo: version does not match the tag: demo: sdk/pyproject.toml declares version 1.2.3 but the tag says 1.3.0
+    "###);
     assert!(dist_files(&p).is_empty(), "nothing is built");
 
     // PEP 440 forms compare as versions: v1.2.3-rc.1 is 1.2.3rc1.
@@ -292,7 +294,14 @@ fn a_dry_run_builds_and_checks_but_uploads_nothing() {
         .run()
         .code(0);
     assert_eq!(dist_files(&p).len(), 2, "the dry run builds");
-    assert!(run.stdout.contains("upload (new)"), "{}", run.stdout);
+    insta::assert_snapshot!(scrub(&run.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      publish: would change (2 changes)
+        ^ pypi gantry-demo-sdk gantry_demo_sdk-3.1.0-py3-none-any.whl: upload (new)
+        ^ pypi gantry-demo-sdk gantry_demo_sdk-3.1.0.tar.gz: upload (new)
+    Verdict: would change (dry run)
+    "###);
     assert!(index.files().is_empty());
 }
 
@@ -300,26 +309,31 @@ fn a_dry_run_builds_and_checks_but_uploads_nothing() {
 fn without_a_release_tag_publish_and_the_pipeline_pass_doing_nothing() {
     let p = python_project("http://127.0.0.1:9/", "1.0.0");
     let run = p.gantry().args(["publish"]).run().code(0);
-    assert!(
-        run.all()
-            .contains("not a release: no tag (no tag points at HEAD)"),
-        "{}",
-        run.all()
-    );
+    insta::assert_snapshot!(scrub(&run.all(), &p.path()), @r###"
+    Changes
+      publish: passed (no remote changes)
+    Verdict: passed
+    not a release: no tag (no tag points at HEAD)
+    "###);
     // `gantry run` includes publish when [publish.*] is configured.
     let run = p.gantry().args(["run", "--dry-run"]).run().code(0);
-    assert!(run.stdout.contains("publish: passed"), "{}", run.stdout);
+    insta::assert_snapshot!(scrub(&run.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      publish: passed (no remote changes)
+    Verdict: passed (dry run)
+    "###);
     // A tag that is not a release is not one either.
     let run = p
         .gantry()
         .args(["publish", "--tag", "nightly"])
         .run()
         .code(0);
-    assert!(
-        run.all().contains("not a release: tag `nightly`"),
-        "{}",
-        run.all()
-    );
+    insta::assert_snapshot!(scrub(&run.all(), &p.path()), @r###"
+    Changes
+      publish: passed (no remote changes)
+    Verdict: passed
+    not a release: tag `nightly` is neither v<version> nor <package>-v<version>
+    "###);
     assert!(dist_files(&p).is_empty());
 }
 

@@ -2,6 +2,7 @@
 //! secret and misconfiguration scans work offline; the vulnerability
 //! database cannot be downloaded here, so the fixtures turn that class off.
 
+use crate::support::scrub::scrub;
 use crate::support::services::{busybox_image, docker, docker_available};
 use crate::support::{Project, Runner, require_tool};
 
@@ -49,21 +50,11 @@ fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
         .args(["scan", "--fs", "."])
         .run()
         .code(1);
-    let errors = r.commands("::error ");
-    assert!(
-        errors.iter().any(
-            |l| l.starts_with("::error file=app/config.py,line=2,") && l.contains("github-pat")
-        ),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        errors
-            .iter()
-            .any(|l| l.starts_with("::error file=app/Dockerfile,line=2,") && l.contains("DS-0002")),
-        "{}",
-        r.stdout
-    );
+    // One error annotation per finding at or above high, at its file and line.
+    insta::assert_snapshot!(r.commands("::error ").join("\n"), @r###"
+    ::error file=app/config.py,line=2,title=github-pat%3A secret::GitHub Personal Access Token (CRITICAL secret)
+    ::error file=app/Dockerfile,line=2,title=DS-0002%3A misconfiguration::Last USER command in Dockerfile should not be 'root' (HIGH misconfiguration) https://avd.aquasec.com/misconfig/ds-0002
+    "###);
     // The token itself never reaches the output (Trivy masks it in the report).
     assert!(!r.all().contains(&planted_token()));
     let outputs = runner.outputs();
@@ -71,13 +62,23 @@ fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
     assert_eq!(outputs["scan-critical"], "1");
     assert_eq!(outputs["scan-high"], "1");
     assert_eq!(outputs["trivy-version"].split('.').count(), 3);
-    let summary = runner.summary();
-    assert!(summary.contains("### gantry scan: failed"), "{summary}");
-    assert!(summary.contains("`app/config.py:2`"), "{summary}");
-    assert!(
-        summary.contains("(https://avd.aquasec.com/misconfig/ds-0002)"),
-        "{summary}"
-    );
+    insta::assert_snapshot!(scrub(&runner.summary(), &p.path()), @r###"
+    ### gantry scan: failed
+
+    Trivy 0.76.0 · fails at **high** · shows from **low**
+
+    | Target | Critical | High | Medium | Low | Unknown | Ignored | Verdict |
+    |---|---|---|---|---|---|---|---|
+    | ./ | 1 | 1 | 0 | 1 | 0 | 0 | failed |
+
+    #### Findings at or above low
+
+    | Severity | ID | Kind | Where | Package | Fixed in | Title |
+    |---|---|---|---|---|---|---|
+    | CRITICAL | github-pat | secret | `app/config.py:2` |  |  | GitHub Personal Access Token |
+    | HIGH | [DS-0002](https://avd.aquasec.com/misconfig/ds-0002) | misconfiguration | `app/Dockerfile:2` |  |  | Last USER command in Dockerfile should not be 'root' |
+    | LOW | [DS-0026](https://avd.aquasec.com/misconfig/ds-0026) | misconfiguration | `app/Dockerfile` |  |  | Add HEALTHCHECK instruction in your Dockerfile |
+    "###);
 
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&outputs["scan-sarif"]).unwrap()).unwrap();
@@ -200,12 +201,34 @@ fn an_expired_ignore_fails_and_says_so() {
         "{}",
         r.all()
     );
-    let summary = runner.summary();
-    assert!(summary.contains("Expired ignores"), "{summary}");
-    assert!(
-        summary.contains("| github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |"),
-        "{summary}"
-    );
+    insta::assert_snapshot!(scrub(&runner.summary(), &p.path()), @r###"
+    ### gantry scan: failed
+
+    Trivy 0.76.0 · fails at **high** · shows from **low**
+
+    | Target | Critical | High | Medium | Low | Unknown | Ignored | Verdict |
+    |---|---|---|---|---|---|---|---|
+    | ./ | 1 | 0 | 0 | 1 | 0 | 1 | failed |
+
+    #### Findings at or above low
+
+    | Severity | ID | Kind | Where | Package | Fixed in | Title |
+    |---|---|---|---|---|---|---|
+    | CRITICAL | github-pat | secret | `app/config.py:2` |  |  | GitHub Personal Access Token |
+    | LOW | [DS-0026](https://avd.aquasec.com/misconfig/ds-0026) | misconfiguration | `app/Dockerfile` |  |  | Add HEALTHCHECK instruction in your Dockerfile |
+
+    #### Ignored
+
+    | ID | Where | Entry | Expires | Statement |
+    |---|---|---|---|---|
+    | DS-0002 | `app/Dockerfile:2` | .trivyignore:1 | never |  |
+
+    #### Expired ignores (the findings count again)
+
+    | ID | Where | Entry | Expired |
+    |---|---|---|---|
+    | github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |
+    "###);
     assert_eq!(runner.outputs()["scan-expired-ignores"], "1");
     assert_eq!(runner.outputs()["scan-ignored"], "1");
 }
