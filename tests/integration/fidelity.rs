@@ -208,6 +208,7 @@ macro_rules! rows {
 rows! {
     push_two_tags: push::two_tags => Ends::Passed;
     push_refused_credentials: push::refused_credentials => Ends::Failed(3, &[]);
+    push_an_immutable_tag_would_move: push::immutable_tag_would_move => Ends::Failed(1, &[]);
     migrate_two_pending: migrate::two_pending => Ends::Passed;
     migrate_fails_in_file_3_of_5: migrate::fails_in_file_3_of_5 => Ends::Failed(1, &[]);
     migrate_a_new_seed: migrate::new_seed => Ends::Passed;
@@ -228,6 +229,7 @@ rows! {
     deploy_railway_two_services: deploy_railway::two_services => Ends::Passed;
     deploy_railway_crash: deploy_railway::crash => Ends::Failed(1, &[]);
     publish_pypi_sdist_and_wheel: publish::pypi => Ends::Passed;
+    publish_pypi_trusted_publishing: publish::pypi_trusted => Ends::Passed;
     publish_pypi_refused_token: publish::pypi_refused_token => Ends::Failed(3, &[]);
     publish_npm_package: publish::npm => Ends::Passed;
     publish_npm_version_exists: publish::npm_version_exists => Ends::Failed(1, &[]);
@@ -239,15 +241,25 @@ mod push {
     use crate::support::services::{Registry, docker_available};
 
     fn scenario(password: &'static str) -> Option<Scenario> {
+        scenario_with(password, "", |_, _| {})
+    }
+
+    /// `prepare` gets the project and the registry's host after the build.
+    fn scenario_with(
+        password: &'static str,
+        extra: &str,
+        prepare: impl Fn(&crate::support::Project, &str),
+    ) -> Option<Scenario> {
         if !docker_available() {
             return None;
         }
         let registry = Registry::start(Some(USER))?;
-        let p = project(&registry.host, "team/api", "");
+        let p = project(&registry.host, "team/api", extra);
         with_creds(p.gantry(), password)
             .args(["build"])
             .run()
             .code(0);
+        prepare(&p, &registry.host);
         let observer = RegistryObserver::new(&registry.host, Some(USER));
         Some(Scenario {
             run: Box::new(move |extra: &[&str]| {
@@ -268,6 +280,16 @@ mod push {
 
     pub(super) fn refused_credentials() -> Option<Scenario> {
         scenario("Wrong-Pa55word-123")
+    }
+
+    /// Both tags were pushed; the same commit built again with other
+    /// contents would move them, and they are immutable: refused.
+    pub(super) fn immutable_tag_would_move() -> Option<Scenario> {
+        scenario_with(USER.1, "tag-mutability = \"immutable\"\n", |p, _| {
+            with_creds(p.gantry(), USER.1).args(["push"]).run().code(0);
+            p.write("api/app.txt", "version 2\n");
+            with_creds(p.gantry(), USER.1).args(["build"]).run().code(0);
+        })
     }
 }
 
@@ -458,8 +480,9 @@ mod publish {
     use super::*;
     use crate::publish::{TOKEN, npm_project, python_project};
     use crate::support::npm::NpmRegistry;
+    use crate::support::oidc::OidcStandIn;
     use crate::support::pypi::PypiServer;
-    use crate::support::require_tool;
+    use crate::support::{Runner, require_tool};
 
     fn pypi_with(token: &'static str) -> Option<Scenario> {
         if require_tool("python").is_none() || require_tool("pip").is_none() {
@@ -487,6 +510,46 @@ mod publish {
 
     pub(super) fn pypi() -> Option<Scenario> {
         pypi_with(TOKEN)
+    }
+
+    /// Trusted publishing in GitHub Actions: the uploads go through the OIDC
+    /// stand-in, whose log sees them.
+    pub(super) fn pypi_trusted() -> Option<Scenario> {
+        if require_tool("python").is_none() || require_tool("pip").is_none() {
+            return None;
+        }
+        let minted = "pypi-minted-AgENdGVzdC5weXBpLm9yZwIkOGQ5Y2Ex";
+        let request_token = "ghs_request_token_0123456789";
+        let index = PypiServer::start(minted)?;
+        let log = CallLog::new();
+        let oidc = OidcStandIn::start_logged(
+            request_token,
+            "eyJhbGciOiJSUzI1NiJ9.github-id-token.signature",
+            minted,
+            index.port,
+            log.clone(),
+        );
+        let p = python_project(&oidc.url(), "0.9.0");
+        let runner = Runner::new();
+        let sha = p.git(&["rev-parse", "HEAD"]);
+        let env = runner.env("push", serde_json::json!({}), &sha);
+        let token_url = oidc.token_request_url();
+        Some(Scenario {
+            run: Box::new(move |extra: &[&str]| {
+                p.gantry()
+                    .envs(env.clone())
+                    .env("GITHUB_REF_TYPE", "tag")
+                    .env("GITHUB_REF_NAME", "demo-v0.9.0")
+                    .env("ACTIONS_ID_TOKEN_REQUEST_URL", &token_url)
+                    .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token)
+                    .args(["publish"])
+                    .args(extra)
+                    .run()
+            }),
+            log,
+            observers: vec![],
+            _alive: vec![Box::new(oidc), Box::new(index), Box::new(runner)],
+        })
     }
 
     /// The index refuses the token: nothing is uploaded.
