@@ -121,8 +121,13 @@ fn success_registers_the_pushed_digest_and_waits_for_completion() {
     // Re-running is a no-op: the service already runs this definition.
     let before = ecs.mutating().len();
     let r = deploy(&p, &ecs, &[]).code(0);
-    assert!(r.all().contains("nothing to deploy"), "{}", r.all());
-    assert!(r.stdout.contains("no remote changes"), "{}", r.stdout);
+    insta::assert_snapshot!(scrub(&r.all(), &p.path()), @r###"
+    Changes
+      deploy-ecs: passed (no remote changes)
+    Verdict: passed
+    ✓ [api] api already runs this task definition: nothing to deploy
+    ✓ [api] api already runs codewarden-api:8
+    "###);
     assert_eq!(
         ecs.mutating().len(),
         before,
@@ -392,22 +397,23 @@ fn a_missing_digest_and_unknown_names_are_usage_errors() {
     let ecs = EcsStandIn::start(Scenario::Success, STEP);
     let p = project("");
     let r = deploy(&p, &ecs, &["worker"]).code(2);
-    assert!(
-        r.stderr.contains("no ECS deploy named `worker`"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: no ECS deploy named `worker`
+    hint: ECS deploys in [PROJECT]/gantry.toml: api
+    "###);
     std::fs::remove_file(p.path().join(".gantry/state.json")).unwrap();
     let r = deploy(&p, &ecs, &[]).code(2);
-    assert!(r.stderr.contains("run `gantry push` first"), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: deploy `api`: image `api` was not pushed in this pipeline (no digest in [PROJECT]/.gantry/state.json)
+    hint: run `gantry push` first, or `gantry run` with push before deploy-ecs
+    "###);
     assert!(ecs.mutating().is_empty());
     p.write("gantry.toml", "[images.api]\ncontext = \"api\"\nrepository = \"codewarden/api\"\n[deploy.api]\ncontainers = { api = \"apx\" }\necs = { cluster = \"prod\", service = \"api\" }\n");
     let r = deploy(&p, &ecs, &[]).code(2);
-    assert!(
-        r.stderr.contains("no image named `apx`") && r.stderr.contains("did you mean `api`"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: deploy.api.containers.api: no image named `apx`
+    hint: did you mean `api`?
+    "###);
 }
 
 /// moto accepts every call in the shape the AWS SDK sends it.

@@ -555,19 +555,22 @@ fn configuration_mistakes_are_located() {
         .args(["deploy", "railway", "--dry-run"])
         .run()
         .code(2);
-    assert!(
-        r.stderr
-            .contains("gantry.toml:1:1: deploy.api.image: there is no [images.apy]"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:1:1: deploy.api.image: there is no [images.apy]
+      |
+    1 | [deploy.api]
+      | ^
+    hint: `image` names an [images.<name>] section of this file
+    "###);
     let p = project(
         "[deploy.api]\nrailway = { service = \"api\" }\nmode = \"redeploy\"\nimage = \"x\"\n",
     );
     let r = p.gantry().args(["deploy", "railway"]).run().code(2);
-    assert!(
-        r.stderr.contains("`image` and `mode` exclude each other"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:1:1: deploy.api: `image` and `mode` exclude each other
+      |
+    1 | [deploy.api]
+      | ^
+    hint: keep `image` to deploy the pushed image, or `mode` to redeploy or deploy the latest commit
+    "###);
 }
