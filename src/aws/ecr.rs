@@ -2,9 +2,15 @@
 
 use super::error;
 use crate::error::Result;
-use crate::settings::config::TagMutability;
 use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagMutability {
+    Mutable,
+    Immutable,
+}
 
 pub struct Ecr {
     client: aws_sdk_ecr::Client,

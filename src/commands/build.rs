@@ -5,7 +5,6 @@
 
 use super::Session;
 use crate::cli::BuildArgs;
-use crate::context::RefType;
 use crate::docker::build::{self, Builder, Failure, Line, Request};
 use crate::docker::metadata::{self, Facts};
 use crate::docker::{dockerfile, engine};
@@ -14,6 +13,7 @@ use crate::gate::location;
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
+use crate::run_context::RefType;
 use crate::settings::config::Step;
 use crate::settings::images::{BuildSettings, Image};
 use crate::{git, runtime, state};

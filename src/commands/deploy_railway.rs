@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::railway::client::MAX_ATTEMPTS;
 use crate::railway::resolve::{self, ResolveError, Resolved};
-use crate::railway::watch::{self, Outcome, Watched};
+use crate::railway::watch::{self, DeployVerdict, Watched};
 use crate::railway::{Client, RailwayError, ops};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
@@ -232,7 +232,10 @@ async fn run(
                 format!("{}: the service was not resolved", p.deploy.name),
             ));
         };
-        let outcome = w.outcome.clone().unwrap_or(Outcome::TimedOut("?".into()));
+        let outcome = w
+            .outcome
+            .clone()
+            .unwrap_or(DeployVerdict::TimedOut("?".into()));
         outputs.insert(
             format!("deploy-{}-deployment-id", w.name),
             w.deployment_id.clone(),
@@ -312,12 +315,15 @@ async fn report_failure(
     client: &Client<'_>,
     token: &Token,
     w: &Watched,
-    outcome: &Outcome,
+    outcome: &DeployVerdict,
     r: &Resolved,
 ) {
     let printer = session.printer;
     let mut last = Vec::new();
-    if matches!(outcome, Outcome::Failed(_) | Outcome::TimedOut(_)) {
+    if matches!(
+        outcome,
+        DeployVerdict::Failed(_) | DeployVerdict::TimedOut(_)
+    ) {
         match watch::last_logs(client, &w.deployment_id, LOG_LINES).await {
             Ok((build, deploy)) => {
                 for (title, lines) in [("build log", &build), ("deploy log", &deploy)] {
@@ -387,7 +393,7 @@ fn finish(
                 "refusal": p.refusal,
                 "deployment_id": w.map(|w| &w.deployment_id),
                 "status": w.and_then(|w| w.status.clone()),
-                "passed": w.and_then(|w| w.outcome.as_ref()).map(Outcome::passed),
+                "passed": w.and_then(|w| w.outcome.as_ref()).map(DeployVerdict::passed),
             })
         })
         .collect();

@@ -11,7 +11,7 @@ use crate::cli::GateArgs;
 use crate::error::Result;
 use crate::gate::exec::{self, Exit};
 use crate::gate::select::{self, Changes};
-use crate::gate::{Outcome, Status, reports};
+use crate::gate::{GateResult, Status, reports};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::settings::config::Step;
@@ -56,13 +56,13 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
         _ => {}
     }
 
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.gates.len()];
+    let mut outcomes: Vec<Option<GateResult>> = vec![None; settings.gates.len()];
     let mut to_run = Vec::new();
     for (i, gate) in settings.gates.iter().enumerate() {
-        match select::skip_reason(gate, &changes) {
+        match select::skip_reason(gate.paths.as_ref(), &gate.path_patterns, &changes) {
             Some(reason) => {
                 printer.info(&format!("- {} skipped: {reason}", gate.name));
-                outcomes[i] = Some(Outcome::skipped(&gate.name, gate.required, reason));
+                outcomes[i] = Some(GateResult::skipped(&gate.name, gate.required, reason));
             }
             None => to_run.push(i),
         }
@@ -70,7 +70,7 @@ pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Resu
     for (i, outcome) in run_parallel(session, &settings, &to_run) {
         outcomes[i] = Some(outcome);
     }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    let outcomes: Vec<GateResult> = outcomes.into_iter().flatten().collect();
 
     for (gate, outcome) in settings.gates.iter().zip(&outcomes) {
         show_output(session, gate, outcome);
@@ -123,7 +123,7 @@ fn run_parallel(
     session: &Session,
     settings: &GateSettings,
     chosen: &[usize],
-) -> Vec<(usize, Outcome)> {
+) -> Vec<(usize, GateResult)> {
     if chosen.is_empty() {
         return Vec::new();
     }
@@ -168,7 +168,7 @@ fn run_parallel(
     done.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run_one(session: &Session, gate: &Gate) -> Outcome {
+fn run_one(session: &Session, gate: &Gate) -> GateResult {
     session.printer.detail(&format!(
         "{}: running `{}` in {}",
         gate.name,
@@ -208,7 +208,7 @@ fn log_path(state_path: &std::path::Path, gate: &str) -> std::path::PathBuf {
 }
 
 /// Turns the exit and the reports into a status and a reason.
-fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outcome {
+fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> GateResult {
     let (mut status, mut reasons, exit_code) = match &finished.exit {
         Exit::Code(0) => (Status::Passed, vec![], Some(0)),
         Exit::Code(c) => (Status::Failed, vec![format!("exit code {c}")], Some(*c)),
@@ -258,7 +258,7 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         }
         (Some(counts), read.failures)
     };
-    Outcome {
+    GateResult {
         name: gate.name.clone(),
         required: gate.required,
         status,

@@ -21,7 +21,7 @@ use crate::settings::config::Step;
 use crate::settings::scan::{ScanFlags, ScanSettings};
 use crate::trivy::exec::{self, Subject, Trivy};
 use crate::trivy::ignore::{self, Kind};
-use crate::trivy::policy::{Outcome, Policy};
+use crate::trivy::policy::{Judgement, Policy};
 use crate::trivy::report::{self, Report};
 use crate::trivy::sarif;
 use crate::trivy::severity::Severity;
@@ -48,7 +48,7 @@ pub struct Target {
 pub struct Scanned {
     pub target: Target,
     pub report: Report,
-    pub outcome: Outcome,
+    pub outcome: Judgement,
 }
 
 pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {

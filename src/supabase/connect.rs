@@ -9,9 +9,9 @@
 //! tell "unreachable" (fall back) from "refused the password" (stop), and say
 //! which host it used.
 
-use super::tls::TlsSpec;
+use super::database::{Database, HostPort};
+use super::sslmode::TlsSpec;
 use crate::error::{Error, Result};
-use crate::settings::migrate::{Database, HostPort};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;

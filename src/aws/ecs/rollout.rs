@@ -5,7 +5,7 @@
 //! [`Rollout`]; this module knows ECS, not gantry.toml.
 
 use super::taskdef;
-use super::watch::{self, Outcome, Watch};
+use super::watch::{self, RolloutEnd, Watch};
 use super::{Ecs, Service, Task};
 use crate::aws::logs::{self, Logs};
 use crate::error::{Error, Result};
@@ -178,7 +178,7 @@ pub async fn apply(
     .await?;
 
     let (what, stopped, replaced_by) = match outcome {
-        Outcome::Completed => {
+        RolloutEnd::Completed => {
             done.explanation = format!(
                 "{}/{} runs {} (deployment completed)",
                 d.cluster,
@@ -188,12 +188,12 @@ pub async fn apply(
             housekeeping(printer, ecs, d, &new_arn).await;
             return Ok(done);
         }
-        Outcome::Failed {
+        RolloutEnd::Failed {
             reason,
             stopped,
             replaced_by,
         } => (reason, stopped, replaced_by),
-        Outcome::TimedOut => (
+        RolloutEnd::TimedOut => (
             format!(
                 "no verdict within {}",
                 humantime::format_duration(d.timeout)
@@ -305,7 +305,7 @@ async fn rollback(
         "rolled back"
     };
     Ok(match outcome {
-        Outcome::Completed => format!("{who} to {}", short_arn(previous)),
+        RolloutEnd::Completed => format!("{who} to {}", short_arn(previous)),
         _ => format!(
             "{who} to {}, but that rollout did not complete either: check {}",
             short_arn(previous),

@@ -3,7 +3,7 @@
 
 use super::{Planned, dashboard_url};
 use crate::plan::{Action, Change, Plan};
-use crate::railway::watch::{Outcome, Watched};
+use crate::railway::watch::{DeployVerdict, Watched};
 use crate::report::Verdict;
 use crate::settings::deploy_railway::{RailwayMode, Source};
 
@@ -121,7 +121,7 @@ pub(super) fn markdown(
                 let outcome = w
                     .outcome
                     .as_ref()
-                    .map(Outcome::describe)
+                    .map(DeployVerdict::describe)
                     .unwrap_or_default();
                 match p.resolved.as_ref() {
                     Some(r) => format!("[{outcome}]({})", dashboard_url(r, &w.deployment_id)),
