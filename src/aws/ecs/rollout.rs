@@ -48,7 +48,9 @@ pub struct Rollout {
     /// Roll back to the running revision when the rollout fails.
     pub rollback: bool,
     pub deregister_failed: bool,
-    pub keep_revisions: Option<u32>,
+    /// Revisions to deregister once the rollout succeeds (`keep-revisions`,
+    /// listed in the plan).
+    pub deregister_after_success: Vec<String>,
     /// The revision the service runs now.
     pub running_arn: String,
     pub new: NewDefinition,
@@ -183,9 +185,7 @@ pub async fn apply(
                 d.service,
                 short_arn(&new_arn)
             );
-            if let Some(keep) = d.keep_revisions {
-                housekeeping(printer, ecs, d, &new_arn, keep).await;
-            }
+            housekeeping(printer, ecs, d, &new_arn).await;
             return Ok(done);
         }
         RolloutEnd::Failed {
@@ -383,18 +383,10 @@ async fn deregister_failed(printer: &Printer, ecs: &Ecs, d: &Rollout, arn: Optio
     }
 }
 
-/// Deregisters active revisions of the family beyond the newest `keep`
-/// (never the one just deployed). A failure here only warns: the deploy worked.
-async fn housekeeping(printer: &Printer, ecs: &Ecs, d: &Rollout, deployed: &str, keep: u32) {
-    let family = super::family_of(deployed);
-    let revisions = match ecs.active_revisions(family).await {
-        Ok(r) => r,
-        Err(e) => {
-            printer.warn(&format!("[{}] keep-revisions: {e}", d.name));
-            return;
-        }
-    };
-    for arn in revisions.iter().skip(keep.max(1) as usize) {
+/// Deregisters the revisions the plan listed for `keep-revisions` (never
+/// the one just deployed). A failure here only warns: the deploy worked.
+async fn housekeeping(printer: &Printer, ecs: &Ecs, d: &Rollout, deployed: &str) {
+    for arn in &d.deregister_after_success {
         if arn == deployed {
             continue;
         }
