@@ -368,6 +368,9 @@ mod deploy_ecs {
     use crate::deploy_ecs::{STEP, project};
     use crate::support::ecs::{EcsStandIn, Scenario as Timeline};
 
+    // One signature for every row's setup: the others return `None` when
+    // their service is missing; stand-ins always start.
+    #[allow(clippy::unnecessary_wraps)]
     fn scenario(timeline: Timeline, ecs_extra: &str) -> Option<Scenario> {
         let log = CallLog::new();
         let ecs = EcsStandIn::start_logged(timeline, STEP, log.clone());
@@ -434,6 +437,9 @@ mod deploy_railway {
         scenario_with(CONFIG, services)
     }
 
+    // One signature for every row's setup: the others return `None` when
+    // their service is missing; stand-ins always start.
+    #[allow(clippy::unnecessary_wraps)]
     fn scenario_with(config: &str, services: Vec<Service>) -> Option<Scenario> {
         let log = CallLog::new();
         let railway = Railway::start_logged(PROJECT_TOKEN, API_TOKEN, services, log.clone());
