@@ -186,6 +186,42 @@ fn check_exits_1_with_the_diff_when_a_workflow_drifted() {
     );
 }
 
+/// `--action-ref` pins the action as given; a pin moved later (Dependabot
+/// bumps the commit and its version comment) is kept by init and is no drift
+/// for `--check`; a malformed reference is a usage error.
+#[test]
+fn the_action_ref_is_used_as_given_and_a_moved_pin_is_not_drift() {
+    let (_tmp, dir) = example("ecs-ec2");
+    let first = "acme/gantry@0123456789abcdef0123456789abcdef01234567";
+    let run = Gantry::new(&dir)
+        .args(["init", "ecs-ec2", "--action-ref", first])
+        .run()
+        .code(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.all());
+    let wf = dir.join(".github/workflows/ecs-ec2.yml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    assert_eq!(text.matches(&format!("uses: {first}\n")).count(), 2, "{text}");
+
+    let moved = "acme/gantry@fedcba9876543210fedcba9876543210fedcba98 # v0.2.0";
+    std::fs::write(&wf, text.replace(first, moved)).unwrap();
+    Gantry::new(&dir).args(["init", "--check"]).run().code(0);
+    Gantry::new(&dir)
+        .args(["init", "ecs-ec2", "--force"])
+        .run()
+        .code(0);
+    assert!(std::fs::read_to_string(&wf).unwrap().contains(moved));
+
+    let bad = Gantry::new(&dir)
+        .args(["init", "--action-ref", "acme-gantry"])
+        .run()
+        .code(2);
+    assert!(
+        bad.stderr.contains("--action-ref: `acme-gantry` has no `@REF`"),
+        "{}",
+        bad.all()
+    );
+}
+
 #[test]
 fn nothing_deployable_is_a_usage_error_with_the_choices() {
     let dir = tempfile::tempdir().unwrap();
