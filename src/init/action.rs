@@ -87,7 +87,11 @@ pub fn check_flag(value: &str) -> Result<(), String> {
 pub fn used_in(workflow: &str) -> Option<String> {
     workflow.lines().find_map(|line| {
         let line = line.trim();
-        let value = line.strip_prefix("- ").unwrap_or(line).strip_prefix("uses:")?.trim();
+        let value = line
+            .strip_prefix("- ")
+            .unwrap_or(line)
+            .strip_prefix("uses:")?
+            .trim();
         let (repo, _) = value.split_once('@')?;
         let name = repo.split('/').nth(1)?;
         (name == "gantry").then(|| value.to_string())

@@ -200,7 +200,11 @@ fn the_action_ref_is_used_as_given_and_a_moved_pin_is_not_drift() {
     assert!(!run.stderr.contains("warning"), "{}", run.all());
     let wf = dir.join(".github/workflows/ecs-ec2.yml");
     let text = std::fs::read_to_string(&wf).unwrap();
-    assert_eq!(text.matches(&format!("uses: {first}\n")).count(), 2, "{text}");
+    assert_eq!(
+        text.matches(&format!("uses: {first}\n")).count(),
+        2,
+        "{text}"
+    );
 
     let moved = "acme/gantry@fedcba9876543210fedcba9876543210fedcba98 # v0.2.0";
     std::fs::write(&wf, text.replace(first, moved)).unwrap();
@@ -216,7 +220,8 @@ fn the_action_ref_is_used_as_given_and_a_moved_pin_is_not_drift() {
         .run()
         .code(2);
     assert!(
-        bad.stderr.contains("--action-ref: `acme-gantry` has no `@REF`"),
+        bad.stderr
+            .contains("--action-ref: `acme-gantry` has no `@REF`"),
         "{}",
         bad.all()
     );
