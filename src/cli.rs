@@ -89,6 +89,9 @@ pub struct InitArgs {
     /// The branch whose pushes deploy
     #[arg(long, value_name = "NAME", default_value = "main")]
     pub branch: String,
+    /// The gantry action the workflows use, `OWNER/REPO@REF` (pin a commit) [default: what the workflows already use, else this release's commit]
+    #[arg(long, value_name = "OWNER/REPO@REF")]
+    pub action_ref: Option<String>,
 }
 
 #[derive(Debug, Args)]

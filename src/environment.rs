@@ -46,6 +46,9 @@ pub const DOCKERHUB_USERNAME: &str = "DOCKERHUB_USERNAME";
 pub const DOCKERHUB_TOKEN: &str = "DOCKERHUB_TOKEN";
 /// The Docker Engine to talk to: `unix:///path` or `tcp://host:port`; default `/var/run/docker.sock`.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// Where `gantry init` looks up the release tag it pins the action to: a
+/// git remote (a fork or mirror of gantry); default GitHub's.
+pub const GANTRY_ACTION_REMOTE: &str = "GANTRY_ACTION_REMOTE";
 /// The builder for images that set none: `buildkit` (default) or `classic`.
 pub const GANTRY_BUILDER: &str = "GANTRY_BUILDER";
 /// Tests only: push ECR images to this `host:port` instead of the ECR

@@ -98,7 +98,7 @@ fn dispatch(
     let g = &cli.global;
     // init writes gantry.toml: it cannot need one.
     if let Commands::Init(args) = &cli.command {
-        return commands::init::cmd_init(args, printer, cwd);
+        return commands::init::cmd_init(args, env, printer, cwd);
     }
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),

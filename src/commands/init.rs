@@ -6,6 +6,7 @@
 //! session is opened.
 
 use crate::cli::InitArgs;
+use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::init::detect::Facts;
@@ -33,7 +34,12 @@ impl Proposal {
     }
 }
 
-pub fn cmd_init(args: &InitArgs, printer: &Printer, cwd: &Path) -> Result<Verdict> {
+pub fn cmd_init(
+    args: &InitArgs,
+    env: &Environment,
+    printer: &Printer,
+    cwd: &Path,
+) -> Result<Verdict> {
     if args.list {
         let rows: Vec<String> = Template::ALL
             .iter()
@@ -48,7 +54,14 @@ pub fn cmd_init(args: &InitArgs, printer: &Printer, cwd: &Path) -> Result<Verdic
     let root = repository_root(args.dir.as_deref().map(|d| cwd.join(d)).as_deref(), cwd);
     let facts = Facts::scan(&root);
     let templates = choose(args, &facts)?;
-    let proposals = propose(args, &facts, &templates, &root)?;
+    let remote = env
+        .get(crate::environment::GANTRY_ACTION_REMOTE)
+        .unwrap_or(init::action::REMOTE);
+    let action = action_ref(args, &facts, &root, remote)?;
+    if let Some(note) = init::action::note(&action) {
+        printer.warn(&note);
+    }
+    let proposals = propose(args, &facts, &templates, &root, &action.uses)?;
 
     if args.check {
         return Ok(check(printer, &proposals));
@@ -90,6 +103,7 @@ pub fn cmd_init(args: &InitArgs, printer: &Printer, cwd: &Path) -> Result<Verdic
     }
     printer.document(json!({
         "templates": templates.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "action": action.uses,
         "files": written,
     }));
     Ok(Verdict::Passed)
@@ -126,18 +140,50 @@ fn choose(args: &InitArgs, facts: &Facts) -> Result<Vec<Template>> {
     Ok(facts.proposals())
 }
 
+/// The gantry action the workflows use (see [`init::action`]).
+fn action_ref(
+    args: &InitArgs,
+    facts: &Facts,
+    root: &Path,
+    remote: &str,
+) -> Result<init::action::ActionRef> {
+    if let Some(value) = &args.action_ref {
+        init::action::check_flag(value).map_err(|why| {
+            Error::usage(
+                format!("--action-ref: {why}"),
+                Some(format!(
+                    "give OWNER/REPO@REF, the ref a full commit SHA: `--action-ref {}@<commit>`",
+                    init::action::REPOSITORY
+                )),
+            )
+        })?;
+    }
+    let mut committed = Vec::new();
+    for file in &facts.workflows {
+        if let Some(text) = read(&root.join(".github/workflows").join(file))? {
+            committed.push((file.clone(), text));
+        }
+    }
+    Ok(init::action::resolve(
+        args.action_ref.as_deref(),
+        &committed,
+        remote,
+    ))
+}
+
 fn propose(
     args: &InitArgs,
     facts: &Facts,
     templates: &[Template],
     root: &Path,
+    action: &str,
 ) -> Result<Vec<Proposal>> {
     let render_err = |e: init::RenderError| Error::external("template", e.to_string());
     let mut out = Vec::new();
     for &t in templates {
         let vars = WorkflowVars {
             branch: args.branch.clone(),
-            action: init::ACTION.into(),
+            action: action.to_string(),
             setup: match t {
                 Template::SdkRelease if facts.python.iter().any(|p| p.sdk) => {
                     vec!["python -m pip install build".into()]

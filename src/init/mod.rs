@@ -6,16 +6,13 @@
 //! `{{# #}}` as delimiters, so GitHub's own `${{ }}` expressions pass through
 //! untouched (cargo-dist's choice, for the same reason).
 
+pub mod action;
 pub mod config;
 pub mod detect;
 
 use minijinja::Environment;
 use minijinja::syntax::SyntaxConfig;
 use serde::Serialize;
-
-/// The gantry action a rendered workflow uses, pinned by the full commit of
-/// its release (zizmor's `unpinned-uses`): the commit holding `action.yml`.
-pub const ACTION: &str = "gantry-dev/gantry@731a6e2a9610aba22696e1656a768816ba63a3fc # v0.1.0";
 
 /// One workflow template: a file of `workflows-templates/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -138,7 +135,7 @@ impl WorkflowVars {
         };
         WorkflowVars {
             branch: "main".into(),
-            action: ACTION.into(),
+            action: action::TEMPLATES.into(),
             setup: setup.iter().map(std::string::ToString::to_string).collect(),
             images: vec!["frontend".into(), "backend".into()],
         }

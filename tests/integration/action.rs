@@ -265,7 +265,6 @@ fn zizmor_actionlint_and_shellcheck_find_nothing() {
         workflows.join("release.yml"),
     )
     .unwrap();
-    // Workflows only: tests/act/templates/ holds the templates' stand-in actions.
     for entry in std::fs::read_dir(root.join("tests/act"))
         .unwrap()
         .flatten()
@@ -339,15 +338,6 @@ fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
     repo.copy_from_repo("src").copy_from_repo("scripts");
     let root = crate::support::repo_root();
     let artifacts = tempfile::tempdir().unwrap();
-    let stand_in = |name: &str| root.join("tests/support/act-actions").join(name);
-    let upload = format!(
-        "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02={}",
-        stand_in("upload-artifact").display()
-    );
-    let download = format!(
-        "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093={}",
-        stand_in("download-artifact").display()
-    );
     // The release build reuses the tests' build folder, as CI keeps it.
     let target_dir = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| root.join("target").display().to_string());
@@ -364,11 +354,8 @@ fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
                     "target:x86_64-unknown-linux-gnu",
                     "--env",
                     "GANTRY_RELEASE_DRY_RUN=true",
-                    "--local-repository",
-                    &upload,
-                    "--local-repository",
-                    &download,
                 ],
+                local_repositories: &crate::support::act::stand_ins(),
                 env: &[
                     ("GANTRY_ACT_ARTIFACTS", artifacts.path().to_str().unwrap()),
                     ("CARGO_TARGET_DIR", &target_dir),

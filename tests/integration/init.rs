@@ -189,6 +189,47 @@ fn check_exits_1_with_the_diff_when_a_workflow_drifted() {
     );
 }
 
+/// `--action-ref` pins the action as given; a pin moved later (Dependabot
+/// bumps the commit and its version comment) is kept by init and is no drift
+/// for `--check`; a malformed reference is a usage error.
+#[test]
+fn the_action_ref_is_used_as_given_and_a_moved_pin_is_not_drift() {
+    let (_tmp, dir) = example("ecs-ec2");
+    let first = "acme/gantry@0123456789abcdef0123456789abcdef01234567";
+    let run = Gantry::new(&dir)
+        .args(["init", "ecs-ec2", "--action-ref", first])
+        .run()
+        .code(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.all());
+    let wf = dir.join(".github/workflows/ecs-ec2.yml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    assert_eq!(
+        text.matches(&format!("uses: {first}\n")).count(),
+        2,
+        "{text}"
+    );
+
+    let moved = "acme/gantry@fedcba9876543210fedcba9876543210fedcba98 # v0.2.0";
+    std::fs::write(&wf, text.replace(first, moved)).unwrap();
+    Gantry::new(&dir).args(["init", "--check"]).run().code(0);
+    Gantry::new(&dir)
+        .args(["init", "ecs-ec2", "--force"])
+        .run()
+        .code(0);
+    assert!(std::fs::read_to_string(&wf).unwrap().contains(moved));
+
+    let bad = Gantry::new(&dir)
+        .args(["init", "--action-ref", "acme-gantry"])
+        .run()
+        .code(2);
+    assert!(
+        bad.stderr
+            .contains("--action-ref: `acme-gantry` has no `@REF`"),
+        "{}",
+        bad.all()
+    );
+}
+
 #[test]
 fn nothing_deployable_is_a_usage_error_with_the_choices() {
     let dir = tempfile::tempdir().unwrap();
@@ -228,4 +269,45 @@ fn a_named_template_is_written_alone() {
     assert!(wf.contains("branches: [trunk]"), "{wf}");
     let list = Gantry::new(&dir).args(["init", "--list"]).run().code(0);
     assert!(list.stdout.contains("ecs-services "), "{}", list.all());
+}
+
+/// With the release tag found (here in a local mirror named by
+/// `GANTRY_ACTION_REMOTE`), the action is pinned to the tag's commit, with
+/// the version as a comment, and no warning.
+#[test]
+fn the_action_is_pinned_to_the_commit_of_the_release_tag() {
+    let (_tmp, dir) = example("ecs-ec2");
+    let mirror = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(mirror.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "release"]);
+    let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    git(&["tag", "-a", &tag, "-m", "release"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    let run = Gantry::new(&dir)
+        .env("GANTRY_ACTION_REMOTE", mirror.path().to_str().unwrap())
+        .args(["init", "ecs-ec2"])
+        .run()
+        .code(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.all());
+    let text = std::fs::read_to_string(dir.join(".github/workflows/ecs-ec2.yml")).unwrap();
+    assert_eq!(
+        text.matches(&format!("uses: gantry-dev/gantry@{commit} # {tag}\n"))
+            .count(),
+        2,
+        "{text}"
+    );
 }

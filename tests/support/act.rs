@@ -430,6 +430,38 @@ impl Drop for ReleaseServer {
     }
 }
 
+/// The third-party actions gantry's workflows use (pinned as the templates
+/// and the release workflow pin them) that cannot run offline, each with
+/// the local stand-in in `tests/support/act-actions/` act runs instead.
+const STAND_INS: &[(&str, &str)] = &[
+    (
+        "aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502",
+        "configure-aws-credentials",
+    ),
+    (
+        "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02",
+        "upload-artifact",
+    ),
+    (
+        "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093",
+        "download-artifact",
+    ),
+];
+
+/// [`ActOptions::local_repositories`] for every stand-in. The artifact
+/// stand-ins keep artifacts in `$GANTRY_ACT_ARTIFACTS`, which the test sets.
+pub fn stand_ins() -> Vec<(&'static str, PathBuf)> {
+    STAND_INS
+        .iter()
+        .map(|(action, dir)| {
+            (
+                *action,
+                repo_root().join("tests/support/act-actions").join(dir),
+            )
+        })
+        .collect()
+}
+
 /// The gantry binary under test and its folder (to put it on PATH).
 pub fn gantry_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gantry"))

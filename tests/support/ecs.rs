@@ -8,8 +8,9 @@
 //! exact instants at which a verdict became knowable (for the benchmark).
 //! It also answers CloudWatch Logs' `GetLogEvents` for crashed tasks.
 //!
-//! One cluster (`prod`) with two services (`api` and `worker`) running
-//! `codewarden-api:7` (the example's task definition).
+//! One cluster (`prod`) with two services (`api` and `worker`), both running
+//! `codewarden-api:7` (the example's task definition) unless the test gives
+//! each its own family and revision ([`EcsStandIn::start_running`]).
 
 use super::calls::{self, CallLog};
 use serde_json::{Value, json};
@@ -20,8 +21,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const CLUSTER: &str = "prod";
 pub const SERVICE: &str = "api";
-/// The cluster's services: both start on the same revision and play the same scenario.
+/// The cluster's services: they play the same scenario.
 pub const SERVICES: &[&str] = &["api", "worker"];
+/// What every service runs at the start, unless the test says otherwise.
+pub const ORIGINAL: (&str, i64) = ("codewarden-api", 7);
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
 const MUTATING: &[&str] = &[
@@ -156,49 +159,93 @@ fn td_arn(family: &str, revision: i64) -> String {
 }
 
 impl EcsStandIn {
-    /// Starts on a free port; one scenario step lasts `step`.
+    /// Starts on a free port; one scenario step lasts `step`; every service
+    /// runs [`ORIGINAL`].
     pub fn start(scenario: Scenario, step: Duration) -> EcsStandIn {
         Self::start_logged(scenario, step, CallLog::new())
     }
 
     /// As [`EcsStandIn::start`], appending every call to `log`.
     pub fn start_logged(scenario: Scenario, step: Duration, log: CallLog) -> EcsStandIn {
-        let mut original: Value = serde_json::from_str(include_str!(
+        let running: Vec<(&str, &str, i64)> = SERVICES
+            .iter()
+            .map(|s| (*s, ORIGINAL.0, ORIGINAL.1))
+            .collect();
+        Self::start_running_logged(scenario, step, &running, log)
+    }
+
+    /// As [`start`](Self::start), each service running its own task
+    /// definition: `(service, family, revision)` for each of [`SERVICES`],
+    /// registered as copies of the example's with that family.
+    pub fn start_running(
+        scenario: Scenario,
+        step: Duration,
+        running: &[(&str, &str, i64)],
+    ) -> EcsStandIn {
+        Self::start_running_logged(scenario, step, running, CallLog::new())
+    }
+
+    fn start_running_logged(
+        scenario: Scenario,
+        step: Duration,
+        running: &[(&str, &str, i64)],
+        log: CallLog,
+    ) -> EcsStandIn {
+        let example: Value = serde_json::from_str(include_str!(
             "../../examples/monorepo/deploy/task-definition.json"
         ))
         .unwrap();
-        let arn = td_arn("codewarden-api", 7);
-        original["taskDefinitionArn"] = json!(arn);
+        let mut task_definitions: Vec<Value> = Vec::new();
+        for (_, family, revision) in running {
+            let arn = td_arn(family, *revision);
+            if !task_definitions
+                .iter()
+                .any(|t| t["taskDefinitionArn"] == arn)
+            {
+                let mut td = example.clone();
+                td["family"] = json!(family);
+                td["revision"] = json!(revision);
+                td["taskDefinitionArn"] = json!(arn);
+                task_definitions.push(td);
+            }
+        }
         let t0 = Instant::now();
-        let svc = |name: &str| Svc {
-            name: name.into(),
-            desired: 2,
-            deployments: vec![Deployment {
-                id: format!("ecs-svc/{name}-1000000000000000001"),
-                task_definition: arn.clone(),
-                created: t0,
-                plan: Vec::new(),
-                applied: 0,
-                status: "PRIMARY",
-                rollout: "COMPLETED",
-                reason: String::new(),
-                running: 2,
-                pending: 0,
-                failed: 0,
-            }],
-            events: vec![(
-                format!("old-event-{name}"),
-                now_secs() - 3600.0,
-                format!("(service {name}) has reached a steady state."),
-            )],
-            original: arn.clone(),
+        let svc = |name: &str| {
+            let (_, family, revision) = running
+                .iter()
+                .find(|(s, _, _)| *s == name)
+                .unwrap_or_else(|| panic!("no task definition given for service {name}"));
+            let arn = td_arn(family, *revision);
+            Svc {
+                name: name.into(),
+                desired: 2,
+                deployments: vec![Deployment {
+                    id: format!("ecs-svc/{name}-1000000000000000001"),
+                    task_definition: arn.clone(),
+                    created: t0,
+                    plan: Vec::new(),
+                    applied: 0,
+                    status: "PRIMARY",
+                    rollout: "COMPLETED",
+                    reason: String::new(),
+                    running: 2,
+                    pending: 0,
+                    failed: 0,
+                }],
+                events: vec![(
+                    format!("old-event-{name}"),
+                    now_secs() - 3600.0,
+                    format!("(service {name}) has reached a steady state."),
+                )],
+                original: arn,
+            }
         };
         let world = World {
             scenario,
             step,
             services: SERVICES.iter().map(|n| svc(n)).collect(),
             cur: 0,
-            task_definitions: vec![original],
+            task_definitions,
             // A task that failed long before this deploy: not ours to judge.
             tasks: vec![TaskRecord {
                 arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/old0"),
@@ -423,12 +470,15 @@ impl World {
                     o.remove("tags");
                 }
                 let family = td["family"].as_str().unwrap_or_default().to_string();
+                // As ECS numbers them: one past the family's last, else 1.
                 let revision = self
                     .task_definitions
                     .iter()
                     .filter(|t| t["family"] == family.as_str())
-                    .count() as i64
-                    + 7;
+                    .filter_map(|t| t["revision"].as_i64())
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
                 td["taskDefinitionArn"] = json!(td_arn(&family, revision));
                 td["revision"] = json!(revision);
                 td["status"] = json!("ACTIVE");

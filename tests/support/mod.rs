@@ -220,7 +220,13 @@ impl Gantry {
                 std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
             )
             .env("LANG", "C.UTF-8")
-            .env("GIT_CONFIG_NOSYSTEM", "1");
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            // `gantry init` looks its release tag up here: a remote that does
+            // not exist, so what it writes never depends on the network.
+            .env(
+                "GANTRY_ACTION_REMOTE",
+                "/nonexistent/gantry-action-remote-for-tests",
+            );
         Gantry { cmd }
     }
 

@@ -32,6 +32,8 @@ pub struct OidcStandIn {
     pub seen: Arc<Mutex<Seen>>,
     /// Every call, in the shape every stand-in shares.
     pub log: CallLog,
+    /// Audience → the ID token GitHub's endpoint issues for it.
+    issues: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl OidcStandIn {
@@ -52,7 +54,11 @@ impl OidcStandIn {
         let port = free_port();
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let (s, st, calls) = (server.clone(), seen.clone(), log.clone());
+        let issues = Arc::new(Mutex::new(vec![(
+            AUDIENCE.to_string(),
+            id_token.to_string(),
+        )]));
+        let (s, st, calls, iss) = (server.clone(), seen.clone(), log.clone(), issues.clone());
         let (request_token, id_token, minted) = (
             request_token.to_string(),
             id_token.to_string(),
@@ -80,13 +86,20 @@ impl OidcStandIn {
                         .find_map(|p| p.strip_prefix("audience="))
                         .unwrap_or("")
                         .to_string();
+                    let audience = audience.replace("%3A", ":").replace("%3a", ":");
                     st.lock().unwrap().audiences.push(audience.clone());
-                    if auth != format!("Bearer {request_token}") {
-                        reply(401, json!({"message": "bad request token"}))
-                    } else if audience != AUDIENCE {
-                        reply(400, json!({"message": "unexpected audience"}))
-                    } else {
-                        reply(200, json!({ "count": 1, "value": id_token }))
+                    let issued = iss
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|(a, _)| *a == audience)
+                        .map(|(_, t)| t.clone());
+                    match issued {
+                        _ if auth != format!("Bearer {request_token}") => {
+                            reply(401, json!({"message": "bad request token"}))
+                        }
+                        Some(token) => reply(200, json!({ "count": 1, "value": token })),
+                        None => reply(400, json!({"message": "unexpected audience"})),
                     }
                 } else if url == "/_/oidc/audience" {
                     reply(200, json!({ "audience": AUDIENCE }))
@@ -125,7 +138,18 @@ impl OidcStandIn {
             port,
             seen,
             log,
+            issues,
         }
+    }
+
+    /// GitHub's endpoint also issues `id_token` for `audience`: one job's
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` serves every registry it publishes to
+    /// (npm's audience is `npm:<registry host>`).
+    pub fn also_issue(&self, audience: &str, id_token: &str) {
+        self.issues
+            .lock()
+            .unwrap()
+            .push((audience.to_string(), id_token.to_string()));
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,1048 @@
+//! The templates under act. Each runs the workflow exactly as `gantry init`
+//! writes it for its example (gantry's action pinned by commit, checkout,
+//! configure-aws-credentials, the artifact actions); act maps gantry's action
+//! to this checkout of it and the others to the stand-ins of
+//! `tests/support/act-actions/`. Every run records its wall time and the
+//! stand-ins' call log on stderr (`--nocapture` shows them).
+
+use crate::support::act::{ActOptions, ActRepo, ActRun, VERSION, gantry_bin, sha256_file};
+use crate::support::ecs::{EcsStandIn, Scenario};
+use crate::support::github_api::GithubApi;
+use crate::support::postgres::Db;
+use crate::support::services::{Registry, docker_available};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn borrowed(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// `gantry init <args>` in the act repository, which must succeed.
+#[track_caller]
+fn init(repo: &ActRepo, args: &[&str]) {
+    let out = std::process::Command::new(gantry_bin())
+        .arg("init")
+        .args(args)
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Replaces each `from` (which must be there) by `to` in a workflow init
+/// wrote: the install lines, which would reach PyPI or npm, become checks
+/// of what this machine has.
+#[track_caller]
+fn edit_workflow(repo: &ActRepo, workflow: &str, edits: &[(&str, &str)]) {
+    let path = repo.path().join(".github/workflows").join(workflow);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?} not in\n{text}");
+        text = text.replace(from, to);
+    }
+    std::fs::write(&path, text).unwrap();
+}
+
+/// The `uses:` of gantry's action in a workflow init wrote (without its
+/// comment): act maps it to this checkout.
+fn gantry_action(repo: &ActRepo, workflow: &str) -> String {
+    let text =
+        std::fs::read_to_string(repo.path().join(".github/workflows").join(workflow)).unwrap();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("uses: "))
+        .filter_map(|u| u.split_whitespace().next())
+        .find(|u| u.starts_with(gantry::init::action::REPOSITORY))
+        .unwrap_or_else(|| panic!("no gantry action in {workflow}\n{text}"))
+        .to_string()
+}
+
+/// How a template is run, beyond what every run has: gantry on PATH,
+/// gantry's action and the stand-ins mapped, the AWS variables and
+/// `GITHUB_TOKEN`.
+#[derive(Default)]
+struct How {
+    /// `push` when `None`.
+    event: Option<&'static str>,
+    payload: Option<serde_json::Value>,
+    /// act's own environment (the steps inherit it).
+    env: Vec<(String, String)>,
+    /// `--env`: set in every step over act's values.
+    act_env: Vec<(String, String)>,
+    secrets: Vec<(String, String)>,
+}
+
+fn act(repo: &ActRepo, workflow: &str, how: How) -> ActRun {
+    let on_path = gantry_bin().parent().unwrap().to_path_buf();
+    let action = gantry_action(repo, workflow);
+    let mut maps: Vec<(&str, PathBuf)> = vec![(action.as_str(), repo.path())];
+    maps.extend(crate::support::act::stand_ins());
+    let mut secrets = owned(&[("GITHUB_TOKEN", "ghs_act_token")]);
+    secrets.extend(how.secrets);
+    repo.run_with(
+        workflow,
+        &ActOptions {
+            event: Some(how.event.unwrap_or("push")),
+            payload: how.payload,
+            env: &borrowed(&how.env),
+            path_first: Some(&on_path),
+            vars: &[
+                (
+                    "AWS_DEPLOY_ROLE_ARN",
+                    "arn:aws:iam::123456789012:role/gantry-deploy",
+                ),
+                (
+                    "AWS_PUSH_ROLE_ARN",
+                    "arn:aws:iam::123456789012:role/gantry-push",
+                ),
+                ("AWS_REGION", "us-east-1"),
+            ],
+            secrets: &borrowed(&secrets),
+            act_env: &borrowed(&how.act_env),
+            local_repositories: &maps,
+            extra: &[],
+        },
+    )
+}
+
+/// The digest pushed to `repository` under the `sha-<short>` tag of `head`.
+fn pushed(registry: &Registry, head: &str, repository: &str) -> Option<String> {
+    registry.manifest_digest(repository, &format!("sha-{}", &head[..7]), Some(USER))
+}
+
+/// The summary's row of one ECS deploy (`| <deploy> | `prod/<service>` | …`).
+#[track_caller]
+fn deploy_row(run: &ActRun, deploy: &str, service: &str) -> String {
+    let summary = run.summary();
+    let start = format!("| {deploy} | `prod/{service}` | ");
+    summary
+        .lines()
+        .find(|l| l.starts_with(&start))
+        .unwrap_or_else(|| panic!("no row {start:?} in the step summary\n{summary}"))
+        .to_string()
+}
+
+/// `gantry run`'s pipeline table in the summary, every `steps` passed.
+#[track_caller]
+fn pipeline_passed(run: &ActRun, steps: &[&str]) {
+    run.summary_shows("## gantry run: passed\n\n| Step | Verdict | Changes |");
+    for step in steps {
+        run.summary_shows(&format!("| {step} | passed |"));
+    }
+}
+
+/// Neither the summary nor the job log holds any of `secrets`.
+#[track_caller]
+fn nothing_leaked(run: &ActRun, secrets: &[&str]) {
+    let summary = run.summary();
+    for secret in secrets {
+        assert!(
+            !summary.contains(secret),
+            "{secret} in the summary\n{summary}"
+        );
+        assert!(!run.output.contains(secret), "{secret} in the job log");
+    }
+}
+
+// ---- ECS templates -------------------------------------------------------
+
+/// One image of an ECS example: name, context, Dockerfile.
+type Image = (&'static str, &'static str, &'static str);
+/// One deploy: name, task definition, container → image (or none), the
+/// stand-in's service, and the (family, revision) that service runs before.
+type Deploy = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    &'static str,
+    (&'static str, i64),
+);
+
+/// An ECS template's example and the gantry.toml that aims it at the local
+/// registry and the ECS stand-in.
+struct EcsExample {
+    name: &'static str,
+    /// The gantry.toml's gates (and `[pipeline]`).
+    gates: &'static str,
+    images: &'static [Image],
+    deploys: &'static [Deploy],
+    /// Install lines of the workflow and what replaces them.
+    installs: &'static [(&'static str, &'static str)],
+    /// Tools the gates need.
+    tools: &'static [&'static str],
+}
+
+const PYTEST_GATE: &str =
+    "[gates.api-tests]\ndir = \"api\"\nrun = \"python -m pytest -q\"\nmatcher = \"pytest\"\n";
+
+const ECS_EC2: EcsExample = EcsExample {
+    name: "ecs-ec2",
+    gates: PYTEST_GATE,
+    images: &[("api", "api", "api/Dockerfile")],
+    deploys: &[(
+        "api",
+        "deploy/task-definition.json",
+        Some(("api", "api")),
+        "api",
+        ("shop-api", 12),
+    )],
+    installs: &[(
+        "python -m pip install -e ./api ruff pytest",
+        "python -m pytest --version",
+    )],
+    tools: &[],
+};
+
+/// The built `frontend` → service `api`, `backend` → service `worker`.
+const ECS_SERVICES: EcsExample = EcsExample {
+    name: "ecs-services",
+    gates: "[pipeline]\nsteps = [\"gate\", \"build\", \"scan\", \"push\", \"deploy-ecs\"]\n\n\
+            [gates.shop-tests]\nrun = \"npm test\"\n",
+    images: &[
+        ("frontend", ".", "frontend.Dockerfile"),
+        ("backend", ".", "backend.Dockerfile"),
+    ],
+    deploys: &[
+        (
+            "frontend",
+            "deploy/frontend.json",
+            Some(("frontend", "frontend")),
+            "api",
+            ("shop-frontend", 6),
+        ),
+        (
+            "backend",
+            "deploy/backend.json",
+            Some(("backend", "backend")),
+            "worker",
+            ("shop-backend", 6),
+        ),
+    ],
+    installs: &[],
+    tools: &[],
+};
+
+/// The built `api` → service `api`, the upstream Qdrant → service `worker`.
+const FARGATE: EcsExample = EcsExample {
+    name: "fargate",
+    gates: "[gates.fmt]\nrun = \"cargo fmt --check\"\n\n\
+            [gates.tests]\nrun = \"cargo test --offline\"\nmatcher = \"cargo\"\n",
+    images: &[("api", ".", "Dockerfile")],
+    deploys: &[
+        (
+            "api",
+            "deploy/api.json",
+            Some(("api", "api")),
+            "api",
+            ("search-api", 4),
+        ),
+        (
+            "qdrant",
+            "deploy/qdrant.json",
+            None,
+            "worker",
+            ("search-qdrant", 11),
+        ),
+    ],
+    installs: &[],
+    tools: &["cargo"],
+};
+
+/// `backend` → service `api`, `ai-ml` → service `worker`.
+const ECS_FARGATE_SECRETS: EcsExample = EcsExample {
+    name: "ecs-fargate-secrets",
+    gates: "[gates.backend-tests]\ndir = \"backend\"\nrun = \"python -m pytest -q\"\n",
+    images: &[
+        ("backend", "backend", "backend/Dockerfile"),
+        ("ai-ml", "ai-ml", "ai-ml/Dockerfile"),
+    ],
+    deploys: &[
+        (
+            "backend",
+            "deploy/backend.json",
+            Some(("backend", "backend")),
+            "api",
+            ("assist-backend", 21),
+        ),
+        (
+            "ai-ml",
+            "deploy/ai-ml.json",
+            Some(("ai-ml", "ai-ml")),
+            "worker",
+            ("assist-ai-ml", 3),
+        ),
+    ],
+    installs: &[(
+        "python -m pip install -e ./ai-ml pytest\n          python -m pip install -e ./backend pytest",
+        "python -m pytest --version",
+    )],
+    tools: &[],
+};
+
+/// An ECS example in an act repository, with the local registry and the ECS
+/// stand-in (each service on its own task definition) it deploys to.
+struct EcsAct {
+    example: &'static EcsExample,
+    repo: ActRepo,
+    registry: Registry,
+    ecs: EcsStandIn,
+}
+
+fn arn(family: &str, revision: i64) -> String {
+    format!("arn:aws:ecs:us-east-1:123456789012:task-definition/{family}:{revision}")
+}
+
+impl EcsAct {
+    /// `None` (skipped) without act, Docker or one of the example's tools.
+    fn start(example: &'static EcsExample, scenario: Scenario) -> Option<EcsAct> {
+        let repo = ActRepo::new()?;
+        if !docker_available() {
+            return None;
+        }
+        for tool in example.tools {
+            crate::support::require_tool(tool)?;
+        }
+        let registry = Registry::start(Some(USER))?;
+        let mut running: Vec<(&str, &str, i64)> = example
+            .deploys
+            .iter()
+            .map(|(_, _, _, service, (family, revision))| (*service, *family, *revision))
+            .collect();
+        // The stand-in's other service (if the example leaves it alone).
+        for service in crate::support::ecs::SERVICES {
+            if !running.iter().any(|(s, _, _)| s == service) {
+                running.push((service, "unrelated", 1));
+            }
+        }
+        let ecs = EcsStandIn::start_running(scenario, Duration::from_millis(100), &running);
+        let t = EcsAct {
+            example,
+            repo,
+            registry,
+            ecs,
+        };
+        t.write_example();
+        Some(t)
+    }
+
+    /// The example as init writes it, and its gantry.toml.
+    fn write_example(&self) {
+        let (ex, repo, registry) = (self.example, &self.repo, &self.registry.host);
+        repo.example_at_root(ex.name);
+        init(repo, &[]);
+        edit_workflow(repo, &format!("{}.yml", ex.name), ex.installs);
+        let mut toml = format!(
+            "{}\n# Trivy offline: no vulnerability database can be fetched here.\n\
+             [scan]\nvulnerabilities = false\noffline = true\n",
+            ex.gates
+        );
+        for (image, context, dockerfile) in ex.images {
+            toml.push_str(&format!(
+                "\n[images.{image}]\ncontext = \"{context}\"\ndockerfile = \"{dockerfile}\"\n\
+                 repository = \"{}/{image}\"\nregistry = \"{registry}\"\ntags = [\"sha\"]\n",
+                ex.name
+            ));
+        }
+        for (name, td, container, service, _) in ex.deploys {
+            toml.push_str(&format!("\n[deploy.{name}]\n"));
+            if let Some((c, i)) = container {
+                toml.push_str(&format!("containers = {{ {c} = \"{i}\" }}\n"));
+            }
+            toml.push_str(&format!(
+                "\n[deploy.{name}.ecs]\ncluster = \"prod\"\nservice = \"{service}\"\ntask-definition = \"{td}\"\n"
+            ));
+        }
+        toml.push_str(&format!(
+            "\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+        ));
+        repo.write("gantry.toml", &toml)
+            .checksums(VERSION, &sha256_file(&gantry_bin()));
+    }
+
+    /// The stand-ins' endpoints and the registry's credentials; AWS keys
+    /// come from the configure-aws-credentials stand-in.
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env = self.ecs.env();
+        env.retain(|(k, _)| k.starts_with("AWS_ENDPOINT_URL") || k == "AWS_EC2_METADATA_DISABLED");
+        env.extend(owned(&[
+            ("REG_USER", USER.0),
+            ("REG_PASSWORD", USER.1),
+            ("GANTRY_ECS_POLL_INTERVAL", "40ms"),
+        ]));
+        env
+    }
+
+    fn run(&self, workflow: &str, how: How) -> ActRun {
+        let mut how = how;
+        let mut env = self.env();
+        env.append(&mut how.env);
+        how.env = env;
+        act(&self.repo, workflow, how)
+    }
+
+    /// The example's own workflow on a push to main.
+    fn push(&self) -> ActRun {
+        self.run(&format!("{}.yml", self.example.name), How::default())
+    }
+
+    /// `Operation family-or-service` of every call that changed ECS, sorted
+    /// (services deploy in parallel; registers sort before updates).
+    fn changes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .ecs
+            .mutating()
+            .iter()
+            .map(|c| {
+                let what = c.body["family"].as_str().or(c.body["service"].as_str());
+                format!("{} {}", c.operation, what.unwrap_or(""))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Logs the run's wall time and ECS call log for the report.
+    fn record(&self, what: &str, run: &ActRun) {
+        eprintln!(
+            "{what} under act: {:?}; ECS changes: {:?}",
+            run.elapsed,
+            self.changes()
+        );
+    }
+
+    /// A successful deploy: every image pushed under the commit's tag, one
+    /// register and one update per service, each service on the revision
+    /// after its own, that revision in the deploy table, and no password in
+    /// the log or the summary.
+    #[track_caller]
+    fn shipped(&self, run: &ActRun) {
+        let head = self.repo.head();
+        for (image, _, _) in self.example.images {
+            pushed(
+                &self.registry,
+                &head,
+                &format!("{}/{image}", self.example.name),
+            )
+            .unwrap_or_else(|| panic!("{image} was not pushed\n{}", run.output));
+        }
+        let mut expected: Vec<String> = Vec::new();
+        for (_, _, _, service, (family, _)) in self.example.deploys {
+            expected.push(format!("RegisterTaskDefinition {family}"));
+            expected.push(format!("UpdateService {service}"));
+        }
+        expected.sort();
+        assert_eq!(self.changes(), expected, "{}", run.output);
+        run.summary_shows("### gantry deploy ecs: passed");
+        for (name, _, _, service, (family, revision)) in self.example.deploys {
+            let now = arn(family, revision + 1);
+            assert_eq!(self.ecs.running(service), now, "{}", run.output);
+            let row = deploy_row(run, name, service);
+            assert!(
+                row.contains(&format!("| `{family}:{}` | passed", revision + 1)),
+                "{row}"
+            );
+        }
+        nothing_leaked(run, &[USER.1]);
+    }
+
+    /// A failed deploy: `reason` in an error annotation, the job failed, and
+    /// every service rolled back to its own revision, said in its row.
+    #[track_caller]
+    fn rolled_back(&self, run: &ActRun, reason: &str) {
+        run.error_annotation(reason)
+            .shows("Job failed")
+            .summary_shows("## gantry run: failed")
+            .summary_shows("| deploy-ecs | failed |")
+            .summary_shows("### gantry deploy ecs: failed");
+        for (name, _, _, service, (family, revision)) in self.example.deploys {
+            assert_eq!(
+                self.ecs.running(service),
+                arn(family, *revision),
+                "{service} was not rolled back\n{}",
+                run.output
+            );
+            let back = format!("rolled back to {family}:{revision}");
+            run.shows(&back);
+            let row = deploy_row(run, name, service);
+            assert!(row.contains(&back), "{row}");
+        }
+        nothing_leaked(run, &[USER.1]);
+    }
+}
+
+#[test]
+fn ecs_ec2_builds_scans_pushes_and_deploys_one_service() {
+    let Some(t) = EcsAct::start(&ECS_EC2, Scenario::Success) else {
+        return;
+    };
+    let run = t.push().code(0);
+    t.record("ecs-ec2", &run);
+    t.shipped(&run);
+    run.summary_shows("### gantry gate: passed")
+        .summary_shows("| api-tests | ✅");
+    pipeline_passed(&run, &["build", "scan", "push", "deploy-ecs"]);
+}
+
+#[test]
+fn ecs_ec2_fails_the_job_and_rolls_back_when_a_task_stops() {
+    let Some(t) = EcsAct::start(&ECS_EC2, Scenario::CannotPull) else {
+        return;
+    };
+    let run = t.push().code(1);
+    t.record("ecs-ec2 (task stops)", &run);
+    t.rolled_back(&run, "CannotPullContainerError");
+}
+
+#[test]
+fn ecs_services_builds_pushes_and_rolls_both_services_with_one_verdict() {
+    let Some(t) = EcsAct::start(&ECS_SERVICES, Scenario::Success) else {
+        return;
+    };
+    let run = t.push().code(0);
+    t.record("ecs-services", &run);
+    run.shows("assumed arn:aws:iam::123456789012:role/gantry-deploy in us-east-1 (stand-in)");
+    t.shipped(&run);
+    // The gate job's table, then the deploy job's pipeline table and one
+    // line per service in the deploy step's own table.
+    run.summary_shows("### gantry gate: passed")
+        .summary_shows("| shop-tests | ✅");
+    pipeline_passed(&run, &["build", "scan", "push", "deploy-ecs"]);
+    run.summary_shows("| frontend | `prod/api` | `shop-frontend:7` | passed")
+        .summary_shows("| backend | `prod/worker` | `shop-backend:7` | passed");
+}
+
+/// The large-repository shape: a runner per image, the states handed to one
+/// deploy job as artifacts, one verdict for both services.
+#[test]
+fn ecs_services_matrix_pushes_per_runner_and_deploys_once_from_every_state() {
+    let Some(t) = EcsAct::start(&ECS_SERVICES, Scenario::Success) else {
+        return;
+    };
+    if crate::support::require_tool("jq").is_none() {
+        return;
+    }
+    // The stand-ins' gantry.toml stays; init writes the matrix workflow.
+    let toml = std::fs::read_to_string(t.repo.path().join("gantry.toml")).unwrap();
+    init(&t.repo, &["ecs-services-matrix", "--force"]);
+    t.repo.write("gantry.toml", &toml);
+    let wf = std::fs::read_to_string(
+        t.repo
+            .path()
+            .join(".github/workflows/ecs-services-matrix.yml"),
+    )
+    .unwrap();
+    assert!(
+        wf.contains("image: [backend, frontend]") || wf.contains("image: [frontend, backend]"),
+        "{wf}"
+    );
+    let artifacts = tempfile::tempdir().unwrap();
+    let how = How {
+        env: owned(&[("GANTRY_ACT_ARTIFACTS", artifacts.path().to_str().unwrap())]),
+        ..How::default()
+    };
+    let run = t.run("ecs-services-matrix.yml", how).code(0);
+    t.record("ecs-services-matrix", &run);
+    run.shows("uploaded artifact state-frontend")
+        .shows("downloaded artifact state-backend")
+        .shows("assumed arn:aws:iam::123456789012:role/gantry-push in us-east-1 (stand-in)");
+    t.shipped(&run);
+    // No `gantry run` here: each image job's own tables, then the deploy's.
+    run.summary_shows("### gantry gate: passed")
+        .summary_shows("### gantry build: passed")
+        .summary_shows("### gantry push: passed")
+        .summary_shows("| frontend | `prod/api` | `shop-frontend:7` | passed")
+        .summary_shows("| backend | `prod/worker` | `shop-backend:7` | passed");
+    for image in ["frontend", "backend"] {
+        run.summary_shows(&format!(
+            "| {image} | `{}/ecs-services/{image}` |",
+            t.registry.host
+        ));
+    }
+}
+
+#[test]
+fn fargate_deploys_the_built_api_and_the_upstream_qdrant_without_a_build() {
+    let Some(t) = EcsAct::start(&FARGATE, Scenario::Success) else {
+        return;
+    };
+    let run = t.push().code(0);
+    t.record("fargate", &run);
+    t.shipped(&run);
+    let qdrant = t.ecs.task_definition(&t.ecs.running("worker")).unwrap();
+    assert_eq!(
+        qdrant["containerDefinitions"][0]["image"],
+        "qdrant/qdrant:v1.12.4"
+    );
+    run.summary_shows("### gantry gate: passed")
+        .summary_shows("| fmt | ✅")
+        .summary_shows("| tests | ✅");
+    pipeline_passed(&run, &["build", "scan", "push", "deploy-ecs"]);
+}
+
+/// A Fargate task that stops: the job fails with ECS's reason in an
+/// annotation and both services (the built API and Qdrant, deployed in one
+/// step) are rolled back, each to the revision it ran before.
+#[test]
+fn fargate_fails_the_job_and_rolls_back_both_services_when_a_task_stops() {
+    let Some(t) = EcsAct::start(&FARGATE, Scenario::CannotPull) else {
+        return;
+    };
+    let run = t.push().code(1);
+    t.record("fargate (task stops)", &run);
+    t.rolled_back(&run, "CannotPullContainerError");
+}
+
+#[test]
+fn ecs_fargate_secrets_keeps_value_from_and_names_the_secrets() {
+    let Some(t) = EcsAct::start(&ECS_FARGATE_SECRETS, Scenario::Success) else {
+        return;
+    };
+    let run = t.push().code(0);
+    t.record("ecs-fargate-secrets", &run);
+    t.shipped(&run);
+    let ai = t.ecs.task_definition(&t.ecs.running("worker")).unwrap();
+    let secrets = &ai["containerDefinitions"][0]["secrets"];
+    assert_eq!(secrets[0]["name"], "OPENAI_API_KEY");
+    assert_eq!(
+        secrets[0]["valueFrom"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:assist/openai-api-key-GhIjKl"
+    );
+    assert_eq!(secrets[1]["name"], "HF_TOKEN");
+    run.shows("OPENAI_API_KEY");
+    run.summary_shows("### gantry gate: passed")
+        .summary_shows("| backend-tests | ✅");
+    pipeline_passed(&run, &["build", "scan", "push", "deploy-ecs"]);
+}
+
+/// A container that exits (a secret it needs is missing): the job fails
+/// with the exit in an annotation, each service is rolled back to its own
+/// revision, and what was registered still takes its secrets by reference.
+#[test]
+fn ecs_fargate_secrets_fails_the_job_and_rolls_back_when_a_container_exits() {
+    let Some(t) = EcsAct::start(&ECS_FARGATE_SECRETS, Scenario::Crash) else {
+        return;
+    };
+    let run = t.push().code(1);
+    t.record("ecs-fargate-secrets (container exits)", &run);
+    t.rolled_back(&run, "Essential container in task exited");
+    let registered: Vec<_> = t
+        .ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "RegisterTaskDefinition")
+        .collect();
+    assert_eq!(registered.len(), 2, "{registered:?}");
+    for td in registered {
+        let secrets = &td.body["containerDefinitions"][0]["secrets"];
+        assert!(
+            secrets[0]["valueFrom"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("arn:aws:secretsmanager:")),
+            "{td:?}"
+        );
+    }
+}
+
+#[test]
+fn pull_request_comments_the_plan_once_then_updates_it() {
+    let Some(t) = EcsAct::start(&ECS_SERVICES, Scenario::Success) else {
+        return;
+    };
+    let api = GithubApi::start("gantry-test/shop", "ghs_act_token");
+    let payload = serde_json::json!({
+        "number": 7,
+        "repository": {"full_name": "gantry-test/shop", "name": "shop", "owner": {"login": "gantry-test"}},
+        "pull_request": {"number": 7, "base": {"ref": "main"}, "head": {"ref": "feature"}},
+    });
+    let how = || How {
+        event: Some("pull_request"),
+        payload: Some(payload.clone()),
+        // A pull request's job has no cloud role: the plan reads ECS with
+        // the stand-in's test keys and changes nothing.
+        env: owned(&[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ]),
+        act_env: owned(&[
+            ("GITHUB_API_URL", api.url.as_str()),
+            ("GITHUB_REPOSITORY", "gantry-test/shop"),
+        ]),
+        ..How::default()
+    };
+    let first = t.run("pull-request.yml", how()).code(0);
+    first.shows("created on pull request #7");
+    t.repo.write(
+        "frontend/server.js",
+        "export function handle(path) {\n  return { service: \"frontend\", path, v: 2 };\n}\n",
+    );
+    let second = t.run("pull-request.yml", how()).code(0);
+    second.shows("updated on pull request #7");
+
+    let comments = api.comments(7);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].body.starts_with("<!-- gantry:plan -->"));
+    assert!(
+        comments[0].body.contains(&t.repo.head()),
+        "{}",
+        comments[0].body
+    );
+    // A dry run: nothing registered, no service touched, nothing pushed.
+    assert!(t.ecs.mutating().is_empty(), "{:?}", t.ecs.mutating());
+    eprintln!(
+        "pull-request under act: {:?} then {:?}; GitHub API calls: {:?}",
+        first.elapsed,
+        second.elapsed,
+        api.calls()
+    );
+}
+
+// ---- railway-supabase ------------------------------------------------------
+
+const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
+const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
+
+/// The railway-supabase example as init writes it in an act repository, a
+/// fresh database with Supabase's schema, the local registry, and Railway's
+/// stand-in playing `services`.
+struct RailwayAct {
+    repo: ActRepo,
+    db: Db,
+    registry: Registry,
+    railway: crate::support::railway::Railway,
+}
+
+impl RailwayAct {
+    /// `None` (skipped) without act, PostgreSQL or Docker.
+    fn start(db: &str, services: Vec<crate::support::railway::Service>) -> Option<RailwayAct> {
+        let repo = ActRepo::new()?;
+        let pg = crate::support::postgres::postgres()?;
+        if !docker_available() {
+            return None;
+        }
+        let registry = Registry::start(Some(USER))?;
+        let db = pg.database(db);
+        db.supabase_bootstrap();
+        let railway = crate::support::railway::Railway::start(PROJECT_TOKEN, API_TOKEN, services);
+        repo.example_at_root("railway-supabase");
+        init(&repo, &[]);
+        edit_workflow(
+            &repo,
+            "railway-supabase.yml",
+            &[
+                (
+                    "python -m pip install -e ./api pytest",
+                    "python -m pytest --version",
+                ),
+                ("npm ci --prefix web", "node --version"),
+            ],
+        );
+        let host = &registry.host;
+        repo.write(
+            "gantry.toml",
+            &format!(
+                "[gates.api-tests]\ndir = \"api\"\nrun = \"python -m pytest -q\"\nmatcher = \"pytest\"\n\n\
+                 [gates.web-lint]\ndir = \"web\"\nrun = \"npm run lint\"\n\n\
+                 [migrate]\ndir = \"supabase\"\ndb-url-env = \"SUPABASE_DB_URL\"\n\n\
+                 [images.api]\ncontext = \"api\"\nrepository = \"notes/api\"\nregistry = \"{host}\"\ntags = [\"sha\"]\n\n\
+                 [registries.\"{host}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n\n\
+                 [deploy.api]\nrailway = {{ service = \"api\" }}\nimage = \"api\"\n\n\
+                 [deploy.worker]\nrailway = {{ service = \"worker\" }}\nimage = \"api\"\n"
+            ),
+        )
+        .checksums(VERSION, &sha256_file(&gantry_bin()));
+        Some(RailwayAct {
+            repo,
+            db,
+            registry,
+            railway,
+        })
+    }
+
+    fn push(&self) -> ActRun {
+        let how = How {
+            env: owned(&[
+                ("REG_USER", USER.0),
+                ("REG_PASSWORD", USER.1),
+                ("GANTRY_RAILWAY_API_URL", self.railway.url.as_str()),
+                ("GANTRY_RAILWAY_POLL_INTERVAL", "5ms"),
+            ]),
+            secrets: owned(&[
+                ("RAILWAY_TOKEN", PROJECT_TOKEN),
+                ("SUPABASE_DB_URL", &self.db.url()),
+            ]),
+            ..How::default()
+        };
+        act(&self.repo, "railway-supabase.yml", how)
+    }
+
+    fn mutations(&self) -> Vec<String> {
+        self.railway
+            .mutations()
+            .into_iter()
+            .map(|c| c.operation)
+            .collect()
+    }
+
+    fn record(&self, what: &str, run: &ActRun) {
+        eprintln!(
+            "{what} under act: {:?}; Railway mutations: {:?}; migrations: {:?}",
+            run.elapsed,
+            self.mutations(),
+            self.db.versions()
+        );
+    }
+}
+
+#[test]
+fn railway_supabase_migrates_once_pushes_and_deploys_both_services() {
+    use crate::support::railway::Service;
+    let Some(t) = RailwayAct::start(
+        "railway_supabase_act",
+        vec![
+            Service::new("api", &["BUILDING", "DEPLOYING", "SUCCESS"]),
+            Service::new("worker", &["DEPLOYING", "SUCCESS"]),
+        ],
+    ) else {
+        return;
+    };
+    let run = t.push().code(0);
+    t.record("railway-supabase", &run);
+    let digest = pushed(&t.registry, &t.repo.head(), "notes/api")
+        .unwrap_or_else(|| panic!("not pushed\n{}", run.output));
+    let image = format!("{}/notes/api@{digest}", t.registry.host);
+    assert_eq!(
+        t.db.versions(),
+        ["20240301090000", "20240302090000"],
+        "{}",
+        run.output
+    );
+    assert_eq!(
+        t.mutations(),
+        [
+            "ServiceInstanceSetImage",
+            "ServiceInstanceDeploy",
+            "ServiceInstanceSetImage",
+            "ServiceInstanceDeploy"
+        ]
+    );
+    for service in ["api", "worker"] {
+        assert_eq!(
+            t.railway.service(service).image.as_deref(),
+            Some(image.as_str())
+        );
+    }
+    nothing_leaked(&run, &[PROJECT_TOKEN, USER.1]);
+    run.summary_shows("### gantry gate: passed")
+        .summary_shows("### gantry migrate: passed")
+        .summary_shows("| 20240302090000 |")
+        .summary_shows("### gantry deploy railway: passed");
+    pipeline_passed(&run, &["migrate", "build", "push", "deploy-railway"]);
+}
+
+#[test]
+fn railway_supabase_fails_the_job_when_a_deployment_crashes() {
+    use crate::support::railway::Service;
+    let mut worker = Service::new("worker", &["DEPLOYING", "CRASHED"]);
+    worker.deploy_logs = vec!["Error: connect ECONNREFUSED 10.0.0.7:6379".into()];
+    let Some(t) = RailwayAct::start(
+        "railway_supabase_crash",
+        vec![Service::new("api", &["DEPLOYING", "SUCCESS"]), worker],
+    ) else {
+        return;
+    };
+    let run = t.push().code(1);
+    t.record("railway-supabase (crash)", &run);
+    run.shows("CRASHED")
+        .shows("ECONNREFUSED")
+        .shows("Job failed");
+}
+
+/// A migration that fails half way: its file's changes are rolled back, the
+/// ones before it stay, and nothing is built or deployed after it.
+#[test]
+fn railway_supabase_fails_the_job_and_deploys_nothing_when_a_migration_fails() {
+    use crate::support::railway::Service;
+    let Some(t) = RailwayAct::start(
+        "railway_supabase_bad_migration",
+        vec![
+            Service::new("api", &["DEPLOYING", "SUCCESS"]),
+            Service::new("worker", &["DEPLOYING", "SUCCESS"]),
+        ],
+    ) else {
+        return;
+    };
+    // Its first two statements succeed; the third names a table that does
+    // not exist, so the whole file must roll back.
+    t.repo.write(
+        "supabase/migrations/20240303090000_tags.sql",
+        "create table public.tags (id bigint primary key, name text not null);\n\
+         insert into public.tags (id, name) values (1, 'inbox');\n\
+         alter table public.notes add column tag_id bigint references public.labels (id);\n",
+    );
+    let run = t.push().code(1);
+    t.record("railway-supabase (failing migration)", &run);
+    run.error_annotation("relation \"public.labels\" does not exist")
+        .shows("20240303090000")
+        .shows("Job failed");
+    // The two good files stay applied; the failing one left nothing.
+    assert_eq!(
+        t.db.versions(),
+        ["20240301090000", "20240302090000"],
+        "{}",
+        run.output
+    );
+    assert_eq!(
+        t.db.sql("select to_regclass('public.tags') is null").trim(),
+        "t"
+    );
+    assert_eq!(
+        t.db.sql(
+            "select count(*) from information_schema.columns \
+             where table_name = 'notes' and column_name = 'tag_id'"
+        )
+        .trim(),
+        "0"
+    );
+    assert!(t.mutations().is_empty(), "Railway was changed");
+    assert!(
+        pushed(&t.registry, &t.repo.head(), "notes/api").is_none(),
+        "an image was pushed after the failed migration"
+    );
+    run.summary_shows("## gantry run: failed")
+        .summary_shows("| migrate | failed |")
+        .summary_shows("| deploy-railway | not run |")
+        .summary_shows("| 20240303090000 | tags | 3 | ❌ failed |");
+}
+
+// ---- sdk-release -----------------------------------------------------------
+
+/// On a `v1.2.3` tag, the publish job has `id-token: write` and no token
+/// secret: gantry asks the runner's OIDC endpoint (here the stand-in
+/// issuer, given to the job as GitHub gives it, in
+/// `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`) for an ID token per registry
+/// and exchanges it for a short-lived upload token, then uploads both SDKs.
+#[test]
+fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing() {
+    use crate::support::npm::{NpmRegistry, Trusted};
+    use crate::support::oidc::{AUDIENCE, OidcStandIn};
+    use crate::support::pypi::PypiServer;
+    let Some(repo) = ActRepo::new() else { return };
+    if crate::support::require_tool("npm").is_none() {
+        return;
+    }
+    let request_token = "ghs_act_id_token_request_0123456789";
+    let pypi_id_token = "eyJhbGciOiJSUzI1NiJ9.pypi-audience.signature";
+    let pypi_minted = "pypi-minted-AgENdGVzdC5weXBpLm9yZwIkOGQ5Y2Ex";
+    let Some(index) = PypiServer::start(pypi_minted) else {
+        return;
+    };
+    let oidc = OidcStandIn::start(request_token, pypi_id_token, pypi_minted, index.port);
+    let npm_trust = Trusted {
+        request_token: request_token.into(),
+        id_token: "eyJhbGciOiJSUzI1NiJ9.npm-audience.signature".into(),
+        minted: "npm_minted_short_lived_0123456789abcdef".into(),
+    };
+    oidc.also_issue("npm:127.0.0.1", &npm_trust.id_token);
+    let npm = NpmRegistry::start_trusted(npm_trust.clone());
+
+    repo.example_at_root("sdk-release");
+    init(&repo, &[]);
+    let workflow = "sdk-release.yml";
+    edit_workflow(
+        &repo,
+        workflow,
+        &[("python -m pip install build", "python -m build --version")],
+    );
+    let text =
+        std::fs::read_to_string(repo.path().join(".github/workflows").join(workflow)).unwrap();
+    assert!(text.contains("id-token: write"), "{text}");
+    assert!(!text.contains("secrets."), "a token secret in\n{text}");
+    // The example's SDKs, aimed at the stand-ins; the build uses the
+    // hatchling installed here (no isolation: PyPI is out of reach).
+    repo.write(
+        "gantry.toml",
+        &format!(
+            "[publish.python-sdk]\npypi = {{ path = \"sdk/python\", repository-url = \"{}\" }}\n\
+             build = \"python -m build --no-isolation\"\n\n\
+             [publish.ts-sdk]\nnpm = {{ path = \"sdk/ts\", registry = \"{}\", access = \"public\" }}\n",
+            oidc.url(),
+            npm.url()
+        ),
+    )
+    .write(".gitignore", "dist/\n*.tgz\n.gantry/\n")
+    .checksums(VERSION, &sha256_file(&gantry_bin()));
+    let how = How {
+        payload: Some(serde_json::json!({"ref": "refs/tags/v1.2.3", "ref_type": "tag"})),
+        act_env: owned(&[
+            ("GITHUB_REF_TYPE", "tag"),
+            ("GITHUB_REF_NAME", "v1.2.3"),
+            ("GITHUB_REF", "refs/tags/v1.2.3"),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                oidc.token_request_url().as_str(),
+            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token),
+        ]),
+        ..How::default()
+    };
+    let run = act(&repo, workflow, how).code(0);
+
+    let files = index.files();
+    assert_eq!(
+        files,
+        ["acme_sdk-1.2.3-py3-none-any.whl", "acme_sdk-1.2.3.tar.gz"],
+        "{}",
+        run.output
+    );
+    // One exchange per registry, by the publish job only (the check job's
+    // dry run asks for nothing), and only minted tokens uploaded.
+    let seen = oidc.seen.lock().unwrap();
+    let mut audiences = seen.audiences.clone();
+    audiences.sort();
+    assert_eq!(audiences, [AUDIENCE, "npm:127.0.0.1"], "{}", run.output);
+    assert_eq!(seen.exchanged, [pypi_id_token]);
+    let st = npm.state.lock().unwrap();
+    assert_eq!(st.exchanged, ["@acme/sdk"]);
+    assert_eq!(st.authorizations, [format!("Bearer {}", npm_trust.minted)]);
+    assert!(st.packuments["@acme/sdk"]["versions"]["1.2.3"].is_object());
+    nothing_leaked(
+        &run,
+        &[
+            request_token,
+            pypi_id_token,
+            pypi_minted,
+            &npm_trust.id_token,
+            &npm_trust.minted,
+        ],
+    );
+    // The check job's dry-run table, then the publish job's uploads.
+    run.summary_shows("### gantry publish: passed (dry run: nothing uploaded)")
+        .summary_shows("### gantry publish: passed\n")
+        .summary_shows("| python-sdk | 1.2.3 |")
+        .summary_shows("`acme_sdk-1.2.3.tar.gz` | published |")
+        .summary_shows("`acme_sdk-1.2.3-py3-none-any.whl` | published |")
+        .summary_shows("| ts-sdk | 1.2.3 |");
+    eprintln!(
+        "sdk-release under act: {:?}; ID tokens for {audiences:?}; PyPI files: {files:?}; \
+         npm exchanges: {:?}, documents: {}",
+        run.elapsed,
+        st.exchanged,
+        st.documents.len()
+    );
+}
