@@ -113,7 +113,7 @@ pub async fn apply(
     }
     if let Some(sig) = crate::cancel::requested() {
         done.task_definition = String::new();
-        return Ok(stopped(
+        return Ok(cancelled_at(
             done,
             sig,
             "not-started",
@@ -151,7 +151,7 @@ pub async fn apply(
         None => format!("nothing was registered ({} exists)", short_arn(&new_arn)),
     };
     if let Some(sig) = crate::cancel::requested() {
-        return Ok(stopped(
+        return Ok(cancelled_at(
             done,
             sig,
             "registered",
@@ -184,7 +184,7 @@ pub async fn apply(
                     "{registered_text}; the one-off task `{}` was started and left running (stop it with `aws ecs stop-task` if it must not finish)",
                     rt.command.join(" ")
                 );
-                return Ok(stopped(done, sig, "one-off-running", None, not_updated(&what), None));
+                return Ok(cancelled_at(done, sig, "one-off-running", None, not_updated(&what), None));
             }
         };
         if let Err(why) = task {
@@ -208,7 +208,7 @@ pub async fn apply(
     }
 
     if let Some(sig) = crate::cancel::requested() {
-        return Ok(stopped(
+        return Ok(cancelled_at(
             done,
             sig,
             "registered",
@@ -261,7 +261,7 @@ pub async fn apply(
                 d.cluster,
                 d.service
             );
-            return Ok(stopped(done, sig, "update-sent", Some(new_arn.clone()), text, rollback));
+            return Ok(cancelled_at(done, sig, "update-sent", Some(new_arn.clone()), text, rollback));
         }
     };
 
@@ -307,7 +307,7 @@ pub async fn apply(
                 "{what}; the rollback to {} was sent and is in progress (gantry stopped watching it)",
                 short_arn(&p.running_arn)
             );
-            return Ok(stopped(done, sig, "rollback-sent", Some(p.running_arn.clone()), text, None));
+            return Ok(cancelled_at(done, sig, "rollback-sent", Some(p.running_arn.clone()), text, None));
         }
     };
     deregister_failed(printer, ecs, d, registered.as_deref()).await;
@@ -317,7 +317,7 @@ pub async fn apply(
 
 /// The rollout as a cancel left it: the verdict is "failed" (nothing was
 /// proven to work), and the explanation says what state ECS is in.
-fn stopped(
+fn cancelled_at(
     mut done: Finished,
     sig: i32,
     state: &'static str,
