@@ -397,14 +397,12 @@ impl<'a> Run<'a> {
             let at = r.at.clone().map(|(f, l)| (f, l, None));
             self.annotate(Level::Error, &r.title, &r.body, at);
         }
-        let verdict = if self.refusals.is_empty()
-            && self.failed.is_none()
-            && self.cancelled.is_none()
-        {
-            Verdict::Passed
-        } else {
-            Verdict::Failed
-        };
+        let verdict =
+            if self.refusals.is_empty() && self.failed.is_none() && self.cancelled.is_none() {
+                Verdict::Passed
+            } else {
+                Verdict::Failed
+            };
         let plan = self.plan();
         let done: Vec<&str> = if self.session.dry_run {
             if self.refusals.is_empty() {

@@ -598,14 +598,18 @@ mod tests {
 
     #[test]
     fn a_json_document_for_a_runner_holds_no_command_and_reads_the_same() {
-        let value = serde_json::json!({"line": "x ##[add-mask]gantry", "start": "::set-output name=a::b"});
+        let value =
+            serde_json::json!({"line": "x ##[add-mask]gantry", "start": "::set-output name=a::b"});
         let text = runner_safe_json(&serde_json::to_string_pretty(&value).unwrap());
         assert!(!text.contains("##["), "{text}");
         assert!(
             text.lines().all(|l| !l.trim_start().starts_with("::")),
             "{text}"
         );
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
     }
 
     #[test]

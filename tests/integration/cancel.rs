@@ -213,10 +213,18 @@ fn sigint_stops_a_build_on_the_engine_and_reports_the_image_cancelled() {
     let r = signal(child, &mut cleanup, libc::SIGINT).code(130);
     let doc = r.json();
     assert_eq!(doc["verdict"], "failed", "{doc}");
-    assert_eq!(doc["detail"]["images"][0]["error"], "cancelled by SIGINT", "{doc}");
-    assert!(r.stderr.contains("app: cancelled by SIGINT"), "{}", r.stderr);
+    assert_eq!(
+        doc["detail"]["images"][0]["error"], "cancelled by SIGINT",
+        "{doc}"
+    );
     assert!(
-        p.read(".gantry/state.json").contains("\"cancelled\": \"SIGINT\""),
+        r.stderr.contains("app: cancelled by SIGINT"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        p.read(".gantry/state.json")
+            .contains("\"cancelled\": \"SIGINT\""),
         "the state records the cancel"
     );
     // The engine ends the build whose client went away; give it the
@@ -263,7 +271,9 @@ fn sigterm_rolls_back_the_migration_in_flight_and_names_what_was_applied() {
         needle: "gantry-cancel-test-no-process".into(),
     };
     let sleeping = "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'gantry migrate%' AND query LIKE '%pg_sleep%' AND state = 'active'";
-    wait_until("gantry is inside the slow migration", || db.sql(sleeping) == "1");
+    wait_until("gantry is inside the slow migration", || {
+        db.sql(sleeping) == "1"
+    });
     let r = signal(child, &mut cleanup, libc::SIGTERM).code(143);
     // Nothing of file 2 and no history row for it; file 1 stays; file 3 never ran.
     assert_eq!(db.versions(), ["20240101000001"]);
@@ -276,11 +286,19 @@ fn sigterm_rolls_back_the_migration_in_flight_and_names_what_was_applied() {
     let c = &doc["detail"]["cancelled"];
     assert_eq!(c["signal"], "SIGTERM", "{doc}");
     assert_eq!(c["rolled_back"], "20240101000002", "{doc}");
-    assert_eq!(c["not_started"], serde_json::json!(["20240101000003"]), "{doc}");
-    assert_eq!(doc["detail"]["applied"], serde_json::json!(["20240101000001"]));
+    assert_eq!(
+        c["not_started"],
+        serde_json::json!(["20240101000003"]),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["detail"]["applied"],
+        serde_json::json!(["20240101000001"])
+    );
     assert!(
         r.stderr.contains("its transaction was rolled back")
-            && r.stderr.contains("Applied before the cancel: 20240101000001")
+            && r.stderr
+                .contains("Applied before the cancel: 20240101000001")
             && r.stderr.contains("Not started: 20240101000003"),
         "{}",
         r.stderr
@@ -292,7 +310,11 @@ fn sigterm_rolls_back_the_migration_in_flight_and_names_what_was_applied() {
         .args(["migrate", "--dry-run"])
         .run()
         .code(0);
-    assert!(done.stdout.contains("2 migration(s) to apply"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("2 migration(s) to apply"),
+        "{}",
+        done.stdout
+    );
 }
 
 const ECS_DIGEST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/codewarden/api@sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -347,7 +369,11 @@ fn sigint_mid_rollout_says_what_state_the_ecs_service_was_left_in() {
         needle: "gantry-cancel-test-no-process".into(),
     };
     wait_until("the update was sent and is being watched", || {
-        ecs.operations().iter().filter(|o| *o == "DescribeServices").count() >= 3
+        ecs.operations()
+            .iter()
+            .filter(|o| *o == "DescribeServices")
+            .count()
+            >= 3
             && ecs.operations().iter().any(|o| o == "UpdateService")
     });
     let r = signal(child, &mut cleanup, libc::SIGINT).code(130);
@@ -365,7 +391,9 @@ fn sigint_mid_rollout_says_what_state_the_ecs_service_was_left_in() {
     assert_eq!(d["cancelled"]["in_progress"], ECS_NEW, "{doc}");
     assert_eq!(
         d["cancelled"]["rollback_command"],
-        format!("aws ecs update-service --region us-east-1 --cluster prod --service api --task-definition {ECS_ORIGINAL}"),
+        format!(
+            "aws ecs update-service --region us-east-1 --cluster prod --service api --task-definition {ECS_ORIGINAL}"
+        ),
         "{doc}"
     );
     let text = d["explanation"].as_str().unwrap();
@@ -376,7 +404,8 @@ fn sigint_mid_rollout_says_what_state_the_ecs_service_was_left_in() {
     );
     assert!(r.stderr.contains(text), "{}", r.stderr);
     assert!(
-        p.read(".gantry/state.json").contains("\"cancelled\": \"SIGINT\""),
+        p.read(".gantry/state.json")
+            .contains("\"cancelled\": \"SIGINT\""),
         "the state records the cancel"
     );
 }
@@ -424,15 +453,26 @@ fn sigterm_mid_railway_rollout_says_which_deployments_were_sent() {
             .count()
             == 2
             && railway.service("worker").image.as_deref() == Some(DIGEST)
-            && railway.operations().last().is_some_and(|o| o == "Deployment")
+            && railway
+                .operations()
+                .last()
+                .is_some_and(|o| o == "Deployment")
     });
     let r = signal(child, &mut cleanup, libc::SIGTERM).code(143);
-    assert_eq!(railway.mutations().len(), 4, "set image and deploy, twice; nothing after");
+    assert_eq!(
+        railway.mutations().len(),
+        4,
+        "set image and deploy, twice; nothing after"
+    );
     let doc = r.json();
     for (i, name) in ["api", "worker"].iter().enumerate() {
         let d = &doc["detail"]["deployments"][i];
         assert_eq!(d["cancelled"]["state"], "deployment-sent", "{doc}");
-        assert_eq!(d["cancelled"]["rollback_to"], format!("dep-{name}-0"), "{doc}");
+        assert_eq!(
+            d["cancelled"]["rollback_to"],
+            format!("dep-{name}-0"),
+            "{doc}"
+        );
         assert_eq!(d["passed"], false, "{doc}");
         let text = d["cancelled"]["text"].as_str().unwrap();
         assert!(
@@ -444,7 +484,8 @@ fn sigterm_mid_railway_rollout_says_which_deployments_were_sent() {
     }
     assert!(!r.all().contains(TOKEN), "the token stays secret");
     assert!(
-        p.read(".gantry/state.json").contains("\"cancelled\": \"SIGTERM\""),
+        p.read(".gantry/state.json")
+            .contains("\"cancelled\": \"SIGTERM\""),
         "the state records the cancel"
     );
 }

@@ -616,7 +616,10 @@ fn in_a_runner_every_format_keeps_third_party_workflow_commands_inert() {
                 .iter()
                 .filter(|c| c.name != "stop-commands" && !tokens.contains(&c.name))
                 .collect();
-            assert!(effective.is_empty(), "{format} {stream}: {effective:#?}\n{text}");
+            assert!(
+                effective.is_empty(),
+                "{format} {stream}: {effective:#?}\n{text}"
+            );
         }
     }
 }
@@ -628,7 +631,15 @@ fn a_one_off_gate_runs_without_a_configuration_and_fails_as_a_gate() {
     let p = Project::new();
     let r = p
         .gantry()
-        .args(["gate", "--format", "json", "--", "sh", "-c", "echo from-the-gate; exit 3"])
+        .args([
+            "gate",
+            "--format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            "echo from-the-gate; exit 3",
+        ])
         .run()
         .code(1);
     assert!(
@@ -664,7 +675,17 @@ fn a_one_off_gate_beside_a_configuration_reads_junit_only_when_asked() {
         .code(0);
     let r = p
         .gantry()
-        .args(["gate", "--format", "json", "--junit", "reports/junit.xml", "--", "sh", "-c", write_report])
+        .args([
+            "gate",
+            "--format",
+            "json",
+            "--junit",
+            "reports/junit.xml",
+            "--",
+            "sh",
+            "-c",
+            write_report,
+        ])
         .run()
         .code(1);
     let doc = r.json();
@@ -685,10 +706,24 @@ fn a_one_off_gate_beside_a_configuration_reads_junit_only_when_asked() {
     assert_eq!(names, ["broken", "true"]);
     let r = p
         .gantry()
-        .args(["gate", "--format", "json", "--timeout", "1s", "--", "sleep", "600"])
+        .args([
+            "gate",
+            "--format",
+            "json",
+            "--timeout",
+            "1s",
+            "--",
+            "sleep",
+            "600",
+        ])
         .run()
         .code(1);
-    assert_eq!(r.json()["detail"]["gates"][0]["status"], "timed-out", "{}", r.stdout);
+    assert_eq!(
+        r.json()["detail"]["gates"][0]["status"],
+        "timed-out",
+        "{}",
+        r.stdout
+    );
     // The flags of a one-off need the one-off.
     p.gantry().args(["gate", "--junit", "x.xml"]).run().code(2);
 }

@@ -62,7 +62,11 @@ pub(super) fn markdown(run: &Run, verdict: Verdict) -> String {
                 "✅ applied".to_string()
             } else if run.failed.as_ref().is_some_and(|x| x.file == i) {
                 "❌ failed".to_string()
-            } else if run.cancelled.as_ref().is_some_and(|c| c.in_flight == Some(i)) {
+            } else if run
+                .cancelled
+                .as_ref()
+                .is_some_and(|c| c.in_flight == Some(i))
+            {
                 "⏹ cancelled, rolled back".to_string()
             } else if dry_run {
                 "pending".to_string()
