@@ -88,7 +88,9 @@ pub fn commit_time(dir: &Path) -> Option<String> {
 
 /// Every tag in the repository (to decide whether a release is the newest).
 pub fn all_tags(dir: &Path) -> Vec<String> {
-    git(dir, &["tag", "--list"]).map(lines).unwrap_or_default()
+    git(dir, &["tag", "--list"])
+        .map(|t| lines(&t))
+        .unwrap_or_default()
 }
 
 /// `owner/name` from the `origin` remote's URL when that remote is on
@@ -121,8 +123,7 @@ fn repository_from_url(url: &str, host: &str) -> Option<String> {
     let path = path
         .rsplit_once(':')
         .filter(|(scheme, _)| !scheme.contains("//") && !scheme.starts_with("http"))
-        .map(|(_, p)| p)
-        .unwrap_or(path);
+        .map_or(path, |(_, p)| p);
     let parts: Vec<&str> = path.rsplit('/').take(2).collect();
     match parts.as_slice() {
         [name, owner] if !name.is_empty() && !owner.is_empty() && !owner.contains(':') => {
@@ -135,8 +136,8 @@ fn repository_from_url(url: &str, host: &str) -> Option<String> {
 /// Files changed between `base` and the work tree (committed, staged,
 /// unstaged, and untracked files), relative to `dir` and limited to it.
 pub fn changed_since(dir: &Path, base: &str) -> Result<Vec<String>, String> {
-    let mut files = lines(git(dir, &["diff", "--name-only", "--relative", base])?);
-    files.extend(lines(git(
+    let mut files = lines(&git(dir, &["diff", "--name-only", "--relative", base])?);
+    files.extend(lines(&git(
         dir,
         &["ls-files", "--others", "--exclude-standard"],
     )?));
@@ -158,13 +159,13 @@ pub fn changed_between(
     } else {
         format!("{base}..{head}")
     };
-    Ok(lines(git(
+    Ok(lines(&git(
         dir,
         &["diff", "--name-only", "--relative", &range],
     )?))
 }
 
-fn lines(text: String) -> Vec<String> {
+fn lines(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| !l.is_empty())
         .map(str::to_string)

@@ -8,7 +8,6 @@ pub mod aws;
 pub mod cancel;
 pub mod cli;
 pub mod commands;
-pub mod context;
 pub mod docker;
 pub mod duration;
 pub mod environment;
@@ -16,6 +15,7 @@ pub mod error;
 pub mod gate;
 pub mod git;
 pub mod github;
+pub mod https;
 pub mod init;
 pub mod output;
 pub mod plan;
@@ -23,13 +23,13 @@ pub mod publish;
 pub mod railway;
 pub mod registry;
 pub mod report;
+pub mod run_context;
 pub mod runtime;
 pub mod secret_files;
 pub mod settings;
 pub mod state;
 pub mod step;
 pub mod supabase;
-pub mod tls;
 pub mod trivy;
 
 // Unit tests skip (and CI fails) exactly as the integration tests do.
@@ -72,7 +72,7 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     if let Some(sig) = cancelled {
         return 128 + sig;
     }
-    match result.and_then(|v| finished.map(|_| v)) {
+    match result.and_then(|v| finished.map(|()| v)) {
         Ok(Verdict::Passed) => exit::SUCCESS,
         Ok(Verdict::Failed) => exit::PIPELINE_FAILED,
         Err(e) => {
@@ -103,8 +103,12 @@ fn dispatch(
     let since = match &cli.command {
         Commands::Gate(args) => args.options.since.as_deref(),
         Commands::Run(args) => args.options.since.as_deref(),
-        Commands::Build(_) | Commands::Push(_) | Commands::Publish(_) => None,
-        Commands::Scan(_) | Commands::Deploy(_) | Commands::Init(_) => None,
+        Commands::Build(_)
+        | Commands::Push(_)
+        | Commands::Publish(_)
+        | Commands::Scan(_)
+        | Commands::Deploy(_)
+        | Commands::Init(_) => None,
         Commands::Migrate(args) => {
             // A URL given on the command line is a secret from the first line on.
             let url = match &args.command {

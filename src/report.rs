@@ -1,8 +1,8 @@
 //! What a step reports back: its verdict, its plan and its details, and the
 //! one JSON document every command emits from them.
 
-use crate::context::RunContext;
 use crate::plan::Plan;
+use crate::run_context::RunContext;
 use crate::step::Step;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};

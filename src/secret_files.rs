@@ -45,7 +45,9 @@ pub fn rule(rel: &str, path: &Path) -> Option<Rule> {
     if name.starts_with(".env") {
         return Some(ENV_FILE);
     }
-    if name.ends_with(".pem") || name.ends_with(".key") || name.starts_with("id_rsa") {
+    // `KEY.PEM` is as secret as `key.pem`.
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".pem") || lower.ends_with(".key") || name.starts_with("id_rsa") {
         return Some(KEY_FILE);
     }
     if name == "credentials" {
@@ -83,8 +85,8 @@ fn walk(dir: &Path, rel_dir: &str, out: &mut Vec<(String, Rule)>) {
     let Ok(reader) = fs::read_dir(dir) else {
         return;
     };
-    let mut entries: Vec<_> = reader.filter_map(|e| e.ok()).collect();
-    entries.sort_by_key(|e| e.file_name());
+    let mut entries: Vec<_> = reader.filter_map(std::result::Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let name = entry.file_name().to_string_lossy().to_string();
         let rel = if rel_dir.is_empty() {

@@ -4,9 +4,9 @@
 //! Lives in `$RUNNER_TEMP/gantry/state.json` in GitHub Actions (one file per
 //! job) and in `.gantry/state.json` next to `gantry.toml` locally.
 
-use crate::context::RunContext;
 use crate::error::{Error, Result};
 use crate::report::Verdict;
+use crate::run_context::RunContext;
 use crate::step::Step;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};

@@ -95,7 +95,7 @@ mod tests {
         // with `deploy ecs` and `deploy railway` folded into one entry; then
         // the two commands that are not steps, `run` and `init`.
         let cli = crate::cli::Cli::command();
-        let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+        let names: Vec<&str> = cli.get_subcommands().map(clap::Command::get_name).collect();
         let mut expected: Vec<&str> = Vec::new();
         for step in Step::ALL {
             let top = step.command().split(' ').next().unwrap_or_default();

@@ -2,9 +2,15 @@
 
 use super::error;
 use crate::error::Result;
-use crate::settings::config::TagMutability;
 use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, ImageTagMutability};
 use base64::Engine as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagMutability {
+    Mutable,
+    Immutable,
+}
 
 pub struct Ecr {
     client: aws_sdk_ecr::Client,
@@ -92,7 +98,7 @@ impl Ecr {
             })),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_repository_not_found_exception()) =>
+                    .is_some_and(aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError::is_repository_not_found_exception) =>
             {
                 Ok(None)
             }
@@ -148,7 +154,7 @@ impl Ecr {
                 .and_then(|d| d.image_digest().map(str::to_string))),
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_image_not_found_exception()) =>
+                    .is_some_and(aws_sdk_ecr::operation::describe_images::DescribeImagesError::is_image_not_found_exception) =>
             {
                 Ok(None)
             }

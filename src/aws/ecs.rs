@@ -117,8 +117,7 @@ impl Ecs {
         Ecs {
             region: config
                 .region()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "us-east-1".into()),
+                .map_or_else(|| "us-east-1".into(), std::string::ToString::to_string),
             client: aws_sdk_ecs::Client::new(&config),
         }
     }
@@ -204,8 +203,7 @@ impl Ecs {
         })?;
         Ok(value
             .get_mut("taskDefinition")
-            .map(Value::take)
-            .unwrap_or(Value::Null))
+            .map_or(Value::Null, Value::take))
     }
 
     /// Registers the JSON as a new revision; returns its ARN.
@@ -262,7 +260,7 @@ impl Ecs {
             })?;
         let primary = out
             .service()
-            .map(|s| s.deployments())
+            .map(aws_sdk_ecs::types::Service::deployments)
             .unwrap_or_default()
             .iter()
             .find(|d| d.status() == Some("PRIMARY"))

@@ -5,7 +5,6 @@
 
 use super::Session;
 use crate::cli::BuildArgs;
-use crate::context::RefType;
 use crate::docker::build::{self, Builder, Failure, Line, Request};
 use crate::docker::metadata::{self, Facts};
 use crate::docker::{dockerfile, engine};
@@ -14,6 +13,7 @@ use crate::gate::location;
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
+use crate::run_context::RefType;
 use crate::settings::config::Step;
 use crate::settings::images::{BuildSettings, Image};
 use crate::{git, runtime, state};
@@ -457,11 +457,7 @@ fn table(outcomes: &[BuiltImage]) -> String {
                     (false, _) => "failed",
                 }
                 .to_string(),
-                o.image_id
-                    .as_deref()
-                    .map(short_id)
-                    .unwrap_or("-")
-                    .to_string(),
+                o.image_id.as_deref().map_or("-", short_id).to_string(),
                 o.tags.join(", "),
             ]
         })
@@ -485,7 +481,7 @@ fn markdown(outcomes: &[BuiltImage], verdict: Verdict) -> String {
         md.push_str(&format!(
             "| {} | {result} | `{}` | {} | {} files, {} |\n",
             o.image,
-            o.image_id.as_deref().map(short_id).unwrap_or("-"),
+            o.image_id.as_deref().map_or("-", short_id),
             o.tags
                 .iter()
                 .map(|t| format!("`{t}`"))

@@ -13,7 +13,7 @@ mod render;
 use super::Session;
 use crate::aws::ecs::rollout::{self, Finished, NewDefinition, OneOff, Rollout};
 use crate::aws::ecs::taskdef::{self, Render};
-use crate::aws::ecs::{Ecs, Service};
+use crate::aws::ecs::{Ecs, Service, family_of};
 use crate::cli::DeployEcsArgs;
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
@@ -44,6 +44,8 @@ struct Planned<'a> {
     diff: Option<String>,
     /// Something to do: a difference, or `force`.
     changed: bool,
+    /// The revisions `keep-revisions` deregisters once the rollout succeeds.
+    stale: Vec<String>,
 }
 
 pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepReport> {
@@ -198,11 +200,16 @@ fn images<'a>(
                     .images
                     .iter()
                     .find(|(n, _)| n.0 == *image)
-                    .map(|(_, c)| {
-                        let registry = Registry::parse(c.registry.as_deref());
-                        registry::repository_ref(&registry.planned_host(), c.repository.get_ref())
-                    })
-                    .unwrap_or_else(|| image.clone());
+                    .map_or_else(
+                        || image.clone(),
+                        |(_, c)| {
+                            let registry = Registry::parse(c.registry.as_deref());
+                            registry::repository_ref(
+                                &registry.planned_host(),
+                                c.repository.get_ref(),
+                            )
+                        },
+                    );
                 format!("{repo}@<digest pushed by gantry push>")
             }
             None => {
@@ -271,6 +278,7 @@ async fn plan_deploy<'a>(
                 changed: diff.is_some() || d.force,
                 new: NewDefinition::Register(new),
                 diff,
+                stale: Vec::new(),
             });
         }
         Err(e) => return Err(e),
@@ -313,15 +321,53 @@ async fn plan_deploy<'a>(
             "--- {running_arn}\n+++ {arn}\n(same content, another revision)"
         ));
     }
+    let changed = diff.is_some() || d.force;
+    let stale = match d.keep_revisions {
+        Some(keep) if changed => stale_revisions(session, &ecs, d, &new, keep).await,
+        _ => Vec::new(),
+    };
     Ok(Planned {
         deploy: d,
-        changed: diff.is_some() || d.force,
+        changed,
+        stale,
         ecs: Some(ecs),
         service: Some(service),
         running_arn,
         new,
         diff,
     })
+}
+
+/// The active revisions beyond the newest `keep` once `new` is deployed:
+/// what `keep-revisions` deregisters after a success, known before anything
+/// changes so that the plan lists it. A registered revision will be the
+/// newest, so it takes one of the places kept. Listing them is housekeeping:
+/// when it fails, the deploy goes on and deregisters nothing.
+async fn stale_revisions(
+    session: &Session<'_>,
+    ecs: &Ecs,
+    d: &EcsDeploy,
+    new: &NewDefinition,
+    keep: u32,
+) -> Vec<String> {
+    let keep = keep.max(1) as usize;
+    let (family, deployed, kept) = match new {
+        NewDefinition::Register(td) => (taskdef::family(td).to_string(), None, keep - 1),
+        NewDefinition::Existing(arn) => (family_of(arn).to_string(), Some(arn), keep),
+    };
+    match ecs.active_revisions(&family).await {
+        Ok(active) => active
+            .into_iter()
+            .skip(kept)
+            .filter(|arn| Some(arn) != deployed)
+            .collect(),
+        Err(e) => {
+            session
+                .printer
+                .warn(&format!("[{}] keep-revisions: {e}", d.name));
+            Vec::new()
+        }
+    }
 }
 
 fn file_name(d: &EcsDeploy) -> String {
@@ -387,7 +433,7 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
         timeout: d.timeout,
         rollback: d.rollback,
         deregister_failed: d.deregister_failed,
-        keep_revisions: d.keep_revisions,
+        deregister_after_success: p.stale.clone(),
         running_arn: p.running_arn.clone(),
         new: p.new.clone(),
         differs: p.diff.is_some(),

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::railway::client::MAX_ATTEMPTS;
 use crate::railway::resolve::{self, ResolveError, Resolved};
-use crate::railway::watch::{self, Outcome, Watched};
+use crate::railway::watch::{self, DeployVerdict, Watched};
 use crate::railway::{Client, RailwayError, ops};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
@@ -236,7 +236,10 @@ async fn run(
                 format!("{}: the service was not resolved", p.deploy.name),
             ));
         };
-        let outcome = w.outcome.clone().unwrap_or(Outcome::TimedOut("?".into()));
+        let outcome = w
+            .outcome
+            .clone()
+            .unwrap_or(DeployVerdict::TimedOut("?".into()));
         outputs.insert(
             format!("deploy-{}-deployment-id", w.name),
             w.deployment_id.clone(),
@@ -252,7 +255,7 @@ async fn run(
             continue;
         }
         verdict = Verdict::Failed;
-        if let Outcome::Cancelled(_) = outcome {
+        if let DeployVerdict::Cancelled(_) = outcome {
             printer.outcome(
                 Some(false),
                 &format!("✗ {}: {}", w.name, cancelled_state(p, r, w)),
@@ -363,12 +366,15 @@ async fn report_failure(
     client: &Client<'_>,
     token: &Token,
     w: &Watched,
-    outcome: &Outcome,
+    outcome: &DeployVerdict,
     r: &Resolved,
 ) {
     let printer = session.printer;
     let mut last = Vec::new();
-    if matches!(outcome, Outcome::Failed(_) | Outcome::TimedOut(_)) {
+    if matches!(
+        outcome,
+        DeployVerdict::Failed(_) | DeployVerdict::TimedOut(_)
+    ) {
         match watch::last_logs(client, &w.deployment_id, LOG_LINES).await {
             Ok((build, deploy)) => {
                 for (title, lines) in [("build log", &build), ("deploy log", &deploy)] {
@@ -438,9 +444,9 @@ fn finish(
                 "refusal": p.refusal,
                 "deployment_id": w.map(|w| &w.deployment_id),
                 "status": w.and_then(|w| w.status.clone()),
-                "passed": w.and_then(|w| w.outcome.as_ref()).map(Outcome::passed),
+                "passed": w.and_then(|w| w.outcome.as_ref()).map(DeployVerdict::passed),
                 "cancelled": crate::cancel::requested().map(|_| match (w, &p.resolved) {
-                    (Some(w), Some(r)) if matches!(w.outcome, Some(Outcome::Cancelled(_))) => json!({
+                    (Some(w), Some(r)) if matches!(w.outcome, Some(DeployVerdict::Cancelled(_))) => json!({
                         "state": "deployment-sent",
                         "text": cancelled_state(p, r, w),
                         "rollback_to": r.instance.latest_deployment.as_ref().map(|l| &l.id),

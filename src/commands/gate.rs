@@ -11,7 +11,7 @@ use crate::cli::GateArgs;
 use crate::error::Result;
 use crate::gate::exec::{self, Exit};
 use crate::gate::select::{self, Changes};
-use crate::gate::{Outcome, Status, reports};
+use crate::gate::{GateResult, Status, reports};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::settings::config::Step;
@@ -66,18 +66,18 @@ pub fn execute(
     match (&changes, any_paths) {
         (Changes::Unknown { reason }, true) => printer.info(&format!("every gate runs: {reason}")),
         (Changes::Known { files, against }, _) => {
-            printer.detail(&format!("{} changed file(s) since {against}", files.len()))
+            printer.detail(&format!("{} changed file(s) since {against}", files.len()));
         }
         _ => {}
     }
 
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; settings.gates.len()];
+    let mut outcomes: Vec<Option<GateResult>> = vec![None; settings.gates.len()];
     let mut to_run = Vec::new();
     for (i, gate) in settings.gates.iter().enumerate() {
-        match select::skip_reason(gate, &changes) {
+        match select::skip_reason(gate.paths.as_ref(), &gate.path_patterns, &changes) {
             Some(reason) => {
                 printer.info(&format!("- {} skipped: {reason}", gate.name));
-                outcomes[i] = Some(Outcome::skipped(&gate.name, gate.required, reason));
+                outcomes[i] = Some(GateResult::skipped(&gate.name, gate.required, reason));
             }
             None => to_run.push(i),
         }
@@ -85,7 +85,7 @@ pub fn execute(
     for (i, outcome) in run_parallel(session, &settings, &to_run) {
         outcomes[i] = Some(outcome);
     }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    let outcomes: Vec<GateResult> = outcomes.into_iter().flatten().collect();
 
     for (gate, outcome) in settings.gates.iter().zip(&outcomes) {
         show_output(session, gate, outcome);
@@ -138,7 +138,7 @@ fn run_parallel(
     session: &Session,
     settings: &GateSettings,
     chosen: &[usize],
-) -> Vec<(usize, Outcome)> {
+) -> Vec<(usize, GateResult)> {
     if chosen.is_empty() {
         return Vec::new();
     }
@@ -171,7 +171,7 @@ fn run_parallel(
                         None => print(),
                     }
                     done.lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push((i, outcome));
                 }
             });
@@ -180,10 +180,11 @@ fn run_parallel(
     if let Some(pb) = spinner {
         pb.finish_and_clear();
     }
-    done.into_inner().unwrap_or_else(|e| e.into_inner())
+    done.into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn run_one(session: &Session, gate: &Gate) -> Outcome {
+fn run_one(session: &Session, gate: &Gate) -> GateResult {
     session.printer.detail(&format!(
         "{}: running `{}` in {}",
         gate.name,
@@ -225,7 +226,7 @@ fn log_path(state_path: &std::path::Path, gate: &str) -> std::path::PathBuf {
 }
 
 /// Turns the exit and the reports into a status and a reason.
-fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outcome {
+fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> GateResult {
     let (mut status, mut reasons, exit_code) = match &finished.exit {
         Exit::Code(0) => (Status::Passed, vec![], Some(0)),
         Exit::Code(c) => (Status::Failed, vec![format!("exit code {c}")], Some(*c)),
@@ -275,7 +276,7 @@ fn conclude(gate: &Gate, finished: exec::Finished, started: SystemTime) -> Outco
         }
         (Some(counts), read.failures)
     };
-    Outcome {
+    GateResult {
         name: gate.name.clone(),
         required: gate.required,
         status,
@@ -307,7 +308,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             paths: None,
             path_patterns: vec![],
-            junit: junit.iter().map(|s| s.to_string()).collect(),
+            junit: junit.iter().map(std::string::ToString::to_string).collect(),
             matcher: None,
             required: true,
             fail_on_no_tests: true,

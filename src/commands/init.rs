@@ -51,7 +51,7 @@ pub fn cmd_init(args: &InitArgs, printer: &Printer, cwd: &Path) -> Result<Verdic
     let proposals = propose(args, &facts, &templates, &root)?;
 
     if args.check {
-        return check(printer, &proposals);
+        return Ok(check(printer, &proposals));
     }
     let differing: Vec<&Proposal> = proposals
         .iter()
@@ -166,7 +166,7 @@ fn propose(
     Ok(out)
 }
 
-fn check(printer: &Printer, proposals: &[Proposal]) -> Result<Verdict> {
+fn check(printer: &Printer, proposals: &[Proposal]) -> Verdict {
     let mut drifted = Vec::new();
     for p in proposals {
         match &p.current {
@@ -185,11 +185,11 @@ fn check(printer: &Printer, proposals: &[Proposal]) -> Result<Verdict> {
         ));
     }
     printer.document(json!({ "drifted": drifted }));
-    Ok(if drifted.is_empty() {
+    if drifted.is_empty() {
         Verdict::Passed
     } else {
         Verdict::Failed
-    })
+    }
 }
 
 fn repository_root(dir: Option<&Path>, cwd: &Path) -> PathBuf {

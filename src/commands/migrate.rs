@@ -301,7 +301,7 @@ impl<'a> Run<'a> {
         self.recorded = applied.len();
         let c = checks::compare(&self.files, &applied, self.settings.include_all);
         self.check_history(&c);
-        self.pending = c.pending.clone();
+        self.pending.clone_from(&c.pending);
         self.comparison = Some(c);
         self.check_pending_txn();
         if self.settings.include_seed {

@@ -18,11 +18,11 @@ pub mod push;
 pub mod run;
 pub mod scan;
 
-use crate::context::RunContext;
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::output::Printer;
 use crate::report::{self, StepReport, Verdict};
+use crate::run_context::RunContext;
 use crate::settings::{self, Project};
 use crate::state::{self, State, StepRecord};
 use std::path::{Path, PathBuf};

@@ -13,15 +13,14 @@ use super::Session;
 use crate::cli::ScanArgs;
 use crate::docker::engine;
 use crate::error::{Error, Result};
-use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
 use crate::settings::config::Step;
 use crate::settings::scan::{ScanFlags, ScanSettings};
 use crate::trivy::exec::{self, Subject, Trivy};
-use crate::trivy::ignore::{self, Kind};
-use crate::trivy::policy::{Outcome, Policy};
+use crate::trivy::ignore;
+use crate::trivy::policy::{Judgement, Policy};
 use crate::trivy::report::{self, Report};
 use crate::trivy::sarif;
 use crate::trivy::severity::Severity;
@@ -48,7 +47,7 @@ pub struct Target {
 pub struct Scanned {
     pub target: Target,
     pub report: Report,
-    pub outcome: Outcome,
+    pub outcome: Judgement,
 }
 
 pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {
@@ -311,7 +310,7 @@ fn finish(
     };
 
     printer.result(&summary::table(&scanned, policy));
-    annotate(session, &scanned, policy);
+    summary::annotate(session, &scanned, policy);
     for s in &scanned {
         for e in &s.outcome.expired {
             printer.warn(&format!(
@@ -421,40 +420,4 @@ fn finish(
         detail,
         unchecked: Vec::new(),
     })
-}
-
-/// Secrets and misconfigurations at their file and line (only files in the
-/// repository: an image's paths are not). Errors at or above `fail-at`,
-/// warnings for the rest that are shown.
-fn annotate(session: &Session, scanned: &[Scanned], policy: &Policy) {
-    for s in scanned {
-        let Some(prefix) = &s.target.prefix else {
-            continue;
-        };
-        for f in s.outcome.shown(policy) {
-            if !matches!(f.kind, Kind::Secret | Kind::Misconfiguration) {
-                continue;
-            }
-            let Some(file) = &f.file else { continue };
-            let path = if prefix.is_empty() {
-                file.clone()
-            } else {
-                format!("{prefix}/{file}")
-            };
-            let level = if f.severity >= policy.fail_at {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            let mut message = format!("{} ({} {})", f.title, f.severity.upper(), f.kind.as_str());
-            if let Some(url) = &f.url {
-                message.push_str(&format!(" {url}"));
-            }
-            session.printer.annotate(
-                Annotation::new(level, message)
-                    .at(path, f.line, None)
-                    .titled(format!("{}: {}", f.id, f.kind.as_str())),
-            );
-        }
-    }
 }

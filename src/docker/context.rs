@@ -150,7 +150,7 @@ impl Context {
             }
             add(&mut tar, entry, &mut sent)
         });
-        let result = result.and_then(|_| {
+        let result = result.and_then(|()| {
             if let Some((name, content)) = &self.extra_dockerfile {
                 append_file(&mut tar, name, content).map_err(|e| io_error(&self.root, e))?;
                 // The daemon reads the Dockerfile, then drops the Dockerfile and
@@ -174,7 +174,7 @@ impl Context {
             // Abort the upload so the engine does not build a half context.
             let _ = tx.blocking_send(Err(io::Error::other(e.message.clone())));
         }
-        result.map(|_| sent)
+        result.map(|()| sent)
     }
 
     /// The paths that would be sent, in order (directories end with `/`).

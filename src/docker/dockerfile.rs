@@ -41,7 +41,7 @@ pub fn instructions(text: &str) -> Vec<Instruction> {
                     line: i + 1,
                     end_line: i + 1,
                     text: body.to_string(),
-                })
+                });
             }
         }
         if !continues && let Some(c) = current.take() {
@@ -117,10 +117,14 @@ pub fn with_labels(
     };
     let mut out: Vec<String> = lines[..insert_after]
         .iter()
-        .map(|l| l.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     out.push(line);
-    out.extend(lines[insert_after..].iter().map(|l| l.to_string()));
+    out.extend(
+        lines[insert_after..]
+            .iter()
+            .map(std::string::ToString::to_string),
+    );
     Some(out.join("\n") + "\n")
 }
 

@@ -1,12 +1,61 @@
 //! Runs one gate command: its own process group, stdout and stderr captured
 //! together in order, and a timeout that kills everything it started.
 
-use crate::settings::config::RunCommand;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// `run = "pytest -q"` or `run = ["pytest", "-q"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunCommand {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+impl RunCommand {
+    pub fn display(&self) -> String {
+        match self {
+            RunCommand::Shell(s) => s.clone(),
+            RunCommand::Argv(a) => a.join(" "),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RunCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RunCommand;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a shell command string or a non-empty list of strings")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RunCommand, E> {
+                if s.trim().is_empty() {
+                    return Err(E::custom("`run` is empty: give the command to run"));
+                }
+                Ok(RunCommand::Shell(s.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunCommand, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(arg) = seq.next_element::<String>()? {
+                    argv.push(arg);
+                }
+                if argv.is_empty() {
+                    return Err(de::Error::custom(
+                        "`run` is an empty list: give the program and its arguments",
+                    ));
+                }
+                Ok(RunCommand::Argv(argv))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 /// Output beyond this is cut from the front: the end of a log holds the failure.
 const MAX_OUTPUT: u64 = 4 * 1024 * 1024;
@@ -300,9 +349,8 @@ mod tests {
             .parse()
             .unwrap();
         // The background child must be gone (or a zombie awaiting init).
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false);
+        let alive =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
         assert!(!alive, "background process {pid} survived the timeout");
     }
 }

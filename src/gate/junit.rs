@@ -54,13 +54,13 @@ struct Case {
     classname: Option<String>,
     file: Option<String>,
     line: Option<u32>,
-    outcome: Outcome,
+    outcome: CaseStatus,
     message: String,
     details: String,
 }
 
 #[derive(Default, PartialEq)]
-enum Outcome {
+enum CaseStatus {
     #[default]
     Passed,
     Failed,
@@ -88,7 +88,6 @@ pub fn parse(xml: &str) -> Result<Report, String> {
             Event::Start(e) | Event::Empty(e) if !saw_root && is_root(&e) => {
                 saw_root = true;
                 // An empty root and a start tag are handled alike: nothing to do.
-                continue;
             }
             Event::Start(e) => match e.local_name().as_ref() {
                 "testcase" => case = Some(start_case(&e)),
@@ -100,9 +99,9 @@ pub fn parse(xml: &str) -> Result<Report, String> {
                 }
                 "skipped" => {
                     if let Some(c) = &mut case
-                        && c.outcome == Outcome::Passed
+                        && c.outcome == CaseStatus::Passed
                     {
-                        c.outcome = Outcome::Skipped;
+                        c.outcome = CaseStatus::Skipped;
                     }
                 }
                 _ => {}
@@ -116,9 +115,9 @@ pub fn parse(xml: &str) -> Result<Report, String> {
                 }
                 "skipped" => {
                     if let Some(c) = &mut case
-                        && c.outcome == Outcome::Passed
+                        && c.outcome == CaseStatus::Passed
                     {
-                        c.outcome = Outcome::Skipped;
+                        c.outcome = CaseStatus::Skipped;
                     }
                 }
                 _ => {}
@@ -168,7 +167,7 @@ fn attr(e: &BytesStart, name: &str) -> Option<String> {
         .and_then(|a| {
             a.normalized_value(XmlVersion::Implicit1_0)
                 .ok()
-                .map(|v| v.into_owned())
+                .map(std::borrow::Cow::into_owned)
         })
 }
 
@@ -183,7 +182,7 @@ fn start_case(e: &BytesStart) -> Case {
 }
 
 fn mark_failed(c: &mut Case, e: &BytesStart) {
-    c.outcome = Outcome::Failed;
+    c.outcome = CaseStatus::Failed;
     if c.message.is_empty() {
         c.message = attr(e, "message")
             .or_else(|| attr(e, "type"))
@@ -193,9 +192,9 @@ fn mark_failed(c: &mut Case, e: &BytesStart) {
 
 fn finish(report: &mut Report, c: Case) {
     match c.outcome {
-        Outcome::Passed => report.counts.passed += 1,
-        Outcome::Skipped => report.counts.skipped += 1,
-        Outcome::Failed => {
+        CaseStatus::Passed => report.counts.passed += 1,
+        CaseStatus::Skipped => report.counts.skipped += 1,
+        CaseStatus::Failed => {
             report.counts.failed += 1;
             let test = match &c.classname {
                 Some(cls) => format!("{cls}.{}", c.name),

@@ -36,7 +36,7 @@ impl Status {
 
 /// What one gate did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct GateResult {
     pub name: String,
     pub required: bool,
     pub status: Status,
@@ -58,9 +58,9 @@ pub struct Outcome {
     pub log: Option<std::path::PathBuf>,
 }
 
-impl Outcome {
+impl GateResult {
     pub fn skipped(name: &str, required: bool, reason: String) -> Self {
-        Outcome {
+        GateResult {
             name: name.to_string(),
             required,
             status: Status::Skipped,

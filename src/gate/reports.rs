@@ -44,7 +44,7 @@ pub fn read(dir: &Path, patterns: &[String], started: SystemTime) -> Read {
                 out.counts.add(r.counts);
                 out.failures.extend(r.failures);
             }
-            Err(e) => out.unreadable.push(e.to_string()),
+            Err(e) => out.unreadable.push(e.clone()),
         }
     }
     out

@@ -1,8 +1,7 @@
 //! Which gates the changed files call for.
 
-use crate::context::ChangeBase;
 use crate::git;
-use crate::settings::gate::Gate;
+use crate::run_context::ChangeBase;
 use std::path::Path;
 
 /// The changed files of this run, relative to the project root, or why they
@@ -42,9 +41,14 @@ pub fn changes(project_root: &Path, base: &ChangeBase) -> Changes {
     }
 }
 
-/// `None` when the gate should run, else why it is skipped.
-pub fn skip_reason(gate: &Gate, changes: &Changes) -> Option<String> {
-    let globs = gate.paths.as_ref()?;
+/// `None` when a gate limited to `paths` (written as `patterns`) should
+/// run, else why it is skipped. A gate without `paths` always runs.
+pub fn skip_reason(
+    paths: Option<&globset::GlobSet>,
+    patterns: &[String],
+    changes: &Changes,
+) -> Option<String> {
+    let globs = paths?;
     let Changes::Known { files, against } = changes else {
         return None;
     };
@@ -53,7 +57,7 @@ pub fn skip_reason(gate: &Gate, changes: &Changes) -> Option<String> {
     } else {
         Some(format!(
             "no changed file since {against} matches {}",
-            gate.path_patterns.join(", ")
+            patterns.join(", ")
         ))
     }
 }
@@ -65,9 +69,9 @@ fn short(sha: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::config::RunCommand;
 
-    fn gate(paths: &[&str]) -> Gate {
+    /// A gate's `paths`, built as settings build them, and its patterns.
+    fn gate(paths: &[&str]) -> (Option<globset::GlobSet>, Vec<String>) {
         let mut b = globset::GlobSetBuilder::new();
         for p in paths {
             b.add(
@@ -77,24 +81,19 @@ mod tests {
                     .unwrap(),
             );
         }
-        Gate {
-            name: "g".into(),
-            command: RunCommand::Shell("true".into()),
-            dir: ".".into(),
-            env: vec![],
-            timeout: std::time::Duration::from_secs(1),
-            paths: (!paths.is_empty()).then(|| b.build().unwrap()),
-            path_patterns: paths.iter().map(|s| s.to_string()).collect(),
-            junit: vec![],
-            matcher: None,
-            required: true,
-            fail_on_no_tests: false,
-        }
+        (
+            (!paths.is_empty()).then(|| b.build().unwrap()),
+            paths.iter().map(std::string::ToString::to_string).collect(),
+        )
+    }
+
+    fn skip(gate: &(Option<globset::GlobSet>, Vec<String>), changes: &Changes) -> Option<String> {
+        skip_reason(gate.0.as_ref(), &gate.1, changes)
     }
 
     fn known(files: &[&str]) -> Changes {
         Changes::Known {
-            files: files.iter().map(|s| s.to_string()).collect(),
+            files: files.iter().map(std::string::ToString::to_string).collect(),
             against: "`main`".into(),
         }
     }
@@ -102,22 +101,22 @@ mod tests {
     #[test]
     fn double_star_crosses_directories_single_star_does_not() {
         let g = gate(&["api/**"]);
-        assert_eq!(skip_reason(&g, &known(&["api/app/main.py"])), None);
+        assert_eq!(skip(&g, &known(&["api/app/main.py"])), None);
         let g = gate(&["api/*.py"]);
-        assert!(skip_reason(&g, &known(&["api/app/main.py"])).is_some());
-        assert_eq!(skip_reason(&g, &known(&["api/setup.py"])), None);
+        assert!(skip(&g, &known(&["api/app/main.py"])).is_some());
+        assert_eq!(skip(&g, &known(&["api/setup.py"])), None);
     }
 
     #[test]
     fn gates_without_paths_or_without_known_changes_always_run() {
-        assert_eq!(skip_reason(&gate(&[]), &known(&[])), None);
+        assert_eq!(skip(&gate(&[]), &known(&[])), None);
         let unknown = Changes::Unknown { reason: "x".into() };
-        assert_eq!(skip_reason(&gate(&["api/**"]), &unknown), None);
+        assert_eq!(skip(&gate(&["api/**"]), &unknown), None);
     }
 
     #[test]
     fn the_skip_reason_names_the_base_and_patterns() {
-        let r = skip_reason(&gate(&["api/**", "shared/**"]), &known(&["docs/x.md"])).unwrap();
+        let r = skip(&gate(&["api/**", "shared/**"]), &known(&["docs/x.md"])).unwrap();
         assert_eq!(r, "no changed file since `main` matches api/**, shared/**");
     }
 }

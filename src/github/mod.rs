@@ -52,7 +52,7 @@ impl Client {
     pub fn new(api: &str, token: &str) -> Result<Client, GithubError> {
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(
-                crate::tls::client_config().map_err(GithubError::Unreachable)?,
+                crate::https::client_config().map_err(GithubError::Unreachable)?,
             )
             .user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))

@@ -86,8 +86,7 @@ impl Facts {
     pub fn scan(root: &Path) -> Facts {
         let name = root
             .file_name()
-            .map(|n| sanitize(&n.to_string_lossy()))
-            .unwrap_or_else(|| "app".into());
+            .map_or_else(|| "app".into(), |n| sanitize(&n.to_string_lossy()));
         let mut facts = Facts {
             name,
             ..Facts::default()
@@ -287,10 +286,9 @@ fn read_task_definition(
         let image = c["image"].as_str().unwrap_or_default();
         // `…/codewarden/api:latest` runs the image built from `api`.
         let repo = image.split(['@', ':']).next().unwrap_or_default();
-        let repo = image
-            .rsplit_once('/')
-            .map(|(_, last)| last.split([':', '@']).next().unwrap_or(last))
-            .unwrap_or(repo);
+        let repo = image.rsplit_once('/').map_or(repo, |(_, last)| {
+            last.split([':', '@']).next().unwrap_or(last)
+        });
         // An ECR image with no Dockerfile of its name is the sole Dockerfile's.
         let sole = (dockerfiles.len() == 1 && image.contains(".dkr.ecr."))
             .then(|| dockerfiles[0].image.clone());

@@ -139,7 +139,7 @@ impl WorkflowVars {
         WorkflowVars {
             branch: "main".into(),
             action: ACTION.into(),
-            setup: setup.iter().map(|s| s.to_string()).collect(),
+            setup: setup.iter().map(std::string::ToString::to_string).collect(),
             images: vec!["frontend".into(), "backend".into()],
         }
     }

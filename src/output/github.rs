@@ -51,7 +51,15 @@ pub struct Annotation {
     pub message: String,
 }
 
+/// Longest message put into one annotation: the UI shows a few lines of it,
+/// and one test's whole output would bury the rest of the run.
+pub const MESSAGE_CHARS: usize = 2000;
+/// Longest title: GitHub's check-run annotations take at most 255 characters.
+pub const TITLE_CHARS: usize = 255;
+
 impl Annotation {
+    /// An annotation; a longer message is cut at [`MESSAGE_CHARS`] with `…`,
+    /// so every command gets GitHub's limits from here.
     pub fn new(level: Level, message: impl Into<String>) -> Self {
         Self {
             level,
@@ -59,7 +67,7 @@ impl Annotation {
             line: None,
             col: None,
             title: None,
-            message: message.into(),
+            message: truncate(&message.into(), MESSAGE_CHARS),
         }
     }
 
@@ -71,7 +79,7 @@ impl Annotation {
     }
 
     pub fn titled(mut self, title: impl Into<String>) -> Self {
-        self.title = Some(title.into());
+        self.title = Some(truncate(&title.into(), TITLE_CHARS));
         self
     }
 
@@ -105,6 +113,15 @@ impl Annotation {
 }
 
 /// Escapes the data part of a workflow command.
+/// `s` cut to `max` characters (not bytes), marked with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{cut}…")
+}
+
 pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -175,9 +192,7 @@ pub fn append_output(file: &Path, name: &str, value: &str) -> std::io::Result<()
 /// Appends Markdown to the step summary file, keeping the whole file within
 /// GitHub's limit. Returns how many bytes were cut.
 pub fn append_summary(file: &Path, markdown: &str) -> std::io::Result<usize> {
-    let existing = std::fs::metadata(file)
-        .map(|m| m.len() as usize)
-        .unwrap_or(0);
+    let existing = std::fs::metadata(file).map_or(0, |m| m.len() as usize);
     let (text, cut) = cap_summary(markdown, SUMMARY_LIMIT.saturating_sub(existing));
     let mut f = OpenOptions::new().create(true).append(true).open(file)?;
     f.write_all(text.as_bytes())?;
@@ -213,6 +228,21 @@ pub fn cap_summary(markdown: &str, room: usize) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_annotation_is_cut_to_githubs_limits_by_characters() {
+        // Multi-byte characters: the cut counts characters, never splits one.
+        let a = Annotation::new(Level::Error, "é".repeat(MESSAGE_CHARS + 5))
+            .titled("t".repeat(TITLE_CHARS + 1));
+        assert_eq!(a.message.chars().count(), MESSAGE_CHARS + 1);
+        assert!(a.message.ends_with("é…"));
+        assert_eq!(a.title.unwrap().chars().count(), TITLE_CHARS + 1);
+        let short = Annotation::new(Level::Warning, "fine").titled("gate");
+        assert_eq!(
+            (short.message.as_str(), short.title.as_deref()),
+            ("fine", Some("gate"))
+        );
+    }
 
     #[test]
     fn data_escapes_percent_cr_lf() {

@@ -131,7 +131,7 @@ impl Printer {
         if self.opts.format == Format::Github {
             for form in forms {
                 // `::add-mask::` must reach the runner before the value can appear.
-                self.raw_stdout(&format!("::add-mask::{}\n", github::escape_data(form)));
+                Self::raw_stdout(&format!("::add-mask::{}\n", github::escape_data(form)));
             }
         }
     }
@@ -244,7 +244,7 @@ impl Printer {
             if let Some(h) = &hint {
                 message.push_str(&format!("\nhint: {h}"));
             }
-            self.raw_stdout(&format!(
+            Self::raw_stdout(&format!(
                 "{}\n",
                 Annotation::new(Level::Error, message).to_command()
             ));
@@ -284,26 +284,23 @@ impl Printer {
         let title = self.redact(title);
         let body = self.redact(body);
         let body = body.trim_end_matches('\n');
-        match self.opts.format {
-            Format::Github => {
-                // The body is third-party text: inert inside gantry's own group.
-                let body = if body.is_empty() {
-                    String::new()
-                } else {
-                    github::inert(body)
-                };
-                self.raw_stdout(&format!(
-                    "::group::{}\n{body}::endgroup::\n",
-                    github::escape_data(&title),
-                ));
+        if self.opts.format == Format::Github {
+            // The body is third-party text: inert inside gantry's own group.
+            let body = if body.is_empty() {
+                String::new()
+            } else {
+                github::inert(body)
+            };
+            Self::raw_stdout(&format!(
+                "::group::{}\n{body}::endgroup::\n",
+                github::escape_data(&title),
+            ));
+        } else {
+            let mut out = self.paint(DIM, &format!("--- {title}"));
+            for line in body.lines() {
+                out.push_str(&format!("\n{} {line}", self.paint(DIM, "|")));
             }
-            _ => {
-                let mut out = self.paint(DIM, &format!("--- {title}"));
-                for line in body.lines() {
-                    out.push_str(&format!("\n{} {line}", self.paint(DIM, "|")));
-                }
-                self.log(&out);
-            }
+            self.log(&out);
         }
     }
 
@@ -328,7 +325,7 @@ impl Printer {
                 }
                 *n += 1;
                 drop(shown);
-                self.raw_stdout(&format!("{}\n", a.to_command()));
+                Self::raw_stdout(&format!("{}\n", a.to_command()));
             }
             Format::Json => lock(&self.annotations).push(a),
             Format::Human => {
@@ -425,7 +422,7 @@ impl Printer {
         if self.opts.runner {
             text = runner_safe_json(&text);
         }
-        self.raw_stdout(&format!("{text}\n"));
+        Self::raw_stdout(&format!("{text}\n"));
     }
 
     fn redact_json(&self, value: &mut serde_json::Value) {
@@ -512,18 +509,17 @@ impl Printer {
     }
 
     fn log(&self, line: &str) {
-        match self.opts.format {
-            Format::Github => self.text_stdout(line),
-            _ => {
-                let mut err = std::io::stderr().lock();
-                let _ = err.write_all(self.for_runner(line).as_bytes());
-            }
+        if self.opts.format == Format::Github {
+            self.text_stdout(line);
+        } else {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(self.for_runner(line).as_bytes());
         }
     }
 
     /// Text that is not one of gantry's own workflow commands, on stdout.
     fn text_stdout(&self, text: &str) {
-        self.raw_stdout(&self.for_runner(text));
+        Self::raw_stdout(&self.for_runner(text));
     }
 
     /// The one rule for text that is not a command of gantry's own: any of
@@ -541,7 +537,7 @@ impl Printer {
 
     /// Written as is: only for gantry's own workflow commands and for text
     /// already made inert.
-    fn raw_stdout(&self, text: &str) {
+    fn raw_stdout(text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
@@ -559,7 +555,7 @@ fn runner_safe_json(text: &str) -> String {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Whether to colour output: `--color`, then `NO_COLOR`, then `FORCE_COLOR`,

@@ -36,7 +36,10 @@ impl Redactor {
         if encoded != secret {
             forms.push(encoded);
         }
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         forms.retain(|f| !inner.secrets.contains(f));
         if forms.is_empty() {
             return forms;
@@ -82,7 +85,10 @@ impl Redactor {
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &inner.matcher {
             Some(m) => m.replace_all(text, &vec![MASK; inner.secrets.len()]),
             None => text.to_string(),
@@ -90,10 +96,7 @@ impl Redactor {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.inner
-            .read()
-            .map(|i| i.secrets.is_empty())
-            .unwrap_or(true)
+        self.inner.read().map_or(true, |i| i.secrets.is_empty())
     }
 }
 

@@ -230,7 +230,7 @@ fn wheel_metadata(bytes: &[u8]) -> Result<Metadata, String> {
         .map_err(|e| format!("not a zip archive: {e}"))?;
     let name = zip
         .file_names()
-        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .filter_map(|n| n.ok().map(std::borrow::Cow::into_owned))
         .find(|n| {
             n.split('/').count() == 2
                 && n.ends_with("/METADATA")

@@ -9,7 +9,7 @@ pub const REFUSED: &str = "registry credentials";
 /// One client for the whole run: rustls with the system's roots, no
 /// redirects (a credential must never follow one to another host).
 pub fn client() -> Result<reqwest::Client, Error> {
-    let tls = crate::tls::client_config().map_err(|e| Error::external("HTTP client", e))?;
+    let tls = crate::https::client_config().map_err(|e| Error::external("HTTP client", e))?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")))

@@ -8,7 +8,6 @@
 use super::artifacts::{Artifact, hex};
 use super::http::{self, REFUSED};
 use crate::error::{Error, Result};
-use crate::settings::config::NpmAccess;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha1::Sha1;
@@ -70,7 +69,15 @@ pub fn document(
     doc
 }
 
-pub struct Registry<'a> {
+/// `access` of a scoped package's first publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NpmAccess {
+    Public,
+    Restricted,
+}
+
+pub struct NpmClient<'a> {
     pub client: &'a reqwest::Client,
     /// Ends with `/`.
     pub url: &'a str,
@@ -85,7 +92,7 @@ pub enum Published {
     Exists(String),
 }
 
-impl Registry<'_> {
+impl NpmClient<'_> {
     /// The shasum of `version` when the registry has it.
     pub async fn version_shasum(&self, name: &str, version: &str) -> Result<Option<String>> {
         let url = format!("{}{}", self.url, escaped_name(name));

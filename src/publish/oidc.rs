@@ -8,7 +8,13 @@
 use super::http::{self, REFUSED};
 use crate::error::{Error, Result};
 use crate::output::Printer;
-use crate::settings::publish::IdTokenRequest;
+
+/// `ACTIONS_ID_TOKEN_REQUEST_URL` and its bearer token.
+#[derive(Debug, Clone)]
+pub struct IdTokenRequest {
+    pub url: String,
+    pub token: String,
+}
 
 /// Asks GitHub for an ID token for `audience`.
 pub async fn github_id_token(

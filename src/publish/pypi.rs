@@ -78,21 +78,20 @@ impl Index<'_> {
         let url = resolve(&page_url, &href);
         // Pages list one digest (pypiserver: md5 by default); any other than
         // sha256 means downloading the file to compare.
-        let sha256 = match href.split_once("#sha256=") {
-            Some((_, digest)) => digest.to_ascii_lowercase(),
-            None => {
-                let bytes = self
-                    .client
-                    .get(url.split('#').next().unwrap_or(&url))
-                    .send()
-                    .await
-                    .and_then(|r| r.error_for_status())
-                    .map_err(|e| http::unreachable("package index", &url, &e))?
-                    .bytes()
-                    .await
-                    .map_err(|e| http::unreachable("package index", &url, &e))?;
-                super::artifacts::hex(&Sha256::digest(&bytes))
-            }
+        let sha256 = if let Some((_, digest)) = href.split_once("#sha256=") {
+            digest.to_ascii_lowercase()
+        } else {
+            let bytes = self
+                .client
+                .get(url.split('#').next().unwrap_or(&url))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| http::unreachable("package index", &url, &e))?
+                .bytes()
+                .await
+                .map_err(|e| http::unreachable("package index", &url, &e))?;
+            super::artifacts::hex(&Sha256::digest(&bytes))
         };
         Ok(Some(Listed {
             url: url.split('#').next().unwrap_or(&url).to_string(),

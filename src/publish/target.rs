@@ -4,12 +4,12 @@
 //! answered here, so the publish command never asks which one it has.
 
 use super::artifacts::{self, Artifact, normalize_name};
+use super::npm::NpmAccess;
+use super::oidc::IdTokenRequest;
 use super::version::{self, Declared, Release, Scheme};
 use super::{npm, oidc, pypi};
 use crate::error::Result;
 use crate::output::Printer;
-use crate::settings::config::NpmAccess;
-use crate::settings::publish::IdTokenRequest;
 use std::path::Path;
 
 /// One registry, with what gantry needs to talk to it.
@@ -114,34 +114,20 @@ impl Target<'_> {
             Target::Pypi {
                 upload_url,
                 index_url,
-            } => {
-                let index = pypi::Index {
-                    client,
-                    upload_url,
-                    index_url,
-                    token,
-                };
-                Ok(index
-                    .find(&artifact.name, &artifact.file_name)
-                    .await?
-                    .map(|l| Listed {
-                        digest: l.sha256,
-                        url: l.url,
-                    }))
-            }
-            Target::Npm { registry, .. } => {
-                let r = npm::Registry {
-                    client,
-                    url: registry,
-                    token,
-                };
-                Ok(r.version_shasum(&artifact.name, &artifact.version)
-                    .await?
-                    .map(|digest| Listed {
-                        digest,
-                        url: npm_url(registry, &artifact.name, &artifact.version),
-                    }))
-            }
+            } => Ok(pypi_index(client, upload_url, index_url, token)
+                .find(&artifact.name, &artifact.file_name)
+                .await?
+                .map(|l| Listed {
+                    digest: l.sha256,
+                    url: l.url,
+                })),
+            Target::Npm { registry, .. } => Ok(npm_client(client, registry, token)
+                .version_shasum(&artifact.name, &artifact.version)
+                .await?
+                .map(|digest| Listed {
+                    digest,
+                    url: npm_url(registry, &artifact.name, &artifact.version),
+                })),
         }
     }
 
@@ -156,12 +142,7 @@ impl Target<'_> {
                 upload_url,
                 index_url,
             } => {
-                let index = pypi::Index {
-                    client,
-                    upload_url,
-                    index_url,
-                    token,
-                };
+                let index = pypi_index(client, upload_url, index_url, token);
                 Ok(match index.upload(artifact).await? {
                     pypi::Uploaded::Published => Uploaded::Published,
                     pypi::Uploaded::Exists(m) => Uploaded::Exists(m),
@@ -172,19 +153,18 @@ impl Target<'_> {
                 access,
                 tag,
             } => {
-                let dist_tag = tag.map(str::to_string).unwrap_or_else(|| {
-                    if version::is_prerelease(Scheme::Semver, &artifact.version) {
-                        "next".into()
-                    } else {
-                        "latest".into()
-                    }
-                });
+                let dist_tag = tag.map_or_else(
+                    || {
+                        if version::is_prerelease(Scheme::Semver, &artifact.version) {
+                            "next".into()
+                        } else {
+                            "latest".into()
+                        }
+                    },
+                    str::to_string,
+                );
                 let doc = npm::document(artifact, registry, &dist_tag, access);
-                let r = npm::Registry {
-                    client,
-                    url: registry,
-                    token,
-                };
+                let r = npm_client(client, registry, token);
                 Ok(match r.publish(&artifact.name, &doc).await? {
                     npm::Published::Published => Uploaded::Published,
                     npm::Published::Exists(m) => Uploaded::Exists(m),
@@ -245,7 +225,7 @@ impl Target<'_> {
                     problems.push(format!(
                         "{f}: holds package `{}` but {} names `{name}`",
                         a.name,
-                        declared.map(|d| d.file.as_str()).unwrap_or("")
+                        declared.map_or("", |d| d.file.as_str())
                     ));
                 }
             }
@@ -277,5 +257,33 @@ fn npm_url(registry: &str, name: &str, version: &str) -> String {
         format!("https://www.npmjs.com/package/{name}/v/{version}")
     } else {
         format!("{registry}{}", npm::escaped_name(name))
+    }
+}
+
+/// PyPI's endpoints with the client and token of one publish.
+fn pypi_index<'a>(
+    client: &'a reqwest::Client,
+    upload_url: &'a str,
+    index_url: &'a str,
+    token: Option<&'a str>,
+) -> pypi::Index<'a> {
+    pypi::Index {
+        client,
+        upload_url,
+        index_url,
+        token,
+    }
+}
+
+/// An npm registry with the client and token of one publish.
+fn npm_client<'a>(
+    client: &'a reqwest::Client,
+    registry: &'a str,
+    token: Option<&'a str>,
+) -> npm::NpmClient<'a> {
+    npm::NpmClient {
+        client,
+        url: registry,
+        token,
     }
 }

@@ -3,9 +3,35 @@
 //! errors turned into typed errors.
 
 use super::ops::Operation;
-use crate::settings::deploy_railway::Token;
+use crate::environment as env;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
+
+/// How gantry authenticates; both kinds are secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// `RAILWAY_TOKEN`: a project token, sent as `Project-Access-Token`; it
+    /// implies the project and the environment.
+    Project(String),
+    /// `RAILWAY_API_TOKEN`: an account or team token, sent as a bearer token.
+    Account(String),
+}
+
+impl Token {
+    pub fn value(&self) -> &str {
+        match self {
+            Token::Project(t) | Token::Account(t) => t,
+        }
+    }
+
+    /// The variable it came from, for messages.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Token::Project(_) => env::RAILWAY_TOKEN,
+            Token::Account(_) => env::RAILWAY_API_TOKEN,
+        }
+    }
+}
 
 /// Attempts per request before giving up (the first one included).
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -258,7 +284,7 @@ fn round_ms(d: Duration) -> Duration {
 
 /// The shared TLS settings, with failures in this client's terms.
 fn tls_config() -> Result<rustls::ClientConfig, RailwayError> {
-    crate::tls::client_config().map_err(RailwayError::Unreachable)
+    crate::https::client_config().map_err(RailwayError::Unreachable)
 }
 
 #[cfg(test)]

@@ -1,10 +1,23 @@
 //! From the names or ids in gantry.toml to Railway's ids, with read-only
 //! queries only (a dry run goes this far).
 
+use super::client::Token;
 use super::client::{Client, RailwayError};
 use super::ops::{self, Node};
-use crate::settings::deploy_railway::{RailwayTarget, Token};
+use serde::Deserialize;
 use serde_json::json;
+
+/// `railway = { project, environment, service }`: names or ids.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RailwayTarget {
+    /// The project's name or id; a project token (`RAILWAY_TOKEN`) implies it.
+    pub project: Option<String>,
+    /// The environment's name or id; a project token implies it.
+    pub environment: Option<String>,
+    /// The service's name or id.
+    pub service: String,
+}
 
 /// A service instance (a service in one environment) and its current state.
 #[derive(Debug, Clone)]

@@ -178,7 +178,7 @@ impl Cx<'_, '_> {
                     .errors
                     .push(format!("{at}: {inner} is an object: select its fields")),
                 (Some("OBJECT" | "INTERFACE"), false) => {
-                    self.selection(&inner, &f.selection_set, &at)
+                    self.selection(&inner, &f.selection_set, &at);
                 }
                 (Some(_), false) => self
                     .errors
@@ -204,7 +204,7 @@ impl Cx<'_, '_> {
                 None => self.errors.push(format!("{at}: ${name} is not declared")),
             },
             Value::Null if expected.ends_with('!') => {
-                self.errors.push(format!("{at}: null given for {expected}"))
+                self.errors.push(format!("{at}: null given for {expected}"));
             }
             Value::Null => {}
             Value::List(items) if expected.trim_end_matches('!').starts_with('[') => {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// How a deployment ended, as far as gantry is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum DeployVerdict {
     /// `SUCCESS`: the new deployment serves.
     Success,
     /// `SLEEPING`: it deployed and then slept for lack of traffic (serverless).
@@ -26,23 +26,23 @@ pub enum Outcome {
     Cancelled(String),
 }
 
-impl Outcome {
+impl DeployVerdict {
     /// Whether the pipeline may go on.
     pub fn passed(&self) -> bool {
-        matches!(self, Outcome::Success | Outcome::Sleeping)
+        matches!(self, DeployVerdict::Success | DeployVerdict::Sleeping)
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Outcome::Success => "SUCCESS".into(),
-            Outcome::Sleeping => "SLEEPING (deployed, asleep until traffic comes)".into(),
-            Outcome::Failed(s) => s.clone(),
-            Outcome::NeedsApproval => {
+            DeployVerdict::Success => "SUCCESS".into(),
+            DeployVerdict::Sleeping => "SLEEPING (deployed, asleep until traffic comes)".into(),
+            DeployVerdict::Failed(s) => s.clone(),
+            DeployVerdict::NeedsApproval => {
                 "NEEDS_APPROVAL (approve it in Railway, then run again)".into()
             }
-            Outcome::Skipped => "SKIPPED (Railway did not deploy it)".into(),
-            Outcome::TimedOut(s) => format!("timed out (last status {s})"),
-            Outcome::Cancelled(s) => format!(
+            DeployVerdict::Skipped => "SKIPPED (Railway did not deploy it)".into(),
+            DeployVerdict::TimedOut(s) => format!("timed out (last status {s})"),
+            DeployVerdict::Cancelled(s) => format!(
                 "not watched to the end: gantry was cancelled while it was {s}; Railway carries on with it"
             ),
         }
@@ -51,13 +51,13 @@ impl Outcome {
 
 /// The outcome a status means, or `None` while the deployment is on its way
 /// (`QUEUED`, `WAITING`, `INITIALIZING`, `BUILDING`, `DEPLOYING`, `REMOVING`, ...).
-pub fn classify(status: &str) -> Option<Outcome> {
+pub fn classify(status: &str) -> Option<DeployVerdict> {
     match status {
-        "SUCCESS" => Some(Outcome::Success),
-        "SLEEPING" => Some(Outcome::Sleeping),
-        "FAILED" | "CRASHED" | "REMOVED" => Some(Outcome::Failed(status.to_string())),
-        "NEEDS_APPROVAL" => Some(Outcome::NeedsApproval),
-        "SKIPPED" => Some(Outcome::Skipped),
+        "SUCCESS" => Some(DeployVerdict::Success),
+        "SLEEPING" => Some(DeployVerdict::Sleeping),
+        "FAILED" | "CRASHED" | "REMOVED" => Some(DeployVerdict::Failed(status.to_string())),
+        "NEEDS_APPROVAL" => Some(DeployVerdict::NeedsApproval),
+        "SKIPPED" => Some(DeployVerdict::Skipped),
         _ => None,
     }
 }
@@ -70,7 +70,7 @@ pub struct Watched {
     pub timeout: Duration,
     pub status: Option<String>,
     pub static_url: Option<String>,
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<DeployVerdict>,
 }
 
 impl Watched {
@@ -101,7 +101,7 @@ pub async fn watch_all(
         if crate::cancel::requested().is_some() {
             for w in watched.iter_mut().filter(|w| w.outcome.is_none()) {
                 let last = w.status.clone().unwrap_or_else(|| "QUEUED".into());
-                w.outcome = Some(Outcome::Cancelled(last));
+                w.outcome = Some(DeployVerdict::Cancelled(last));
             }
             return Ok(());
         }
@@ -119,14 +119,14 @@ pub async fn watch_all(
             }
             w.outcome = classify(&d.status);
             if w.outcome.is_none() && started.elapsed() >= w.timeout {
-                w.outcome = Some(Outcome::TimedOut(d.status));
+                w.outcome = Some(DeployVerdict::TimedOut(d.status));
             }
         }
         if watched.iter().all(|w| w.outcome.is_some()) {
             return Ok(());
         }
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(interval) => {}
             _ = crate::cancel::cancelled() => {}
         }
     }
@@ -165,10 +165,10 @@ mod tests {
         ] {
             assert_eq!(classify(s), None, "{s}");
         }
-        assert_eq!(classify("SUCCESS"), Some(Outcome::Success));
+        assert_eq!(classify("SUCCESS"), Some(DeployVerdict::Success));
         assert!(classify("SLEEPING").unwrap().passed());
         for s in ["FAILED", "CRASHED", "REMOVED"] {
-            assert_eq!(classify(s), Some(Outcome::Failed(s.into())));
+            assert_eq!(classify(s), Some(DeployVerdict::Failed(s.into())));
         }
         assert!(!classify("NEEDS_APPROVAL").unwrap().passed());
         assert!(!classify("SKIPPED").unwrap().passed());

@@ -2,14 +2,17 @@
 //! "Configuration"; unknown keys are rejected (with the closest valid key).
 
 use super::values::{duration, one_or_many};
+pub use crate::aws::ecr::TagMutability;
 use crate::gate::matcher::Matcher;
+use crate::publish::npm::NpmAccess;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::time::Duration;
 use toml::Spanned;
 
 /// The value types live in `values`; re-exported for the sections that name them.
-pub use super::values::{Name, PathGlob, ProjectRef, RunCommand};
+pub use super::values::{Name, PathGlob, ProjectRef};
+pub use crate::gate::exec::RunCommand;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -116,13 +119,6 @@ pub struct SecretSource {
     pub env: Option<String>,
     /// A file holding the value, relative to `gantry.toml`.
     pub file: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TagMutability {
-    Mutable,
-    Immutable,
 }
 
 /// Credentials of a registry, read from environment variables.
@@ -313,13 +309,6 @@ pub struct NpmConfig {
     pub tag: Option<String>,
     /// The variable holding the access token; default `NPM_TOKEN`.
     pub token_env: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NpmAccess {
-    Public,
-    Restricted,
 }
 
 /// What to do with a version already published with other contents.

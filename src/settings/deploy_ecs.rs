@@ -175,7 +175,7 @@ pub fn resolve(
 }
 
 fn source(project: &Project, ecs: &EcsTarget) -> Source {
-    match ecs.task_definition.as_ref().map(|s| s.get_ref()) {
+    match ecs.task_definition.as_ref().map(toml::Spanned::get_ref) {
         None => Source::Current,
         Some(s) if s.starts_with("arn:") => Source::Arn(s.clone()),
         Some(path) => Source::File(project.root.join(path)),

@@ -4,6 +4,8 @@
 use super::Project;
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
+pub use crate::railway::client::Token;
+pub use crate::railway::resolve::RailwayTarget;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -13,18 +15,6 @@ pub const DEFAULT_API_URL: &str = "https://backboard.railway.com/graphql/v2";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How often a deployment's status is asked for.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
-
-/// `railway = { project, environment, service }`: names or ids.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RailwayTarget {
-    /// The project's name or id; a project token (`RAILWAY_TOKEN`) implies it.
-    pub project: Option<String>,
-    /// The environment's name or id; a project token implies it.
-    pub environment: Option<String>,
-    /// The service's name or id.
-    pub service: String,
-}
 
 /// What a Railway deployment deploys when no image is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -42,32 +32,6 @@ pub enum Source {
     /// The digest `gantry push` pushed for this `[images.*]` entry.
     Image(String),
     Mode(RailwayMode),
-}
-
-/// How gantry authenticates; both kinds are secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Token {
-    /// `RAILWAY_TOKEN`: a project token, sent as `Project-Access-Token`; it
-    /// implies the project and the environment.
-    Project(String),
-    /// `RAILWAY_API_TOKEN`: an account or team token, sent as a bearer token.
-    Account(String),
-}
-
-impl Token {
-    pub fn value(&self) -> &str {
-        match self {
-            Token::Project(t) | Token::Account(t) => t,
-        }
-    }
-
-    /// The variable it came from, for messages.
-    pub fn variable(&self) -> &'static str {
-        match self {
-            Token::Project(_) => env::RAILWAY_TOKEN,
-            Token::Account(_) => env::RAILWAY_API_TOKEN,
-        }
-    }
 }
 
 /// One `[deploy.<name>]` with `railway`.

@@ -54,7 +54,7 @@ impl OneOff {
     /// directory, required, with the default timeout and no `paths`, `env`,
     /// secrets or matcher. JUnit reports are read only when named.
     fn gate(&self, project: &Project) -> Gate {
-        let program = self.argv.first().map(String::as_str).unwrap_or("command");
+        let program = self.argv.first().map_or("command", String::as_str);
         let name = std::path::Path::new(program)
             .file_name()
             .map_or_else(|| program.to_string(), |n| n.to_string_lossy().into_owned());
@@ -149,7 +149,7 @@ impl GateSettings {
         if let Some(one_off) = one_off {
             gates.push(one_off.gate(project));
         }
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let jobs = match jobs {
             Some(0) => return Err(Error::usage("--jobs must be at least 1", None)),
             Some(n) => n,

@@ -158,7 +158,7 @@ fn jobs(requested: Option<usize>) -> Result<usize> {
     match requested {
         Some(0) => Err(Error::usage("--jobs must be at least 1", None)),
         Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        None => Ok(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)),
     }
 }
 

@@ -4,6 +4,7 @@
 use super::Project;
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
+pub use crate::supabase::database::{Database, HostPort};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,61 +38,6 @@ pub struct MigrateSettings {
     pub seeds: Vec<String>,
     /// Extra CA certificate: verify the server's certificate and host name.
     pub ssl_root_cert: Option<PathBuf>,
-}
-
-/// Where the database is.
-#[derive(Debug, Clone)]
-pub enum Database {
-    /// A PostgreSQL URL (or `key=value` connection string).
-    Url {
-        url: String,
-        /// Where it came from: `--db-url` or the variable's name.
-        source: String,
-    },
-    /// A Supabase project: its direct host first, its session pooler when
-    /// the direct host cannot be reached.
-    Project {
-        project_ref: String,
-        password: String,
-        direct: HostPort,
-        pooler: Option<HostPort>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPort {
-    pub host: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for HostPort {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
-}
-
-impl HostPort {
-    /// `host`, `host:port`, `[v6]:port`.
-    pub fn parse(text: &str, default_port: u16) -> Option<HostPort> {
-        let text = text.trim();
-        let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-            let (host, after) = rest.split_once(']')?;
-            match after.strip_prefix(':') {
-                Some(p) => (host, p.parse().ok()?),
-                None if after.is_empty() => (host, default_port),
-                None => return None,
-            }
-        } else {
-            match text.rsplit_once(':') {
-                Some((h, p)) if !h.contains(':') => (h, p.parse().ok()?),
-                _ => (text, default_port),
-            }
-        };
-        (!host.is_empty()).then(|| HostPort {
-            host: host.to_string(),
-            port,
-        })
-    }
 }
 
 /// What the command line says about a migration run (`gantry migrate`'s
@@ -192,9 +138,12 @@ impl MigrateSettings {
             );
             (None, why)
         };
-        let seeds = cfg
-            .and_then(|c| c.seeds.clone())
-            .unwrap_or_else(|| DEFAULT_SEEDS.iter().map(|s| s.to_string()).collect());
+        let seeds = cfg.and_then(|c| c.seeds.clone()).unwrap_or_else(|| {
+            DEFAULT_SEEDS
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect()
+        });
         Ok(MigrateSettings {
             dir,
             dir_label,
@@ -292,12 +241,12 @@ mod tests {
         let (_d, p) = project(
             "[migrate]\nproject-ref = \"abcdef\"\npooler-host = \"aws-0-eu-west-1.pooler.supabase.com\"\n",
         );
-        let e =
-            MigrateSettings::resolve(&p, &Environment::default(), &Default::default()).unwrap_err();
+        let e = MigrateSettings::resolve(&p, &Environment::default(), &MigrateFlags::default())
+            .unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("SUPABASE_DB_PASSWORD"), "{e}");
         let env = Environment::from_pairs([("SUPABASE_DB_PASSWORD", "pw-secret")]);
-        let s = MigrateSettings::resolve(&p, &env, &Default::default()).unwrap();
+        let s = MigrateSettings::resolve(&p, &env, &MigrateFlags::default()).unwrap();
         match &s.database {
             Some(Database::Project { direct, pooler, .. }) => {
                 assert_eq!(direct.to_string(), "db.abcdef.supabase.co:5432");
@@ -314,7 +263,8 @@ mod tests {
     #[test]
     fn nothing_configured_is_explained() {
         let (_d, p) = project("[migrate]\ndb-url-env = \"PROD_DB_URL\"\nlock-timeout = \"5s\"\n");
-        let s = MigrateSettings::resolve(&p, &Environment::default(), &Default::default()).unwrap();
+        let s = MigrateSettings::resolve(&p, &Environment::default(), &MigrateFlags::default())
+            .unwrap();
         assert!(s.database.is_none());
         assert!(
             s.unconfigured.contains("PROD_DB_URL is not set"),

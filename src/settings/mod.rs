@@ -205,8 +205,7 @@ pub fn load(path: &Path) -> Result<Project> {
     let config = parse(path, &text)?;
     let root = path
         .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let root = root.canonicalize().unwrap_or(root);
     let project = Project {
         root,

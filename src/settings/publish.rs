@@ -3,11 +3,13 @@
 //! `gantry.toml`, the run's facts and the environment.
 
 use super::Project;
-use super::config::{Existing, NpmAccess, PublishConfig, RunCommand};
-use crate::context::{RefType, RunContext};
+use super::config::{Existing, PublishConfig, RunCommand};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
+use crate::publish::npm::NpmAccess;
+use crate::publish::oidc::IdTokenRequest;
 use crate::publish::target::Target;
+use crate::run_context::{RefType, RunContext};
 use std::path::PathBuf;
 
 /// PyPI's upload endpoint (the legacy upload API).
@@ -26,13 +28,6 @@ pub struct PublishSettings {
     pub tag_source: String,
     /// GitHub Actions' OIDC endpoint (trusted publishing), when granted.
     pub id_token: Option<IdTokenRequest>,
-}
-
-/// `ACTIONS_ID_TOKEN_REQUEST_URL` and its bearer token.
-#[derive(Debug, Clone)]
-pub struct IdTokenRequest {
-    pub url: String,
-    pub token: String,
 }
 
 #[derive(Debug, Clone)]

@@ -89,14 +89,14 @@ impl ScanSettings {
         };
         let cfg = project.config.scan.as_ref().unwrap_or(&default);
         let root = &project.root;
-        let fail_at = args
-            .fail_at
-            .map(|s| severity(Some(s), Severity::High))
-            .unwrap_or_else(|| severity(cfg.fail_at, Severity::High));
-        let show_at = args
-            .show_at
-            .map(|s| severity(Some(s), Severity::Low))
-            .unwrap_or_else(|| severity(cfg.show_at, Severity::Low));
+        let fail_at = args.fail_at.map_or_else(
+            || severity(cfg.fail_at, Severity::High),
+            |s| severity(Some(s), Severity::High),
+        );
+        let show_at = args.show_at.map_or_else(
+            || severity(cfg.show_at, Severity::Low),
+            |s| severity(Some(s), Severity::Low),
+        );
         let classes = Classes {
             vulnerabilities: cfg.vulnerabilities,
             secrets: cfg.secrets,

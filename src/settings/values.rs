@@ -57,53 +57,6 @@ impl fmt::Display for Name {
     }
 }
 
-/// `run = "pytest -q"` or `run = ["pytest", "-q"]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunCommand {
-    Shell(String),
-    Argv(Vec<String>),
-}
-
-impl RunCommand {
-    pub fn display(&self) -> String {
-        match self {
-            RunCommand::Shell(s) => s.clone(),
-            RunCommand::Argv(a) => a.join(" "),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for RunCommand {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RunCommand;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a shell command string or a non-empty list of strings")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<RunCommand, E> {
-                if s.trim().is_empty() {
-                    return Err(E::custom("`run` is empty: give the command to run"));
-                }
-                Ok(RunCommand::Shell(s.to_string()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RunCommand, A::Error> {
-                let mut argv = Vec::new();
-                while let Some(arg) = seq.next_element::<String>()? {
-                    argv.push(arg);
-                }
-                if argv.is_empty() {
-                    return Err(de::Error::custom(
-                        "`run` is an empty list: give the program and its arguments",
-                    ));
-                }
-                Ok(RunCommand::Argv(argv))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// A glob over repository paths: `*` and `?` stay within one directory, `**`
 /// crosses any number of them.
 #[derive(Debug, Clone)]

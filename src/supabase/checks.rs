@@ -53,16 +53,20 @@ pub fn compare(files: &[MigrationFile], applied: &[Applied], include_all: bool) 
     let (mut i, mut j) = (0, 0);
     while i < remote.len() && j < files.len() {
         let (r, l) = (&remote[i].version, &files[j].version);
-        if r == l {
-            check_drift(&mut c, j, &files[j], remote[i]);
-            i += 1;
-            j += 1;
-        } else if r < l {
-            c.missing_locally.push(r.clone());
-            i += 1;
-        } else {
-            c.out_of_order.push(j);
-            j += 1;
+        match r.cmp(l) {
+            std::cmp::Ordering::Equal => {
+                check_drift(&mut c, j, &files[j], remote[i]);
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => {
+                c.missing_locally.push(r.clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                c.out_of_order.push(j);
+                j += 1;
+            }
         }
     }
     if j == files.len() {

@@ -9,9 +9,9 @@
 //! tell "unreachable" (fall back) from "refused the password" (stop), and say
 //! which host it used.
 
-use super::tls::TlsSpec;
+use super::database::{Database, HostPort};
+use super::sslmode::TlsSpec;
 use crate::error::{Error, Result};
-use crate::settings::migrate::{Database, HostPort};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -166,10 +166,7 @@ pub fn parse_url(url: &str, source: &str) -> Result<(Config, TlsParams, Vec<Stri
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
         return Err(Error::usage(
-            match named {
-                true => format!("{source} is not a PostgreSQL URL: it starts with `{scheme}://`"),
-                false => format!("{source} is not a PostgreSQL URL"),
-            },
+            if named { format!("{source} is not a PostgreSQL URL: it starts with `{scheme}://`") } else { format!("{source} is not a PostgreSQL URL") },
             Some("gantry migrate applies migrations to PostgreSQL (Supabase): write it as postgresql://user:password@host:5432/postgres".into()),
         ));
     }
@@ -464,7 +461,7 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices, Pee
                         }
                         Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
                         Err(_) => {
-                            errors.push(format!("{addr}: no answer within {}s", timeout.as_secs()))
+                            errors.push(format!("{addr}: no answer within {}s", timeout.as_secs()));
                         }
                     }
                 }

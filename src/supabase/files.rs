@@ -149,7 +149,7 @@ fn is_legacy_init(file_name: &str) -> bool {
     LEGACY_INIT
         .captures(file_name)
         .and_then(|c| c[1].parse::<u64>().ok())
-        .is_some_and(|ts| ts < 20211209000000)
+        .is_some_and(|ts| ts < 20_211_209_000_000)
 }
 
 /// Versions used by more than one file: the history table's primary key

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod checks;
 pub mod connect;
+pub mod database;
 pub mod files;
 pub mod history;
 pub mod located;
@@ -18,5 +19,5 @@ pub mod lock;
 pub mod seeds;
 pub mod session;
 pub mod split;
-pub mod tls;
+pub mod sslmode;
 pub mod txn;

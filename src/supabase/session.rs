@@ -17,7 +17,7 @@ pub async fn prepare(client: &tokio_postgres::Client, read_only: bool) -> Result
     let version: String = row.get(0);
     let number: i32 = row.get(1);
     let version = version.split_whitespace().next().unwrap_or("").to_string();
-    if number >= 140000 {
+    if number >= 140_000 {
         // Best effort: a server that refuses it still works.
         let _ = client
             .batch_execute("SET client_connection_check_interval = '1s'")

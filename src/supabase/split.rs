@@ -481,13 +481,12 @@ mod tests {
         let (mut s, mut start) = (S::Ready, 0);
         for (i, r) in sql.char_indices() {
             let end = i + r.len_utf8();
-            match next(s, r, &sql[start..end]) {
-                Some(n) => s = n,
-                None => {
-                    out.push(&sql[start..end]);
-                    start = end;
-                    s = S::Ready;
-                }
+            if let Some(n) = next(s, r, &sql[start..end]) {
+                s = n;
+            } else {
+                out.push(&sql[start..end]);
+                start = end;
+                s = S::Ready;
             }
         }
         out.push(&sql[start..]);

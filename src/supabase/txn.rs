@@ -42,7 +42,7 @@ pub enum Plan {
 pub fn control(text: &str) -> Option<Control> {
     let words = leading_words(text, 2);
     let first = words.first()?.as_str();
-    let second = words.get(1).map(String::as_str).unwrap_or("");
+    let second = words.get(1).map_or("", String::as_str);
     match first {
         // `BEGIN ATOMIC` never starts a statement; `BEGIN` always opens one.
         "BEGIN" => Some(Control::Open),

@@ -138,7 +138,7 @@ pub fn args(subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
     match subject {
         Subject::Image(r) => a.extend(["image".into(), r.clone()]),
         Subject::Archive(p) => {
-            a.extend(["image".into(), "--input".into(), p.display().to_string()])
+            a.extend(["image".into(), "--input".into(), p.display().to_string()]);
         }
         Subject::Fs(p) => a.extend(["fs".into(), p.display().to_string()]),
         Subject::Config(p) => a.extend(["config".into(), p.display().to_string()]),
@@ -254,12 +254,11 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
             .into_iter()
             .rev()
             .collect();
-        let how = match status.code() {
-            Some(c) => format!("exit status {c}"),
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                format!("killed by signal {}", status.signal().unwrap_or(0))
-            }
+        let how = if let Some(c) = status.code() {
+            format!("exit status {c}")
+        } else {
+            use std::os::unix::process::ExitStatusExt;
+            format!("killed by signal {}", status.signal().unwrap_or(0))
         };
         return Err(Error::external(
             "Trivy",

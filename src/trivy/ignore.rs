@@ -72,10 +72,7 @@ impl Rule {
         let path_ok = self.paths.is_empty()
             || s.path.is_some_and(|p| {
                 self.paths.iter().any(|g| {
-                    globset::Glob::new(g)
-                        .map(|g| g.compile_matcher().is_match(p))
-                        .unwrap_or(false)
-                        || g == p
+                    globset::Glob::new(g).is_ok_and(|g| g.compile_matcher().is_match(p)) || g == p
                 })
             });
         let purl_ok = self.purls.is_empty()

@@ -244,7 +244,7 @@ pub struct Suppressed {
 
 /// The judged findings of one report.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Outcome {
+pub struct Judgement {
     /// Findings that count, every severity.
     pub counted: Vec<Finding>,
     /// Removed by an ignore entry that is still valid.
@@ -256,7 +256,7 @@ pub struct Outcome {
     pub expired: Vec<Ignored>,
 }
 
-impl Outcome {
+impl Judgement {
     pub fn count(&self, s: Severity) -> usize {
         self.counted.iter().filter(|f| f.severity == s).count()
     }
@@ -277,8 +277,8 @@ impl Outcome {
 }
 
 impl Policy {
-    pub fn judge(&self, report: &Report) -> Outcome {
-        let mut out = Outcome::default();
+    pub fn judge(&self, report: &Report) -> Judgement {
+        let mut out = Judgement::default();
         for f in findings(report) {
             if !self.classes.allows(f.kind) {
                 continue;
@@ -387,7 +387,7 @@ mod tests {
         counts
     }
 
-    fn counts(o: &Outcome) -> BTreeMap<String, usize> {
+    fn counts(o: &Judgement) -> BTreeMap<String, usize> {
         Severity::ALL
             .iter()
             .map(|s| (s.as_str().to_string(), o.count(*s)))

@@ -307,7 +307,7 @@ pub(crate) mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if raw.get("SchemaVersion").and_then(|v| v.as_u64()) == Some(2) {
+            if raw.get("SchemaVersion").and_then(serde_json::Value::as_u64) == Some(2) {
                 let report = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_eq!(
                     report.results.len(),

@@ -54,12 +54,11 @@ fn render(findings: &[(&Input, &Finding)], trivy_version: &str, left_out: usize)
     let mut rules: IndexMap<String, Value> = IndexMap::new();
     let mut results = Vec::new();
     for (input, f) in findings {
-        let index = match rules.get_index_of(&f.id) {
-            Some(i) => i,
-            None => {
-                rules.insert(f.id.clone(), rule(f));
-                rules.len() - 1
-            }
+        let index = if let Some(i) = rules.get_index_of(&f.id) {
+            i
+        } else {
+            rules.insert(f.id.clone(), rule(f));
+            rules.len() - 1
         };
         let (uri, line) = location(input, f);
         let line = line.unwrap_or(1);

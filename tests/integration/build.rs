@@ -1,5 +1,6 @@
 //! `gantry build` against the real Docker Engine.
 
+use crate::support::scrub::scrub;
 use crate::support::services::{busybox_image, docker, docker_available, image_files};
 use crate::support::{Project, Runner};
 use serde_json::json;
@@ -201,24 +202,26 @@ fn configuration_mistakes_are_located_before_any_build() {
     );
     p.write("api/app.py", "");
     let r = p.gantry().args(["build"]).run().code(2);
-    assert!(
-        r.stderr
-            .contains("gantry.toml:2:11: images.api: no Dockerfile at"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:2:11: images.api: no Dockerfile at [PROJECT]/api/Dockerfile
+      |
+    2 | context = "api"
+      |           ^
+    hint: set `dockerfile` (relative to gantry.toml) or add <context>/Dockerfile
+    "###);
 
     p.write(
         "gantry.toml",
         "[images.api]\ncontext = \"nowhere\"\nrepository = \"x/api\"\n",
     );
     let r = p.gantry().args(["build"]).run().code(2);
-    assert!(
-        r.stderr
-            .contains("images.api.context: `nowhere` is not a directory"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:2:11: images.api.context: `nowhere` is not a directory
+      |
+    2 | context = "nowhere"
+      |           ^
+    hint: the build context is a directory, relative to gantry.toml
+    "###);
 
     std::os::unix::fs::symlink("loop", p.path().join("loop")).unwrap();
     p.write(
@@ -226,12 +229,13 @@ fn configuration_mistakes_are_located_before_any_build() {
         "[images.api]\ncontext = \"loop\"\nrepository = \"x/api\"\n",
     );
     let r = p.gantry().args(["build"]).run().code(2);
-    assert!(
-        r.stderr
-            .contains("images.api.context: `loop` is not a directory"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:2:11: images.api.context: `loop` is not a directory
+      |
+    2 | context = "loop"
+      |           ^
+    hint: the build context is a directory, relative to gantry.toml
+    "###);
 
     p.write("api/Dockerfile", "FROM scratch\n");
     p.write(
@@ -239,23 +243,26 @@ fn configuration_mistakes_are_located_before_any_build() {
         "[images.api]\ncontext = \"api\"\nrepository = \"X/Api\"\n",
     );
     let r = p.gantry().args(["build"]).run().code(2);
-    assert!(
-        r.stderr.contains("`X/Api` is not a valid repository name"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:3:14: images.api.repository: `X/Api` is not a valid repository name
+      |
+    3 | repository = "X/Api"
+      |              ^
+    hint: use lower-case letters, digits and `.`, `_`, `-`, separated by `/`, e.g. `codewarden/api`
+    "###);
 
     p.write(
         "gantry.toml",
         "[images.api]\ncontext = \"api\"\nrepository = \"x/api\"\ntags = [\"sha\", \"semvar\"]\n",
     );
     let r = p.gantry().args(["build"]).run().code(2);
-    assert!(
-        r.stderr
-            .contains("gantry.toml:4:16: images.api.tags: unknown tag rule `semvar`"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:4:16: images.api.tags: unknown tag rule `semvar`; valid rules: sha, branch, tag, semver, pr, latest, raw:<value>
+      |
+    4 | tags = ["sha", "semvar"]
+      |                ^
+    hint: see the README's tag rules
+    "###);
 }
 
 #[test]

@@ -15,15 +15,17 @@ use std::time::Duration;
 
 /// A `sleep` argument no other process on the machine uses, to find ours with `ps`.
 fn unique_sleep() -> String {
-    let n = 100_000 + (std::process::id() as u64 * 7919 + rand_ish()) % 800_000;
+    let n = 100_000 + (u64::from(std::process::id()) * 7919 + rand_ish()) % 800_000;
     format!("{n}")
 }
 
 fn rand_ish() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64
+    u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    )
 }
 
 /// Processes whose command line holds `needle`.

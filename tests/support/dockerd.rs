@@ -66,12 +66,11 @@ fn start_once(
         }
         Some(Engine26::start(root, containerd_store))
     });
-    match engine {
-        Some(e) => Some(e),
-        None => {
-            missing("the Docker 26 engine (.tools/docker26: run scripts/setup)");
-            None
-        }
+    if let Some(e) = engine {
+        Some(e)
+    } else {
+        missing("the Docker 26 engine (.tools/docker26: run scripts/setup)");
+        None
     }
 }
 

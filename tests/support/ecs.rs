@@ -11,6 +11,7 @@
 //! One cluster (`prod`) with two services (`api` and `worker`) running
 //! `codewarden-api:7` (the example's task definition).
 
+use super::calls::{self, CallLog};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -74,6 +75,8 @@ pub struct Call {
 
 pub struct EcsStandIn {
     pub endpoint: String,
+    /// Every call, in the shape every stand-in shares.
+    pub log: CallLog,
     world: Arc<Mutex<World>>,
 }
 
@@ -133,6 +136,7 @@ struct World {
     task_definitions: Vec<Value>,
     tasks: Vec<TaskRecord>,
     calls: Vec<Call>,
+    log: CallLog,
     throttle: u32,
     throttled: u32,
     ids: u32,
@@ -154,6 +158,11 @@ fn td_arn(family: &str, revision: i64) -> String {
 impl EcsStandIn {
     /// Starts on a free port; one scenario step lasts `step`.
     pub fn start(scenario: Scenario, step: Duration) -> EcsStandIn {
+        Self::start_logged(scenario, step, CallLog::new())
+    }
+
+    /// As [`EcsStandIn::start`], appending every call to `log`.
+    pub fn start_logged(scenario: Scenario, step: Duration, log: CallLog) -> EcsStandIn {
         let mut original: Value = serde_json::from_str(include_str!(
             "../../examples/monorepo/deploy/task-definition.json"
         ))
@@ -201,6 +210,7 @@ impl EcsStandIn {
                 stops_at: None,
             }],
             calls: Vec::new(),
+            log: log.clone(),
             throttle: 0,
             throttled: 0,
             ids: 0,
@@ -216,7 +226,11 @@ impl EcsStandIn {
                 std::thread::spawn(move || serve(stream, &w));
             }
         });
-        EcsStandIn { endpoint, world }
+        EcsStandIn {
+            endpoint,
+            log,
+            world,
+        }
     }
 
     /// The environment the AWS SDK needs to talk to this stand-in.
@@ -333,6 +347,29 @@ fn serve(stream: TcpStream, world: &Mutex<World>) {
     }
 }
 
+/// What a request is about: the family registered, the cluster a one-off
+/// task runs in, the `cluster/service` updated, the task definition
+/// (`family:revision`) named, or the cluster.
+fn target_of(operation: &str, body: &Value) -> String {
+    let text = |v: &Value| {
+        v.as_str()
+            .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+    };
+    if operation == "RunTask" {
+        return text(&body["cluster"]).unwrap_or_default();
+    }
+    if let Some(family) = text(&body["family"]) {
+        return family;
+    }
+    let cluster = text(&body["cluster"]).unwrap_or_default();
+    if let Some(service) = text(&body["service"]).or_else(|| text(&body["services"][0])) {
+        return format!("{cluster}/{service}");
+    }
+    text(&body["taskDefinition"])
+        .or_else(|| text(&body["task"]))
+        .unwrap_or(cluster)
+}
+
 fn error(kind: &str, message: &str) -> (u16, Value) {
     (400, json!({"__type": kind, "message": message}))
 }
@@ -344,6 +381,12 @@ impl World {
             operation: operation.to_string(),
             body: body.clone(),
         });
+        self.log.push(calls::Call::new(
+            "ecs",
+            operation,
+            &target_of(operation, &body),
+            MUTATING.contains(&operation),
+        ));
         self.tick(now);
         let named = [&body["services"][0], &body["service"], &body["serviceName"]]
             .into_iter()
@@ -504,11 +547,7 @@ impl World {
                     return error("InvalidParameterException", "TaskDefinition not found.");
                 }
                 self.ids += 1;
-                let exit = if self.scenario == Scenario::RunTaskExits1 {
-                    1
-                } else {
-                    0
-                };
+                let exit = i64::from(self.scenario == Scenario::RunTaskExits1);
                 let task = TaskRecord {
                     arn: format!(
                         "arn:aws:ecs:{REGION}:{ACCOUNT}:task/{CLUSTER}/oneoff{}",
@@ -610,7 +649,7 @@ impl World {
         self.ids += 1;
         let id = format!(
             "ecs-svc/{:019}",
-            2000000000000000000u64 + u64::from(self.ids)
+            2_000_000_000_000_000_000_u64 + u64::from(self.ids)
         );
         self.event(format!(
             "(service {svc}) has started 2 tasks: (deployment {id})."

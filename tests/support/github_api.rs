@@ -2,6 +2,7 @@
 //! go: list (paged, as GitHub pages), create and edit, with a token check;
 //! it keeps the comments and a log of every call.
 
+use super::calls::{Call, CallLog};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,8 @@ struct State {
 
 pub struct GithubApi {
     pub url: String,
+    /// Every call, in the shape every stand-in shares.
+    pub log: CallLog,
     state: Arc<Mutex<State>>,
     server: Arc<tiny_http::Server>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -29,28 +32,38 @@ pub struct GithubApi {
 impl GithubApi {
     /// Serves `owner/name`; requests must carry `Bearer <token>`.
     pub fn start(repo: &str, token: &str) -> GithubApi {
+        Self::start_logged(repo, token, CallLog::new())
+    }
+
+    /// As [`GithubApi::start`], appending every call to `log`: a `POST` or
+    /// `PATCH` (a comment written) is a mutation.
+    pub fn start_logged(repo: &str, token: &str, log: CallLog) -> GithubApi {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let state = Arc::new(Mutex::new(State {
             next_id: 1001,
             ..State::default()
         }));
-        let (s, st) = (server.clone(), state.clone());
+        let (s, st, calls) = (server.clone(), state.clone(), log.clone());
         let (repo, token) = (repo.to_string(), token.to_string());
         let thread = std::thread::spawn(move || {
             for mut req in s.incoming_requests() {
                 let mut body = String::new();
                 let _ = req.as_reader().read_to_string(&mut body);
+                let method = req.method().as_str().to_string();
+                let path = req.url().split('?').next().unwrap_or("").to_string();
+                let mutating = method == "POST" || method == "PATCH";
+                calls.push(Call::new("github", &method, &path, mutating));
                 let auth = req
                     .headers()
                     .iter()
                     .find(|h| h.field.equiv("Authorization"))
                     .map(|h| h.value.to_string())
                     .unwrap_or_default();
-                let (status, answer) = if auth != format!("Bearer {token}") {
-                    (401, json!({"message": "Bad credentials"}))
-                } else {
+                let (status, answer) = if auth == format!("Bearer {token}") {
                     handle(&st, &repo, req.method().as_str(), req.url(), &body)
+                } else {
+                    (401, json!({"message": "Bad credentials"}))
                 };
                 let resp = tiny_http::Response::from_data(answer.to_string().into_bytes())
                     .with_status_code(status)
@@ -64,6 +77,7 @@ impl GithubApi {
         });
         GithubApi {
             url,
+            log,
             state,
             server,
             thread: Some(thread),

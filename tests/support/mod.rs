@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod act;
+pub mod calls;
 pub mod dockerd;
 pub mod ecs;
 pub mod github_api;

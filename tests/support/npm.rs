@@ -10,6 +10,7 @@
 //! (`/-/npm/v1/oidc/token/exchange/package/<name>`), after which only the
 //! exchanged token may publish.
 
+use super::calls::{Call, CallLog};
 use super::services::free_port;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -48,18 +49,25 @@ pub struct NpmRegistry {
     thread: Option<std::thread::JoinHandle<()>>,
     pub port: u16,
     pub state: Arc<Mutex<State>>,
+    /// Every call, in the shape every stand-in shares.
+    pub log: CallLog,
 }
 
 impl NpmRegistry {
     /// Accepts publishes with `Authorization: Bearer <token>`.
     pub fn start(token: &str) -> NpmRegistry {
-        Self::serve(token, None)
+        Self::serve(token, None, CallLog::new())
+    }
+
+    /// As [`NpmRegistry::start`], appending every call to `log`.
+    pub fn start_logged(token: &str, log: CallLog) -> NpmRegistry {
+        Self::serve(token, None, log)
     }
 
     /// Accepts publishes only with the token minted by trusted publishing.
     pub fn start_trusted(trusted: Trusted) -> NpmRegistry {
         let minted = trusted.minted.clone();
-        Self::serve(&minted, Some(trusted))
+        Self::serve(&minted, Some(trusted), CallLog::new())
     }
 
     /// What goes into `ACTIONS_ID_TOKEN_REQUEST_URL`.
@@ -70,13 +78,15 @@ impl NpmRegistry {
         )
     }
 
-    fn serve(token: &str, trusted: Option<Trusted>) -> NpmRegistry {
+    fn serve(token: &str, trusted: Option<Trusted>, log: CallLog) -> NpmRegistry {
         let port = free_port();
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
         let state = Arc::new(Mutex::new(State::default()));
         let (s, st, token) = (server.clone(), state.clone(), token.to_string());
+        let calls = log.clone();
         let thread = std::thread::spawn(move || {
             for mut req in s.incoming_requests() {
+                calls.push(call_of(&req));
                 let (code, body) = match &trusted {
                     Some(t)
                         if req.url().starts_with("/github/")
@@ -101,6 +111,7 @@ impl NpmRegistry {
             thread: Some(thread),
             port,
             state,
+            log,
         }
     }
 
@@ -116,6 +127,26 @@ impl Drop for NpmRegistry {
             let _ = t.join();
         }
     }
+}
+
+/// A request as the shared log records it: a publish (`PUT`) is the one
+/// mutation; reads, GitHub's ID token and the exchange for a short-lived
+/// token change nothing the registry holds.
+fn call_of(req: &tiny_http::Request) -> Call {
+    let path = req.url().split('?').next().unwrap_or("");
+    if path.starts_with("/github/") {
+        return Call::new("oidc", "token", "npm:127.0.0.1", false);
+    }
+    if let Some(package) = path.strip_prefix("/-/npm/v1/oidc/token/exchange/package/") {
+        return Call::new("npm", "oidc-exchange", &package.replace("%2f", "/"), false);
+    }
+    let name = path
+        .trim_start_matches('/')
+        .replace("%2f", "/")
+        .replace("%2F", "/");
+    let method = req.method().as_str().to_string();
+    let mutating = method == "PUT";
+    Call::new("npm", &method, &name, mutating)
 }
 
 /// GitHub's ID token endpoint and the registry's exchange.

@@ -6,6 +6,7 @@
 //! is passed on to a real index (pypiserver), which only accepts the minted
 //! token, so an upload proves that the minted token was used.
 
+use super::calls::{Call, CallLog};
 use super::services::free_port;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -29,16 +30,29 @@ pub struct OidcStandIn {
     thread: Option<std::thread::JoinHandle<()>>,
     pub port: u16,
     pub seen: Arc<Mutex<Seen>>,
+    /// Every call, in the shape every stand-in shares.
+    pub log: CallLog,
 }
 
 impl OidcStandIn {
     /// `request_token` opens GitHub's endpoint; `id_token` is what it
     /// issues; `minted` is what the index mints; the rest goes to `upstream`.
     pub fn start(request_token: &str, id_token: &str, minted: &str, upstream: u16) -> OidcStandIn {
+        Self::start_logged(request_token, id_token, minted, upstream, CallLog::new())
+    }
+
+    /// As [`OidcStandIn::start`], appending every call to `log`.
+    pub fn start_logged(
+        request_token: &str,
+        id_token: &str,
+        minted: &str,
+        upstream: u16,
+        log: CallLog,
+    ) -> OidcStandIn {
         let port = free_port();
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let (s, st) = (server.clone(), seen.clone());
+        let (s, st, calls) = (server.clone(), seen.clone(), log.clone());
         let (request_token, id_token, minted) = (
             request_token.to_string(),
             id_token.to_string(),
@@ -50,6 +64,7 @@ impl OidcStandIn {
                 let auth = header(&req, "Authorization");
                 let mut body = Vec::new();
                 let _ = req.as_reader().read_to_end(&mut body);
+                calls.push(call_of(&req, &body));
                 let reply = |code: u16, v: Value| {
                     tiny_http::Response::from_data(v.to_string().into_bytes())
                         .with_status_code(code)
@@ -109,6 +124,7 @@ impl OidcStandIn {
             thread: Some(thread),
             port,
             seen,
+            log,
         }
     }
 
@@ -132,6 +148,31 @@ impl Drop for OidcStandIn {
             let _ = t.join();
         }
     }
+}
+
+/// A request as the shared log records it: GitHub's token and the index's
+/// mint change nothing; a `POST` passed on to the index is an upload of the
+/// file its multipart body names.
+fn call_of(req: &tiny_http::Request, body: &[u8]) -> Call {
+    let url = req.url();
+    if url.starts_with("/github/token") {
+        return Call::new("oidc", "token", AUDIENCE, false);
+    }
+    if url.starts_with("/_/oidc/") {
+        let op = url.trim_start_matches("/_/oidc/");
+        return Call::new("pypi", op, "", false);
+    }
+    let method = req.method().as_str();
+    if method != "POST" {
+        return Call::new("pypi", method, url, false);
+    }
+    let text = String::from_utf8_lossy(body);
+    let file = text
+        .split("filename=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    Call::new("pypi", "upload", file, true)
 }
 
 fn header(req: &tiny_http::Request, name: &'static str) -> String {

@@ -6,6 +6,7 @@
 //! It answers by `operationName`; that the documents themselves are valid is
 //! checked against Railway's published schema by gantry's unit tests.
 
+use super::calls::{self, CallLog};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -38,7 +39,10 @@ impl Service {
             name: name.to_string(),
             image: Some(format!("old.example/{name}:v1")),
             repo: None,
-            timeline: timeline.iter().map(|s| s.to_string()).collect(),
+            timeline: timeline
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             build_logs: vec![],
             deploy_logs: vec![],
             latest: Some((format!("dep-{name}-0"), "SUCCESS".into(), true)),
@@ -72,6 +76,7 @@ struct World {
     /// Operation name → how many more of its requests get a `502`.
     failing: HashMap<String, usize>,
     calls: Vec<Call>,
+    log: CallLog,
 }
 
 pub const MUTATIONS: &[&str] = &[
@@ -83,18 +88,31 @@ pub const MUTATIONS: &[&str] = &[
 
 pub struct Railway {
     pub url: String,
+    /// Every call, in the shape every stand-in shares.
+    pub log: CallLog,
     world: Arc<Mutex<World>>,
 }
 
 impl Railway {
     /// Starts the stand-in; `project_token` and `api_token` are the tokens it accepts.
     pub fn start(project_token: &str, api_token: &str, services: Vec<Service>) -> Railway {
+        Self::start_logged(project_token, api_token, services, CallLog::new())
+    }
+
+    /// As [`Railway::start`], appending every call to `log`.
+    pub fn start_logged(
+        project_token: &str,
+        api_token: &str,
+        services: Vec<Service>,
+        log: CallLog,
+    ) -> Railway {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let url = format!("http://{}/graphql/v2", listener.local_addr().unwrap());
         let world = Arc::new(Mutex::new(World {
             project_token: project_token.into(),
             api_token: api_token.into(),
             services,
+            log: log.clone(),
             ..World::default()
         }));
         let w = world.clone();
@@ -106,7 +124,7 @@ impl Railway {
                 });
             }
         });
-        Railway { url, world }
+        Railway { url, log, world }
     }
 
     /// The next `n` requests are answered `429` with `Retry-After: 1`.
@@ -141,6 +159,32 @@ impl Railway {
     pub fn service(&self, name: &str) -> Service {
         let w = self.world.lock().unwrap();
         w.services.iter().find(|s| s.name == name).unwrap().clone()
+    }
+}
+
+impl World {
+    /// The name of the service a request is about (by service id, or by the
+    /// id of one of its deployments); empty for project-wide requests.
+    fn service_named_by(&self, vars: &Value) -> String {
+        if let Some(s) = self
+            .services
+            .iter()
+            .find(|s| vars["serviceId"] == s.id.as_str())
+        {
+            return s.name.clone();
+        }
+        let id = [&vars["id"], &vars["deploymentId"]]
+            .into_iter()
+            .find_map(Value::as_str)
+            .unwrap_or_default();
+        if let Some(d) = self.deployments.get(id) {
+            return d.service.clone();
+        }
+        self.services
+            .iter()
+            .find(|s| s.latest.as_ref().is_some_and(|l| l.0 == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -186,7 +230,16 @@ fn answer(
     let mut w = world.lock().unwrap();
     let op = request["operationName"].as_str().unwrap_or("").to_string();
     let vars = request["variables"].clone();
+    let target = w.service_named_by(&vars);
+    let mutating = MUTATIONS.contains(&op.as_str());
     if w.rate_limited > 0 {
+        // Turned away: nothing changed.
+        w.log.push(calls::Call::new(
+            "railway",
+            &format!("429 {op}"),
+            &target,
+            false,
+        ));
         w.rate_limited -= 1;
         w.calls.push(Call {
             operation: "429".into(),
@@ -202,6 +255,8 @@ fn answer(
         operation: op.clone(),
         variables: vars.clone(),
     });
+    w.log
+        .push(calls::Call::new("railway", &op, &target, mutating));
     if let Some(n) = w.failing.get_mut(&op)
         && *n > 0
     {

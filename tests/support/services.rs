@@ -4,6 +4,7 @@
 //! free port in a temp dir and stops when dropped.
 
 use super::test_path;
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -65,7 +66,6 @@ pub fn busybox_image() -> &'static str {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        use std::io::Write;
         child.stdin.take().unwrap().write_all(&bytes).unwrap();
         assert!(child.wait().unwrap().success(), "docker import failed");
     });

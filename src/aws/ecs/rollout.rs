@@ -5,7 +5,7 @@
 //! [`Rollout`]; this module knows ECS, not gantry.toml.
 
 use super::taskdef;
-use super::watch::{self, Outcome, Watch};
+use super::watch::{self, RolloutEnd, Watch};
 use super::{Ecs, Service, Task};
 use crate::aws::logs::{self, Logs};
 use crate::error::{Error, Result};
@@ -48,7 +48,9 @@ pub struct Rollout {
     /// Roll back to the running revision when the rollout fails.
     pub rollback: bool,
     pub deregister_failed: bool,
-    pub keep_revisions: Option<u32>,
+    /// Revisions to deregister once the rollout succeeds (`keep-revisions`,
+    /// listed in the plan).
+    pub deregister_after_success: Vec<String>,
     /// The revision the service runs now.
     pub running_arn: String,
     pub new: NewDefinition,
@@ -266,24 +268,22 @@ pub async fn apply(
     };
 
     let (what, stopped, replaced_by) = match outcome {
-        Outcome::Completed => {
+        RolloutEnd::Completed => {
             done.explanation = format!(
                 "{}/{} runs {} (deployment completed)",
                 d.cluster,
                 d.service,
                 short_arn(&new_arn)
             );
-            if let Some(keep) = d.keep_revisions {
-                housekeeping(printer, ecs, d, &new_arn, keep).await;
-            }
+            housekeeping(printer, ecs, d, &new_arn).await;
             return Ok(done);
         }
-        Outcome::Failed {
+        RolloutEnd::Failed {
             reason,
             stopped,
             replaced_by,
         } => (reason, stopped, replaced_by),
-        Outcome::TimedOut => (
+        RolloutEnd::TimedOut => (
             format!(
                 "no verdict within {}",
                 humantime::format_duration(d.timeout)
@@ -446,7 +446,7 @@ async fn rollback(
         "rolled back"
     };
     Ok(match outcome {
-        Outcome::Completed => format!("{who} to {}", short_arn(previous)),
+        RolloutEnd::Completed => format!("{who} to {}", short_arn(previous)),
         _ => format!(
             "{who} to {}, but that rollout did not complete either: check {}",
             short_arn(previous),
@@ -524,18 +524,10 @@ async fn deregister_failed(printer: &Printer, ecs: &Ecs, d: &Rollout, arn: Optio
     }
 }
 
-/// Deregisters active revisions of the family beyond the newest `keep`
-/// (never the one just deployed). A failure here only warns: the deploy worked.
-async fn housekeeping(printer: &Printer, ecs: &Ecs, d: &Rollout, deployed: &str, keep: u32) {
-    let family = super::family_of(deployed);
-    let revisions = match ecs.active_revisions(family).await {
-        Ok(r) => r,
-        Err(e) => {
-            printer.warn(&format!("[{}] keep-revisions: {e}", d.name));
-            return;
-        }
-    };
-    for arn in revisions.iter().skip(keep.max(1) as usize) {
+/// Deregisters the revisions the plan listed for `keep-revisions` (never
+/// the one just deployed). A failure here only warns: the deploy worked.
+async fn housekeeping(printer: &Printer, ecs: &Ecs, d: &Rollout, deployed: &str) {
+    for arn in &d.deregister_after_success {
         if arn == deployed {
             continue;
         }

@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn read_only_fields_are_dropped_and_unknown_fields_kept() {
-        let text = EXAMPLE.replacen("{", "{\"someFieldFrom2030\": {\"x\": 1},", 1);
+        let text = EXAMPLE.replacen('{', "{\"someFieldFrom2030\": {\"x\": 1},", 1);
         let td = parse(&text).unwrap();
         for key in READ_ONLY {
             assert!(td.get(*key).is_none(), "{key}");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// How a watched deployment ended.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub enum RolloutEnd {
     Completed,
     /// ECS (or gantry's fail-fast) said no. `replaced_by` is the deployment
     /// ECS started instead (its circuit breaker's rollback), if any.
@@ -73,14 +73,14 @@ pub fn fatal(task: &Task) -> bool {
 }
 
 impl Watch<'_> {
-    pub async fn run(mut self) -> Result<Outcome> {
+    pub async fn run(mut self) -> Result<RolloutEnd> {
         let started = Instant::now();
         let mut n = 0;
         let mut backoff = Duration::ZERO;
         let mut last_counts = String::new();
         loop {
             if started.elapsed() >= self.timeout {
-                return Ok(Outcome::TimedOut);
+                return Ok(RolloutEnd::TimedOut);
             }
             let service = match self.ecs.service(self.cluster, self.service).await {
                 Ok(s) => s,
@@ -122,7 +122,7 @@ impl Watch<'_> {
     }
 
     /// A verdict from the deployment's rollout state, if there is one yet.
-    fn judge(&self, service: &Service, last_counts: &mut String) -> Option<Outcome> {
+    fn judge(&self, service: &Service, last_counts: &mut String) -> Option<RolloutEnd> {
         let ours = service
             .deployments
             .iter()
@@ -130,7 +130,7 @@ impl Watch<'_> {
         let primary = service.deployments.iter().find(|d| d.status == "PRIMARY");
         let Some(d) = ours else {
             // ECS drops a deployment once another one replaced it.
-            return Some(Outcome::Failed {
+            return Some(RolloutEnd::Failed {
                 reason: "the deployment was replaced by another one".into(),
                 stopped: Vec::new(),
                 replaced_by: primary.cloned(),
@@ -153,8 +153,8 @@ impl Watch<'_> {
             *last_counts = counts;
         }
         match d.rollout_state.as_deref() {
-            Some("COMPLETED") => Some(Outcome::Completed),
-            Some("FAILED") => Some(Outcome::Failed {
+            Some("COMPLETED") => Some(RolloutEnd::Completed),
+            Some("FAILED") => Some(RolloutEnd::Failed {
                 reason: d
                     .rollout_reason
                     .clone()
@@ -169,12 +169,12 @@ impl Watch<'_> {
                 && service.deployments.len() == 1
                 && d.running == d.desired
                 && d.pending == 0)
-                .then_some(Outcome::Completed),
+                .then_some(RolloutEnd::Completed),
         }
     }
 
     /// Newly stopped tasks of our revision that could not run, if any.
-    async fn stopped_tasks(&mut self) -> Result<Option<Outcome>> {
+    async fn stopped_tasks(&mut self) -> Result<Option<RolloutEnd>> {
         let arns = match self.ecs.stopped_tasks(self.cluster, self.service).await {
             Ok(a) => a,
             Err(e) if super::is_throttling(&e) => return Ok(None),
@@ -202,7 +202,7 @@ impl Watch<'_> {
         if failed.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Outcome::Failed {
+        Ok(Some(RolloutEnd::Failed {
             reason: format!(
                 "{} task(s) of the new revision stopped: {}",
                 failed.len(),

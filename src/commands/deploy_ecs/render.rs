@@ -46,6 +46,17 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
             summary: format!("{what}{count}, watch until a verdict"),
             diff: if register { None } else { p.diff.clone() },
         });
+        for arn in &p.stale {
+            changes.push(Change {
+                action: Action::Delete,
+                target: format!("task definition {}", short_arn(arn)),
+                summary: format!(
+                    "deregister once the rollout succeeds (keep-revisions = {})",
+                    d.keep_revisions.unwrap_or(1)
+                ),
+                diff: None,
+            });
+        }
     }
     Plan { changes }
 }
@@ -154,6 +165,7 @@ mod tests {
                 new: NewDefinition::Register(serde_json::json!({"family": "codewarden-api"})),
                 diff: Some("--- codewarden-api:7\n+++ new revision\n-  \"image\": \"api:1\"\n+  \"image\": \"api@sha256:2\"".into()),
                 changed: true,
+                stale: Vec::new(),
             },
             Planned {
                 deploy: &worker,
@@ -163,6 +175,7 @@ mod tests {
                 new: NewDefinition::Register(serde_json::json!({"family": "codewarden-worker"})),
                 diff: None,
                 changed: false,
+                stale: Vec::new(),
             },
         ];
         let finished = vec![Finished {

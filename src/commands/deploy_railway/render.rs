@@ -3,7 +3,7 @@
 
 use super::{Planned, dashboard_url};
 use crate::plan::{Action, Change, Plan};
-use crate::railway::watch::{Outcome, Watched};
+use crate::railway::watch::{DeployVerdict, Watched};
 use crate::report::Verdict;
 use crate::settings::deploy_railway::{RailwayMode, Source};
 
@@ -11,20 +11,19 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
     let changes = planned
         .iter()
         .map(|p| {
-            let target = match &p.resolved {
-                Some(r) => format!(
+            let target = if let Some(r) = &p.resolved {
+                format!(
                     "Railway service {}/{}/{}",
                     r.project, r.environment, r.service
-                ),
-                None => {
-                    let t = &p.deploy.target;
-                    format!(
-                        "Railway service {}/{}/{}",
-                        t.project.as_deref().unwrap_or("(token's project)"),
-                        t.environment.as_deref().unwrap_or("(token's environment)"),
-                        t.service
-                    )
-                }
+                )
+            } else {
+                let t = &p.deploy.target;
+                format!(
+                    "Railway service {}/{}/{}",
+                    t.project.as_deref().unwrap_or("(token's project)"),
+                    t.environment.as_deref().unwrap_or("(token's environment)"),
+                    t.service
+                )
             };
             let (action, mut summary) = match &p.deploy.source {
                 Source::Image(name) => {
@@ -121,7 +120,7 @@ pub(super) fn markdown(
                 let outcome = w
                     .outcome
                     .as_ref()
-                    .map(Outcome::describe)
+                    .map(DeployVerdict::describe)
                     .unwrap_or_default();
                 match p.resolved.as_ref() {
                     Some(r) => format!("[{outcome}]({})", dashboard_url(r, &w.deployment_id)),

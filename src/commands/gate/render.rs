@@ -3,18 +3,16 @@
 
 use super::Session;
 use crate::gate::select::Changes;
-use crate::gate::{Outcome, Status, format_duration, location, matcher};
-use crate::output::github::{Annotation, Level};
+use crate::gate::{GateResult, Status, format_duration, location, matcher};
+use crate::output::github::{Annotation, Level, truncate};
 use crate::output::{Format, table};
 use crate::report::Verdict;
 use crate::settings::gate::Gate;
 
 /// Lines of a failed gate's output shown outside GitHub (all of it with `-v`).
 const TAIL_LINES: usize = 60;
-/// Longest failure text put into one annotation.
-const ANNOTATION_CHARS: usize = 2000;
 
-pub(super) fn finish_line(o: &Outcome) -> String {
+pub(super) fn finish_line(o: &GateResult) -> String {
     let mark = match o.status {
         Status::Passed => "✓",
         Status::Skipped => "-",
@@ -40,7 +38,7 @@ pub(super) fn finish_line(o: &Outcome) -> String {
 
 /// The command's output: always in a collapsed group in GitHub; elsewhere
 /// the tail of a failed gate's output, or all of it with `-v`.
-pub(super) fn show_output(session: &Session, gate: &Gate, o: &Outcome) {
+pub(super) fn show_output(session: &Session, gate: &Gate, o: &GateResult) {
     if o.status == Status::Skipped {
         return;
     }
@@ -82,7 +80,7 @@ pub(super) fn show_output(session: &Session, gate: &Gate, o: &Outcome) {
 
 /// Annotations for a failed gate: each failed test and each matched problem
 /// at its file and line; a plain one when nothing could be located.
-pub(super) fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
+pub(super) fn annotate(session: &Session, gate: &Gate, o: &GateResult) {
     if !o.is_failure() {
         return;
     }
@@ -99,8 +97,7 @@ pub(super) fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
             message.push_str("\n\n");
             message.push_str(&f.details);
         }
-        let mut a = Annotation::new(level, truncate(&message, ANNOTATION_CHARS))
-            .titled(format!("{}: {}", gate.name, f.test));
+        let mut a = Annotation::new(level, message).titled(format!("{}: {}", gate.name, f.test));
         if let Some(loc) = location::of_failure(f, &gate.dir, root) {
             seen.push((loc.file.clone(), loc.line));
             a = a.at(loc.file, loc.line, loc.col);
@@ -120,7 +117,7 @@ pub(super) fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
                 p.level
             };
             session.printer.annotate(
-                Annotation::new(lvl, truncate(&p.message, ANNOTATION_CHARS))
+                Annotation::new(lvl, p.message.clone())
                     .at(file, p.line, p.col)
                     .titled(gate.name.clone()),
             );
@@ -138,21 +135,14 @@ pub(super) fn annotate(session: &Session, gate: &Gate, o: &Outcome) {
     }
 }
 
-pub(super) fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max).collect();
-    format!("{cut}…")
+pub(super) fn counts_cell(o: &GateResult) -> String {
+    o.tests.map_or_else(
+        || "-".into(),
+        |t| format!("{} / {} / {}", t.passed, t.failed, t.skipped),
+    )
 }
 
-pub(super) fn counts_cell(o: &Outcome) -> String {
-    o.tests
-        .map(|t| format!("{} / {} / {}", t.passed, t.failed, t.skipped))
-        .unwrap_or_else(|| "-".into())
-}
-
-pub(super) fn note(o: &Outcome) -> String {
+pub(super) fn note(o: &GateResult) -> String {
     match o.status {
         Status::Skipped => o.reason.clone().unwrap_or_default(),
         _ => o.first_failure().unwrap_or_default(),
@@ -160,7 +150,7 @@ pub(super) fn note(o: &Outcome) -> String {
 }
 
 /// The plain-text result table.
-pub(super) fn table(outcomes: &[Outcome]) -> String {
+pub(super) fn table(outcomes: &[GateResult]) -> String {
     let rows: Vec<[String; 5]> = outcomes
         .iter()
         .map(|o| {
@@ -187,7 +177,7 @@ pub(super) fn table(outcomes: &[Outcome]) -> String {
 
 /// The step summary section.
 pub(super) fn markdown(
-    outcomes: &[Outcome],
+    outcomes: &[GateResult],
     verdict: Verdict,
     changes: &Changes,
     any_paths: bool,
@@ -233,7 +223,7 @@ pub(super) fn markdown(
                 cell(against)
             ));
         }
-        _ => {}
+        Changes::Unknown { .. } => {}
     }
     md.push('\n');
     md
@@ -251,8 +241,8 @@ mod tests {
     use crate::gate::junit;
     use std::time::Duration;
 
-    fn sample() -> Vec<Outcome> {
-        let ran = |name: &str, status, ms, required| Outcome {
+    fn sample() -> Vec<GateResult> {
+        let ran = |name: &str, status, ms, required| GateResult {
             name: name.into(),
             required,
             status,
@@ -286,7 +276,7 @@ mod tests {
             api,
             ran("sdk-tests", Status::Passed, 200, true),
             lint,
-            Outcome::skipped(
+            GateResult::skipped(
                 "web",
                 true,
                 "no changed file since `main` matches web/**".into(),

@@ -83,8 +83,7 @@ pub(super) fn markdown(
             t.repository_ref,
             digests
                 .get(&t.image.name)
-                .map(|d| format!("`{d}`"))
-                .unwrap_or_else(|| "-".into())
+                .map_or_else(|| "-".into(), |d| format!("`{d}`"))
         ));
     }
     md.push('\n');

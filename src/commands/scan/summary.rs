@@ -1,8 +1,10 @@
-//! What `gantry scan` shows: the table by target and severity, and the
-//! Markdown step summary.
+//! What `gantry scan` shows: the table by target and severity, the
+//! Markdown step summary, and annotations at files in the repository.
 
-use super::Scanned;
+use super::{Scanned, Session};
+use crate::output::github::{Annotation, Level};
 use crate::report::Verdict;
+use crate::trivy::ignore::Kind;
 use crate::trivy::policy::{Finding, Policy};
 use crate::trivy::severity::Severity;
 
@@ -207,6 +209,42 @@ pub(super) fn markdown(
     }
     md.push('\n');
     md
+}
+
+/// Secrets and misconfigurations at their file and line (only files in the
+/// repository: an image's paths are not). Errors at or above `fail-at`,
+/// warnings for the rest that are shown.
+pub(super) fn annotate(session: &Session, scanned: &[Scanned], policy: &Policy) {
+    for s in scanned {
+        let Some(prefix) = &s.target.prefix else {
+            continue;
+        };
+        for f in s.outcome.shown(policy) {
+            if !matches!(f.kind, Kind::Secret | Kind::Misconfiguration) {
+                continue;
+            }
+            let Some(file) = &f.file else { continue };
+            let path = if prefix.is_empty() {
+                file.clone()
+            } else {
+                format!("{prefix}/{file}")
+            };
+            let level = if f.severity >= policy.fail_at {
+                Level::Error
+            } else {
+                Level::Warning
+            };
+            let mut message = format!("{} ({} {})", f.title, f.severity.upper(), f.kind.as_str());
+            if let Some(url) = &f.url {
+                message.push_str(&format!(" {url}"));
+            }
+            session.printer.annotate(
+                Annotation::new(level, message)
+                    .at(path, f.line, None)
+                    .titled(format!("{}: {}", f.id, f.kind.as_str())),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -209,6 +209,7 @@ pub fn classify(message: String, failed: Option<trace::Failed>, dockerfile_text:
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)] // fills an `Option` argument
     fn failed(name: &str) -> Option<trace::Failed> {
         Some(trace::Failed {
             name: name.into(),

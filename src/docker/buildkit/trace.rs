@@ -58,9 +58,8 @@ pub struct Failed {
     pub tail: Vec<String>,
 }
 
-fn seconds(t: &Option<Timestamp>) -> Option<f64> {
-    t.as_ref()
-        .map(|t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
+fn seconds(t: Option<&Timestamp>) -> Option<f64> {
+    t.map(|t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
 }
 
 impl Trace {
@@ -85,7 +84,7 @@ impl Trace {
             if entry.n == 0 {
                 entry.n = next;
             }
-            entry.name = v.name.clone();
+            entry.name.clone_from(&v.name);
             let internal = v.name.starts_with("[internal]") || v.name.starts_with("[auth]");
             let say = |text: &str, emit: &mut dyn FnMut(Line<'_>)| {
                 if internal {
@@ -95,7 +94,7 @@ impl Trace {
                 }
             };
             if entry.started.is_none()
-                && let Some(t) = seconds(&v.started)
+                && let Some(t) = seconds(v.started.as_ref())
             {
                 entry.started = Some(t);
                 if !v.cached && v.completed.is_none() {
@@ -112,13 +111,13 @@ impl Trace {
             }
             if !v.error.is_empty() {
                 entry.done = true;
-                entry.error = v.error.clone();
+                entry.error.clone_from(&v.error);
                 say(&format!("#{} ERROR {}: {}", entry.n, v.name, v.error), emit);
             } else if v.cached {
                 entry.done = true;
                 entry.cached = true;
                 say(&format!("#{} CACHED {}", entry.n, v.name), emit);
-            } else if let Some(end) = seconds(&v.completed) {
+            } else if let Some(end) = seconds(v.completed.as_ref()) {
                 entry.done = true;
                 let took = entry.started.map_or(0.0, |s| (end - s).max(0.0));
                 say(&format!("#{} DONE {} {took:.1}s", entry.n, v.name), emit);
@@ -182,6 +181,7 @@ mod tests {
     use super::*;
     use bollard_buildkit_proto::moby::buildkit::v1::{Vertex as V, VertexLog};
 
+    #[allow(clippy::unnecessary_wraps)] // fills `Option` fields
     fn at(seconds: i64, nanos: i32) -> Option<Timestamp> {
         Some(Timestamp { seconds, nanos })
     }
@@ -194,7 +194,7 @@ mod tests {
             lines.push(match l {
                 Line::Step(s) => format!("step {s}"),
                 Line::Output(s) => format!("out {s}"),
-            })
+            });
         };
         let run = V {
             digest: "b".into(),

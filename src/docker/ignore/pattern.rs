@@ -145,7 +145,7 @@ fn validate(pattern: &str) -> Result<(), String> {
 fn class_item(chars: &mut std::iter::Peekable<std::str::Chars>) -> Result<(), String> {
     match chars.next() {
         None => return Err(UNCLOSED.into()),
-        Some('-') | Some(']') => {
+        Some('-' | ']') => {
             return Err("`[...]` is empty or has `-` or `]` where a character belongs".into());
         }
         // The guard consumes the escaped character.

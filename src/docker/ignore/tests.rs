@@ -233,7 +233,7 @@ fn walk(ignore: &DockerIgnore, files: &[&str]) -> Vec<String> {
             }
             !ignore.is_excluded(file)
         })
-        .map(|f| f.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
 }
 

@@ -63,9 +63,10 @@ impl Version {
     /// `{{version}}`: `1.2.3` or `1.2.3-rc.1`.
     pub(super) fn full(&self) -> String {
         let core = format!("{}.{}.{}", self.major, self.minor, self.patch);
-        match self.pre.is_empty() {
-            true => core,
-            false => format!("{core}-{}", self.pre.join(".")),
+        if self.pre.is_empty() {
+            core
+        } else {
+            format!("{core}-{}", self.pre.join("."))
         }
     }
 

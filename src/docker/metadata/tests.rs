@@ -10,7 +10,10 @@ fn on_tag(tag: &str, others: &[&str]) -> Facts {
     Facts {
         sha: Some(SHA.into()),
         tag: Some(tag.into()),
-        other_tags: others.iter().map(|t| t.to_string()).collect(),
+        other_tags: others
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         created: "2025-01-02T03:04:05Z".into(),
         ..Facts::default()
     }

@@ -101,7 +101,7 @@ impl RunContext {
             pr_number: event
                 .as_ref()
                 .and_then(|ev| ev.pointer("/pull_request/number"))
-                .and_then(|n| n.as_u64())
+                .and_then(serde_json::Value::as_u64)
                 .or_else(|| pr_from_ref(e.get(env::GITHUB_REF)?)),
             runner_temp: e.get(env::RUNNER_TEMP).map(PathBuf::from),
             work_tree: None,

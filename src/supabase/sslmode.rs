@@ -139,7 +139,7 @@ impl TlsSpec {
                 roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
             }
             let certs = CertificateDer::pem_file_iter(path)
-                .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+                .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
                 .map_err(|e| {
                     Error::usage(
                         format!("cannot read the CA certificate {}: {e}", path.display()),
