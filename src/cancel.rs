@@ -7,10 +7,14 @@
 //! them sees [`requested`], waits its grace period, sends SIGKILL, starts
 //! nothing new, and the command finishes normally: it prints which steps were
 //! cancelled and writes the summary and the state, and gantry exits 128 + the
-//! signal (130 for SIGINT, 143 for SIGTERM). Work that cannot be stopped
-//! cooperatively (a request in flight, a migration mid-transaction) is ended
-//! by a watchdog after [`WATCHDOG_GRACE`]: the process exits, its connections
-//! close, and the database rolls the open transaction back.
+//! signal (130 for SIGINT, 143 for SIGTERM). Async work (a build on the
+//! engine, a migration, a rollout being watched) races its future against
+//! [`cancelled`] and winds down in its own way: the build's connections are
+//! dropped so the engine stops it, the migration's statement is cancelled and
+//! its transaction rolled back, a watcher stops watching and says what state
+//! it left. Whatever does not wind down in time is ended by a watchdog after
+//! [`WATCHDOG_GRACE`]: the process exits, its connections close, and the
+//! database rolls an open transaction back.
 //!
 //! A second signal kills every registered group and child with SIGKILL and
 //! exits at once.
@@ -89,6 +93,19 @@ pub fn requested() -> Option<i32> {
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
         sig => Some(sig),
+    }
+}
+
+/// Resolves once a signal asked gantry to stop: the other branch of a
+/// `tokio::select!` around work that can be stopped. The handler may not
+/// wake a task (that is not async-signal-safe), so this looks at the flag
+/// ten times a second, which is nothing next to a build or a rollout.
+pub async fn cancelled() -> i32 {
+    loop {
+        if let Some(sig) = requested() {
+            return sig;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -202,11 +202,20 @@ pub struct DeployRailwayArgs {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
-    /// Gates to run [default: every gate in gantry.toml]
+    /// Gates to run [default: every gate in gantry.toml; none when a one-off command is given]
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     #[command(flatten)]
     pub options: GateOptions,
+    /// With `-- CMD`: JUnit XML reports the command writes (path or glob), read as a gate's `junit` [default: none read]
+    #[arg(long, value_name = "PATH", requires = "command")]
+    pub junit: Vec<String>,
+    /// With `-- CMD`: kill the command and everything it started after this long [default: 30m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "command")]
+    pub timeout: Option<Duration>,
+    /// A one-off gate: the program and its arguments after `--`, run as a gate (no gantry.toml needed), e.g. `gantry gate -- pytest -q`
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

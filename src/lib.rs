@@ -53,7 +53,7 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     let cancelled = cancel::requested();
     if let Some(sig) = cancelled {
         let line = format!(
-            "cancelled by {}: running commands were stopped (SIGTERM, then SIGKILL) and nothing new was started",
+            "cancelled by {}: work in flight was stopped and nothing new was started (what each step left is said above)",
             cancel::signal_name(sig)
         );
         printer.warn(&line);
@@ -123,10 +123,11 @@ fn dispatch(
         }
     };
     // These work without gantry.toml: their flags and conventions say enough.
-    let defaults = matches!(
-        cli.command,
-        Commands::Scan(_) | Commands::Migrate(_) | Commands::Build(_)
-    );
+    let defaults = match &cli.command {
+        Commands::Scan(_) | Commands::Migrate(_) | Commands::Build(_) => true,
+        Commands::Gate(args) => !args.command.is_empty(),
+        _ => false,
+    };
     let session = Session::open(
         printer,
         env,

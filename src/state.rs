@@ -84,6 +84,18 @@ impl Built {
     }
 }
 
+/// Creates the state folder with its `.gitignore`: locally it sits in the
+/// work tree, and whatever is written there first (a gate's log, by a run
+/// that may die before it saves any state) must stay out of git.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        let _ = std::fs::write(&ignore, "*\n");
+    }
+    Ok(())
+}
+
 /// Where the state file lives for this run.
 pub fn path(ctx: &RunContext, project_root: &Path) -> PathBuf {
     match (&ctx.runner_temp, ctx.ci) {
@@ -123,12 +135,7 @@ impl State {
     /// Writes atomically (temp file + rename): a killed run never leaves half a file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, "create", &e))?;
-        // Locally the state sits in the work tree: keep it out of git.
-        let ignore = dir.join(".gitignore");
-        if !ignore.exists() {
-            let _ = std::fs::write(&ignore, "*\n");
-        }
+        create_dir(dir).map_err(|e| io_error(dir, "create", &e))?;
         let mut tmp =
             tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error(dir, "write in", &e))?;
         serde_json::to_writer_pretty(&mut tmp, self)

@@ -99,7 +99,7 @@ pub fn execute(
                 (image, (req, tags))
             })
             .collect();
-        let results: Vec<_> = futures_util::stream::iter(requests)
+        let mut builds = futures_util::stream::iter(requests)
             .map(|(image, (req, tags))| async move {
                 let started = Instant::now();
                 let name = image.name.clone();
@@ -114,9 +114,21 @@ pub fn execute(
                 let result = build::build(docker, host, builder, req, &progress).await;
                 (image, tags, result, started.elapsed())
             })
-            .buffer_unordered(settings.jobs)
-            .collect()
-            .await;
+            .buffer_unordered(settings.jobs);
+        let mut results = Vec::new();
+        loop {
+            tokio::select! {
+                next = builds.next() => match next {
+                    Some(result) => results.push(result),
+                    None => break,
+                },
+                _ = crate::cancel::cancelled() => break,
+            }
+        }
+        // Dropping the builds in flight closes their connections to the
+        // engine (the build request and BuildKit's session), and the engine
+        // cancels a build whose client went away: nothing keeps running.
+        drop(builds);
         Ok::<_, Error>(results)
     })??;
 
@@ -127,6 +139,12 @@ pub fn execute(
     for image in &settings.images {
         let Some((_, tags, result, took)) = results.iter().find(|(i, ..)| i.name == image.name)
         else {
+            if let Some(sig) = crate::cancel::requested() {
+                let why = format!("cancelled by {}", crate::cancel::signal_name(sig));
+                printer.outcome(Some(false), &format!("✗ {}: {why}", image.name));
+                outcomes.push(cancelled(image, why));
+                verdict = Verdict::Failed;
+            }
             continue;
         };
         let mut outcome = BuiltImage {
@@ -199,6 +217,22 @@ pub fn execute(
         detail: serde_json::json!({ "images": outcomes }),
         unchecked: Vec::new(),
     })
+}
+
+/// An image whose build was stopped (or never started) by a cancel.
+fn cancelled(image: &Image, why: String) -> BuiltImage {
+    BuiltImage {
+        image: image.name.clone(),
+        built: false,
+        image_id: None,
+        tags: Vec::new(),
+        files: 0,
+        bytes: 0,
+        seconds: 0.0,
+        error: Some(why),
+        builder: None,
+        cached_steps: None,
+    }
 }
 
 /// The build request and the local tags of one image.
@@ -417,7 +451,12 @@ fn table(outcomes: &[BuiltImage]) -> String {
         .map(|o| {
             [
                 o.image.clone(),
-                if o.built { "built" } else { "failed" }.to_string(),
+                match (o.built, &o.error) {
+                    (true, _) => "built",
+                    (false, Some(e)) if e.starts_with("cancelled") => "cancelled",
+                    (false, _) => "failed",
+                }
+                .to_string(),
                 o.image_id.as_deref().map_or("-", short_id).to_string(),
                 o.tags.join(", "),
             ]

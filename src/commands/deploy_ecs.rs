@@ -161,6 +161,7 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
                     "deployment_id": f.deployment_id,
                     "console_url": f.console_url,
                     "explanation": f.explanation,
+                    "cancelled": f.cancelled,
                 })
             })
             .collect();

@@ -190,6 +190,10 @@ async fn run(
 
     let mut watched = Vec::new();
     for p in &planned {
+        // Cancelled: start no more deployments (the rest are "not started").
+        if crate::cancel::requested().is_some() {
+            break;
+        }
         // A real run resolves every service before this point (a local dry
         // run that could not is over already); an error, never a panic.
         let Some(r) = p.resolved.as_ref() else {
@@ -251,9 +255,56 @@ async fn run(
             continue;
         }
         verdict = Verdict::Failed;
+        if let DeployVerdict::Cancelled(_) = outcome {
+            printer.outcome(
+                Some(false),
+                &format!("✗ {}: {}", w.name, cancelled_state(p, r, w)),
+            );
+            continue;
+        }
         report_failure(session, &client, &token, w, &outcome, r).await;
     }
+    if let Some(sig) = crate::cancel::requested() {
+        verdict = Verdict::Failed;
+        for p in planned.iter().skip(watched.len()) {
+            printer.outcome(
+                Some(false),
+                &format!(
+                    "✗ {}: not started (cancelled by {}): the service was not touched",
+                    p.deploy.name,
+                    crate::cancel::signal_name(sig)
+                ),
+            );
+        }
+    }
     Ok(finish(session, &planned, verdict, &watched, outputs))
+}
+
+/// What a cancel left behind for one started deployment: it was sent and
+/// Railway goes on with it (a cancel never rolls back: see the README's
+/// "Cancelling"), and how to go back to the deployment that served before.
+fn cancelled_state(p: &Planned, r: &Resolved, w: &Watched) -> String {
+    let status = w.status.as_deref().unwrap_or("QUEUED");
+    let what = match &p.deploy.source {
+        Source::Image(_) => format!(
+            "the service's image was set to {} and deployment {} was started",
+            p.image.as_deref().unwrap_or("?"),
+            w.deployment_id
+        ),
+        Source::Mode(_) => format!("deployment {} was started", w.deployment_id),
+    };
+    let back = match &r.instance.latest_deployment {
+        Some(prev) => format!(
+            "; to roll back, use Rollback on deployment {} in Railway ({}), or the API's `deploymentRollback(id: \"{}\")`",
+            prev.id,
+            dashboard_url(r, &prev.id),
+            prev.id
+        ),
+        None => String::new(),
+    };
+    format!(
+        "cancelled while it was {status}: {what}, and Railway carries on with it (gantry stopped watching){back}"
+    )
 }
 
 /// Starts one deployment; returns its id.
@@ -394,6 +445,15 @@ fn finish(
                 "deployment_id": w.map(|w| &w.deployment_id),
                 "status": w.and_then(|w| w.status.clone()),
                 "passed": w.and_then(|w| w.outcome.as_ref()).map(DeployVerdict::passed),
+                "cancelled": crate::cancel::requested().map(|_| match (w, &p.resolved) {
+                    (Some(w), Some(r)) if matches!(w.outcome, Some(DeployVerdict::Cancelled(_))) => json!({
+                        "state": "deployment-sent",
+                        "text": cancelled_state(p, r, w),
+                        "rollback_to": r.instance.latest_deployment.as_ref().map(|l| &l.id),
+                    }),
+                    (Some(_), _) => json!({ "state": "finished" }),
+                    (None, _) => json!({ "state": "not-started" }),
+                }),
             })
         })
         .collect();

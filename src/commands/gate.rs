@@ -15,7 +15,7 @@ use crate::gate::{GateResult, Status, reports};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::settings::config::Step;
-use crate::settings::gate::{Gate, GateSettings};
+use crate::settings::gate::{Gate, GateSettings, OneOff};
 use indexmap::IndexMap;
 use render::{annotate, finish_line, markdown, show_output, table};
 use std::sync::Mutex;
@@ -23,13 +23,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
-    session.finish(execute(session, &args.names, args.options.jobs)?)
+    let one_off = (!args.command.is_empty()).then(|| OneOff {
+        argv: args.command.clone(),
+        junit: args.junit.clone(),
+        timeout: args.timeout,
+    });
+    session.finish(execute(
+        session,
+        &args.names,
+        args.options.jobs,
+        one_off.as_ref(),
+    )?)
 }
 
 /// Runs the gates and reports; shared by `gantry gate` and `gantry run`.
-pub fn execute(session: &Session, names: &[String], jobs: Option<usize>) -> Result<StepReport> {
+pub fn execute(
+    session: &Session,
+    names: &[String],
+    jobs: Option<usize>,
+    one_off: Option<&OneOff>,
+) -> Result<StepReport> {
     let printer = session.printer;
-    let settings = GateSettings::resolve(&session.project, session.env, names, jobs)?;
+    let settings = GateSettings::resolve(&session.project, session.env, names, jobs, one_off)?;
     if settings.gates.is_empty() {
         // Passing with an empty table looked like every check ran.
         printer.info(&format!(
@@ -205,6 +220,8 @@ fn run_one(session: &Session, gate: &Gate) -> GateResult {
 /// step can take) and locally under `.gantry/logs/`.
 fn log_path(state_path: &std::path::Path, gate: &str) -> std::path::PathBuf {
     let dir = state_path.parent().unwrap_or(std::path::Path::new("."));
+    // The folder and its .gitignore exist before the first byte of a log.
+    let _ = crate::state::create_dir(dir);
     dir.join("logs").join(format!("gate-{gate}.log"))
 }
 

@@ -42,6 +42,11 @@ pub fn execute(session: &Session, opts: &MigrateFlags) -> Result<StepReport> {
     mask_secrets(session, &settings);
     let mut run = Run::new(session, settings)?;
     run.check_files();
+    // No migrations folder (and no seed): nothing to apply, so nothing to
+    // ask the database either; an unreachable one must not fail the step.
+    if !run.settings.migrations_dir().exists() && run.seeds.is_empty() {
+        return Ok(run.report());
+    }
     if run.refusals.is_empty() {
         match run.settings.database.clone() {
             None if !session.dry_run => {
@@ -85,6 +90,18 @@ pub(crate) struct Failed {
     pub at: Option<(usize, usize)>,
 }
 
+/// A run stopped by SIGINT/SIGTERM.
+#[derive(Debug, Clone)]
+pub(crate) struct Cancelled {
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: String,
+    /// The file whose transaction was rolled back, if one was running.
+    pub in_flight: Option<usize>,
+    /// What happened, in one paragraph.
+    pub text: String,
+    pub not_started: Vec<String>,
+}
+
 /// Everything one run learns, for the report.
 pub(crate) struct Run<'a> {
     session: &'a Session<'a>,
@@ -105,6 +122,7 @@ pub(crate) struct Run<'a> {
     pub seeds_done: Vec<usize>,
     pub refusals: Vec<Refusal>,
     pub failed: Option<Failed>,
+    pub cancelled: Option<Cancelled>,
     pub warnings: Vec<String>,
 }
 
@@ -160,6 +178,7 @@ impl<'a> Run<'a> {
             seeds_done: Vec::new(),
             refusals: Vec::new(),
             failed: None,
+            cancelled: None,
             warnings,
         })
     }
@@ -378,11 +397,12 @@ impl<'a> Run<'a> {
             let at = r.at.clone().map(|(f, l)| (f, l, None));
             self.annotate(Level::Error, &r.title, &r.body, at);
         }
-        let verdict = if self.refusals.is_empty() && self.failed.is_none() {
-            Verdict::Passed
-        } else {
-            Verdict::Failed
-        };
+        let verdict =
+            if self.refusals.is_empty() && self.failed.is_none() && self.cancelled.is_none() {
+                Verdict::Passed
+            } else {
+                Verdict::Failed
+            };
         let plan = self.plan();
         let done: Vec<&str> = if self.session.dry_run {
             if self.refusals.is_empty() {

@@ -18,7 +18,7 @@ pub fn cmd_run(args: &RunArgs, session: &Session) -> Result<Verdict> {
     for step in &steps {
         printer.heading(step.as_str());
         let mut report = match step {
-            Step::Gate => gate::execute(session, &[], args.options.jobs)?,
+            Step::Gate => gate::execute(session, &[], args.options.jobs, None)?,
             Step::Build => build::execute(session, &[], None, &args.build_args.values)?,
             Step::Scan => scan::execute(session, &ScanFlags::default(), &session.project.root)?,
             Step::Push => push::execute(session, &[])?,

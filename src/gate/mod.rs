@@ -53,8 +53,8 @@ pub struct GateResult {
     /// Lines of the whole output (`output` may hold only its end).
     #[serde(skip)]
     pub lines: usize,
-    /// The file holding the whole output.
-    #[serde(skip)]
+    /// The file holding the whole output (the JSON document names it, for
+    /// an artifact upload or a look after the run).
     pub log: Option<std::path::PathBuf>,
 }
 

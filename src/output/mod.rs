@@ -49,6 +49,9 @@ pub struct PrinterOptions {
     pub output_file: Option<PathBuf>,
     /// `$GITHUB_STEP_SUMMARY`, when set.
     pub summary_file: Option<PathBuf>,
+    /// A GitHub runner reads both streams for workflow commands
+    /// (`GITHUB_ACTIONS=true`), whatever the format.
+    pub runner: bool,
 }
 
 impl Default for PrinterOptions {
@@ -61,6 +64,7 @@ impl Default for PrinterOptions {
             progress: false,
             output_file: None,
             summary_file: None,
+            runner: false,
         }
     }
 }
@@ -414,7 +418,10 @@ impl Printer {
             );
         }
         self.redact_json(&mut value);
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        if self.opts.runner {
+            text = runner_safe_json(&text);
+        }
         Self::raw_stdout(&format!("{text}\n"));
     }
 
@@ -506,18 +513,25 @@ impl Printer {
             self.text_stdout(line);
         } else {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{line}");
+            let _ = err.write_all(self.for_runner(line).as_bytes());
         }
     }
 
     /// Text that is not one of gantry's own workflow commands, on stdout.
-    /// Any of it may carry third-party text (a gate's name, a server's error,
-    /// a log line), so in GitHub format the runner must not read commands in it.
     fn text_stdout(&self, text: &str) {
-        if self.opts.format == Format::Github {
-            Self::raw_stdout(&github::inert(text));
+        Self::raw_stdout(&self.for_runner(text));
+    }
+
+    /// The one rule for text that is not a command of gantry's own: any of
+    /// it may carry third-party text (a gate's name, a server's error, a log
+    /// line), so wherever a GitHub runner reads it (github format, or any
+    /// format when `GITHUB_ACTIONS=true`, on stdout and stderr alike) it is
+    /// made inert; elsewhere it is written as it is. Ends in a newline.
+    fn for_runner(&self, text: &str) -> String {
+        if self.opts.format == Format::Github || self.opts.runner {
+            github::inert(text)
         } else {
-            Self::raw_stdout(&format!("{text}\n"));
+            format!("{text}\n")
         }
     }
 
@@ -528,6 +542,16 @@ impl Printer {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
+}
+
+/// A pretty-printed JSON document that a GitHub runner reads no command
+/// from. It must stay one parseable JSON value, so it cannot be wrapped in
+/// stop-commands; no line of it starts with `::` (strings are escaped and
+/// each line starts with a quote or a bracket), but the older `##[` form is
+/// found anywhere in a line: it is spelled with a JSON escape, which every
+/// reader decodes to the same text.
+fn runner_safe_json(text: &str) -> String {
+    text.replace("##[", "#\\u0023[")
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -566,6 +590,22 @@ mod tests {
         assert!(!decide_color(ColorChoice::Never, false, true, false));
         assert!(!decide_color(ColorChoice::Auto, true, true, false));
         assert!(decide_color(ColorChoice::Auto, false, true, true));
+    }
+
+    #[test]
+    fn a_json_document_for_a_runner_holds_no_command_and_reads_the_same() {
+        let value =
+            serde_json::json!({"line": "x ##[add-mask]gantry", "start": "::set-output name=a::b"});
+        let text = runner_safe_json(&serde_json::to_string_pretty(&value).unwrap());
+        assert!(!text.contains("##["), "{text}");
+        assert!(
+            text.lines().all(|l| !l.trim_start().starts_with("::")),
+            "{text}"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            value
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum DeployVerdict {
     Skipped,
     /// No verdict in time; the last status seen.
     TimedOut(String),
+    /// gantry was cancelled (SIGINT/SIGTERM) while watching; the last status
+    /// seen. Railway carries on with the deployment.
+    Cancelled(String),
 }
 
 impl DeployVerdict {
@@ -39,6 +42,9 @@ impl DeployVerdict {
             }
             DeployVerdict::Skipped => "SKIPPED (Railway did not deploy it)".into(),
             DeployVerdict::TimedOut(s) => format!("timed out (last status {s})"),
+            DeployVerdict::Cancelled(s) => format!(
+                "not watched to the end: gantry was cancelled while it was {s}; Railway carries on with it"
+            ),
         }
     }
 }
@@ -90,6 +96,15 @@ pub async fn watch_all(
 ) -> Result<(), RailwayError> {
     let started = Instant::now();
     loop {
+        // A cancel stops the watching, not the deployments: they are
+        // Railway's now, and each says the status it was last seen in.
+        if crate::cancel::requested().is_some() {
+            for w in watched.iter_mut().filter(|w| w.outcome.is_none()) {
+                let last = w.status.clone().unwrap_or_else(|| "QUEUED".into());
+                w.outcome = Some(DeployVerdict::Cancelled(last));
+            }
+            return Ok(());
+        }
         for w in watched.iter_mut().filter(|w| w.outcome.is_none()) {
             let d: ops::DeploymentData = client
                 .send(&ops::DEPLOYMENT, json!({ "id": w.deployment_id }))
@@ -110,7 +125,10 @@ pub async fn watch_all(
         if watched.iter().all(|w| w.outcome.is_some()) {
             return Ok(());
         }
-        tokio::time::sleep(interval).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = crate::cancel::cancelled() => {}
+        }
     }
 }
 

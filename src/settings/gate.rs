@@ -41,19 +41,56 @@ pub struct Gate {
     pub fail_on_no_tests: bool,
 }
 
+/// A gate given on the command line (`gantry gate -- CMD`), not in gantry.toml.
+#[derive(Debug, Clone, Default)]
+pub struct OneOff {
+    pub argv: Vec<String>,
+    pub junit: Vec<String>,
+    pub timeout: Option<Duration>,
+}
+
+impl OneOff {
+    /// The gate it becomes: named after its program, run in the project's
+    /// directory, required, with the default timeout and no `paths`, `env`,
+    /// secrets or matcher. JUnit reports are read only when named.
+    fn gate(&self, project: &Project) -> Gate {
+        let program = self.argv.first().map_or("command", String::as_str);
+        let name = std::path::Path::new(program)
+            .file_name()
+            .map_or_else(|| program.to_string(), |n| n.to_string_lossy().into_owned());
+        Gate {
+            name,
+            command: RunCommand::Argv(self.argv.clone()),
+            dir: project.root.clone(),
+            env: Vec::new(),
+            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            paths: None,
+            path_patterns: Vec::new(),
+            junit: self.junit.clone(),
+            matcher: None,
+            required: true,
+            fail_on_no_tests: false,
+        }
+    }
+}
+
 impl GateSettings {
+    /// The gates of gantry.toml named in `names` (all when none is named),
+    /// and the `one_off` gate after them; with a one-off gate and no names,
+    /// only the one-off runs.
     pub fn resolve(
         project: &Project,
         env: &Environment,
         names: &[String],
         jobs: Option<usize>,
+        one_off: Option<&OneOff>,
     ) -> Result<Self> {
         let configured: Vec<&str> = project.config.gates.keys().map(|n| n.0.as_str()).collect();
         super::check_selected(project, names, &configured, "gate", "[gates.*]")?;
         let mut gates = Vec::new();
         let mut secret_values = Vec::new();
         for (name, cfg) in &project.config.gates {
-            if !names.is_empty() && !names.contains(&name.0) {
+            if (!names.is_empty() || one_off.is_some()) && !names.contains(&name.0) {
                 continue;
             }
             let mut gate_env: Vec<(String, String)> = Vec::new();
@@ -108,6 +145,9 @@ impl GateSettings {
                 required: cfg.required,
                 fail_on_no_tests: cfg.fail_on_no_tests,
             });
+        }
+        if let Some(one_off) = one_off {
+            gates.push(one_off.gate(project));
         }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let jobs = match jobs {

@@ -66,6 +66,7 @@ pub fn printer_options(args: &PrinterFlags, env: &Environment) -> PrinterOptions
         progress,
         output_file: env.get(env::GITHUB_OUTPUT).map(PathBuf::from),
         summary_file: env.get(env::GITHUB_STEP_SUMMARY).map(PathBuf::from),
+        runner: env.in_github_actions(),
     }
 }
 

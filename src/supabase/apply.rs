@@ -36,6 +36,33 @@ pub struct Failure {
     pub committed_statements: usize,
 }
 
+/// The SQLSTATE of a statement cancelled on request (`query_canceled`).
+const QUERY_CANCELED: &str = "57014";
+
+impl Failure {
+    /// Whether gantry was cancelled (SIGINT/SIGTERM) while this file ran:
+    /// its statement was cancelled, or it stopped before the next one.
+    pub fn cancelled(&self) -> bool {
+        crate::cancel::requested().is_some()
+            && (self.code.as_deref() == Some(QUERY_CANCELED) || self.code.is_none())
+    }
+
+    /// Stopped before statement `statement` (or the commit) by a cancel.
+    fn stopped(statement: Option<usize>) -> Failure {
+        Failure {
+            statement,
+            message: "cancelled before this statement ran".into(),
+            code: None,
+            detail: None,
+            hint: None,
+            position: None,
+            context: None,
+            connection_lost: false,
+            committed_statements: 0,
+        }
+    }
+}
+
 impl Failure {
     fn from_error(e: &tokio_postgres::Error, statement: Option<usize>) -> Failure {
         let mut f = Failure {
@@ -97,6 +124,11 @@ pub async fn migration(client: &Client, file: &MigrationFile) -> Result<(), Fail
     let record = Record::Migration(file);
     if file.no_transaction {
         for (k, s) in file.statements.iter().enumerate() {
+            if crate::cancel::requested().is_some() {
+                let mut f = Failure::stopped(Some(k + 1));
+                f.committed_statements = k;
+                return Err(f);
+            }
             if let Err(e) = client.batch_execute(&s.text).await {
                 let mut f = Failure::from_error(&e, Some(k + 1));
                 f.committed_statements = k;
@@ -148,10 +180,20 @@ async fn in_transaction<'a>(
         .await
         .map_err(|e| Failure::from_error(&e, None))?;
     for (k, s) in statements {
+        // A cancel that came between two statements (none was running to
+        // be cancelled) must not let the file go on to its COMMIT.
+        if crate::cancel::requested().is_some() {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(Failure::stopped(Some(k + 1)));
+        }
         if let Err(e) = client.batch_execute(&s.text).await {
             let _ = client.batch_execute("ROLLBACK").await;
             return Err(Failure::from_error(&e, Some(k + 1)));
         }
+    }
+    if crate::cancel::requested().is_some() {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(Failure::stopped(None));
     }
     if let Err(e) = record.write(client).await {
         let _ = client.batch_execute("ROLLBACK").await;

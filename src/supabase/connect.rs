@@ -300,6 +300,38 @@ pub struct Connected {
     pub notices: mpsc::UnboundedReceiver<(String, String)>,
     /// Why earlier endpoints were passed over.
     pub passed_over: Vec<String>,
+    /// Where the server listens, for a cancel request.
+    peer: Peer,
+}
+
+/// The socket a connection was made over.
+#[derive(Debug, Clone)]
+enum Peer {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+impl Connected {
+    /// Asks the server to cancel the statement running on this connection
+    /// (what Ctrl-C does in psql): it ends with "canceling statement due to
+    /// user request", and the caller rolls its transaction back. The cancel
+    /// request goes over a new, plain connection, as the protocol allows
+    /// even where the session itself needs TLS; if it cannot be sent, the
+    /// server rolls back when gantry exits and the connection closes.
+    pub async fn cancel_statement(&self) -> std::result::Result<(), String> {
+        let token = self.client.cancel_token();
+        let sent = match &self.peer {
+            Peer::Tcp(addr) => match TcpStream::connect(addr).await {
+                Ok(stream) => token.cancel_query_raw(stream, NoTls).await,
+                Err(e) => return Err(e.to_string()),
+            },
+            Peer::Unix(path) => match tokio::net::UnixStream::connect(path).await {
+                Ok(stream) => token.cancel_query_raw(stream, NoTls).await,
+                Err(e) => return Err(e.to_string()),
+            },
+        };
+        sent.map_err(|e| error_text(&e))
+    }
 }
 
 /// Why an attempt did not connect.
@@ -317,12 +349,13 @@ pub async fn connect(endpoints: &[Endpoint]) -> Result<Connected> {
     let mut passed_over = Vec::new();
     for (i, ep) in endpoints.iter().enumerate() {
         match connect_one(ep).await {
-            Ok((client, notices)) => {
+            Ok((client, notices, peer)) => {
                 return Ok(Connected {
                     client,
                     endpoint: i,
                     notices,
                     passed_over,
+                    peer,
                 });
             }
             Err(Failure::Unreachable(why)) => {
@@ -362,7 +395,7 @@ fn refusal_hint(why: &str) -> String {
 
 type Notices = mpsc::UnboundedReceiver<(String, String)>;
 
-async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Failure> {
+async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices, Peer), Failure> {
     let c = &ep.config;
     let timeout = c.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
     let mut reasons = Vec::new();
@@ -377,7 +410,10 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Fa
             Host::Unix(dir) => {
                 let path = dir.join(format!(".s.PGSQL.{port}"));
                 match tokio::net::UnixStream::connect(&path).await {
-                    Ok(stream) => return handshake(c, stream, NoTls, timeout).await,
+                    Ok(stream) => {
+                        let (client, notices) = handshake(c, stream, NoTls, timeout).await?;
+                        return Ok((client, notices, Peer::Unix(path)));
+                    }
                     Err(e) => reasons.push(format!("{}: {e}", path.display())),
                 }
             }
@@ -399,7 +435,8 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Fa
                     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
                         Ok(Ok(stream)) => {
                             let _ = stream.set_nodelay(true);
-                            return match ep.tls.required {
+                            let peer = Peer::Tcp(*addr);
+                            let connected = match ep.tls.required {
                                 None => handshake(c, stream, NoTls, timeout).await,
                                 Some(required) => {
                                     let mut c = c.clone();
@@ -419,6 +456,8 @@ async fn connect_one(ep: &Endpoint) -> std::result::Result<(Client, Notices), Fa
                                     handshake(&c, stream, tls, timeout).await
                                 }
                             };
+                            let (client, notices) = connected?;
+                            return Ok((client, notices, peer));
                         }
                         Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
                         Err(_) => {

@@ -556,4 +556,54 @@ mod tests {
         assert_eq!(o.expired.len(), critical.len());
         assert!(o.ignored.is_empty());
     }
+
+    /// Survivors of `scripts/mutants src/trivy/policy.rs`: the `--scanners`
+    /// value for each class, and how an empty `PkgPath`, an empty `Status`
+    /// and a fixed version without a status are read (reports from Trivy
+    /// before it wrote `Status` have none).
+    #[test]
+    fn scanners_name_the_classes_that_are_on() {
+        let mut classes = policy().classes;
+        assert_eq!(
+            classes.scanners(),
+            ["vuln", "misconfig", "secret", "license"]
+        );
+        classes.misconfigurations = false;
+        classes.licenses = false;
+        assert_eq!(classes.scanners(), ["vuln", "secret"]);
+    }
+
+    #[test]
+    fn empty_fields_are_absent_and_a_fixed_version_without_status_is_a_fix() {
+        let report: Report = serde_json::from_str(
+            r#"{"SchemaVersion": 2, "Results": [{"Target": "web/package-lock.json", "Vulnerabilities": [
+                {"VulnerabilityID": "CVE-1", "PkgName": "a", "InstalledVersion": "1.0",
+                 "FixedVersion": "1.1", "Severity": "HIGH"},
+                {"VulnerabilityID": "CVE-2", "PkgName": "b", "InstalledVersion": "2.0",
+                 "PkgPath": "web/node_modules/b/package.json", "Status": "affected",
+                 "Severity": "HIGH"},
+                {"VulnerabilityID": "CVE-3", "PkgName": "c", "InstalledVersion": "3.0",
+                 "PkgPath": "", "Status": "", "Severity": "HIGH"}
+            ]}]}"#,
+        )
+        .unwrap();
+        let f = findings(&report);
+        assert_eq!(f[0].file, None);
+        assert_eq!(f[0].status, None);
+        assert_eq!(
+            f[1].file.as_deref(),
+            Some("web/node_modules/b/package.json")
+        );
+        assert_eq!(f[1].status.as_deref(), Some("affected"));
+        assert!(f[0].fixed_known(), "a fixed version and no status");
+        assert!(!f[1].fixed_known(), "affected");
+        assert!(!f[2].fixed_known(), "no status and no fixed version");
+        let p = Policy {
+            ignore_unfixed: true,
+            ..policy()
+        };
+        let o = p.judge(&report);
+        assert_eq!(o.unfixed, 2);
+        assert_eq!(ids(o.counted.iter()), ["CVE-1 a web/package-lock.json"]);
+    }
 }

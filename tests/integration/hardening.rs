@@ -499,3 +499,231 @@ fn an_empty_configuration_says_there_is_nothing_to_do() {
         r.stderr
     );
 }
+
+/// A `supabase/` without `migrations/` has nothing to apply, so nothing to
+/// ask the database: an unreachable one does not fail the step.
+#[test]
+fn migrate_without_a_migrations_folder_says_nothing_to_do_without_connecting() {
+    let p = Project::new();
+    p.write("supabase/config.toml", "");
+    p.commit("init");
+    let r = p
+        .gantry()
+        .args([
+            "migrate",
+            "--db-url",
+            "postgresql://postgres:pw@127.0.0.1:9/postgres",
+            "--format",
+            "json",
+        ])
+        .run()
+        .code(0);
+    assert!(
+        r.stderr
+            .contains("nothing to do: supabase/migrations does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("cannot be reached"), "{}", r.stderr);
+    assert_eq!(r.json()["detail"]["database"]["configured"], true);
+}
+
+/// A gate's log is written under `.gantry/logs/` before any state is saved;
+/// a run killed mid-gate must still leave nothing for `git status` to show,
+/// and a finished run names the log in the JSON document.
+#[test]
+fn gate_logs_stay_out_of_git_even_when_the_run_dies_and_the_document_names_them() {
+    let p = Project::new();
+    let secs = format!("{}", 700_000 + std::process::id() % 99_999);
+    p.write(
+        "gantry.toml",
+        &format!("[gates.slow]\nrun = \"echo started; touch started; sleep {secs}\"\n\n[gates.quick]\nrun = \"echo quick\"\n"),
+    );
+    p.write(".gitignore", "started\n");
+    p.commit("init");
+    let mut child = p.gantry().args(["gate", "slow"]).spawn();
+    for _ in 0..1200 {
+        if p.path().join("started").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(p.path().join(".gantry/logs/gate-slow.log").exists());
+    child.kill().unwrap(); // SIGKILL: no state is saved
+    child.wait().unwrap();
+    // The gate's own group outlives a SIGKILLed gantry: end it by its pid.
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "pid,args"])
+        .output()
+        .unwrap();
+    for line in String::from_utf8_lossy(&ps.stdout).lines() {
+        if line.contains(&format!("sleep {secs}"))
+            && let Some(pid) = line.split_whitespace().next().and_then(|p| p.parse().ok())
+        {
+            // SAFETY: kill(2) on a process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    assert!(!p.path().join(".gantry/state.json").exists());
+    let status = p.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert_eq!(status, "", "the log is ignored");
+
+    let r = p
+        .gantry()
+        .args(["gate", "quick", "--format", "json"])
+        .run()
+        .code(0);
+    let log = r.json()["detail"]["gates"][0]["log"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(log.ends_with(".gantry/logs/gate-quick.log"), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "quick\n");
+}
+
+/// In a GitHub runner (`GITHUB_ACTIONS=true`) the runner reads workflow
+/// commands from stdout and stderr whatever `--format` says: a gate's
+/// output is as inert in human and json formats as in github format.
+#[test]
+fn in_a_runner_every_format_keeps_third_party_workflow_commands_inert() {
+    use crate::support::workflow_commands::processed;
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        "[gates.evil]\nrun = '''printf '%s\\n' '::set-output name=image::evil' 'x ##[add-mask]gantry' '::error file=forged.py::forged' '::stop-commands::pwned'\nexit 1'''\n",
+    );
+    p.commit("init");
+    for format in ["human", "json"] {
+        let r = p
+            .gantry()
+            .env("GITHUB_ACTIONS", "true")
+            .args(["gate", "--format", format])
+            .run()
+            .code(1);
+        assert!(
+            r.all().contains("::set-output name=image::evil"),
+            "{format}: the text is still shown:\n{}",
+            r.all()
+        );
+        for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+            let cmds = processed(text);
+            let tokens: Vec<String> = cmds
+                .iter()
+                .filter(|c| c.name == "stop-commands")
+                .map(|c| c.data.to_lowercase())
+                .collect();
+            let effective: Vec<_> = cmds
+                .iter()
+                .filter(|c| c.name != "stop-commands" && !tokens.contains(&c.name))
+                .collect();
+            assert!(
+                effective.is_empty(),
+                "{format} {stream}: {effective:#?}\n{text}"
+            );
+        }
+    }
+}
+
+/// `gantry gate -- CMD` runs one command as a gate, without gantry.toml:
+/// its exit code is the gate's verdict, as for any gate.
+#[test]
+fn a_one_off_gate_runs_without_a_configuration_and_fails_as_a_gate() {
+    let p = Project::new();
+    let r = p
+        .gantry()
+        .args([
+            "gate",
+            "--format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            "echo from-the-gate; exit 3",
+        ])
+        .run()
+        .code(1);
+    assert!(
+        r.stderr.contains("no gantry.toml found: using defaults"),
+        "{}",
+        r.stderr
+    );
+    let doc = r.json();
+    let gate = &doc["detail"]["gates"][0];
+    assert_eq!(gate["name"], "sh", "{doc}");
+    assert_eq!(gate["status"], "failed", "{doc}");
+    assert_eq!(gate["exit_code"], 3, "{doc}");
+    assert_eq!(doc["outputs"]["gates-failed"], "sh", "{doc}");
+    assert!(r.stderr.contains("from-the-gate"), "{}", r.stderr);
+
+    let r = p.gantry().args(["gate", "--", "true"]).run().code(0);
+    assert!(r.stdout.contains("true"), "{}", r.stdout);
+    // Not a one-off and no gantry.toml: still the usage error it was.
+    p.gantry().args(["gate"]).run().code(2);
+}
+
+/// Beside a gantry.toml, the one-off runs alone (a configured gate only when
+/// named); JUnit reports are read only when asked for; `--timeout` applies.
+#[test]
+fn a_one_off_gate_beside_a_configuration_reads_junit_only_when_asked() {
+    let p = Project::new();
+    p.write("gantry.toml", "[gates.broken]\nrun = \"exit 1\"\n");
+    p.commit("init");
+    let write_report = "mkdir -p reports; printf '%s' '<testsuite><testcase classname=\"c\" name=\"t\"><failure message=\"boom\"/></testcase></testsuite>' > reports/junit.xml";
+    p.gantry()
+        .args(["gate", "--", "sh", "-c", write_report])
+        .run()
+        .code(0);
+    let r = p
+        .gantry()
+        .args([
+            "gate",
+            "--format",
+            "json",
+            "--junit",
+            "reports/junit.xml",
+            "--",
+            "sh",
+            "-c",
+            write_report,
+        ])
+        .run()
+        .code(1);
+    let doc = r.json();
+    assert_eq!(doc["detail"]["gates"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc["detail"]["gates"][0]["tests"]["failed"], 1, "{doc}");
+    // A named configured gate runs beside it.
+    let r = p
+        .gantry()
+        .args(["gate", "broken", "--format", "json", "--", "true"])
+        .run()
+        .code(1);
+    let names: Vec<String> = r.json()["detail"]["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["broken", "true"]);
+    let r = p
+        .gantry()
+        .args([
+            "gate",
+            "--format",
+            "json",
+            "--timeout",
+            "1s",
+            "--",
+            "sleep",
+            "600",
+        ])
+        .run()
+        .code(1);
+    assert_eq!(
+        r.json()["detail"]["gates"][0]["status"],
+        "timed-out",
+        "{}",
+        r.stdout
+    );
+    // The flags of a one-off need the one-off.
+    p.gantry().args(["gate", "--junit", "x.xml"]).run().code(2);
+}

@@ -107,6 +107,7 @@ fn gate_json() {
             "duration": "[TIME]",
             "exit_code": 0,
             "failures": [],
+            "log": "[PROJECT]/.gantry/logs/gate-lint.log",
             "name": "lint",
             "reason": null,
             "required": true,
@@ -117,6 +118,7 @@ fn gate_json() {
             "duration": "[TIME]",
             "exit_code": 3,
             "failures": [],
+            "log": "[PROJECT]/.gantry/logs/gate-tests.log",
             "name": "tests",
             "reason": "exit code 3",
             "required": true,
@@ -656,6 +658,7 @@ fn migrate_reads() {
           "20240101000001",
           "20240101000002"
         ],
+        "cancelled": null,
         "database": {
           "configured": true,
           "passed_over": [],
@@ -844,6 +847,7 @@ fn deploy_ecs_reads() {
       "detail": {
         "deploys": [
           {
+            "cancelled": null,
             "console_url": "https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/api/deployments?region=us-east-1",
             "deployment_id": "ecs-svc/2000000000000000001",
             "explanation": "prod/api runs codewarden-api:8 (deployment completed)",
@@ -963,6 +967,7 @@ fn deploy_railway_reads() {
       "detail": {
         "deployments": [
           {
+            "cancelled": null,
             "current_image": "old.example/api:v1",
             "deployment_id": "dep-api-1",
             "environment": "production",
@@ -975,6 +980,7 @@ fn deploy_railway_reads() {
             "status": "SUCCESS"
           },
           {
+            "cancelled": null,
             "current_image": "old.example/worker:v1",
             "deployment_id": "dep-worker-2",
             "environment": "production",

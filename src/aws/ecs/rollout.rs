@@ -70,6 +70,25 @@ pub struct Finished {
     pub console_url: String,
     /// What happened, in one or two sentences.
     pub explanation: String,
+    /// Set when a cancel (SIGINT/SIGTERM) stopped the rollout: the state it
+    /// left, and how to roll back.
+    pub cancelled: Option<Cancelled>,
+}
+
+/// Where a cancelled rollout stood. The rule: a cancel never starts or
+/// waits for a rollback (a rollback is itself a rollout of minutes, and a
+/// CI cancel leaves seconds before the runner kills the job); gantry stops
+/// where it is, ECS carries on with any deployment already sent (its
+/// circuit breaker still rolls a failure back), and this says so.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Cancelled {
+    /// `not-started`, `registered`, `one-off-running`, `update-sent`
+    /// or `rollback-sent`.
+    pub state: &'static str,
+    /// The revision the service was told to run, if an update was sent.
+    pub in_progress: Option<String>,
+    /// The command that puts the service back on the revision it ran before.
+    pub rollback_command: Option<String>,
 }
 
 pub async fn apply(
@@ -89,9 +108,25 @@ pub async fn apply(
         deployment_id: String::new(),
         console_url,
         explanation: format!("{} already runs {}", d.service, short_arn(&p.running_arn)),
+        cancelled: None,
     };
     if !p.changed {
         return Ok(done);
+    }
+    if let Some(sig) = crate::cancel::requested() {
+        done.task_definition = String::new();
+        return Ok(cancelled_at(
+            done,
+            sig,
+            "not-started",
+            None,
+            format!(
+                "nothing was registered or sent; {} still runs {}",
+                d.service,
+                short_arn(&p.running_arn)
+            ),
+            None,
+        ));
     }
     let mut registered = None;
     let new_arn = match &p.new {
@@ -105,6 +140,28 @@ pub async fn apply(
         }
     };
     done.task_definition = new_arn.clone();
+    // Registering is one call: it is complete or it did not happen. A cancel
+    // that came during it stops here, saying the revision exists unused.
+    let not_updated = |what: &str| {
+        format!(
+            "{what}; the service was not updated and still runs {}",
+            short_arn(&p.running_arn)
+        )
+    };
+    let registered_text = match &registered {
+        Some(arn) => format!("registered {} (not deployed)", short_arn(arn)),
+        None => format!("nothing was registered ({} exists)", short_arn(&new_arn)),
+    };
+    if let Some(sig) = crate::cancel::requested() {
+        return Ok(cancelled_at(
+            done,
+            sig,
+            "registered",
+            None,
+            not_updated(&registered_text),
+            None,
+        ));
+    }
 
     if let Some(rt) = &d.one_off {
         let container = rt.container.clone();
@@ -112,18 +169,26 @@ pub async fn apply(
             NewDefinition::Register(td) => Some(td),
             NewDefinition::Existing(_) => None,
         };
-        let task = one_off(
-            printer,
-            ecs,
-            d,
-            service,
-            &new_arn,
-            &container,
-            &rt.command,
-            rt.timeout,
-            td,
-        )
-        .await?;
+        let task = tokio::select! {
+            task = one_off(
+                printer,
+                ecs,
+                d,
+                service,
+                &new_arn,
+                &container,
+                &rt.command,
+                rt.timeout,
+                td,
+            ) => task?,
+            sig = crate::cancel::cancelled() => {
+                let what = format!(
+                    "{registered_text}; the one-off task `{}` was started and left running (stop it with `aws ecs stop-task` if it must not finish)",
+                    rt.command.join(" ")
+                );
+                return Ok(cancelled_at(done, sig, "one-off-running", None, not_updated(&what), None));
+            }
+        };
         if let Err(why) = task {
             printer.problem(&format!("{label} {}", why.explain()));
             if let Some(td) = td {
@@ -144,6 +209,16 @@ pub async fn apply(
         ));
     }
 
+    if let Some(sig) = crate::cancel::requested() {
+        return Ok(cancelled_at(
+            done,
+            sig,
+            "registered",
+            None,
+            not_updated(&registered_text),
+            None,
+        ));
+    }
     let seen_tasks: HashSet<String> = ecs
         .stopped_tasks(&d.cluster, &d.service)
         .await
@@ -160,7 +235,7 @@ pub async fn apply(
         d.service,
         short_arn(&new_arn)
     ));
-    let outcome = Watch {
+    let watch = Watch {
         ecs,
         printer,
         label: &label,
@@ -173,9 +248,24 @@ pub async fn apply(
         fail_fast: true,
         seen_events: service.events.iter().map(|e| e.id.clone()).collect(),
         seen_tasks: seen_tasks.clone(),
-    }
-    .run()
-    .await?;
+    };
+    let outcome = tokio::select! {
+        outcome = watch.run() => outcome?,
+        sig = crate::cancel::cancelled() => {
+            let rollback = rollback_command(ecs, d);
+            let registered_note = registered
+                .as_deref()
+                .map(|arn| format!("registered {}; ", short_arn(arn)))
+                .unwrap_or_default();
+            let text = format!(
+                "{registered_note}the update was sent: deployment {deployment_id} of {} is in progress on {}/{} and ECS carries on with it (gantry stopped watching; its circuit breaker, if on, still rolls a failure back)",
+                short_arn(&new_arn),
+                d.cluster,
+                d.service
+            );
+            return Ok(cancelled_at(done, sig, "update-sent", Some(new_arn.clone()), text, rollback));
+        }
+    };
 
     let (what, stopped, replaced_by) = match outcome {
         RolloutEnd::Completed => {
@@ -210,10 +300,61 @@ pub async fn apply(
     if let NewDefinition::Register(td) = &p.new {
         show_logs(printer, ecs, td, &stopped, &label).await;
     }
-    let rolled = rollback(printer, ecs, d, &new_arn, replaced_by, &label).await?;
+    let rolled = tokio::select! {
+        rolled = rollback(printer, ecs, d, &new_arn, replaced_by, &label) => rolled?,
+        sig = crate::cancel::cancelled() => {
+            let text = format!(
+                "{what}; the rollback to {} was sent and is in progress (gantry stopped watching it)",
+                short_arn(&p.running_arn)
+            );
+            return Ok(cancelled_at(done, sig, "rollback-sent", Some(p.running_arn.clone()), text, None));
+        }
+    };
     deregister_failed(printer, ecs, d, registered.as_deref()).await;
     done.explanation = format!("{what}; {rolled}");
     Ok(done)
+}
+
+/// The rollout as a cancel left it: the verdict is "failed" (nothing was
+/// proven to work), and the explanation says what state ECS is in.
+fn cancelled_at(
+    mut done: Finished,
+    sig: i32,
+    state: &'static str,
+    in_progress: Option<String>,
+    what: String,
+    rollback_command: Option<String>,
+) -> Finished {
+    done.verdict = Verdict::Failed;
+    done.explanation = format!(
+        "cancelled by {}: {what}{}",
+        crate::cancel::signal_name(sig),
+        rollback_command
+            .as_deref()
+            .map(|c| format!(". To roll back: {c}"))
+            .unwrap_or_default()
+    );
+    done.cancelled = Some(Cancelled {
+        state,
+        in_progress,
+        rollback_command,
+    });
+    done
+}
+
+/// `aws ecs update-service …` back to the revision the service ran before,
+/// or `None` when there is nothing else to go back to.
+fn rollback_command(ecs: &Ecs, d: &Rollout) -> Option<String> {
+    let differs = match &d.new {
+        NewDefinition::Existing(arn) => *arn != d.running_arn,
+        NewDefinition::Register(_) => d.differs,
+    };
+    differs.then(|| {
+        format!(
+            "aws ecs update-service --region {} --cluster {} --service {} --task-definition {}",
+            ecs.region, d.cluster, d.service, d.running_arn
+        )
+    })
 }
 
 /// How many log lines of a failed container are shown.

@@ -186,6 +186,7 @@ mod tests {
             deployment_id: "ecs-svc/1".into(),
             console_url: String::new(),
             explanation: "ECS deployment circuit breaker: tasks failed to start.; ECS rolled back to codewarden-api:7".into(),
+            cancelled: None,
         }];
         insta::assert_snapshot!(to_plan(&planned).render());
         insta::assert_snapshot!(markdown(&planned, &finished, Verdict::Failed, false));

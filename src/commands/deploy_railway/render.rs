@@ -128,6 +128,9 @@ pub(super) fn markdown(
                 }
             }
             (None, None) if dry_run => "planned".into(),
+            (None, None) if crate::cancel::requested().is_some() => {
+                "not started (cancelled)".into()
+            }
             (None, None) => "-".into(),
         };
         md.push_str(&format!(

@@ -14,6 +14,10 @@ impl Run<'_> {
         let printer = self.session.printer;
         for k in 0..self.pending.len() {
             let i = self.pending[k];
+            if let Some(sig) = crate::cancel::requested() {
+                self.cancel(sig, None);
+                return Ok(());
+            }
             let file = &self.files[i];
             let mode = if file.no_transaction {
                 ", no transaction"
@@ -28,7 +32,21 @@ impl Run<'_> {
                 file.statements.len()
             ));
             let started = Instant::now();
-            let result = apply::migration(&conn.client, file).await;
+            let result = {
+                let apply = apply::migration(&conn.client, file);
+                tokio::pin!(apply);
+                tokio::select! {
+                    result = &mut apply => result,
+                    _ = crate::cancel::cancelled() => {
+                        // The statement running now is cancelled by the
+                        // server; the file's transaction then rolls back.
+                        if let Err(e) = conn.cancel_statement().await {
+                            printer.warn(&format!("could not cancel the running statement ({e}): the server rolls it back when gantry exits"));
+                        }
+                        apply.await
+                    }
+                }
+            };
             self.forward_notices(conn);
             match result {
                 Ok(()) => {
@@ -41,6 +59,11 @@ impl Run<'_> {
                         ),
                     );
                     self.applied.push(i);
+                }
+                Err(f) if f.cancelled() => {
+                    let sig = crate::cancel::requested().unwrap_or(libc::SIGTERM);
+                    self.cancel(sig, Some((i, f)));
+                    return Ok(());
                 }
                 Err(f) => {
                     self.fail(i, f)?;
@@ -55,6 +78,10 @@ impl Run<'_> {
             history::ensure_seed_table(&conn.client).await?;
         }
         for s in todo {
+            if let Some(sig) = crate::cancel::requested() {
+                self.cancel(sig, None);
+                return Ok(());
+            }
             let seed = &self.seeds[s];
             let run = self.seed_status[s] == SeedStatus::New;
             if run {
@@ -99,6 +126,48 @@ impl Run<'_> {
             self.seeds_done.push(s);
         }
         Ok(())
+    }
+
+    /// Records a cancel: which file was in flight and rolled back (if one
+    /// was), which were applied before it, and which were never started.
+    fn cancel(&mut self, sig: i32, in_flight: Option<(usize, apply::Failure)>) {
+        let printer = self.session.printer;
+        let version = |i: &usize| self.files[*i].version.clone();
+        let applied: Vec<String> = self.applied.iter().map(version).collect();
+        let flight = in_flight.as_ref().map(|(i, _)| *i);
+        let not_started: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|i| !self.applied.contains(i) && Some(**i) != flight)
+            .map(version)
+            .collect();
+        let mut text = format!("cancelled by {}", crate::cancel::signal_name(sig));
+        if let Some((i, f)) = &in_flight {
+            let file = &self.files[*i];
+            if file.no_transaction {
+                text.push_str(&format!(
+                    " while applying {}: it runs without a transaction, so its first {} statement(s) stayed applied; it is not recorded and runs again from statement 1 next time",
+                    file.file_name, f.committed_statements
+                ));
+            } else {
+                text.push_str(&format!(
+                    " while applying {}: its transaction was rolled back, nothing of it was applied and it is not recorded",
+                    file.file_name
+                ));
+            }
+        }
+        text.push_str(&format!(
+            ". Applied before the cancel: {}. Not started: {}.",
+            list(&applied),
+            list(&not_started)
+        ));
+        printer.outcome(Some(false), &format!("✗ {text}"));
+        self.cancelled = Some(super::Cancelled {
+            signal: crate::cancel::signal_name(sig),
+            in_flight: flight,
+            text,
+            not_started,
+        });
     }
 
     pub(super) fn fail(&mut self, i: usize, f: apply::Failure) -> Result<()> {
@@ -186,5 +255,13 @@ impl Run<'_> {
                     .detail(&format!("{severity}: {message}"));
             }
         }
+    }
+}
+
+fn list(versions: &[String]) -> String {
+    if versions.is_empty() {
+        "none".into()
+    } else {
+        versions.join(", ")
     }
 }

@@ -22,6 +22,9 @@ pub(super) fn headline(report: &StepReport) -> String {
         }
         (true, Verdict::Failed) => "Plan (dry run): refused, see above".to_string(),
         (false, Verdict::Passed) => format!("Applied {count} migration(s)"),
+        (false, Verdict::Failed) if crate::cancel::requested().is_some() => {
+            format!("Cancelled after applying {count} migration(s), see above")
+        }
         (false, Verdict::Failed) => {
             format!("Failed after applying {count} migration(s), see above")
         }
@@ -59,6 +62,12 @@ pub(super) fn markdown(run: &Run, verdict: Verdict) -> String {
                 "✅ applied".to_string()
             } else if run.failed.as_ref().is_some_and(|x| x.file == i) {
                 "❌ failed".to_string()
+            } else if run
+                .cancelled
+                .as_ref()
+                .is_some_and(|c| c.in_flight == Some(i))
+            {
+                "⏹ cancelled, rolled back".to_string()
             } else if dry_run {
                 "pending".to_string()
             } else {
@@ -77,6 +86,11 @@ pub(super) fn markdown(run: &Run, verdict: Verdict) -> String {
             ));
         }
         md.push('\n');
+    } else if !run.settings.migrations_dir().exists() {
+        md.push_str(&format!(
+            "Nothing to do: {}/migrations does not exist (the database was not contacted).\n\n",
+            run.settings.dir_label
+        ));
     } else if run.refusals.is_empty() {
         md.push_str("No pending migration: the database is up to date.\n\n");
     }
@@ -97,6 +111,9 @@ pub(super) fn markdown(run: &Run, verdict: Verdict) -> String {
     }
     if let Some(f) = &run.failed {
         md.push_str(&format!("```text\n{}\n```\n\n", f.text));
+    }
+    if let Some(c) = &run.cancelled {
+        md.push_str(&format!("**Cancelled:** {}\n\n", cell(&c.text)));
     }
     if dry_run && run.refusals.is_empty() {
         for &i in &run.pending {
@@ -168,6 +185,12 @@ pub(super) fn detail(run: &Run) -> serde_json::Value {
             "detail": f.failure.detail,
             "hint": f.failure.hint,
             "text": f.text,
+        })),
+        "cancelled": run.cancelled.as_ref().map(|c| json!({
+            "signal": c.signal,
+            "rolled_back": c.in_flight.map(|i| run.files[i].version.clone()),
+            "not_started": c.not_started,
+            "text": c.text,
         })),
         "warnings": run.warnings,
     })
