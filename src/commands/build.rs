@@ -60,14 +60,6 @@ pub fn execute(
     for value in settings.secrets.values().flat_map(|s| s.0.values()) {
         printer.mask(&String::from_utf8_lossy(value));
     }
-    for image in &settings.images {
-        for entry in build::cache_to(&image.cache_to).unsupported {
-            printer.warn(&format!(
-                "{}: cache-to `{entry}` is not exported: the Engine's build API exports only `type=inline`; building on",
-                image.name
-            ));
-        }
-    }
     let facts = facts(session);
     let mut requests = Vec::new();
     for image in &settings.images {
@@ -86,11 +78,16 @@ pub fn execute(
     let results = runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let docker = &docker;
-        let (buildkit, notice) = build::choose(docker, Builder::BuildKit).await;
+        let settings = &settings;
+        let host = settings.docker_host.as_deref();
+        let (buildkit, notice) = build::choose(docker, host, Builder::BuildKit).await;
         if let Some(notice) = notice {
             printer.warn(&notice);
         }
-        let host = settings.docker_host.as_deref();
+        for (image, (req, _)) in &mut requests {
+            let engine = engine_for(image, settings, buildkit);
+            fit_to_engine(image, req, engine, printer)?;
+        }
         let ecr = ecr_logins(&requests, printer).await;
         let requests: Vec<_> = requests
             .into_iter()
@@ -107,11 +104,8 @@ pub fn execute(
                     Line::Step(l) => printer.info(&format!("[{name}] {l}")),
                     Line::Output(l) => printer.detail(&format!("[{name}] {l}")),
                 };
-                let builder = match image.builder.unwrap_or(settings.builder) {
-                    Builder::BuildKit => buildkit,
-                    Builder::Classic => Builder::Classic,
-                };
-                let result = build::build(docker, host, builder, req, &progress).await;
+                let engine = engine_for(image, settings, buildkit);
+                let result = build::build(docker, host, engine, req, &progress).await;
                 (image, tags, result, started.elapsed())
             })
             .buffer_unordered(settings.jobs)
@@ -201,6 +195,50 @@ pub fn execute(
     })
 }
 
+/// The engine as one image uses it (`builder = "classic"` wins).
+fn engine_for(image: &Image, settings: &BuildSettings, buildkit: build::Engine) -> build::Engine {
+    match image.builder.unwrap_or(settings.builder) {
+        Builder::BuildKit => buildkit,
+        Builder::Classic => build::Engine::CLASSIC,
+    }
+}
+
+/// What the engine cannot do: several platforms are an error (the image
+/// would not be what gantry.toml asks for), a cache it cannot export is
+/// said once and the build goes on.
+fn fit_to_engine(
+    image: &Image,
+    req: &mut Request,
+    engine: build::Engine,
+    printer: &crate::output::Printer,
+) -> Result<()> {
+    if let Some(platforms) = req.platform.as_deref().filter(|p| p.contains(','))
+        && !engine.multi_platform()
+    {
+        return Err(Error::usage(
+            format!(
+                "image {}: a multi-platform image ({platforms}) needs BuildKit on an engine with the containerd image store, and this engine or builder has none",
+                image.name
+            ),
+            Some(format!(
+                "enable the containerd image store (Docker Engine 24+: \"features\": {{\"containerd-snapshotter\": true}} in daemon.json), or build one platform (`platform = \"…\"` under [images.{}])",
+                image.name
+            )),
+        ));
+    }
+    for entry in build::cache_to(&image.cache_to).exports {
+        if engine.cache_export() {
+            req.cache_to.push(crate::docker::buildkit::solve::CacheEntry::parse(&entry));
+        } else {
+            printer.warn(&format!(
+                "{}: cache-to `{entry}` is not exported: BuildKit exports a cache only on an engine with the containerd image store (else only `type=inline`); building on",
+                image.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The build request and the local tags of one image.
 fn request(
     image: &Image,
@@ -238,6 +276,8 @@ fn request(
             platform: image.platform.clone(),
             cache_from: image.cache_from.clone(),
             inline_cache: cache.inline,
+            // Filled in once the engine is known to export caches.
+            cache_to: Vec::new(),
             no_cache: image.no_cache,
             pull: image.pull,
             secrets: settings

@@ -90,18 +90,19 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
             Some(d) => project.root.join(d.get_ref()),
             None => context.join("Dockerfile"),
         };
+        // Several platforms travel as BuildKit's list (`linux/amd64,linux/arm64`);
+        // whether the engine can make one image of them is known at build time.
         let platform = match (cfg.platform.clone(), cfg.platforms.as_slice()) {
             (p, []) => p,
-            (None, [one]) => Some(one.clone()),
-            _ => {
+            (None, list) => Some(list.join(",")),
+            (Some(_), _) => {
                 return Err(Error::usage(
                     format!(
-                        "image {}: a multi-platform image ({}) needs BuildKit's solve API, which gantry does not drive yet",
-                        name.0,
-                        cfg.platforms.join(", ")
+                        "image {}: both `platform` and `platforms` are set",
+                        name.0
                     ),
                     Some(format!(
-                        "build one platform per image (`platform = \"…\"` under [images.{}])",
+                        "keep one of them under [images.{}]",
                         name.0
                     )),
                 ));
