@@ -60,6 +60,9 @@ pub fn execute(
     for value in settings.secrets.values().flat_map(|s| s.0.values()) {
         printer.mask(&String::from_utf8_lossy(value));
     }
+    if let Some(token) = settings.gha.get("token") {
+        printer.mask(token);
+    }
     let facts = facts(session);
     let mut requests = Vec::new();
     for image in &settings.images {
@@ -228,7 +231,8 @@ fn fit_to_engine(
     }
     for entry in build::cache_to(&image.cache_to).exports {
         if engine.cache_export() {
-            req.cache_to.push(crate::docker::buildkit::solve::CacheEntry::parse(&entry));
+            req.cache_to
+                .push(crate::docker::buildkit::solve::CacheEntry::parse(&entry));
         } else {
             printer.warn(&format!(
                 "{}: cache-to `{entry}` is not exported: BuildKit exports a cache only on an engine with the containerd image store (else only `type=inline`); building on",
@@ -278,6 +282,7 @@ fn request(
             inline_cache: cache.inline,
             // Filled in once the engine is known to export caches.
             cache_to: Vec::new(),
+            gha: settings.gha.clone(),
             no_cache: image.no_cache,
             pull: image.pull,
             secrets: settings

@@ -42,6 +42,9 @@ pub struct Request {
     pub cache_to: Vec<CacheEntry>,
     pub no_cache: bool,
     pub pull: bool,
+    /// Attributes for every `gha` cache entry (the runner's cache URLs and
+    /// token): passed to the engine's BuildKit only.
+    pub gha: HashMap<String, String>,
     /// Build secrets by id (BuildKit only).
     pub secrets: HashMap<String, Vec<u8>>,
     /// Registry logins by host, for base and cache images (BuildKit only).
@@ -170,13 +173,17 @@ pub async fn choose(
                 solve: false,
                 containerd_store,
             },
-            Some(format!("the engine does not serve BuildKit's API on /grpc ({why}): sending the context as a tar on /build")),
+            Some(format!(
+                "the engine does not serve BuildKit's API on /grpc ({why}): sending the context as a tar on /build"
+            )),
         ),
         // The engine's BuildKit cannot read a context sent with the build
         // request when images live in containerd (moby/moby#47717).
         (Err(why), true) => (
             Engine::CLASSIC,
-            Some(format!("the engine does not serve BuildKit's API on /grpc ({why}) and keeps images in the containerd image store, where BuildKit cannot read a context sent on /build (moby/moby#47717): building with the classic builder")),
+            Some(format!(
+                "the engine does not serve BuildKit's API on /grpc ({why}) and keeps images in the containerd image store, where BuildKit cannot read a context sent on /build (moby/moby#47717): building with the classic builder"
+            )),
         ),
     }
 }

@@ -347,9 +347,21 @@ fn a_two_platform_image_is_pushed_as_one_index_on_docker_26() {
     );
     p.write("app/hello.txt", "hello\n");
     p.commit("app");
-    let built = on.gantry(&p).args(["build", "--format", "json"]).run().code(0).json();
-    assert_eq!(built["detail"]["images"][0]["builder"], "buildkit", "{built}");
-    let pushed = on.gantry(&p).args(["push", "--format", "json"]).run().code(0);
+    let built = on
+        .gantry(&p)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(
+        built["detail"]["images"][0]["builder"], "buildkit",
+        "{built}"
+    );
+    let pushed = on
+        .gantry(&p)
+        .args(["push", "--format", "json"])
+        .run()
+        .code(0);
     let accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
     let (code, body) = registry
         .get_as("/v2/team/multi/manifests/1", None, &[accept])
@@ -361,19 +373,32 @@ fn a_two_platform_image_is_pushed_as_one_index_on_docker_26() {
         .unwrap()
         .iter()
         .filter(|m| m["platform"]["os"] != "unknown")
-        .map(|m| format!("{}/{}", m["platform"]["os"].as_str().unwrap(), m["platform"]["architecture"].as_str().unwrap()))
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
         .collect();
     platforms.sort();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"], "{body}");
     // The one digest gantry reports is the index's.
     let mut c = std::process::Command::new("sha256sum");
-    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), body.as_bytes()).unwrap();
     let sum = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
     let digest = format!("sha256:{}", sum.split_whitespace().next().unwrap());
-    assert!(pushed.stdout.contains(&digest), "{digest} not in {}", pushed.stdout);
-    let _ = on.command(&["rmi", "-f", "team/multi:1", &format!("{host}/team/multi:1")]).output();
+    assert!(
+        pushed.stdout.contains(&digest),
+        "{digest} not in {}",
+        pushed.stdout
+    );
+    let _ = on
+        .command(&["rmi", "-f", "team/multi:1", &format!("{host}/team/multi:1")])
+        .output();
 }
 
 #[test]
@@ -408,8 +433,16 @@ fn a_registry_cache_exported_with_mode_max_serves_a_cold_build_on_docker_26() {
             .any(|l| l.contains(" CACHED [") && l.contains(step))
     };
     let first = on.gantry(&p).args(["build", "-v"]).run().code(0);
-    assert!(!cached(&first.stderr, "RUN echo regcache-"), "{}", first.stderr);
-    assert!(!first.stderr.contains("is not exported"), "{}", first.stderr);
+    assert!(
+        !cached(&first.stderr, "RUN echo regcache-"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        !first.stderr.contains("is not exported"),
+        "{}",
+        first.stderr
+    );
     // The cache is in the registry, not in an image.
     let (code, body) = registry
         .get_as(
@@ -446,7 +479,12 @@ fn a_cache_export_the_engine_cannot_make_is_said_once_and_the_build_goes_on() {
     p.write("app/a.txt", "a");
     p.commit("app");
     let r = on.gantry(&p).args(["build"]).run().code(0);
-    assert_eq!(r.stderr.matches("is not exported").count(), 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("is not exported").count(),
+        1,
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("containerd image store"), "{}", r.stderr);
     on.cleanup(&repo);
 }
@@ -509,11 +547,18 @@ fn buildkit_reads_the_context_on_the_containerd_image_store() {
     );
     p.write(
         "a/Dockerfile",
-        &format!("FROM {}\nCOPY data.txt /data.txt\nRUN cat /data.txt > /x\n", on.base()),
+        &format!(
+            "FROM {}\nCOPY data.txt /data.txt\nRUN cat /data.txt > /x\n",
+            on.base()
+        ),
     );
     p.write("a/data.txt", "from the context");
     p.commit("a");
-    let doc = on.gantry(&p).args(["build", "--format", "json"]).run().code(0);
+    let doc = on
+        .gantry(&p)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0);
     assert!(!doc.stderr.contains("classic builder"), "{}", doc.stderr);
     let doc = doc.json();
     for image in doc["detail"]["images"].as_array().unwrap() {
@@ -752,4 +797,124 @@ fn dockerignore_matches_the_docker_cli_on_docker_26() {
     if let (Some(_), Some(on)) = (On::system(), On::docker26()) {
         dockerignore_matches_the_cli(on, "ignore26");
     }
+}
+
+/// The system engine behind a proxy that answers `/grpc` as an engine
+/// without BuildKit's API does (404, `page not found`) and passes every
+/// other call through, upgrades included. Stops with the test process.
+struct WithoutGrpc {
+    host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl WithoutGrpc {
+    fn start() -> WithoutGrpc {
+        use std::io::{Read, Write};
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                std::thread::spawn(move || {
+                    // The request line and headers, then the decision.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let line = String::from_utf8_lossy(&head)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    if line.split(' ').nth(1).is_some_and(|p| p.ends_with("/grpc")) {
+                        let body = r#"{"message":"page not found"}"#;
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        return;
+                    }
+                    let Ok(mut engine) = UnixStream::connect("/var/run/docker.sock") else {
+                        return;
+                    };
+                    if engine.write_all(&head).is_err() {
+                        return;
+                    }
+                    let (mut c2, mut e2) =
+                        (client.try_clone().unwrap(), engine.try_clone().unwrap());
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c2, &mut e2);
+                        let _ = e2.shutdown(std::net::Shutdown::Write);
+                    });
+                    let _ = std::io::copy(&mut engine, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        WithoutGrpc {
+            host: format!("unix://{}", path.display()),
+            _dir: dir,
+        }
+    }
+}
+
+#[test]
+fn an_engine_without_grpc_gets_the_context_as_a_tar_after_one_notice() {
+    let Some(on) = On::system() else { return };
+    let proxy = WithoutGrpc::start();
+    let repo = repo("nogrpc");
+    let secret = secret_value();
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\nsecrets = {{ token = {{ env = \"API_TOKEN\" }} }}\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write(
+        "a/Dockerfile",
+        &format!("FROM {}\nCOPY . /app/\nRUN --mount=type=secret,id=token wc -c < /run/secrets/token > /length\n", on.base()),
+    );
+    p.write("a/.dockerignore", "*.log\n");
+    p.write("a/main.py", "print('hi')\n");
+    p.write("a/debug.log", "noise");
+    p.commit("a");
+    let r = p
+        .gantry()
+        .env("DOCKER_HOST", &proxy.host)
+        .env("API_TOKEN", &secret)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0);
+    assert_eq!(
+        r.stderr
+            .matches("does not serve BuildKit's API on /grpc")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("sending the context as a tar on /build"),
+        "{}",
+        r.stderr
+    );
+    let doc = r.json();
+    assert_eq!(doc["detail"]["images"][0]["builder"], "buildkit", "{doc}");
+    let image = format!("{repo}-a:t");
+    assert_eq!(on.read(&image, "/length"), secret.len().to_string());
+    let app: Vec<String> = on
+        .files(&image)
+        .into_iter()
+        .filter(|f| f.starts_with("app/"))
+        .collect();
+    assert_eq!(app, ["app/.dockerignore", "app/Dockerfile", "app/main.py"]);
+    on.cleanup(&format!("{repo}-a"));
+    on.cleanup(&format!("{repo}-b"));
 }

@@ -230,10 +230,8 @@ fn send_file(id: u32, path: &Path, tx: &Out) -> bool {
                     }
                 }
                 Err(e) => {
-                    let _ = tx.blocking_send(Err(Status::internal(format!(
-                        "{}: {e}",
-                        path.display()
-                    ))));
+                    let _ =
+                        tx.blocking_send(Err(Status::internal(format!("{}: {e}", path.display()))));
                     return false;
                 }
             }
@@ -255,7 +253,10 @@ impl Inner {
             match fs::metadata(&self.dockerfile) {
                 Ok(meta) => {
                     lock(ids).insert(0, self.dockerfile.clone());
-                    if tx.blocking_send(Ok(stat_packet(name, &meta, None))).is_err() {
+                    if tx
+                        .blocking_send(Ok(stat_packet(name, &meta, None)))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -289,9 +290,9 @@ impl Inner {
                 }
             })
         };
-        let result = self.context.walk_pruned(
-            &|dir| includes.may_hold(dir),
-            &mut |e: &Entry| {
+        let result = self
+            .context
+            .walk_pruned(&|dir| includes.may_hold(dir), &mut |e: &Entry| {
                 if !includes.is_empty() && !includes.matches(&e.rel) {
                     return Ok(());
                 }
@@ -306,7 +307,8 @@ impl Inner {
                     .collect();
                 for parent in parents.iter().skip(emitted.len()) {
                     let path = root.join(parent);
-                    let meta = fs::symlink_metadata(&path).map_err(|err| context::io_error(&path, err))?;
+                    let meta =
+                        fs::symlink_metadata(&path).map_err(|err| context::io_error(&path, err))?;
                     send(stat_packet(parent, &meta, None))?;
                     emitted.push((*parent).to_string());
                     next += 1;
@@ -330,8 +332,7 @@ impl Inner {
                 }
                 next += 1;
                 Ok(())
-            },
-        );
+            });
         match result {
             Ok(()) => {
                 let _ = send(packet_of(PacketType::PacketStat));
@@ -364,7 +365,11 @@ const GO_STICKY: u32 = 1 << 20;
 fn stat_packet(rel: &str, meta: &fs::Metadata, link: Option<&Path>) -> Packet {
     let unix = meta.mode();
     let mut mode = unix & 0o777;
-    for (bit, go) in [(0o4000, GO_SETUID), (0o2000, GO_SETGID), (0o1000, GO_STICKY)] {
+    for (bit, go) in [
+        (0o4000, GO_SETUID),
+        (0o2000, GO_SETGID),
+        (0o1000, GO_STICKY),
+    ] {
         if unix & bit != 0 {
             mode |= go;
         }
@@ -382,7 +387,9 @@ fn stat_packet(rel: &str, meta: &fs::Metadata, link: Option<&Path>) -> Packet {
             mode,
             size: if ft.is_dir() { 0 } else { meta.len() as i64 },
             mod_time: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            linkname: link.map(|l| l.to_string_lossy().into_owned()).unwrap_or_default(),
+            linkname: link
+                .map(|l| l.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             ..Default::default()
         }),
         ..Default::default()
@@ -432,8 +439,9 @@ impl Includes {
                         .split('/')
                         .filter(|c| !c.is_empty() && *c != ".")
                         .map(|c| {
-                            glob::Pattern::new(c)
-                                .unwrap_or_else(|_| glob::Pattern::new(&glob::Pattern::escape(c)).expect("escaped"))
+                            glob::Pattern::new(c).unwrap_or_else(|_| {
+                                glob::Pattern::new(&glob::Pattern::escape(c)).expect("escaped")
+                            })
                         })
                         .collect()
                 })
@@ -466,9 +474,9 @@ impl Includes {
             return true;
         }
         let parts: Vec<&str> = dir.split('/').collect();
-        self.0.iter().any(|p| {
-            Self::any_depth(p) || p.iter().zip(&parts).all(|(c, part)| c.matches(part))
-        })
+        self.0
+            .iter()
+            .any(|p| Self::any_depth(p) || p.iter().zip(&parts).all(|(c, part)| c.matches(part)))
     }
 }
 
@@ -497,7 +505,9 @@ mod tests {
         assert_eq!(stat.size, 0);
         std::os::unix::fs::symlink("target", dir.path().join("l")).unwrap();
         let meta = fs::symlink_metadata(dir.path().join("l")).unwrap();
-        let stat = stat_packet("l", &meta, Some(Path::new("target"))).stat.unwrap();
+        let stat = stat_packet("l", &meta, Some(Path::new("target")))
+            .stat
+            .unwrap();
         assert_eq!(stat.mode & GO_SYMLINK, GO_SYMLINK);
         assert_eq!(stat.linkname, "target");
         assert_eq!((stat.uid, stat.gid), (0, 0));

@@ -200,7 +200,8 @@ struct GrpcDial {
 impl tower_service::Service<http::Uri> for GrpcDial {
     type Response = hyper::upgrade::Upgraded;
     type Error = HttpError;
-    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, HttpError>> + Send>>;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, HttpError>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), HttpError>> {
         Poll::Ready(Ok(()))
@@ -209,9 +210,9 @@ impl tower_service::Service<http::Uri> for GrpcDial {
     fn call(&mut self, _: http::Uri) -> Self::Future {
         let dial = self.clone();
         Box::pin(async move {
-            upgrade(&dial.endpoint, &dial.path, &[])
-                .await
-                .map_err(|e| HttpError::from(format!("the engine refused BuildKit's API on /grpc: {e}")))
+            upgrade(&dial.endpoint, &dial.path, &[]).await.map_err(|e| {
+                HttpError::from(format!("the engine refused BuildKit's API on /grpc: {e}"))
+            })
         })
     }
 }

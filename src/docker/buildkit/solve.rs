@@ -27,6 +27,10 @@ use tokio::sync::mpsc;
 /// classic store and the containerd one).
 const EXPORTER: &str = "moby";
 
+/// How long the progress may pause after the solve before it counts as
+/// over: the last lines travel right behind the solve's answer.
+const SETTLE: Duration = Duration::from_millis(300);
+
 /// Whether the engine serves BuildKit's API on `/grpc`: one call that every
 /// BuildKit answers. The error says why not.
 pub async fn available(endpoint: &Endpoint, api_version: &str) -> Result<(), String> {
@@ -104,7 +108,21 @@ pub fn request(req: &Request, dockerfile_name: &str, session_id: &str, id: &str)
     if req.pull {
         attrs.insert("image-resolve-mode".into(), "pull".into());
     }
-    let imports: Vec<CacheEntry> = req.cache_from.iter().map(|c| CacheEntry::parse(c)).collect();
+    // The runner's cache URLs and token, for `gha` entries that do not name
+    // their own: the engine's BuildKit cannot read gantry's environment.
+    let with_runtime = |mut e: CacheEntry| {
+        if e.kind == "gha" {
+            for (k, v) in &req.gha {
+                e.attrs.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        e
+    };
+    let imports: Vec<CacheEntry> = req
+        .cache_from
+        .iter()
+        .map(|c| with_runtime(CacheEntry::parse(c)))
+        .collect();
     if !imports.is_empty() {
         // The frontend resolves the imports itself, from this attribute.
         let json: Vec<_> = imports.iter().map(CacheEntry::json).collect();
@@ -113,7 +131,11 @@ pub fn request(req: &Request, dockerfile_name: &str, session_id: &str, id: &str)
             serde_json::Value::Array(json).to_string(),
         );
     }
-    let mut exports: Vec<CacheOptionsEntry> = req.cache_to.iter().map(CacheEntry::proto).collect();
+    let mut exports: Vec<CacheOptionsEntry> = req
+        .cache_to
+        .iter()
+        .map(|e| with_runtime(e.clone()).proto())
+        .collect();
     if req.inline_cache {
         exports.push(CacheOptionsEntry {
             r#type: "inline".into(),
@@ -200,17 +222,21 @@ pub async fn build(
             }
         }
     };
-    // The status stream ends with the build; what is still in flight is
-    // the last steps' lines. A stream that does not end is not waited for.
-    while let Ok(Some(status)) = tokio::time::timeout(Duration::from_secs(5), status_rx.recv()).await
-    {
+    // What is still in flight is the last steps' lines. The BuildKit of
+    // Docker 20.10 ends the stream with the build, that of Docker 26 keeps
+    // it open a while (seconds): a pause ends the wait.
+    while let Ok(Some(status)) = tokio::time::timeout(SETTLE, status_rx.recv()).await {
         trace.apply(status, &mut emit);
     }
     watcher.abort();
     drop(session);
     let sent = files.outcome().map_err(Failure::Context)?;
     match solved {
-        Ok(response) => Ok((response.into_inner().exporter_response, sent, trace.cached())),
+        Ok(response) => Ok((
+            response.into_inner().exporter_response,
+            sent,
+            trace.cached(),
+        )),
         Err(status) => Err(super::classify(
             status.message().to_string(),
             trace.failed(),
@@ -242,7 +268,10 @@ mod tests {
         assert_eq!(e.attrs["ref"], "127.0.0.1:5000/app:cache");
         assert_eq!(e.attrs["mode"], "max");
         let bare = CacheEntry::parse("ghcr.io/o/app:cache");
-        assert_eq!((bare.kind.as_str(), bare.attrs["ref"].as_str()), ("registry", "ghcr.io/o/app:cache"));
+        assert_eq!(
+            (bare.kind.as_str(), bare.attrs["ref"].as_str()),
+            ("registry", "ghcr.io/o/app:cache")
+        );
     }
 
     #[test]
@@ -281,10 +310,42 @@ mod tests {
     }
 
     #[test]
+    fn gha_entries_get_the_runner_s_cache_attributes_and_others_do_not() {
+        let runtime: HashMap<String, String> = [
+            ("url".to_string(), "https://cache.example/".to_string()),
+            ("token".to_string(), "runtime-token".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let req = Request {
+            cache_from: vec!["type=gha,scope=api".into(), "r/app:cache".into()],
+            cache_to: vec![CacheEntry::parse("type=gha,mode=max,scope=api,token=own")],
+            gha: runtime,
+            ..Request::for_tests()
+        };
+        let s = request(&req, "Dockerfile", "s", "r");
+        let cache = s.cache.unwrap();
+        let import = &cache.imports[0];
+        assert_eq!(import.r#type, "gha");
+        assert_eq!(import.attrs["url"], "https://cache.example/");
+        assert_eq!(import.attrs["token"], "runtime-token");
+        assert_eq!(import.attrs["scope"], "api");
+        assert!(!cache.imports[1].attrs.contains_key("token"));
+        // An entry's own attribute wins.
+        assert_eq!(cache.exports[0].attrs["token"], "own");
+        assert_eq!(cache.exports[0].attrs["url"], "https://cache.example/");
+        // The frontend's copy of the imports carries them too.
+        assert!(s.frontend_attrs["cache-imports"].contains("runtime-token"));
+    }
+
+    #[test]
     fn the_image_id_depends_on_the_image_store() {
         let r: HashMap<String, String> = [
             ("containerimage.digest".to_string(), "sha256:m".to_string()),
-            ("containerimage.config.digest".to_string(), "sha256:c".to_string()),
+            (
+                "containerimage.config.digest".to_string(),
+                "sha256:c".to_string(),
+            ),
         ]
         .into_iter()
         .collect();
