@@ -180,13 +180,12 @@ pub async fn grpc_channel(
         })
         .await
         .map_err(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
+            // tonic wraps the connector's error: the innermost says why.
+            let mut inner: &dyn std::error::Error = &e;
+            while let Some(source) = inner.source() {
+                inner = source;
             }
-            text
+            inner.to_string()
         })
 }
 
@@ -210,9 +209,9 @@ impl tower_service::Service<http::Uri> for GrpcDial {
     fn call(&mut self, _: http::Uri) -> Self::Future {
         let dial = self.clone();
         Box::pin(async move {
-            upgrade(&dial.endpoint, &dial.path, &[]).await.map_err(|e| {
-                HttpError::from(format!("the engine refused BuildKit's API on /grpc: {e}"))
-            })
+            upgrade(&dial.endpoint, &dial.path, &[])
+                .await
+                .map_err(HttpError::from)
         })
     }
 }
