@@ -87,6 +87,15 @@ pub const NPM_TOKEN: &str = "NPM_TOKEN";
 pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// The bearer token for `ACTIONS_ID_TOKEN_REQUEST_URL`.
 pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// GitHub's cache service (v1), for BuildKit's `gha` cache: given to
+/// JavaScript actions, not to shell steps (see the README's `cache-to`).
+pub const ACTIONS_CACHE_URL: &str = "ACTIONS_CACHE_URL";
+/// GitHub's results service, where the cache service v2 lives.
+pub const ACTIONS_RESULTS_URL: &str = "ACTIONS_RESULTS_URL";
+/// The job's token for those services (a secret).
+pub const ACTIONS_RUNTIME_TOKEN: &str = "ACTIONS_RUNTIME_TOKEN";
+/// Set (`1`, `true`, `yes`) where the runner uses the cache service v2.
+pub const ACTIONS_CACHE_SERVICE_V2: &str = "ACTIONS_CACHE_SERVICE_V2";
 /// Railway project token (a secret): sent as `Project-Access-Token`; it
 /// implies the project and environment of `gantry deploy railway`.
 pub const RAILWAY_TOKEN: &str = "RAILWAY_TOKEN";

@@ -3,12 +3,14 @@
 //!
 //! Building is local work: it runs for real in a dry run too.
 
+mod render;
+
 use super::Session;
 use crate::cli::BuildArgs;
-use crate::docker::build::{self, Builder, Failure, Line, Request};
+use crate::docker::build::{self, Builder, Line, Request};
 use crate::docker::metadata::{self, Facts};
 use crate::docker::{dockerfile, engine};
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{Error, Result};
 use crate::gate::location;
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
@@ -19,7 +21,7 @@ use crate::settings::images::{BuildSettings, Image};
 use crate::{git, runtime, state};
 use futures_util::StreamExt;
 use indexmap::IndexMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub fn cmd_build(args: &BuildArgs, session: &Session) -> Result<Verdict> {
     let report = execute(session, &args.names, args.jobs, &args.build_args.values)?;
@@ -60,13 +62,8 @@ pub fn execute(
     for value in settings.secrets.values().flat_map(|s| s.0.values()) {
         printer.mask(&String::from_utf8_lossy(value));
     }
-    for image in &settings.images {
-        for entry in build::cache_to(&image.cache_to).unsupported {
-            printer.warn(&format!(
-                "{}: cache-to `{entry}` is not exported: the Engine's build API exports only `type=inline`; building on",
-                image.name
-            ));
-        }
+    if let Some(token) = settings.gha.get("token") {
+        printer.mask(token);
     }
     let facts = facts(session);
     let mut requests = Vec::new();
@@ -86,11 +83,16 @@ pub fn execute(
     let results = runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let docker = &docker;
-        let (buildkit, notice) = build::choose(docker, Builder::BuildKit).await;
+        let settings = &settings;
+        let host = settings.docker_host.as_deref();
+        let (buildkit, notice) = build::choose(docker, host, Builder::BuildKit).await;
         if let Some(notice) = notice {
             printer.warn(&notice);
         }
-        let host = settings.docker_host.as_deref();
+        for (image, (req, _)) in &mut requests {
+            let engine = engine_for(image, settings, buildkit);
+            fit_to_engine(image, req, engine, printer)?;
+        }
         let ecr = ecr_logins(&requests, printer).await;
         let requests: Vec<_> = requests
             .into_iter()
@@ -107,11 +109,8 @@ pub fn execute(
                     Line::Step(l) => printer.info(&format!("[{name}] {l}")),
                     Line::Output(l) => printer.detail(&format!("[{name}] {l}")),
                 };
-                let builder = match image.builder.unwrap_or(settings.builder) {
-                    Builder::BuildKit => buildkit,
-                    Builder::Classic => Builder::Classic,
-                };
-                let result = build::build(docker, host, builder, req, &progress).await;
+                let engine = engine_for(image, settings, buildkit);
+                let result = build::build(docker, host, engine, req, &progress).await;
                 (image, tags, result, started.elapsed())
             })
             .buffer_unordered(settings.jobs);
@@ -166,10 +165,10 @@ pub fn execute(
                     &format!(
                         "✓ {} built {} in {} ({} files, {})",
                         image.name,
-                        short_id(&built.image_id),
-                        seconds(*took),
+                        render::short_id(&built.image_id),
+                        render::seconds(*took),
                         built.sent.files,
-                        human_bytes(built.sent.bytes)
+                        render::human_bytes(built.sent.bytes)
                     ),
                 );
                 for secret in &built.sent.likely_secrets {
@@ -196,18 +195,18 @@ pub fn execute(
                 outcome.bytes = built.sent.bytes;
             }
             Err(failure) => {
-                outcome.error = Some(report_failure(session, image, failure, &mut fatal));
+                outcome.error = Some(render::report_failure(session, image, failure, &mut fatal));
                 verdict = Verdict::Failed;
             }
         }
         outcomes.push(outcome);
     }
     if let Some(e) = fatal {
-        printer.summary(&markdown(&outcomes, Verdict::Failed));
+        printer.summary(&render::markdown(&outcomes, Verdict::Failed));
         return Err(e);
     }
-    printer.result(&table(&outcomes));
-    printer.summary(&markdown(&outcomes, verdict));
+    printer.result(&render::table(&outcomes));
+    printer.summary(&render::markdown(&outcomes, verdict));
     Ok(StepReport {
         step: Step::Build,
         verdict,
@@ -233,6 +232,51 @@ fn cancelled(image: &Image, why: String) -> BuiltImage {
         builder: None,
         cached_steps: None,
     }
+}
+
+/// The engine as one image uses it (`builder = "classic"` wins).
+fn engine_for(image: &Image, settings: &BuildSettings, buildkit: build::Engine) -> build::Engine {
+    match image.builder.unwrap_or(settings.builder) {
+        Builder::BuildKit => buildkit,
+        Builder::Classic => build::Engine::CLASSIC,
+    }
+}
+
+/// What the engine cannot do: several platforms are an error (the image
+/// would not be what gantry.toml asks for), a cache it cannot export is
+/// said once and the build goes on.
+fn fit_to_engine(
+    image: &Image,
+    req: &mut Request,
+    engine: build::Engine,
+    printer: &crate::output::Printer,
+) -> Result<()> {
+    if let Some(platforms) = req.platform.as_deref().filter(|p| p.contains(','))
+        && !engine.multi_platform()
+    {
+        return Err(Error::usage(
+            format!(
+                "image {}: a multi-platform image ({platforms}) needs BuildKit on an engine with the containerd image store, and this engine or builder has none",
+                image.name
+            ),
+            Some(format!(
+                "enable the containerd image store (Docker Engine 24+: \"features\": {{\"containerd-snapshotter\": true}} in daemon.json), or build one platform (`platform = \"…\"` under [images.{}])",
+                image.name
+            )),
+        ));
+    }
+    for entry in build::cache_to(&image.cache_to).exports {
+        if engine.cache_export() {
+            req.cache_to
+                .push(crate::docker::buildkit::solve::CacheEntry::parse(&entry));
+        } else {
+            printer.warn(&format!(
+                "{}: cache-to `{entry}` is not exported: BuildKit exports a cache only on an engine with the containerd image store (else only `type=inline`); building on",
+                image.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The build request and the local tags of one image.
@@ -272,6 +316,9 @@ fn request(
             platform: image.platform.clone(),
             cache_from: image.cache_from.clone(),
             inline_cache: cache.inline,
+            // Filled in once the engine is known to export caches.
+            cache_to: Vec::new(),
+            gha: settings.gha.clone(),
             no_cache: image.no_cache,
             pull: image.pull,
             secrets: settings
@@ -341,156 +388,4 @@ fn facts(session: &Session) -> Facts {
             .filter(|t| Some(t) != tag.as_ref())
             .collect(),
     }
-}
-
-/// Prints and annotates a failed build; returns a one-line reason. Bad input
-/// (a Dockerfile that does not parse, an unsendable file) and engine failures
-/// become the step's error instead of a "no".
-fn report_failure(
-    session: &Session,
-    image: &Image,
-    failure: &Failure,
-    fatal: &mut Option<Error>,
-) -> String {
-    let printer = session.printer;
-    let dockerfile = location::repo_relative(
-        &image.dockerfile.to_string_lossy(),
-        &session.project.root,
-        &session.repo_root,
-    );
-    match failure {
-        Failure::Step {
-            step,
-            instruction,
-            line,
-            message,
-            tail,
-        } => {
-            printer.outcome(
-                Some(false),
-                &format!("✗ {} failed at step {step}: {instruction}", image.name),
-            );
-            printer.group(
-                &format!("{}: last lines of step {step}", image.name),
-                &tail.join("\n"),
-            );
-            // The reason first: a one-line rendering shows only the first line.
-            let mut a = Annotation::new(Level::Error, format!("{message}\nin: {instruction}"))
-                .titled(format!("{}: build step {step} failed", image.name));
-            a = a.at(dockerfile, line.map(|l| l as u32), None);
-            printer.annotate(a);
-            message.clone()
-        }
-        Failure::Syntax { line, message } => {
-            let snippet = line.and_then(|l| {
-                std::fs::read_to_string(&image.dockerfile)
-                    .ok()?
-                    .lines()
-                    .nth(l.checked_sub(1)?)
-                    .map(str::to_string)
-            });
-            printer.annotate(
-                Annotation::new(Level::Error, message.clone())
-                    .at(dockerfile, line.map(|l| l as u32), None)
-                    .titled(format!("{}: Dockerfile", image.name)),
-            );
-            fatal.get_or_insert(Error::from(ConfigError {
-                path: image.dockerfile.clone(),
-                line: *line,
-                column: None,
-                message: message.clone(),
-                snippet,
-                hint: Some("fix the Dockerfile".into()),
-            }));
-            message.clone()
-        }
-        Failure::Context(e) => {
-            let text = format!("{}: {}", e.path.display(), e.message);
-            fatal.get_or_insert(Error::usage(text.clone(), Some(e.hint.clone())));
-            text
-        }
-        Failure::Engine(message) => {
-            let mut e = Error::external("Docker", format!("building {}: {message}", image.name));
-            let lower = message.to_lowercase();
-            if lower.contains("401 unauthorized") || lower.contains("403 forbidden") {
-                e = e.with_hint("a base or cache image needs a login: set the variables of [registries.\"<host>\"] in gantry.toml (GITHUB_TOKEN for ghcr.io)");
-            }
-            fatal.get_or_insert(e);
-            message.clone()
-        }
-    }
-}
-
-fn short_id(id: &str) -> &str {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    hex.get(..12).unwrap_or(hex)
-}
-
-fn seconds(d: Duration) -> String {
-    crate::gate::format_duration(d)
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-fn table(outcomes: &[BuiltImage]) -> String {
-    let rows: Vec<[String; 4]> = outcomes
-        .iter()
-        .map(|o| {
-            [
-                o.image.clone(),
-                match (o.built, &o.error) {
-                    (true, _) => "built",
-                    (false, Some(e)) if e.starts_with("cancelled") => "cancelled",
-                    (false, _) => "failed",
-                }
-                .to_string(),
-                o.image_id.as_deref().map_or("-", short_id).to_string(),
-                o.tags.join(", "),
-            ]
-        })
-        .collect();
-    crate::output::table::aligned(["image", "result", "id", "tags"], &rows)
-}
-
-fn markdown(outcomes: &[BuiltImage], verdict: Verdict) -> String {
-    let mut md = format!(
-        "### gantry build: {}\n\n| Image | Result | Image id | Tags | Context |\n|---|---|---|---|---|\n",
-        verdict.as_str()
-    );
-    for o in outcomes {
-        let result = match (&o.error, o.built) {
-            (_, true) => "✅ built".to_string(),
-            (Some(e), false) => {
-                format!("❌ {}", e.lines().next().unwrap_or("").replace('|', "\\|"))
-            }
-            (None, false) => "❌ failed".to_string(),
-        };
-        md.push_str(&format!(
-            "| {} | {result} | `{}` | {} | {} files, {} |\n",
-            o.image,
-            o.image_id.as_deref().map_or("-", short_id),
-            o.tags
-                .iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            o.files,
-            human_bytes(o.bytes)
-        ));
-    }
-    md.push('\n');
-    md
 }

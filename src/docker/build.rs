@@ -2,7 +2,7 @@
 //! `buildkit`) or the classic builder, streaming the context and the
 //! builder's output.
 
-use super::buildkit::{self, http::Endpoint, session::Login};
+use super::buildkit::{self, http::Endpoint, session::Login, solve::CacheEntry};
 use super::context::{self, Context, ContextError, Sent};
 use super::dockerfile;
 use super::engine;
@@ -37,8 +37,14 @@ pub struct Request {
     pub cache_from: Vec<String>,
     /// Write cache metadata into the image (BuildKit's inline cache).
     pub inline_cache: bool,
+    /// Cache exports (`registry`, `gha`, `local`): a solve on the
+    /// containerd image store only.
+    pub cache_to: Vec<CacheEntry>,
     pub no_cache: bool,
     pub pull: bool,
+    /// Attributes for every `gha` cache entry (the runner's cache URLs and
+    /// token): passed to the engine's BuildKit only.
+    pub gha: HashMap<String, String>,
     /// Build secrets by id (BuildKit only).
     pub secrets: HashMap<String, Vec<u8>>,
     /// Registry logins by host, for base and cache images (BuildKit only).
@@ -52,27 +58,23 @@ impl Request {
     }
 }
 
-/// What `cache-to` asks for that the engine can do.
+/// What `cache-to` asks for.
 #[derive(Debug, Default, PartialEq)]
 pub struct CacheTo {
     /// `type=inline`: cache metadata in the image (BuildKit only).
     pub inline: bool,
-    /// Entries the Engine's build API cannot export (`registry`, `gha`, `local`):
-    /// those need BuildKit's own solve API.
-    pub unsupported: Vec<String>,
+    /// Entries exported by BuildKit itself (`registry`, `gha`, `local`),
+    /// which only a solve on the containerd image store can do.
+    pub exports: Vec<String>,
 }
 
 pub fn cache_to(entries: &[String]) -> CacheTo {
     let mut out = CacheTo::default();
     for entry in entries {
-        let kind = entry
-            .split(',')
-            .find_map(|kv| kv.trim().strip_prefix("type="))
-            .unwrap_or("registry");
-        if kind == "inline" {
+        if CacheEntry::parse(entry).kind == "inline" {
             out.inline = true;
         } else {
-            out.unsupported.push(entry.clone());
+            out.exports.push(entry.clone());
         }
     }
     out
@@ -94,19 +96,55 @@ pub enum Line<'a> {
     Output(&'a str),
 }
 
+/// What the engine builds with, found once per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Engine {
+    pub builder: Builder,
+    /// BuildKit's API on `/grpc`: a solve with the context through the
+    /// session's filesync; otherwise a tar on `/build`.
+    pub solve: bool,
+    /// Images live in containerd: multi-platform images and cache export.
+    pub containerd_store: bool,
+}
+
+impl Engine {
+    pub const CLASSIC: Engine = Engine {
+        builder: Builder::Classic,
+        solve: false,
+        containerd_store: false,
+    };
+
+    /// Whether several platforms can make one image (an index).
+    pub fn multi_platform(&self) -> bool {
+        self.builder == Builder::BuildKit && self.solve && self.containerd_store
+    }
+
+    /// Whether BuildKit can export a cache (`registry`, `gha`, `local`):
+    /// the engine's BuildKit has those exporters on the containerd image
+    /// store only.
+    pub fn cache_export(&self) -> bool {
+        self.multi_platform()
+    }
+}
+
 /// The builder to use when `wanted` is asked for: BuildKit needs a Linux
-/// engine speaking API 1.39 or later; otherwise the classic builder, with
-/// the reason to tell the user once.
-pub async fn choose(docker: &Docker, wanted: Builder) -> (Builder, Option<String>) {
+/// engine speaking API 1.39 or later; a solve over `/grpc` where the engine
+/// serves it, a tar on `/build` otherwise; the classic builder when neither
+/// can read the context. The reason for a fallback is told once.
+pub async fn choose(
+    docker: &Docker,
+    docker_host: Option<&str>,
+    wanted: Builder,
+) -> (Engine, Option<String>) {
     if wanted == Builder::Classic {
-        return (Builder::Classic, None);
+        return (Engine::CLASSIC, None);
     }
     let version = docker.version().await.ok();
     let api = version.as_ref().and_then(|v| v.api_version.clone());
     let os = version.as_ref().and_then(|v| v.os.clone());
     if let Err(why) = supports_buildkit(api.as_deref(), os.as_deref()) {
         return (
-            Builder::Classic,
+            Engine::CLASSIC,
             Some(format!("{why}: building with the classic builder")),
         );
     }
@@ -117,15 +155,37 @@ pub async fn choose(docker: &Docker, wanted: Builder) -> (Builder, Option<String
         .iter()
         .flatten()
         .any(|v| v.contains("containerd.snapshotter"));
-    if !containerd_store {
-        return (Builder::BuildKit, None);
+    let endpoint = Endpoint::parse(docker_host);
+    let api = docker.client_version().to_string();
+    let grpc = buildkit::solve::available(&endpoint, &api).await;
+    match (grpc, containerd_store) {
+        (Ok(()), _) => (
+            Engine {
+                builder: Builder::BuildKit,
+                solve: true,
+                containerd_store,
+            },
+            None,
+        ),
+        (Err(why), false) => (
+            Engine {
+                builder: Builder::BuildKit,
+                solve: false,
+                containerd_store,
+            },
+            Some(format!(
+                "the engine does not serve BuildKit's API on /grpc ({why}): sending the context as a tar on /build"
+            )),
+        ),
+        // The engine's BuildKit cannot read a context sent with the build
+        // request when images live in containerd (moby/moby#47717).
+        (Err(why), true) => (
+            Engine::CLASSIC,
+            Some(format!(
+                "the engine does not serve BuildKit's API on /grpc ({why}) and keeps images in the containerd image store, where BuildKit cannot read a context sent on /build (moby/moby#47717): building with the classic builder"
+            )),
+        ),
     }
-    // The engine's BuildKit cannot read a context sent with the build
-    // request when images live in containerd (moby/moby#47717).
-    (
-        Builder::Classic,
-        Some("the engine keeps images in the containerd image store, where BuildKit cannot read a context sent through the Engine API (moby/moby#47717): building with the classic builder".into()),
-    )
 }
 
 fn supports_buildkit(api: Option<&str>, os: Option<&str>) -> Result<(), String> {
@@ -185,11 +245,23 @@ static PARSE_LINE: LazyLock<Regex> =
 pub async fn build(
     docker: &Docker,
     docker_host: Option<&str>,
-    builder: Builder,
+    engine: Engine,
     req: Request,
     progress: &(dyn Fn(Line<'_>) + Sync),
 ) -> Result<Built, Failure> {
+    let builder = engine.builder;
     let (image_id, sent, cached) = match builder {
+        Builder::BuildKit if engine.solve => {
+            let endpoint = Endpoint::parse(docker_host);
+            let api = docker.client_version().to_string();
+            let (response, sent, cached) =
+                buildkit::solve::build(&endpoint, &api, &req, progress).await?;
+            let id = match buildkit::solve::image_id(&response, engine.containerd_store) {
+                Some(id) => id,
+                None => inspect_id(docker, &req.tags).await?,
+            };
+            (id, sent, Some(cached))
+        }
         Builder::BuildKit => {
             let endpoint = Endpoint::parse(docker_host);
             let api = docker.client_version().to_string();
@@ -222,6 +294,17 @@ pub async fn build(
         builder,
         cached,
     })
+}
+
+/// The id of the image the first tag names.
+async fn inspect_id(docker: &Docker, tags: &[String]) -> Result<String, Failure> {
+    let missing = || Failure::Engine("the engine finished without reporting an image id".into());
+    let first = tags.first().ok_or_else(missing)?;
+    let image = docker
+        .inspect_image(first)
+        .await
+        .map_err(|e| Failure::Engine(format!("cannot inspect {first}: {}", engine::message(&e))))?;
+    image.id.ok_or_else(missing)
 }
 
 /// The classic builder: labels go in one generated `LABEL` line (see
@@ -419,14 +502,14 @@ mod tests {
     }
 
     #[test]
-    fn only_inline_cache_export_goes_through_the_engine_api() {
+    fn inline_cache_is_told_apart_from_exports() {
         let got = cache_to(&[
             "type=inline".into(),
             "type=registry,ref=r/app:cache,mode=max".into(),
             "type=gha".into(),
         ]);
         assert!(got.inline);
-        assert_eq!(got.unsupported.len(), 2);
+        assert_eq!(got.exports.len(), 2);
     }
 
     #[test]

@@ -62,18 +62,12 @@ pub fn ignore_file(context: &Path, dockerfile: &Path) -> Option<PathBuf> {
 }
 
 impl Context {
-    /// Reads the ignore file and keeps the Dockerfile and the ignore file
-    /// (the engine needs them; the Docker CLI does the same). `generated` is a
-    /// Dockerfile to send instead of the file (gantry's labels added); it
-    /// travels under [`GENERATED`], as does a Dockerfile outside the context.
-    /// Returns the context and the Dockerfile's name inside it.
-    pub fn prepare(
-        root: &Path,
-        dockerfile: &Path,
-        generated: Option<Vec<u8>>,
-    ) -> Result<(Context, String), ContextError> {
+    /// The context exactly as the user's ignore file filters it: what
+    /// BuildKit pulls through filesync, where the Dockerfile travels on its
+    /// own and nothing needs to be kept for the engine.
+    pub fn filtered(root: &Path, dockerfile: &Path) -> Result<Context, ContextError> {
         let ignore_path = ignore_file(root, dockerfile);
-        let mut ignore = match &ignore_path {
+        let ignore = match &ignore_path {
             Some(p) => {
                 let text = fs::read_to_string(p).map_err(|e| ContextError {
                     path: p.clone(),
@@ -92,6 +86,29 @@ impl Context {
                 hint: "report this: an empty ignore file should always parse".into(),
             })?,
         };
+        Ok(Context {
+            root: root.to_path_buf(),
+            ignore,
+            ignore_file: ignore_path,
+            extra_dockerfile: None,
+        })
+    }
+
+    /// Reads the ignore file and keeps the Dockerfile and the ignore file
+    /// (the engine needs them; the Docker CLI does the same). `generated` is a
+    /// Dockerfile to send instead of the file (gantry's labels added); it
+    /// travels under [`GENERATED`], as does a Dockerfile outside the context.
+    /// Returns the context and the Dockerfile's name inside it.
+    pub fn prepare(
+        root: &Path,
+        dockerfile: &Path,
+        generated: Option<Vec<u8>>,
+    ) -> Result<(Context, String), ContextError> {
+        let Context {
+            mut ignore,
+            ignore_file: ignore_path,
+            ..
+        } = Context::filtered(root, dockerfile)?;
         let inside = dockerfile.strip_prefix(root).ok().map(slash);
         let (dockerfile_name, extra) = match (generated, inside) {
             (Some(content), _) => (
@@ -194,13 +211,26 @@ impl Context {
         &self,
         visit: &mut dyn FnMut(&Entry) -> Result<(), ContextError>,
     ) -> Result<(), ContextError> {
-        self.walk_dir(&self.root, "", visit)
+        self.walk_dir(&self.root, "", &|_| true, visit)
+    }
+
+    /// Visits what the ignore file keeps, each directory's entries in byte
+    /// order of their names, a directory before what it holds (BuildKit's
+    /// filesync wants exactly this order). Directories for which `descend`
+    /// says no are not entered.
+    pub(crate) fn walk_pruned(
+        &self,
+        descend: &dyn Fn(&str) -> bool,
+        visit: &mut dyn FnMut(&Entry) -> Result<(), ContextError>,
+    ) -> Result<(), ContextError> {
+        self.walk_dir(&self.root, "", descend, visit)
     }
 
     fn walk_dir(
         &self,
         dir: &Path,
         rel_dir: &str,
+        descend: &dyn Fn(&str) -> bool,
         visit: &mut dyn FnMut(&Entry) -> Result<(), ContextError>,
     ) -> Result<(), ContextError> {
         let reader = fs::read_dir(dir).map_err(|e| ContextError {
@@ -236,7 +266,9 @@ impl Context {
                         meta: meta.clone(),
                     })?;
                 }
-                self.walk_dir(&path, &rel, visit)?;
+                if descend(&rel) {
+                    self.walk_dir(&path, &rel, descend, visit)?;
+                }
                 continue;
             }
             if excluded {
@@ -271,14 +303,14 @@ impl Context {
     }
 }
 
-struct Entry {
-    path: PathBuf,
-    rel: String,
-    kind: Kind,
-    meta: fs::Metadata,
+pub(crate) struct Entry {
+    pub(crate) path: PathBuf,
+    pub(crate) rel: String,
+    pub(crate) kind: Kind,
+    pub(crate) meta: fs::Metadata,
 }
 
-enum Kind {
+pub(crate) enum Kind {
     File,
     Dir,
     Symlink(PathBuf),
@@ -340,7 +372,7 @@ pub fn likely_secret(rel: &str, path: &Path) -> bool {
     crate::secret_files::rule(rel, path).is_some()
 }
 
-fn io_error(path: &Path, e: io::Error) -> ContextError {
+pub(crate) fn io_error(path: &Path, e: io::Error) -> ContextError {
     let hint = if e.raw_os_error() == Some(libc::ELOOP) {
         "a symbolic link points back at itself: fix or exclude it".to_string()
     } else {

@@ -69,8 +69,8 @@ pub struct ImageConfig {
     pub target: Option<String>,
     /// `linux/amd64`, `linux/arm64`, ...
     pub platform: Option<String>,
-    /// Several platforms for one image (a manifest list): refused with a
-    /// clear error until gantry drives BuildKit's solve API; one is `platform`.
+    /// Several platforms for one image (an index): BuildKit on an engine
+    /// with the containerd image store; one is `platform`.
     #[serde(default)]
     pub platforms: Vec<String>,
     /// Extra labels, on top of the OCI labels gantry sets.

@@ -52,6 +52,10 @@ pub struct BuildSettings {
     pub builder: Builder,
     /// Build secret values per image name, then per id.
     pub secrets: HashMap<String, SecretValues>,
+    /// What BuildKit's `gha` cache needs from the runner (`url`, `url_v2`,
+    /// `token`, `version`): the engine's BuildKit cannot read gantry's
+    /// environment, so they travel as the cache entry's attributes.
+    pub gha: HashMap<String, String>,
     /// Registry logins for base and cache images, by host.
     pub logins: HashMap<String, Login>,
 }
@@ -90,20 +94,15 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
             Some(d) => project.root.join(d.get_ref()),
             None => context.join("Dockerfile"),
         };
+        // Several platforms travel as BuildKit's list (`linux/amd64,linux/arm64`);
+        // whether the engine can make one image of them is known at build time.
         let platform = match (cfg.platform.clone(), cfg.platforms.as_slice()) {
             (p, []) => p,
-            (None, [one]) => Some(one.clone()),
-            _ => {
+            (None, list) => Some(list.join(",")),
+            (Some(_), _) => {
                 return Err(Error::usage(
-                    format!(
-                        "image {}: a multi-platform image ({}) needs BuildKit's solve API, which gantry does not drive yet",
-                        name.0,
-                        cfg.platforms.join(", ")
-                    ),
-                    Some(format!(
-                        "build one platform per image (`platform = \"…\"` under [images.{}])",
-                        name.0
-                    )),
+                    format!("image {}: both `platform` and `platforms` are set", name.0),
+                    Some(format!("keep one of them under [images.{}]", name.0)),
                 ));
             }
         };
@@ -199,9 +198,38 @@ impl BuildSettings {
             docker_host: env.get(env::DOCKER_HOST).map(str::to_string),
             builder,
             secrets,
+            gha: gha_attributes(env),
             logins: logins(project, env),
         })
     }
+}
+
+/// The `gha` cache attributes from the runner's environment, as buildx
+/// fills them: `url` (the v1 service, else the results service), `url_v2`,
+/// `token`, and `version=2` where the runner says so.
+fn gha_attributes(env: &Environment) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let cache = env.get(env::ACTIONS_CACHE_URL).filter(|v| !v.is_empty());
+    let results = env.get(env::ACTIONS_RESULTS_URL).filter(|v| !v.is_empty());
+    if let Some(url) = cache.or(results) {
+        out.insert("url".to_string(), url.to_string());
+    }
+    if let Some(url) = results {
+        out.insert("url_v2".to_string(), url.to_string());
+    }
+    if let Some(token) = env
+        .get(env::ACTIONS_RUNTIME_TOKEN)
+        .filter(|v| !v.is_empty())
+    {
+        out.insert("token".to_string(), token.to_string());
+    }
+    let v2 = env
+        .get(env::ACTIONS_CACHE_SERVICE_V2)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    if v2 {
+        out.insert("version".to_string(), "2".to_string());
+    }
+    out
 }
 
 /// `type=registry,ref=<ref>` → `<ref>`; a bare reference stays as it is.
@@ -351,5 +379,31 @@ impl PushSettings {
             credentials,
             ecr_push_registry: env.get(env::GANTRY_ECR_PUSH_REGISTRY).map(str::to_string),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gha_attributes_come_from_the_runner_s_environment() {
+        let env = Environment::from_pairs([
+            ("ACTIONS_RESULTS_URL", "https://results.example/"),
+            ("ACTIONS_RUNTIME_TOKEN", "tok"),
+            ("ACTIONS_CACHE_SERVICE_V2", "True"),
+        ]);
+        let got = gha_attributes(&env);
+        assert_eq!(got["url"], "https://results.example/");
+        assert_eq!(got["url_v2"], "https://results.example/");
+        assert_eq!(got["token"], "tok");
+        assert_eq!(got["version"], "2");
+        let v1 = gha_attributes(&Environment::from_pairs([
+            ("ACTIONS_CACHE_URL", "https://cache.example/"),
+            ("ACTIONS_RESULTS_URL", "https://results.example/"),
+        ]));
+        assert_eq!(v1["url"], "https://cache.example/");
+        assert!(!v1.contains_key("version") && !v1.contains_key("token"));
+        assert!(gha_attributes(&Environment::from_pairs::<&str, &str>([])).is_empty());
     }
 }

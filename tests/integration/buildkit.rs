@@ -305,20 +305,189 @@ fn a_missing_secret_is_bad_usage_naming_it() {
 }
 
 #[test]
-fn a_multi_platform_image_is_refused_clearly() {
+fn a_multi_platform_image_is_refused_clearly_where_the_engine_cannot_make_one() {
+    // The system engine (20.10) keeps images in its classic store.
+    let Some(on) = On::system() else { return };
     let p = Project::new();
     p.write(
         "gantry.toml",
         "[images.api]\ncontext = \"api\"\nrepository = \"x/api\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
     );
     p.write("api/Dockerfile", "FROM scratch\n");
-    let r = p.gantry().args(["build"]).run().code(2);
+    let r = on.gantry(&p).args(["build"]).run().code(2);
     assert!(
-        r.stderr
-            .contains("multi-platform image (linux/amd64, linux/arm64)"),
+        r.stderr.contains(
+            "multi-platform image (linux/amd64,linux/arm64) needs BuildKit on an engine with the containerd image store"
+        ),
         "{}",
         r.stderr
     );
+    assert!(r.stderr.contains("containerd-snapshotter"), "{}", r.stderr);
+}
+
+#[test]
+fn a_two_platform_image_is_pushed_as_one_index_on_docker_26() {
+    let _serial = one_at_a_time();
+    let Some(engine) = engine26_containerd() else {
+        return;
+    };
+    let on = On::Docker26(engine);
+    let registry = engine.registry(None);
+    let host = registry.host.clone();
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.multi]\ncontext = \"app\"\nrepository = \"team/multi\"\nregistry = \"{host}\"\ntags = [\"raw:1\"]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n"
+        ),
+    );
+    // No RUN: nothing to emulate for the foreign platform.
+    p.write(
+        "app/Dockerfile",
+        "FROM scratch\nARG TARGETPLATFORM\nCOPY hello.txt /\nLABEL built.for=$TARGETPLATFORM\n",
+    );
+    p.write("app/hello.txt", "hello\n");
+    p.commit("app");
+    let built = on
+        .gantry(&p)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(
+        built["detail"]["images"][0]["builder"], "buildkit",
+        "{built}"
+    );
+    let pushed = on
+        .gantry(&p)
+        .args(["push", "--format", "json"])
+        .run()
+        .code(0);
+    let accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
+    let (code, body) = registry
+        .get_as("/v2/team/multi/manifests/1", None, &[accept])
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    let index: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["platform"]["os"] != "unknown")
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"], "{body}");
+    // The one digest gantry reports is the index's.
+    let mut c = std::process::Command::new("sha256sum");
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), body.as_bytes()).unwrap();
+    let sum = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let digest = format!("sha256:{}", sum.split_whitespace().next().unwrap());
+    assert!(
+        pushed.stdout.contains(&digest),
+        "{digest} not in {}",
+        pushed.stdout
+    );
+    let _ = on
+        .command(&["rmi", "-f", "team/multi:1", &format!("{host}/team/multi:1")])
+        .output();
+}
+
+#[test]
+fn a_registry_cache_exported_with_mode_max_serves_a_cold_build_on_docker_26() {
+    let _serial = one_at_a_time();
+    let Some(engine) = engine26_containerd() else {
+        return;
+    };
+    let on = On::Docker26(engine);
+    let registry = engine.registry(None);
+    let host = registry.host.clone();
+    let cache = format!("{host}/team/regcache:buildcache");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.app]\ncontext = \"app\"\nrepository = \"team/regcache\"\ntags = [\"raw:1\"]\ncache-to = [\"type=registry,ref={cache},mode=max\"]\ncache-from = [\"type=registry,ref={cache}\"]\n"
+        ),
+    );
+    // Two stages: with mode=max the first stage's steps are cached too.
+    p.write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {base} AS build\nRUN echo {nonce} > /a\n\nFROM {base}\nCOPY --from=build /a /a\nRUN echo two > /b\n",
+            base = on.base(),
+            nonce = secret_value().replace("s3cr3t", "regcache")
+        ),
+    );
+    p.commit("app");
+    let cached = |text: &str, step: &str| {
+        text.lines()
+            .any(|l| l.contains(" CACHED [") && l.contains(step))
+    };
+    let first = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    assert!(
+        !cached(&first.stderr, "RUN echo regcache-"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        !first.stderr.contains("is not exported"),
+        "{}",
+        first.stderr
+    );
+    // The cache is in the registry, not in an image.
+    let (code, body) = registry
+        .get_as(
+            "/v2/team/regcache/manifests/buildcache",
+            None,
+            &["Accept: application/vnd.oci.image.index.v1+json"],
+        )
+        .unwrap();
+    assert_eq!(code, 200, "{body}");
+    // A fresh runner: no image, no build cache; only the registry has it.
+    on.docker(&["rmi", "-f", "team/regcache:1"]);
+    on.docker(&["builder", "prune", "-af"]);
+    let cold = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    assert!(
+        cached(&cold.stderr, "RUN echo regcache-") && cached(&cold.stderr, "RUN echo two"),
+        "{}",
+        cold.stderr
+    );
+    let _ = on.command(&["rmi", "-f", "team/regcache:1"]).output();
+}
+
+#[test]
+fn a_cache_export_the_engine_cannot_make_is_said_once_and_the_build_goes_on() {
+    let Some(on) = On::system() else { return };
+    let repo = repo("noexport");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.app]\ncontext = \"app\"\nrepository = \"{repo}\"\ntags = [\"raw:t\"]\ncache-to = [\"type=registry,ref=127.0.0.1:9/x:cache,mode=max\"]\n"
+        ),
+    );
+    p.write("app/Dockerfile", "FROM scratch\nCOPY a.txt /\n");
+    p.write("app/a.txt", "a");
+    p.commit("app");
+    let r = on.gantry(&p).args(["build"]).run().code(0);
+    assert_eq!(
+        r.stderr.matches("is not exported").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("containerd image store"), "{}", r.stderr);
+    on.cleanup(&repo);
 }
 
 #[test]
@@ -363,12 +532,15 @@ fn heredocs_and_copy_link_on_docker_26() {
 }
 
 #[test]
-fn an_engine_whose_buildkit_cannot_take_the_context_falls_back_with_one_notice() {
+fn buildkit_reads_the_context_on_the_containerd_image_store() {
+    // The Engine API's tar context does not reach BuildKit there
+    // (moby/moby#47717); the session's filesync does.
+    let _serial = one_at_a_time();
     let Some(engine) = engine26_containerd() else {
         return;
     };
     let on = On::Docker26(engine);
-    let repo = repo("fallback");
+    let repo = repo("c8d");
     let p = Project::new();
     p.write(
         "gantry.toml",
@@ -376,21 +548,65 @@ fn an_engine_whose_buildkit_cannot_take_the_context_falls_back_with_one_notice()
     );
     p.write(
         "a/Dockerfile",
-        &format!("FROM {}\nRUN echo built > /x\n", on.base()),
+        &format!(
+            "FROM {}\nCOPY data.txt /data.txt\nRUN cat /data.txt > /x\n",
+            on.base()
+        ),
     );
+    p.write("a/data.txt", "from the context");
     p.commit("a");
-    let r = on.gantry(&p).args(["build"]).run().code(0);
-    assert_eq!(
-        r.stderr
-            .matches("building with the classic builder")
-            .count(),
-        1,
-        "{}",
-        r.stderr
-    );
-    assert_eq!(on.read(&format!("{repo}-b:t"), "/x"), "built");
+    let doc = on
+        .gantry(&p)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0);
+    assert!(!doc.stderr.contains("classic builder"), "{}", doc.stderr);
+    let doc = doc.json();
+    for image in doc["detail"]["images"].as_array().unwrap() {
+        assert_eq!(image["builder"], "buildkit", "{doc}");
+    }
+    assert_eq!(on.read(&format!("{repo}-b:t"), "/x"), "from the context");
     on.cleanup(&format!("{repo}-a"));
     on.cleanup(&format!("{repo}-b"));
+}
+
+/// A Dockerfile (and `.dockerignore`) that `.dockerignore` excludes still
+/// builds, and is not in the image through `COPY .`.
+fn excluded_dockerfile(on: On, name: &str) {
+    let repo = repo(name);
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.app]\ncontext = \"app\"\nrepository = \"{repo}\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write("app/Dockerfile", "FROM scratch\nCOPY . /app/\n");
+    p.write("app/.dockerignore", "Dockerfile\n.dockerignore\n*.log\n");
+    p.write("app/main.py", "print('hi')\n");
+    p.write("app/debug.log", "noise");
+    p.commit("app");
+    on.gantry(&p).args(["build"]).run().code(0);
+    let files: Vec<String> = on
+        .files(&format!("{repo}:t"))
+        .into_iter()
+        .filter(|f| !f.starts_with("dev/"))
+        .collect();
+    assert_eq!(files, ["app/main.py"]);
+    on.cleanup(&repo);
+}
+
+#[test]
+fn an_excluded_dockerfile_builds_and_stays_out_of_the_image_on_the_system_engine() {
+    if let Some(on) = On::system() {
+        excluded_dockerfile(on, "exclude");
+    }
+}
+
+#[test]
+fn an_excluded_dockerfile_builds_and_stays_out_of_the_image_on_docker_26() {
+    let _serial = one_at_a_time();
+    if let Some(on) = On::docker26() {
+        excluded_dockerfile(on, "exclude26");
+    }
 }
 
 const USER: (&str, &str) = ("gantry", "Base-Pa55word-42");
@@ -582,4 +798,125 @@ fn dockerignore_matches_the_docker_cli_on_docker_26() {
     if let (Some(_), Some(on)) = (On::system(), On::docker26()) {
         dockerignore_matches_the_cli(on, "ignore26");
     }
+}
+
+/// The system engine behind a proxy that answers `/grpc` as an engine
+/// without BuildKit's API does (404, `page not found`) and passes every
+/// other call through, upgrades included. Stops with the test process.
+struct WithoutGrpc {
+    host: String,
+    _dir: tempfile::TempDir,
+}
+
+impl WithoutGrpc {
+    fn start() -> WithoutGrpc {
+        use std::io::{Read, Write};
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                std::thread::spawn(move || {
+                    // The request line and headers, then the decision.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let line = String::from_utf8_lossy(&head)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    if line.split(' ').nth(1).is_some_and(|p| p.ends_with("/grpc")) {
+                        let body = r#"{"message":"page not found"}"#;
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        return;
+                    }
+                    let Ok(mut engine) = UnixStream::connect("/var/run/docker.sock") else {
+                        return;
+                    };
+                    if engine.write_all(&head).is_err() {
+                        return;
+                    }
+                    let (mut c2, mut e2) =
+                        (client.try_clone().unwrap(), engine.try_clone().unwrap());
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c2, &mut e2);
+                        let _ = e2.shutdown(std::net::Shutdown::Write);
+                    });
+                    let _ = std::io::copy(&mut engine, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        WithoutGrpc {
+            host: format!("unix://{}", path.display()),
+            _dir: dir,
+        }
+    }
+}
+
+#[test]
+fn an_engine_without_grpc_gets_the_context_as_a_tar_after_one_notice() {
+    let Some(on) = On::system() else { return };
+    let proxy = WithoutGrpc::start();
+    let repo = repo("nogrpc");
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write(
+        "a/Dockerfile",
+        &format!(
+            "FROM {}\nCOPY . /app/\nRUN cat /app/main.py > /copied\n",
+            on.base()
+        ),
+    );
+    p.write("a/.dockerignore", "*.log\n");
+    p.write("a/main.py", "print('hi')\n");
+    p.write("a/debug.log", "noise");
+    p.commit("a");
+    let r = p
+        .gantry()
+        .env("DOCKER_HOST", &proxy.host)
+        .args(["build", "--format", "json"])
+        .run()
+        .code(0);
+    assert_eq!(
+        r.stderr
+            .matches("does not serve BuildKit's API on /grpc")
+            .count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("sending the context as a tar on /build"),
+        "{}",
+        r.stderr
+    );
+    let doc = r.json();
+    assert_eq!(doc["detail"]["images"][0]["builder"], "buildkit", "{doc}");
+    let image = format!("{repo}-a:t");
+    assert_eq!(on.read(&image, "/copied"), "print('hi')");
+    let app: Vec<String> = on
+        .files(&image)
+        .into_iter()
+        .filter(|f| f.starts_with("app/"))
+        .collect();
+    assert_eq!(app, ["app/.dockerignore", "app/Dockerfile", "app/main.py"]);
+    on.cleanup(&format!("{repo}-a"));
+    on.cleanup(&format!("{repo}-b"));
 }

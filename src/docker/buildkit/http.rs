@@ -121,12 +121,25 @@ pub async fn open_session(
     api_version: &str,
     headers: &[(&str, String)],
 ) -> Result<Upgraded, String> {
+    let upgraded = upgrade(endpoint, &format!("/v{api_version}/session"), headers)
+        .await
+        .map_err(|e| format!("the engine refused a build session: {e}"))?;
+    Ok(Upgraded(TokioIo::new(upgraded)))
+}
+
+/// `POST <path>` upgraded to h2c, as the Docker CLI's hijacked dials do:
+/// `/session` (we serve gRPC) and `/grpc` (BuildKit's own API, we call it).
+pub async fn upgrade(
+    endpoint: &Endpoint,
+    path: &str,
+    headers: &[(&str, String)],
+) -> Result<hyper::upgrade::Upgraded, String> {
     let io = endpoint.connect().await.map_err(|e| e.to_string())?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn.with_upgrades());
-    let mut request = http::Request::post(format!("/v{api_version}/session"))
+    let mut request = http::Request::post(path)
         .header(http::header::HOST, "docker")
         .header(http::header::CONNECTION, "Upgrade")
         .header(http::header::UPGRADE, "h2c");
@@ -144,14 +157,63 @@ pub async fn open_session(
         let status = response.status();
         let text = collect(response.body_mut()).await;
         return Err(format!(
-            "the engine refused a build session ({status}): {}",
+            "{status}: {}",
             engine_message(&text).unwrap_or(text)
         ));
     }
-    let upgraded = hyper::upgrade::on(response)
+    hyper::upgrade::on(response)
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(Upgraded(TokioIo::new(upgraded)))
+        .map_err(|e| e.to_string())
+}
+
+/// A gRPC channel to BuildKit's API on the engine (`POST /grpc`, h2c).
+pub async fn grpc_channel(
+    endpoint: &Endpoint,
+    api_version: &str,
+) -> Result<tonic::transport::Channel, String> {
+    // The URI only names the channel; the connector below decides where
+    // the connection goes.
+    tonic::transport::Endpoint::from_static("http://docker")
+        .connect_with_connector(GrpcDial {
+            endpoint: endpoint.clone(),
+            path: format!("/v{api_version}/grpc"),
+        })
+        .await
+        .map_err(|e| {
+            // tonic wraps the connector's error: the innermost says why.
+            let mut inner: &dyn std::error::Error = &e;
+            while let Some(source) = inner.source() {
+                inner = source;
+            }
+            inner.to_string()
+        })
+}
+
+/// Opens one upgraded `/grpc` connection per channel connection.
+#[derive(Clone)]
+struct GrpcDial {
+    endpoint: Endpoint,
+    path: String,
+}
+
+impl tower_service::Service<http::Uri> for GrpcDial {
+    type Response = hyper::upgrade::Upgraded;
+    type Error = HttpError;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, HttpError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), HttpError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Uri) -> Self::Future {
+        let dial = self.clone();
+        Box::pin(async move {
+            upgrade(&dial.endpoint, &dial.path, &[])
+                .await
+                .map_err(HttpError::from)
+        })
+    }
 }
 
 async fn collect(body: &mut Incoming) -> String {

@@ -1,16 +1,21 @@
 //! One image build with BuildKit through the Engine API.
 //!
 //! The design: our own build session over `POST /session` (health, registry
-//! credentials, build secrets) and `POST /build?version=2&session=<id>`
-//! streaming the same filtered context tar as the classic builder, so the
-//! client's memory stays flat at any context size; progress and the image id
-//! come back on the build's JSON stream (`moby.buildkit.trace`,
-//! `moby.image.id`). bollard's own BuildKit path cannot serve secrets on this
-//! route and its `/grpc` path holds the whole context in memory and reports
-//! no progress, hence the two calls in `http`.
+//! credentials, build secrets, and the context through filesync) and, where
+//! the engine serves BuildKit's API on `/grpc`, a solve there (`solve`), as
+//! buildx does: BuildKit pulls only the files it lacks, so the client's
+//! memory stays flat and a rebuild sends almost nothing. Engines without
+//! `/grpc` get `POST /build?version=2&session=<id>` streaming the same
+//! filtered context tar as the classic builder (`build` below), with
+//! progress and the image id on the build's JSON stream
+//! (`moby.buildkit.trace`, `moby.image.id`). bollard's own BuildKit paths
+//! cannot serve secrets on `/build`, and on `/grpc` hold the whole context
+//! in memory and report no progress, hence our own calls in `http`.
 
+pub mod filesync;
 pub mod http;
 pub mod session;
+pub mod solve;
 pub mod trace;
 
 use super::build::{Failure, Line, Request};
@@ -87,8 +92,9 @@ pub async fn build(
     let provided = session::Provided {
         secrets: req.secrets.clone(),
         logins: req.logins.clone(),
+        files: None,
     };
-    let session = session::start(endpoint, api_version, "gantry", provided)
+    let session = session::start(endpoint, api_version, "gantry", "", provided)
         .await
         .map_err(Failure::Engine)?;
     let path = query(req, &dockerfile_name, &session.id, api_version);

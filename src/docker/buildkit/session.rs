@@ -1,10 +1,13 @@
 //! The client side of a BuildKit session: the gRPC services the builder
 //! calls back into while it builds: health (it checks the session is alive),
 //! registry credentials for `FROM` and cache images, and build secrets for
-//! `RUN --mount=type=secret`. Written against BuildKit's published protocol
-//! (`session/auth/auth.proto`, `session/secrets/secrets.proto`, the
+//! `RUN --mount=type=secret`, and (for a solve over `/grpc`) the build
+//! context through filesync (see `filesync`). Written against BuildKit's
+//! published protocol (`session/auth/auth.proto`,
+//! `session/secrets/secrets.proto`, `session/filesync/filesync.proto`, the
 //! `X-Docker-Expose-Session-*` headers) with the `bollard-buildkit-proto` types.
 
+use super::filesync::{FileSyncServer, Files};
 use super::http::{self, Endpoint};
 use bollard_buildkit_proto::health::health_check_response::ServingStatus;
 use bollard_buildkit_proto::health::health_server::{Health, HealthServer};
@@ -44,6 +47,9 @@ pub struct Provided {
     pub secrets: HashMap<String, Vec<u8>>,
     /// Registry logins by host (`ghcr.io`, `127.0.0.1:5000`, `docker.io`).
     pub logins: HashMap<String, Login>,
+    /// The build context and the Dockerfile, when BuildKit pulls them
+    /// (a solve over `/grpc`); a tar on `/build` needs none.
+    pub files: Option<Files>,
 }
 
 /// A running session; dropping it ends the services.
@@ -61,33 +67,42 @@ impl Drop for Session {
 /// The methods the engine may call: it only calls what is exposed.
 /// The token-authority methods are not served: BuildKit then fetches
 /// registry tokens itself with the credentials.
-fn methods() -> Vec<String> {
-    vec![
+fn methods(files: bool) -> Vec<String> {
+    let mut out = vec![
         "/grpc.health.v1.Health/Check".into(),
         "/moby.filesync.v1.Auth/Credentials".into(),
         "/moby.buildkit.secrets.v1.Secrets/GetSecret".into(),
-    ]
+    ];
+    if files {
+        out.push("/moby.filesync.v1.FileSync/DiffCopy".into());
+    }
+    out
 }
 
 /// Opens `/session` on the engine and serves `provided` until dropped.
+/// `shared_key` names the client's files across builds: BuildKit keeps its
+/// copy of a context under it and asks only for what changed since.
 pub async fn start(
     endpoint: &Endpoint,
     api_version: &str,
     name: &str,
+    shared_key: &str,
     provided: Provided,
 ) -> Result<Session, String> {
     let id = random_id();
     let mut headers = vec![
         ("X-Docker-Expose-Session-Uuid", id.clone()),
         ("X-Docker-Expose-Session-Name", name.to_string()),
-        ("X-Docker-Expose-Session-Sharedkey", String::new()),
+        ("X-Docker-Expose-Session-Sharedkey", shared_key.to_string()),
     ];
-    for method in methods() {
+    for method in methods(provided.files.is_some()) {
         headers.push(("X-Docker-Expose-Session-Grpc-Method", method));
     }
     let conn = http::open_session(endpoint, api_version, &headers).await?;
     let secrets = SecretsServer::new(SecretStore(provided.secrets));
     let auth = AuthServer::new(Logins(provided.logins));
+    // Packets of at most 32 KiB data travel; stat packets are small.
+    let files = provided.files.map(FileSyncServer::new);
     let task = tokio::spawn(async move {
         // The session ends when the engine hangs up or the build is over
         // (the task is aborted); neither is an error of the build.
@@ -95,13 +110,14 @@ pub async fn start(
             .add_service(HealthServer::new(Alive))
             .add_service(auth)
             .add_service(secrets)
+            .add_optional_service(files)
             .serve_with_incoming(futures_util::stream::iter([Ok::<_, std::io::Error>(conn)]))
             .await;
     });
     Ok(Session { id, task })
 }
 
-fn random_id() -> String {
+pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
     // A session id only needs to be unique on the engine; a clock-based id
     // is enough should the system's randomness be unavailable.
