@@ -216,7 +216,7 @@ async fn run(
         match watch::classify(status) {
             Some(o) => printer.outcome(
                 Some(o.passed()),
-                &format!("{} {}: {status}", mark(o.passed()), w.name),
+                &format!("{} {}: {status}", render::mark(o.passed()), w.name),
             ),
             None => printer.info(&format!("{}: {status}", w.name)),
         }
@@ -246,10 +246,10 @@ async fn run(
         );
         outputs.insert(
             format!("deploy-{}-deployment-url", w.name),
-            dashboard_url(r, &w.deployment_id),
+            render::dashboard_url(r, &w.deployment_id),
         );
         if let Some(url) = &w.static_url {
-            outputs.insert(format!("deploy-{}-url", w.name), public_url(url));
+            outputs.insert(format!("deploy-{}-url", w.name), render::public_url(url));
         }
         if outcome.passed() {
             continue;
@@ -258,11 +258,11 @@ async fn run(
         if let DeployVerdict::Cancelled(_) = outcome {
             printer.outcome(
                 Some(false),
-                &format!("✗ {}: {}", w.name, cancelled_state(p, r, w)),
+                &format!("✗ {}: {}", w.name, render::cancelled_state(p, r, w)),
             );
             continue;
         }
-        report_failure(session, &client, &token, w, &outcome, r).await;
+        render::report_failure(session, &client, &token, w, &outcome, r).await;
     }
     if let Some(sig) = crate::cancel::requested() {
         verdict = Verdict::Failed;
@@ -278,33 +278,6 @@ async fn run(
         }
     }
     Ok(finish(session, &planned, verdict, &watched, outputs))
-}
-
-/// What a cancel left behind for one started deployment: it was sent and
-/// Railway goes on with it (a cancel never rolls back: see the README's
-/// "Cancelling"), and how to go back to the deployment that served before.
-fn cancelled_state(p: &Planned, r: &Resolved, w: &Watched) -> String {
-    let status = w.status.as_deref().unwrap_or("QUEUED");
-    let what = match &p.deploy.source {
-        Source::Image(_) => format!(
-            "the service's image was set to {} and deployment {} was started",
-            p.image.as_deref().unwrap_or("?"),
-            w.deployment_id
-        ),
-        Source::Mode(_) => format!("deployment {} was started", w.deployment_id),
-    };
-    let back = match &r.instance.latest_deployment {
-        Some(prev) => format!(
-            "; to roll back, use Rollback on deployment {} in Railway ({}), or the API's `deploymentRollback(id: \"{}\")`",
-            prev.id,
-            dashboard_url(r, &prev.id),
-            prev.id
-        ),
-        None => String::new(),
-    };
-    format!(
-        "cancelled while it was {status}: {what}, and Railway carries on with it (gantry stopped watching){back}"
-    )
 }
 
 /// Starts one deployment; returns its id.
@@ -359,65 +332,6 @@ async fn start(
     }
 }
 
-/// Shows why a deployment did not pass: its outcome and, for a failure, its
-/// last build and runtime log lines.
-async fn report_failure(
-    session: &Session<'_>,
-    client: &Client<'_>,
-    token: &Token,
-    w: &Watched,
-    outcome: &DeployVerdict,
-    r: &Resolved,
-) {
-    let printer = session.printer;
-    let mut last = Vec::new();
-    if matches!(
-        outcome,
-        DeployVerdict::Failed(_) | DeployVerdict::TimedOut(_)
-    ) {
-        match watch::last_logs(client, &w.deployment_id, LOG_LINES).await {
-            Ok((build, deploy)) => {
-                for (title, lines) in [("build log", &build), ("deploy log", &deploy)] {
-                    if lines.is_empty() {
-                        continue;
-                    }
-                    let body: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
-                    printer.group(
-                        &format!("{}: last {title} lines of {}", w.name, w.deployment_id),
-                        &body.join("\n"),
-                    );
-                }
-                // The lines that say most: the runtime's when it ran at all.
-                let source = if deploy.is_empty() { &build } else { &deploy };
-                let skip = source.len().saturating_sub(ANNOTATION_LINES);
-                last = source[skip..].iter().map(|l| l.message.clone()).collect();
-            }
-            Err(e) => printer.warn(&format!(
-                "{}: cannot read the logs: {}",
-                w.name,
-                railway_error(token, e)
-            )),
-        }
-    }
-    let mut message = format!(
-        "deployment {} of {}/{}/{} ended {}",
-        w.deployment_id,
-        r.project,
-        r.environment,
-        r.service,
-        outcome.describe()
-    );
-    if !last.is_empty() {
-        message.push_str(&format!(":\n{}", last.join("\n")));
-    }
-    message.push_str(&format!("\n{}", dashboard_url(r, &w.deployment_id)));
-    printer.annotate(Annotation::new(Level::Error, message).titled(format!(
-        "{}: Railway deployment {}",
-        w.name,
-        outcome.describe()
-    )));
-}
-
 /// The plan, summary and report of a finished (or planned) run.
 fn finish(
     session: &Session,
@@ -448,7 +362,7 @@ fn finish(
                 "cancelled": crate::cancel::requested().map(|_| match (w, &p.resolved) {
                     (Some(w), Some(r)) if matches!(w.outcome, Some(DeployVerdict::Cancelled(_))) => json!({
                         "state": "deployment-sent",
-                        "text": cancelled_state(p, r, w),
+                        "text": render::cancelled_state(p, r, w),
                         "rollback_to": r.instance.latest_deployment.as_ref().map(|l| &l.id),
                     }),
                     (Some(_), _) => json!({ "state": "finished" }),
@@ -498,23 +412,4 @@ fn railway_error(token: &Token, e: RailwayError) -> Error {
         RailwayError::Unreachable(m) => Error::external("Railway API", m)
             .with_hint("check the network and https://status.railway.com, then run again"),
     }
-}
-
-fn dashboard_url(r: &Resolved, deployment_id: &str) -> String {
-    format!(
-        "https://railway.com/project/{}/service/{}?environmentId={}&id={deployment_id}",
-        r.project_id, r.service_id, r.environment_id
-    )
-}
-
-fn public_url(static_url: &str) -> String {
-    if static_url.starts_with("http") {
-        static_url.to_string()
-    } else {
-        format!("https://{static_url}")
-    }
-}
-
-fn mark(passed: bool) -> &'static str {
-    if passed { "✓" } else { "✗" }
 }

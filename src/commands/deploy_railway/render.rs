@@ -1,10 +1,16 @@
-//! What `gantry deploy railway` shows: the plan's changes and the step
-//! summary's table.
+//! What `gantry deploy railway` shows: the plan's changes, the step
+//! summary's table, a failed deployment's logs and annotation, and what a
+//! cancel left behind.
 
-use super::{Planned, dashboard_url};
+use super::{ANNOTATION_LINES, LOG_LINES, Planned, Session, railway_error};
+use crate::output::github::{Annotation, Level};
 use crate::plan::{Action, Change, Plan};
+use crate::railway::Client;
+use crate::railway::resolve::Resolved;
+use crate::railway::watch;
 use crate::railway::watch::{DeployVerdict, Watched};
 use crate::report::Verdict;
+use crate::settings::deploy_railway::Token;
 use crate::settings::deploy_railway::{RailwayMode, Source};
 
 pub(super) fn to_plan(planned: &[Planned]) -> Plan {
@@ -140,4 +146,109 @@ pub(super) fn markdown(
     }
     md.push('\n');
     md
+}
+
+/// What a cancel left behind for one started deployment: it was sent and
+/// Railway goes on with it (a cancel never rolls back: see the README's
+/// "Cancelling"), and how to go back to the deployment that served before.
+pub(super) fn cancelled_state(p: &Planned, r: &Resolved, w: &Watched) -> String {
+    let status = w.status.as_deref().unwrap_or("QUEUED");
+    let what = match &p.deploy.source {
+        Source::Image(_) => format!(
+            "the service's image was set to {} and deployment {} was started",
+            p.image.as_deref().unwrap_or("?"),
+            w.deployment_id
+        ),
+        Source::Mode(_) => format!("deployment {} was started", w.deployment_id),
+    };
+    let back = match &r.instance.latest_deployment {
+        Some(prev) => format!(
+            "; to roll back, use Rollback on deployment {} in Railway ({}), or the API's `deploymentRollback(id: \"{}\")`",
+            prev.id,
+            dashboard_url(r, &prev.id),
+            prev.id
+        ),
+        None => String::new(),
+    };
+    format!(
+        "cancelled while it was {status}: {what}, and Railway carries on with it (gantry stopped watching){back}"
+    )
+}
+
+/// Shows why a deployment did not pass: its outcome and, for a failure, its
+/// last build and runtime log lines.
+pub(super) async fn report_failure(
+    session: &Session<'_>,
+    client: &Client<'_>,
+    token: &Token,
+    w: &Watched,
+    outcome: &DeployVerdict,
+    r: &Resolved,
+) {
+    let printer = session.printer;
+    let mut last = Vec::new();
+    if matches!(
+        outcome,
+        DeployVerdict::Failed(_) | DeployVerdict::TimedOut(_)
+    ) {
+        match watch::last_logs(client, &w.deployment_id, LOG_LINES).await {
+            Ok((build, deploy)) => {
+                for (title, lines) in [("build log", &build), ("deploy log", &deploy)] {
+                    if lines.is_empty() {
+                        continue;
+                    }
+                    let body: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+                    printer.group(
+                        &format!("{}: last {title} lines of {}", w.name, w.deployment_id),
+                        &body.join("\n"),
+                    );
+                }
+                // The lines that say most: the runtime's when it ran at all.
+                let source = if deploy.is_empty() { &build } else { &deploy };
+                let skip = source.len().saturating_sub(ANNOTATION_LINES);
+                last = source[skip..].iter().map(|l| l.message.clone()).collect();
+            }
+            Err(e) => printer.warn(&format!(
+                "{}: cannot read the logs: {}",
+                w.name,
+                railway_error(token, e)
+            )),
+        }
+    }
+    let mut message = format!(
+        "deployment {} of {}/{}/{} ended {}",
+        w.deployment_id,
+        r.project,
+        r.environment,
+        r.service,
+        outcome.describe()
+    );
+    if !last.is_empty() {
+        message.push_str(&format!(":\n{}", last.join("\n")));
+    }
+    message.push_str(&format!("\n{}", dashboard_url(r, &w.deployment_id)));
+    printer.annotate(Annotation::new(Level::Error, message).titled(format!(
+        "{}: Railway deployment {}",
+        w.name,
+        outcome.describe()
+    )));
+}
+
+pub(super) fn dashboard_url(r: &Resolved, deployment_id: &str) -> String {
+    format!(
+        "https://railway.com/project/{}/service/{}?environmentId={}&id={deployment_id}",
+        r.project_id, r.service_id, r.environment_id
+    )
+}
+
+pub(super) fn public_url(static_url: &str) -> String {
+    if static_url.starts_with("http") {
+        static_url.to_string()
+    } else {
+        format!("https://{static_url}")
+    }
+}
+
+pub(super) fn mark(passed: bool) -> &'static str {
+    if passed { "✓" } else { "✗" }
 }
