@@ -293,8 +293,8 @@ fn build_reads() {
             "built": true,
             "bytes": 53,
             "cached_steps": [
-              2,
-              3
+              1,
+              2
             ],
             "error": null,
             "files": 2,
