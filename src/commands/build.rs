@@ -7,8 +7,9 @@ mod render;
 
 use super::Session;
 use crate::cli::BuildArgs;
-use crate::docker::build::{self, Builder, Line, Request};
+use crate::docker::build::{self, Builder};
 use crate::docker::metadata::{self, Facts};
+use crate::docker::request::{self, Line, Request};
 use crate::docker::{dockerfile, engine};
 use crate::error::{Error, Result};
 use crate::gate::location;
@@ -265,10 +266,10 @@ fn fit_to_engine(
             )),
         ));
     }
-    for entry in build::cache_to(&image.cache_to).exports {
+    for entry in request::cache_to(&image.cache_to).exports {
         if engine.cache_export() {
             req.cache_to
-                .push(crate::docker::buildkit::solve::CacheEntry::parse(&entry));
+                .push(crate::docker::request::CacheEntry::parse(&entry));
         } else {
             printer.warn(&format!(
                 "{}: cache-to `{entry}` is not exported: BuildKit exports a cache only on an engine with the containerd image store (else only `type=inline`); building on",
@@ -303,7 +304,7 @@ fn request(
     let mut labels: std::collections::BTreeMap<String, String> =
         metadata::labels(facts, &image.name).into_iter().collect();
     labels.extend(image.labels.clone());
-    let cache = build::cache_to(&image.cache_to);
+    let cache = request::cache_to(&image.cache_to);
     Ok((
         Request {
             context_dir: image.context.clone(),
@@ -338,7 +339,7 @@ fn request(
 async fn ecr_logins(
     requests: &[(&Image, (Request, Vec<String>))],
     printer: &crate::output::Printer,
-) -> std::collections::HashMap<String, crate::docker::buildkit::session::Login> {
+) -> std::collections::HashMap<String, crate::docker::request::Login> {
     let mut out = std::collections::HashMap::new();
     let hosts: std::collections::BTreeSet<String> = requests
         .iter()
@@ -350,7 +351,7 @@ async fn ecr_logins(
         match crate::aws::ecr::Ecr::connect(region).await.login().await {
             Ok(login) => {
                 printer.mask(&login.password);
-                let value = crate::docker::buildkit::session::Login {
+                let value = crate::docker::request::Login {
                     username: login.username,
                     password: login.password,
                 };

@@ -2,83 +2,22 @@
 //! `buildkit`) or the classic builder, streaming the context and the
 //! builder's output.
 
-use super::buildkit::{self, http::Endpoint, session::Login, solve::CacheEntry};
-use super::context::{self, Context, ContextError, Sent};
+use super::buildkit::{self, http::Endpoint};
+use super::context::{self, Context, Sent};
 use super::dockerfile;
 use super::engine;
+use super::request::{Failure, Line, Request, line_in};
 use bollard::Docker;
 use bollard::models::ImageId;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, TagImageOptions};
 use futures_util::StreamExt;
 use regex::Regex;
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::PathBuf;
+use std::collections::{HashMap, VecDeque};
 use std::sync::LazyLock;
 use tokio::sync::mpsc;
 
 /// Lines of builder output kept to show when a step fails.
 const TAIL: usize = 30;
-
-/// Everything one build needs, resolved.
-#[derive(Clone, Default)]
-pub struct Request {
-    /// The context directory.
-    pub context_dir: PathBuf,
-    /// The Dockerfile (inside the context or not).
-    pub dockerfile: PathBuf,
-    /// The Dockerfile's text, to map failing steps to lines.
-    pub dockerfile_text: String,
-    /// Local references to tag, `repository:tag`; the first names the build.
-    pub tags: Vec<String>,
-    pub labels: BTreeMap<String, String>,
-    pub build_args: HashMap<String, String>,
-    pub target: Option<String>,
-    pub platform: Option<String>,
-    pub cache_from: Vec<String>,
-    /// Write cache metadata into the image (BuildKit's inline cache).
-    pub inline_cache: bool,
-    /// Cache exports (`registry`, `gha`, `local`): a solve on the
-    /// containerd image store only.
-    pub cache_to: Vec<CacheEntry>,
-    pub no_cache: bool,
-    pub pull: bool,
-    /// Attributes for every `gha` cache entry (the runner's cache URLs and
-    /// token): passed to the engine's BuildKit only.
-    pub gha: HashMap<String, String>,
-    /// Build secrets by id (BuildKit only).
-    pub secrets: HashMap<String, Vec<u8>>,
-    /// Registry logins by host, for base and cache images (BuildKit only).
-    pub logins: HashMap<String, Login>,
-}
-
-#[cfg(test)]
-impl Request {
-    pub fn for_tests() -> Self {
-        Request::default()
-    }
-}
-
-/// What `cache-to` asks for.
-#[derive(Debug, Default, PartialEq)]
-pub struct CacheTo {
-    /// `type=inline`: cache metadata in the image (BuildKit only).
-    pub inline: bool,
-    /// Entries exported by BuildKit itself (`registry`, `gha`, `local`),
-    /// which only a solve on the containerd image store can do.
-    pub exports: Vec<String>,
-}
-
-pub fn cache_to(entries: &[String]) -> CacheTo {
-    let mut out = CacheTo::default();
-    for entry in entries {
-        if CacheEntry::parse(entry).kind == "inline" {
-            out.inline = true;
-        } else {
-            out.exports.push(entry.clone());
-        }
-    }
-    out
-}
 
 /// Which builder of the engine builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -86,14 +25,6 @@ pub fn cache_to(entries: &[String]) -> CacheTo {
 pub enum Builder {
     BuildKit,
     Classic,
-}
-
-/// One line of builder output: a step (started, cached, done) or what a
-/// step printed.
-#[derive(Debug, Clone, Copy)]
-pub enum Line<'a> {
-    Step(&'a str),
-    Output(&'a str),
 }
 
 /// What the engine builds with, found once per run.
@@ -212,32 +143,8 @@ pub struct Built {
     pub cached: Option<(usize, usize)>,
 }
 
-/// Why a build did not produce an image.
-#[derive(Debug, Clone)]
-pub enum Failure {
-    /// A build step failed: the pipeline says no.
-    Step {
-        step: usize,
-        instruction: String,
-        line: Option<usize>,
-        message: String,
-        tail: Vec<String>,
-    },
-    /// The Dockerfile does not parse: bad input.
-    Syntax {
-        line: Option<usize>,
-        message: String,
-    },
-    /// A file of the context cannot be sent: bad input.
-    Context(ContextError),
-    /// The engine failed for another reason.
-    Engine(String),
-}
-
 static STEP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Step (?P<n>\d+)/\d+ : (?P<text>.*)$").expect("valid"));
-static PARSE_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)line (\d+)").expect("valid"));
 
 /// Builds and tags one image; `progress` receives each builder line.
 /// `docker_host` is where `docker` is connected (BuildKit's calls go there
@@ -408,11 +315,6 @@ async fn classic(
     Ok((image_id, sent))
 }
 
-/// The `line N` an engine message names.
-pub fn line_in(message: &str) -> Option<usize> {
-    PARSE_LINE.captures(message).and_then(|c| c[1].parse().ok())
-}
-
 fn classify(
     message: String,
     step: Option<(usize, String)>,
@@ -424,9 +326,7 @@ fn classify(
         || lower.contains("unknown instruction")
         || lower.contains("dockerfile parse")
     {
-        let line = PARSE_LINE
-            .captures(&message)
-            .and_then(|c| c[1].parse().ok());
+        let line = line_in(&message);
         return Failure::Syntax { line, message };
     }
     // The classic builder's word for a Dockerfile without FROM: bad input
@@ -499,17 +399,6 @@ mod tests {
         assert!(supports_buildkit(Some("1.38"), Some("linux")).is_err());
         assert!(supports_buildkit(Some("1.45"), Some("windows")).is_err());
         assert!(supports_buildkit(None, None).is_err());
-    }
-
-    #[test]
-    fn inline_cache_is_told_apart_from_exports() {
-        let got = cache_to(&[
-            "type=inline".into(),
-            "type=registry,ref=r/app:cache,mode=max".into(),
-            "type=gha".into(),
-        ]);
-        assert!(got.inline);
-        assert_eq!(got.exports.len(), 2);
     }
 
     #[test]

@@ -16,3 +16,4 @@ pub mod engine;
 pub mod ignore;
 pub mod metadata;
 pub mod push;
+pub mod request;

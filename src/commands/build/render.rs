@@ -2,7 +2,7 @@
 //! annotation, the image table and the step summary.
 
 use super::{BuiltImage, Session};
-use crate::docker::build::Failure;
+use crate::docker::request::Failure;
 use crate::error::{ConfigError, Error};
 use crate::gate::location;
 use crate::output::github::{Annotation, Level};

@@ -18,8 +18,8 @@ pub mod session;
 pub mod solve;
 pub mod trace;
 
-use super::build::{Failure, Line, Request};
 use super::context::{self, Context};
+use super::request::{Failure, Line, Request};
 use http::Endpoint;
 
 /// The build's JSON message (the parts a BuildKit build sends).
@@ -173,7 +173,7 @@ pub fn classify(message: String, failed: Option<trace::Failed>, dockerfile_text:
         || lower.contains("unknown flag")
     {
         return Failure::Syntax {
-            line: super::build::line_in(&message),
+            line: super::request::line_in(&message),
             message,
         };
     }

@@ -9,6 +9,7 @@
 
 use super::filesync::{FileSyncServer, Files};
 use super::http::{self, Endpoint};
+pub use crate::docker::request::Login;
 use bollard_buildkit_proto::health::health_check_response::ServingStatus;
 use bollard_buildkit_proto::health::health_server::{Health, HealthServer};
 use bollard_buildkit_proto::health::{
@@ -26,19 +27,6 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status};
-
-/// A registry user name and password (or token).
-#[derive(Clone)]
-pub struct Login {
-    pub username: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for Login {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Login({}, ***)", self.username)
-    }
-}
 
 /// What the session serves for one build.
 #[derive(Default, Clone)]

@@ -13,8 +13,8 @@
 use super::filesync::Files;
 use super::http::{self, Endpoint};
 use super::{session, trace};
-use crate::docker::build::{Failure, Line, Request};
 use crate::docker::context::{Context, Sent};
+use crate::docker::request::{CacheEntry, Failure, Line, Request};
 use bollard_buildkit_proto::moby::buildkit::v1::control_client::ControlClient;
 use bollard_buildkit_proto::moby::buildkit::v1::{
     CacheOptions, CacheOptionsEntry, ListWorkersRequest, SolveRequest, StatusRequest,
@@ -42,46 +42,17 @@ pub async fn available(endpoint: &Endpoint, api_version: &str) -> Result<(), Str
         .map_err(|s| s.message().to_string())
 }
 
-/// A cache import or export as BuildKit takes it (`type=registry,ref=…`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CacheEntry {
-    pub kind: String,
-    pub attrs: HashMap<String, String>,
+/// The cache entry as the solve request takes it.
+fn proto(e: &CacheEntry) -> CacheOptionsEntry {
+    CacheOptionsEntry {
+        r#type: e.kind.clone(),
+        attrs: e.attrs.clone(),
+    }
 }
 
-impl CacheEntry {
-    /// `type=registry,ref=r/app:cache,mode=max`; a bare reference is a
-    /// registry cache.
-    pub fn parse(text: &str) -> CacheEntry {
-        let mut entry = CacheEntry::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part.split_once('=') {
-                Some(("type", v)) => entry.kind = v.to_string(),
-                Some((k, v)) => {
-                    entry.attrs.insert(k.to_string(), v.to_string());
-                }
-                None => {
-                    entry.attrs.insert("ref".into(), part.to_string());
-                }
-            }
-        }
-        if entry.kind.is_empty() {
-            entry.kind = "registry".into();
-        }
-        entry
-    }
-
-    fn proto(&self) -> CacheOptionsEntry {
-        CacheOptionsEntry {
-            r#type: self.kind.clone(),
-            attrs: self.attrs.clone(),
-        }
-    }
-
-    /// The frontend's `cache-imports` form.
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({ "Type": self.kind, "Attrs": self.attrs })
-    }
+/// The frontend's `cache-imports` form of a cache entry.
+fn json(e: &CacheEntry) -> serde_json::Value {
+    serde_json::json!({ "Type": e.kind, "Attrs": e.attrs })
 }
 
 /// The solve request for `req`: the Dockerfile frontend reading the
@@ -125,7 +96,7 @@ pub fn request(req: &Request, dockerfile_name: &str, session_id: &str, id: &str)
         .collect();
     if !imports.is_empty() {
         // The frontend resolves the imports itself, from this attribute.
-        let json: Vec<_> = imports.iter().map(CacheEntry::json).collect();
+        let json: Vec<_> = imports.iter().map(json).collect();
         attrs.insert(
             "cache-imports".into(),
             serde_json::Value::Array(json).to_string(),
@@ -134,7 +105,7 @@ pub fn request(req: &Request, dockerfile_name: &str, session_id: &str, id: &str)
     let mut exports: Vec<CacheOptionsEntry> = req
         .cache_to
         .iter()
-        .map(|e| with_runtime(e.clone()).proto())
+        .map(|e| proto(&with_runtime(e.clone())))
         .collect();
     if req.inline_cache {
         exports.push(CacheOptionsEntry {
@@ -157,7 +128,7 @@ pub fn request(req: &Request, dockerfile_name: &str, session_id: &str, id: &str)
         frontend_attrs: attrs,
         cache: Some(CacheOptions {
             exports,
-            imports: imports.iter().map(CacheEntry::proto).collect(),
+            imports: imports.iter().map(proto).collect(),
             ..Default::default()
         }),
         ..Default::default()

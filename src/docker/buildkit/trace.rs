@@ -2,7 +2,7 @@
 //! (base64 protobuf `StatusResponse`s), folded into one line per step
 //! (started, cached, done with its time, or failed) and the steps' output.
 
-use crate::docker::build::Line;
+use crate::docker::request::Line;
 use base64::Engine as _;
 use bollard_buildkit_proto::google::protobuf::Timestamp;
 use bollard_buildkit_proto::moby::buildkit::v1::StatusResponse;
