@@ -9,7 +9,7 @@ use crate::support::act::{ActOptions, ActRepo, ActRun, VERSION, gantry_bin, sha2
 use crate::support::ecs::{EcsStandIn, Scenario};
 use crate::support::github_api::GithubApi;
 use crate::support::postgres::Db;
-use crate::support::services::{Registry, docker_available};
+use crate::support::services::{Moto, Registry, docker_available};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -185,6 +185,11 @@ struct EcsExample {
     installs: &'static [(&'static str, &'static str)],
     /// Tools the gates need.
     tools: &'static [&'static str],
+    /// Push to ECR as the template says (moto's ECR API creates the
+    /// repository with immutable tags; the image goes to a local registry
+    /// through `GANTRY_ECR_PUSH_REGISTRY`), else to a local registry with a
+    /// password.
+    ecr: bool,
 }
 
 const PYTEST_GATE: &str =
@@ -206,6 +211,7 @@ const ECS_EC2: EcsExample = EcsExample {
         "python -m pytest --version",
     )],
     tools: &[],
+    ecr: true,
 };
 
 /// The built `frontend` → service `api`, `backend` → service `worker`.
@@ -235,6 +241,7 @@ const ECS_SERVICES: EcsExample = EcsExample {
     ],
     installs: &[],
     tools: &[],
+    ecr: false,
 };
 
 /// The built `api` → service `api`, the upstream Qdrant → service `worker`.
@@ -261,6 +268,7 @@ const FARGATE: EcsExample = EcsExample {
     ],
     installs: &[],
     tools: &["cargo"],
+    ecr: false,
 };
 
 /// `backend` → service `api`, `ai-ml` → service `worker`.
@@ -292,6 +300,7 @@ const ECS_FARGATE_SECRETS: EcsExample = EcsExample {
         "python -m pytest --version",
     )],
     tools: &[],
+    ecr: false,
 };
 
 /// An ECS example in an act repository, with the local registry and the ECS
@@ -301,6 +310,8 @@ struct EcsAct {
     repo: ActRepo,
     registry: Registry,
     ecs: EcsStandIn,
+    /// ECR's API, for the examples that push to ECR.
+    moto: Option<Moto>,
 }
 
 fn arn(family: &str, revision: i64) -> String {
@@ -317,7 +328,13 @@ impl EcsAct {
         for tool in example.tools {
             crate::support::require_tool(tool)?;
         }
-        let registry = Registry::start(Some(USER))?;
+        // ECR hands out its own token, which a local registry with a
+        // password would refuse: the ECR examples push to one without.
+        let (registry, moto) = if example.ecr {
+            (Registry::start(None)?, Some(Moto::start()?))
+        } else {
+            (Registry::start(Some(USER))?, None)
+        };
         let mut running: Vec<(&str, &str, i64)> = example
             .deploys
             .iter()
@@ -335,6 +352,7 @@ impl EcsAct {
             repo,
             registry,
             ecs,
+            moto,
         };
         t.write_example();
         Some(t)
@@ -351,7 +369,15 @@ impl EcsAct {
              [scan]\nvulnerabilities = false\noffline = true\n",
             ex.gates
         );
-        for (image, context, dockerfile) in ex.images {
+        for (image, context, dockerfile) in ex.images.iter().filter(|_| ex.ecr) {
+            toml.push_str(&format!(
+                "\n[images.{image}]\ncontext = \"{context}\"\ndockerfile = \"{dockerfile}\"\n\
+                 repository = \"{}/{image}\"\nregistry = \"ecr\"\ncreate-repository = true\n\
+                 tag-mutability = \"immutable\"\ntags = [\"sha\"]\n",
+                ex.name
+            ));
+        }
+        for (image, context, dockerfile) in ex.images.iter().filter(|_| !ex.ecr) {
             toml.push_str(&format!(
                 "\n[images.{image}]\ncontext = \"{context}\"\ndockerfile = \"{dockerfile}\"\n\
                  repository = \"{}/{image}\"\nregistry = \"{registry}\"\ntags = [\"sha\"]\n",
@@ -367,9 +393,11 @@ impl EcsAct {
                 "\n[deploy.{name}.ecs]\ncluster = \"prod\"\nservice = \"{service}\"\ntask-definition = \"{td}\"\n"
             ));
         }
-        toml.push_str(&format!(
-            "\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
-        ));
+        if !ex.ecr {
+            toml.push_str(&format!(
+                "\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+            ));
+        }
         repo.write("gantry.toml", &toml)
             .checksums(VERSION, &sha256_file(&gantry_bin()));
     }
@@ -384,6 +412,12 @@ impl EcsAct {
             ("REG_PASSWORD", USER.1),
             ("GANTRY_ECS_POLL_INTERVAL", "40ms"),
         ]));
+        if let Some(moto) = &self.moto {
+            env.extend(owned(&[
+                ("AWS_ENDPOINT_URL_ECR", moto.endpoint.as_str()),
+                ("GANTRY_ECR_PUSH_REGISTRY", self.registry.host.as_str()),
+            ]));
+        }
         env
     }
 
@@ -458,6 +492,17 @@ impl EcsAct {
             );
         }
         nothing_leaked(run, &[USER.1]);
+        if let Some(moto) = &self.moto {
+            for (image, _, _) in self.example.images {
+                let name = format!("{}/{image}", self.example.name);
+                assert_eq!(
+                    ecr_tag_mutability(moto, &name).as_deref(),
+                    Some("IMMUTABLE"),
+                    "the ECR repository {name} was created with immutable tags\n{}",
+                    run.output
+                );
+            }
+        }
     }
 
     /// A failed deploy: `reason` in an error annotation, the job failed, and
@@ -1045,4 +1090,29 @@ fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing()
         st.exchanged,
         st.documents.len()
     );
+}
+
+/// The tag mutability of an ECR repository in moto, if it exists (ECR's
+/// JSON 1.1 API; moto reads the region from the credential scope).
+fn ecr_tag_mutability(moto: &Moto, name: &str) -> Option<String> {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "-X", "POST", &format!("{}/", moto.endpoint)])
+        .args([
+            "-H",
+            "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+            "-H",
+            "Content-Type: application/x-amz-json-1.1",
+            "-H",
+            "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0",
+            "-d",
+            "{}",
+        ])
+        .output()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    v["repositories"]
+        .as_array()?
+        .iter()
+        .find(|r| r["repositoryName"] == name)
+        .and_then(|r| r["imageTagMutability"].as_str().map(str::to_string))
 }
