@@ -316,11 +316,16 @@ impl Inner {
                     Kind::Symlink(target) => Some(target.as_path()),
                     _ => None,
                 };
+                // The id is known before its STAT leaves: BuildKit may ask
+                // for the file as soon as it reads the STAT, before this
+                // thread runs again (seen under load as "invalid file id").
+                if matches!(e.kind, Kind::File) {
+                    lock(ids).insert(next, e.path.clone());
+                }
                 send(stat_packet(&e.rel, &e.meta, link))?;
                 match e.kind {
                     Kind::Dir => emitted.push(e.rel.clone()),
                     Kind::File => {
-                        lock(ids).insert(next, e.path.clone());
                         sent.files += 1;
                         sent.bytes += e.meta.len();
                         if context::likely_secret(&e.rel, &e.path) {
