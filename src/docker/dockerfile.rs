@@ -193,8 +193,8 @@ mod tests {
     #[test]
     fn instructions_start_lines_and_joined_text() {
         let got = instructions(FILE);
-        let lines: Vec<usize> = got.iter().map(|i| i.line).collect();
-        assert_eq!(lines, [2, 5, 6, 10]);
+        let lines: Vec<(usize, usize)> = got.iter().map(|i| (i.line, i.end_line)).collect();
+        assert_eq!(lines, [(2, 2), (5, 5), (6, 9), (10, 10)]);
         assert_eq!(got[2].text, "RUN echo a && echo b && echo c");
     }
 
@@ -235,12 +235,14 @@ mod tests {
 
     #[test]
     fn base_hosts_are_the_registries_of_from_images() {
-        let file = "FROM --platform=linux/amd64 123.dkr.ecr.eu-west-1.amazonaws.com/base:1 AS a\nFROM python:3.12\nFROM a\nFROM ghcr.io/o/x@sha256:ab\nFROM localhost:5000/y\n";
+        let file = "FROM --platform=linux/amd64 123.dkr.ecr.eu-west-1.amazonaws.com/base:1 AS a\nFROM python:3.12\nFROM a\nFROM ghcr.io/o/x@sha256:ab\nFROM localhost:5000/y\nFROM localhost/z\nFROM library/ubuntu:24.04\n";
+        // `library/ubuntu` is a Docker Hub path: its first part names no host.
         assert_eq!(
             base_hosts(file),
             [
                 "123.dkr.ecr.eu-west-1.amazonaws.com",
                 "ghcr.io",
+                "localhost",
                 "localhost:5000"
             ]
         );
@@ -251,5 +253,16 @@ mod tests {
         let got = instructions("# escape=`\nFROM scratch\nRUN a `\n  b\n");
         assert_eq!(got[1].text, "RUN a b");
         assert_eq!(got[1].line, 3);
+    }
+
+    #[test]
+    fn directives_are_read_only_before_the_first_plain_comment() {
+        // Another directive before `escape` keeps the directive block open.
+        let got = instructions("# syntax=docker/dockerfile:1\n# escape=`\nRUN a `\n  b\n");
+        assert_eq!(got[0].text, "RUN a b");
+        // A plain comment ends it: the `escape=` after it is a comment.
+        let got = instructions("# a comment\n# escape=`\nRUN a `\n  b\n");
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].text, "RUN a `");
     }
 }

@@ -346,6 +346,9 @@ mod tests {
             texts("select 1 - 2; select 3"),
             ["select 1 - 2", "select 3"]
         );
+        let sql = "select 4 / 2; select 3";
+        assert_eq!(texts(sql), ["select 4 / 2", "select 3"]);
+        assert_eq!(texts(sql), cli_model(sql));
     }
 
     #[test]
@@ -364,6 +367,10 @@ mod tests {
         assert_eq!(texts("select atomic from t; select 2").len(), 2);
         // Neither is `begin;` followed by a table named atomic.
         assert_eq!(texts("begin; select * from atomic; commit;").len(), 3);
+        // Nor a word that only ends in `begin`: `_` and non-ASCII letters
+        // belong to the word.
+        assert_eq!(texts("select x_begin atomic; select 2").len(), 2);
+        assert_eq!(texts("select ébegin atomic; select 2").len(), 2);
     }
 
     #[test]
@@ -383,6 +390,9 @@ mod tests {
     fn backslash_outside_quotes_escapes_like_the_cli() {
         // Cut as "\;;" and "\;", then every trailing `;` goes (TrimRight).
         assert_eq!(texts("\\;;\\;"), ["\\", "\\"]);
+        let sql = "select 1 \\; select 2; select 3";
+        assert_eq!(texts(sql), ["select 1 \\; select 2", "select 3"]);
+        assert_eq!(texts(sql), cli_model(sql));
     }
 
     #[test]

@@ -606,4 +606,41 @@ mod tests {
         assert_eq!(o.unfixed, 2);
         assert_eq!(ids(o.counted.iter()), ["CVE-1 a web/package-lock.json"]);
     }
+
+    /// Survivors of `scripts/mutants src/trivy/policy.rs -- --lib trivy::`
+    /// (the whole file): which empty or zero fields mean "absent", and that
+    /// only failed misconfiguration checks are findings.
+    #[test]
+    fn empty_urls_purls_and_zero_lines_are_absent_and_passed_checks_are_no_findings() {
+        let report: Report = serde_json::from_str(
+            r#"{"SchemaVersion": 2, "Results": [{"Target": "Dockerfile",
+              "Vulnerabilities": [
+                {"VulnerabilityID": "CVE-1", "PkgName": "a", "InstalledVersion": "1",
+                 "Severity": "HIGH", "PrimaryURL": "https://primary",
+                 "References": ["https://reference"], "PkgIdentifier": {"PURL": "pkg:npm/a@1"}},
+                {"VulnerabilityID": "CVE-2", "PkgName": "b", "InstalledVersion": "2",
+                 "Severity": "HIGH", "PrimaryURL": "", "References": ["https://reference"],
+                 "PkgIdentifier": {"PURL": ""}}
+              ],
+              "Misconfigurations": [
+                {"ID": "DS001", "Severity": "HIGH", "Status": "FAIL",
+                 "CauseMetadata": {"StartLine": 3, "EndLine": 4}},
+                {"ID": "DS002", "Severity": "HIGH", "Status": "PASS",
+                 "CauseMetadata": {"StartLine": 5, "EndLine": 5}},
+                {"ID": "DS003", "Severity": "HIGH", "Status": "EXCEPTION"},
+                {"ID": "DS004", "Severity": "HIGH", "Status": "",
+                 "CauseMetadata": {"StartLine": 0, "EndLine": 0}}
+              ]}]}"#,
+        )
+        .unwrap();
+        let f = findings(&report);
+        let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["CVE-1", "CVE-2", "DS001", "DS004"]);
+        assert_eq!(f[0].url.as_deref(), Some("https://primary"));
+        assert_eq!(f[1].url.as_deref(), Some("https://reference"));
+        assert_eq!(f[0].purl.as_deref(), Some("pkg:npm/a@1"));
+        assert_eq!(f[1].purl, None);
+        assert_eq!((f[2].line, f[2].end_line), (Some(3), Some(4)));
+        assert_eq!((f[3].line, f[3].end_line), (None, None));
+    }
 }

@@ -388,3 +388,114 @@ fn range(chars: &[char], lo: char, pos: usize, out: &mut String) -> Result<usize
 fn class_literal(c: char) -> String {
     format!("\\x{{{:X}}}", u32::from(c))
 }
+
+#[cfg(test)]
+mod tests {
+    //! One pattern at a time, for the corners the `.dockerignore` table in
+    //! `super::super::tests` does not reach: escapes and classes as Go's
+    //! regexp package reads the text Docker's `compile` emits for them.
+
+    use super::*;
+
+    fn matches(pattern: &str, path: &str) -> bool {
+        Pattern::new(pattern)
+            .unwrap_or_else(|e| panic!("{pattern:?} should compile: {e}"))
+            .matches(path)
+    }
+
+    #[test]
+    fn depth_counts_path_elements() {
+        assert_eq!(Pattern::new("a").unwrap().depth(), 1);
+        assert_eq!(Pattern::new("a/*/c").unwrap().depth(), 3);
+    }
+
+    #[test]
+    fn clean_drops_dot_dot_at_the_root() {
+        // Go: filepath.Clean("/../a") == "/a", Clean("../a") == "../a".
+        assert_eq!(clean("/../a"), "/a");
+        assert_eq!(clean("../a"), "../a");
+    }
+
+    #[test]
+    fn go_escapes_that_mean_one_character() {
+        for (escape, c) in [
+            ('a', '\x07'),
+            ('f', '\x0c'),
+            ('n', '\n'),
+            ('r', '\r'),
+            ('t', '\t'),
+            ('v', '\x0b'),
+        ] {
+            let pattern = format!("x\\{escape}y");
+            assert!(matches(&pattern, &format!("x{c}y")), "{pattern}");
+            assert!(!matches(&pattern, &format!("x{escape}y")), "{pattern}");
+            // The same escapes inside a class.
+            assert!(
+                matches(&format!("x[\\{escape}]y"), &format!("x{c}y")),
+                "{pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn go_perl_classes_are_ascii() {
+        let cases = [
+            ("\\d", "7", "x"),
+            ("\\D", "x", "7"),
+            ("\\s", "\t", "x"),
+            ("\\S", "x", " "),
+            ("\\w", "_", "é"),
+            ("\\W", "-", "_"),
+        ];
+        for (class, yes, no) in cases {
+            for pattern in [format!("a{class}"), format!("a[{class}]")] {
+                assert!(matches(&pattern, &format!("a{yes}")), "{pattern} {yes:?}");
+                assert!(!matches(&pattern, &format!("a{no}")), "{pattern} {no:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn go_assertions() {
+        assert!(matches("\\Aa", "a"));
+        assert!(matches("a\\z", "a"));
+        // `\B`: not at a word boundary, so between two word characters.
+        assert!(matches("a\\Bb", "ab"));
+        assert!(!matches("a\\B-", "a-"));
+        assert!(matches("a\\b-", "a-"));
+    }
+
+    #[test]
+    fn negated_classes() {
+        assert!(matches("[^a]b", "^b"));
+        assert!(matches("[^a]b", "[b"));
+        assert!(!matches("[^a]b", "ab"));
+    }
+
+    #[test]
+    fn class_items_and_ranges() {
+        // An escaped `-` is a member, not a range.
+        assert!(matches("[\\-]", "-"));
+        // Every member counts, in any order.
+        assert!(matches("[azb]", "z"));
+        assert!(!matches("[azb]", "c"));
+        // A one-character range.
+        assert!(matches("[a-a]", "a"));
+        // `[` not opening a POSIX class is a member, and may start a range.
+        assert!(matches("[[-z]", "a"));
+        assert!(matches("[[:a]", ":"));
+        assert!(matches("[[:a]", "["));
+        // filepath.Match ends this class at the `]` of `:]`, so the `-]`
+        // after it passes validation; Go's regexp then reads a trailing `-`.
+        assert!(matches("[[:alpha:]a-]", "-"));
+        assert!(!matches("[[:alpha:]a-]", "1"));
+    }
+
+    #[test]
+    fn a_wildcard_inside_a_class_is_refused_with_the_fix() {
+        for (pattern, fix) in [("[*]", "`\\*`"), ("[a?]", "`\\?`")] {
+            let err = Pattern::new(pattern).unwrap_err();
+            assert!(err.contains(&format!("escape it as {fix}")), "{err}");
+        }
+    }
+}

@@ -111,3 +111,59 @@ fn number(text: &str) -> Option<u64> {
     }
     text.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Version {
+        Version::parse(text).unwrap_or_else(|| panic!("{text} should parse"))
+    }
+
+    #[test]
+    fn prereleases_compare_identifier_by_identifier() {
+        // semver.org's own ordering example, item 11.
+        let order = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+        ];
+        for pair in order.windows(2) {
+            assert_eq!(
+                v(pair[0]).precedence(&v(pair[1])),
+                Ordering::Less,
+                "{pair:?}"
+            );
+            assert_eq!(
+                v(pair[1]).precedence(&v(pair[0])),
+                Ordering::Greater,
+                "{pair:?}"
+            );
+        }
+        assert_eq!(
+            v("1.0.0-rc.1+b1").precedence(&v("v1.0.0-rc.1")),
+            Ordering::Equal
+        );
+    }
+
+    #[test]
+    fn identifiers_are_alphanumerics_and_hyphens() {
+        assert_eq!(v("1.0.0-rc-1+build-7").full(), "1.0.0-rc-1");
+        assert_eq!(Version::parse("1.0.0-rc_1"), None);
+        assert_eq!(Version::parse("1.0.0+build_7"), None);
+    }
+
+    #[test]
+    fn numbers_are_digits_only() {
+        // Rust's integer parser takes a leading `+`; semver does not.
+        assert_eq!(Version::parse("1.+2.3"), None);
+        assert_eq!(Version::parse("1.02.3"), None);
+        assert_eq!(Version::parse("1.2.3-01"), None);
+        assert_eq!(v("0.0.0-0").pre, ["0"]);
+    }
+}
