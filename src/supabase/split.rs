@@ -304,6 +304,10 @@ mod tests {
         );
         // standard_conforming_strings: a backslash in '' is a plain character.
         assert_eq!(texts("select '\\'; select 2"), ["select '\\'", "select 2"]);
+        // Empty strings, and `""` inside an identifier at its end (`a"`).
+        let sql = "select '', \"a\"\"\"; select 2; select 3";
+        assert_eq!(texts(sql), ["select '', \"a\"\"\"", "select 2", "select 3"]);
+        assert_eq!(texts(sql), cli_model(sql));
     }
 
     #[test]
@@ -311,6 +315,12 @@ mod tests {
         assert_eq!(
             texts("select E'it\\'s; fine', e'\\\\'; select 2;"),
             ["select E'it\\'s; fine', e'\\\\'", "select 2"]
+        );
+        // `''` inside an escape string keeps it one: the `\'` after it is
+        // still escaped.
+        assert_eq!(
+            texts("select E'a''\\'; b'; select 2"),
+            ["select E'a''\\'; b'", "select 2"]
         );
         // `e` ending a longer word is no escape string prefix.
         assert_eq!(
@@ -396,8 +406,24 @@ mod tests {
     }
 
     #[test]
+    fn dollar_quotes_that_are_none() {
+        // A tag starts as an identifier does, not with a digit: `$1` is a
+        // parameter, as in PostgreSQL's lexer.
+        assert_eq!(texts("select $1$; select 2"), ["select $1$", "select 2"]);
+        // A lone `$` or an unclosed tag at the very end.
+        assert_eq!(texts("select 1; select $"), ["select 1", "select $"]);
+        assert_eq!(texts("select 1; select $abc"), ["select 1", "select $abc"]);
+        // The body starts after the opening tag, even when it starts with `$`.
+        assert_eq!(
+            texts("select $$$x$$; select 2"),
+            ["select $$$x$$", "select 2"]
+        );
+    }
+
+    #[test]
     fn unterminated_constructs_swallow_the_rest() {
         assert_eq!(texts("select 'abc; select 2"), ["select 'abc; select 2"]);
+        assert_eq!(texts("select \"abc; select 2"), ["select \"abc; select 2"]);
         assert_eq!(texts("select $$abc; select 2"), ["select $$abc; select 2"]);
         assert_eq!(
             texts("select /* abc; select 2"),

@@ -424,4 +424,92 @@ mod tests {
             2
         );
     }
+
+    #[test]
+    fn accessors_read_family_images_and_essential() {
+        let td = parse(DOC_SHAPED).unwrap();
+        assert_eq!(family(&td), "docs-shaped");
+        assert_eq!(
+            images(&td),
+            [
+                (
+                    "web".to_string(),
+                    "public.ecr.aws/docker/library/httpd:2.4".to_string()
+                ),
+                (
+                    "init".to_string(),
+                    "public.ecr.aws/docker/library/busybox:latest".to_string()
+                ),
+            ]
+        );
+        assert!(essential(&td, "web"));
+        assert!(!essential(&td, "init"));
+        // ECS's default for a container without the field, and for one the
+        // task definition does not have.
+        let mut td = td;
+        td["containerDefinitions"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("essential");
+        assert!(essential(&td, "web"));
+        assert!(essential(&td, "nope"));
+    }
+
+    #[test]
+    fn defaults_nulls_and_empty_maps_are_no_difference_but_other_values_are() {
+        let td = parse(DOC_SHAPED).unwrap();
+        let web = |f: &dyn Fn(&mut Map<String, Value>)| {
+            let mut other = td.clone();
+            f(other["containerDefinitions"][0].as_object_mut().unwrap());
+            diff(&td, &other, "a", "b")
+        };
+        // `essential: true` and `hostPort` equal to `containerPort` are
+        // what ECS fills in; a null or an empty map is no value.
+        assert_eq!(
+            web(&|c| {
+                c.remove("essential");
+            }),
+            None
+        );
+        assert_eq!(
+            web(&|c| {
+                c["portMappings"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("hostPort");
+            }),
+            None
+        );
+        assert_eq!(
+            web(&|c| {
+                c.insert("user".into(), Value::Null);
+            }),
+            None
+        );
+        assert_eq!(
+            web(&|c| {
+                c.insert("dockerLabels".into(), serde_json::json!({}));
+            }),
+            None
+        );
+        // Anything else is a difference.
+        assert!(
+            web(&|c| {
+                c["essential"] = Value::Bool(false);
+            })
+            .is_some()
+        );
+        assert!(
+            web(&|c| {
+                c["portMappings"][0]["hostPort"] = 8080.into();
+            })
+            .is_some()
+        );
+        assert!(
+            web(&|c| {
+                c.insert("user".into(), "root".into());
+            })
+            .is_some()
+        );
+    }
 }
