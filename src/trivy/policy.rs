@@ -624,23 +624,54 @@ mod tests {
               ],
               "Misconfigurations": [
                 {"ID": "DS001", "Severity": "HIGH", "Status": "FAIL",
+                 "PrimaryURL": "https://avd/ds001",
                  "CauseMetadata": {"StartLine": 3, "EndLine": 4}},
                 {"ID": "DS002", "Severity": "HIGH", "Status": "PASS",
                  "CauseMetadata": {"StartLine": 5, "EndLine": 5}},
                 {"ID": "DS003", "Severity": "HIGH", "Status": "EXCEPTION"},
-                {"ID": "DS004", "Severity": "HIGH", "Status": "",
+                {"ID": "DS004", "Severity": "HIGH", "Status": "", "PrimaryURL": "",
                  "CauseMetadata": {"StartLine": 0, "EndLine": 0}}
+              ],
+              "Licenses": [
+                {"Name": "GPL-3.0", "Severity": "HIGH", "Category": "restricted",
+                 "PkgName": "c", "FilePath": "c/LICENSE", "Link": "https://license"},
+                {"Name": "AGPL-3.0", "Severity": "HIGH", "Category": "forbidden",
+                 "PkgName": "", "FilePath": "", "Link": ""}
               ]}]}"#,
         )
         .unwrap();
         let f = findings(&report);
         let ids: Vec<&str> = f.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(ids, ["CVE-1", "CVE-2", "DS001", "DS004"]);
+        assert_eq!(
+            ids,
+            ["CVE-1", "CVE-2", "DS001", "DS004", "GPL-3.0", "AGPL-3.0"]
+        );
         assert_eq!(f[0].url.as_deref(), Some("https://primary"));
         assert_eq!(f[1].url.as_deref(), Some("https://reference"));
         assert_eq!(f[0].purl.as_deref(), Some("pkg:npm/a@1"));
         assert_eq!(f[1].purl, None);
         assert_eq!((f[2].line, f[2].end_line), (Some(3), Some(4)));
         assert_eq!((f[3].line, f[3].end_line), (None, None));
+        assert_eq!(f[2].url.as_deref(), Some("https://avd/ds001"));
+        assert_eq!(f[3].url, None);
+        let (full, empty) = (&f[4], &f[5]);
+        assert_eq!(
+            (full.file.as_deref(), full.package.as_deref()),
+            (Some("c/LICENSE"), Some("c"))
+        );
+        assert_eq!(full.url.as_deref(), Some("https://license"));
+        assert_eq!(
+            (&empty.file, &empty.package, &empty.url),
+            (&None, &None, &None)
+        );
+        // A misconfiguration without an AVD id offers no empty alias: an
+        // ignore entry with an empty id matches nothing.
+        let p = Policy {
+            ignores: ignore::parse_yaml("misconfigurations:\n  - id: \"\"\n", "y").unwrap(),
+            ..policy()
+        };
+        let o = p.judge(&report);
+        assert!(o.ignored.is_empty());
+        assert_eq!(o.counted.len(), f.len());
     }
 }
