@@ -413,10 +413,11 @@ mod tests {
         // A lone `$` or an unclosed tag at the very end.
         assert_eq!(texts("select 1; select $"), ["select 1", "select $"]);
         assert_eq!(texts("select 1; select $abc"), ["select 1", "select $abc"]);
-        // The body starts after the opening tag, even when it starts with `$`.
+        // The body starts after the opening tag, even when it starts with `$`
+        // (`$x$$` would be one word: a word may hold `$`).
         assert_eq!(
-            texts("select $$$x$$; select 2"),
-            ["select $$$x$$", "select 2"]
+            texts("select $$$ ; $$; select 2"),
+            ["select $$$ ; $$", "select 2"]
         );
     }
 
