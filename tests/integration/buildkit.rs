@@ -609,6 +609,62 @@ fn an_excluded_dockerfile_builds_and_stays_out_of_the_image_on_docker_26() {
     }
 }
 
+/// What `-v` says BuildKit fetched of the context: (fetched, listed).
+fn fetched(stderr: &str) -> (u64, u64) {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.split_once("context: BuildKit fetched ").map(|(_, r)| r))
+        .unwrap_or_else(|| panic!("no fetched line in {stderr}"));
+    let mut numbers = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse::<u64>().unwrap());
+    (numbers.next().unwrap(), numbers.next().unwrap())
+}
+
+/// BuildKit fetches each file of a context once: the first build fetches
+/// the context (and the Dockerfile, and `.dockerignore` for the load that
+/// reads it alone), a rebuild of the unchanged directory fetches at most
+/// the Dockerfile and `.dockerignore` (BuildKit 0.10+ loads both anew).
+fn a_rebuild_fetches_nothing(on: On, name: &str) {
+    let repo = repo(name);
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.app]\ncontext = \"app\"\nrepository = \"{repo}\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write("app/Dockerfile", "FROM scratch\nCOPY . /app/\n");
+    p.write("app/.dockerignore", "*.log\n");
+    for i in 0..30 {
+        p.write(&format!("app/src/f{i:02}.txt"), &i.to_string());
+    }
+    p.write("app/debug.log", "noise");
+    p.commit("app");
+    let first = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    let (cold, listed) = fetched(&first.stderr);
+    assert_eq!(listed, 32, "{}", first.stderr);
+    assert!(cold <= listed + 2, "{}", first.stderr);
+    let again = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    let (cached, _) = fetched(&again.stderr);
+    assert!(cached <= 2, "{}", again.stderr);
+    on.cleanup(&repo);
+}
+
+#[test]
+fn a_rebuild_fetches_no_file_of_the_context_on_the_system_engine() {
+    if let Some(on) = On::system() {
+        a_rebuild_fetches_nothing(on, "refetch");
+    }
+}
+
+#[test]
+fn a_rebuild_fetches_no_file_of_the_context_on_docker_26() {
+    let _serial = one_at_a_time();
+    if let Some(on) = On::docker26() {
+        a_rebuild_fetches_nothing(on, "refetch26");
+    }
+}
+
 const USER: (&str, &str) = ("gantry", "Base-Pa55word-42");
 
 /// `gantry.toml` for one image with the credentials of `registry`.

@@ -202,6 +202,13 @@ pub async fn build(
     watcher.abort();
     drop(session);
     let sent = files.outcome().map_err(Failure::Context)?;
+    // With -v: how much of the context BuildKit really read (a rebuild of
+    // an unchanged context should need next to nothing).
+    let fetched = files.fetched();
+    emit(Line::Output(&format!(
+        "context: BuildKit fetched {} of {} files ({} bytes)",
+        fetched.files, sent.files, fetched.bytes
+    )));
     match solved {
         Ok(response) => Ok((
             response.into_inner().exporter_response,
