@@ -928,25 +928,33 @@ fn an_engine_without_grpc_gets_the_context_as_a_tar_after_one_notice() {
     let Some(on) = On::system() else { return };
     let proxy = WithoutGrpc::start();
     let repo = repo("nogrpc");
+    let secret = secret_value();
     let p = Project::new();
+    // Both images get the secret: BuildKit runs the two builds' identical
+    // step once (a secret's value is not part of a step's cache key), with
+    // either build's session; an image without it made both fail at random.
     p.write(
         "gantry.toml",
-        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\n"),
+        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\nsecrets = {{ token = {{ env = \"API_TOKEN\" }} }}\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\nsecrets = {{ token = {{ env = \"API_TOKEN\" }} }}\n"),
     );
     p.write(
         "a/Dockerfile",
         &format!(
-            "FROM {}\nCOPY . /app/\nRUN cat /app/main.py > /copied\n",
+            "FROM {}\nCOPY . /app/\nRUN cat /app/main.py > /copied\nRUN --mount=type=secret,id=token wc -c < /run/secrets/token > /length\n",
             on.base()
         ),
     );
     p.write("a/.dockerignore", "*.log\n");
     p.write("a/main.py", "print('hi')\n");
     p.write("a/debug.log", "noise");
+    // A context of its own, so no earlier run's steps (and secret) are
+    // taken from the cache.
+    p.write("a/run", &repo);
     p.commit("a");
     let r = p
         .gantry()
         .env("DOCKER_HOST", &proxy.host)
+        .env("API_TOKEN", &secret)
         .args(["build", "--format", "json"])
         .run()
         .code(0);
@@ -967,12 +975,23 @@ fn an_engine_without_grpc_gets_the_context_as_a_tar_after_one_notice() {
     assert_eq!(doc["detail"]["images"][0]["builder"], "buildkit", "{doc}");
     let image = format!("{repo}-a:t");
     assert_eq!(on.read(&image, "/copied"), "print('hi')");
+    for image in [&image, &format!("{repo}-b:t")] {
+        assert_eq!(on.read(image, "/length"), secret.len().to_string());
+    }
     let app: Vec<String> = on
         .files(&image)
         .into_iter()
         .filter(|f| f.starts_with("app/"))
         .collect();
-    assert_eq!(app, ["app/.dockerignore", "app/Dockerfile", "app/main.py"]);
+    assert_eq!(
+        app,
+        [
+            "app/.dockerignore",
+            "app/Dockerfile",
+            "app/main.py",
+            "app/run"
+        ]
+    );
     on.cleanup(&format!("{repo}-a"));
     on.cleanup(&format!("{repo}-b"));
 }
