@@ -3,7 +3,10 @@
 //! `tests/support/dockerd.rs`).
 
 use crate::support::dockerd::{self, Engine26, engine26, engine26_containerd};
-use crate::support::services::{Registry, busybox_image, docker, docker_available};
+use crate::support::services::{
+    Registry, busybox_image, docker, docker_available, files_in, label_in, read_in, remove_images,
+    system_docker,
+};
 use crate::support::{Gantry, Project, Runner};
 use std::process::Command;
 
@@ -39,11 +42,7 @@ impl On {
 
     fn command(self, args: &[&str]) -> Command {
         match self {
-            On::System => {
-                let mut c = Command::new("docker");
-                c.args(args);
-                c
-            }
+            On::System => system_docker(args),
             On::Docker26(e) => e.command(args),
         }
     }
@@ -56,61 +55,22 @@ impl On {
         }
     }
 
-    /// Files of an image (not directories), via `docker export`.
+    /// Files and links of an image (see `services::files_in`).
     fn files(self, image: &str) -> Vec<String> {
-        let container = self.docker(&["create", image, "/nothing"]);
-        let out = self.command(&["export", &container]).output().unwrap();
-        self.docker(&["rm", "-f", &container]);
-        let mut archive = tar::Archive::new(out.stdout.as_slice());
-        let mut files: Vec<String> = archive
-            .entries()
-            .unwrap()
-            .filter_map(|e| {
-                let e = e.ok()?;
-                let kind = e.header().entry_type();
-                let path = e.path().ok()?.display().to_string();
-                (kind.is_file() && !path.starts_with("etc/") && path != ".dockerenv")
-                    .then_some(path)
-            })
-            .collect();
-        files.sort();
-        files
+        files_in(&|args| self.command(args), image)
     }
 
-    /// A file's text in an image, read from `docker export` (no container
-    /// runs, so no output can be lost), trimmed.
+    /// A file's text in an image, trimmed.
     fn read(self, image: &str, path: &str) -> String {
-        let container = self.docker(&["create", image, "/nothing"]);
-        let out = self.command(&["export", &container]).output().unwrap();
-        self.docker(&["rm", "-f", &container]);
-        let mut archive = tar::Archive::new(out.stdout.as_slice());
-        let wanted = path.trim_start_matches('/');
-        for entry in archive.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            if entry.path().unwrap().to_string_lossy() == wanted {
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
-                return text.trim().to_string();
-            }
-        }
-        panic!("{path} is not in {image}");
+        read_in(&|args| self.command(args), image, path)
     }
 
     fn label(self, image: &str, key: &str) -> String {
-        self.docker(&[
-            "image",
-            "inspect",
-            "--format",
-            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
-            image,
-        ])
+        label_in(&|args| self.command(args), image, key)
     }
 
     fn cleanup(self, repo: &str) {
-        let ids = self.docker(&["images", "-q", repo]);
-        for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
-            let _ = self.command(&["rmi", "-f", id]).output();
-        }
+        remove_images(&|args| self.command(args), repo);
     }
 }
 
