@@ -221,6 +221,24 @@ fn a_wrong_token_exits_3_and_the_token_is_in_no_output() {
         run.all()
     );
     assert!(index.files().is_empty());
+
+    // What the index answered, in one line: its HTML error page is never
+    // shown (pypiserver's only repeats the status); then what to do.
+    let run = p
+        .gantry()
+        .env("PYPI_TOKEN", wrong)
+        .args(["publish", "--tag", "v0.4.0"])
+        .run()
+        .code(3);
+    let error: Vec<&str> = run
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("error:"))
+        .collect();
+    insta::assert_snapshot!(scrub(&error.join("\n"), &p.path()), @r###"
+    error: registry credentials: http://127.0.0.1:[PORT]/ refused the credentials: 403 Forbidden
+    hint: check the API token (PYPI_TOKEN, or the variable `token-env` names) and that it may upload this project; with trusted publishing, check the publisher configured on the index
+    "###);
 }
 
 #[test]
