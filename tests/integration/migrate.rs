@@ -11,16 +11,22 @@ use std::io::Write;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-/// A project whose `supabase/migrations` holds `files`, and a fresh database.
-pub(crate) fn setup(test: &str, files: &[(&str, &str)]) -> Option<(Project, Db)> {
-    let db = postgres()?.database(test);
+/// A project whose `supabase/migrations` holds `files` (and a `.keep`,
+/// which is no migration).
+pub(crate) fn project(files: &[(&str, &str)]) -> Project {
     let p = Project::new();
     p.write("gantry.toml", "[migrate]\n");
     p.write("supabase/migrations/.keep", "");
     for (name, sql) in files {
         p.write(&format!("supabase/migrations/{name}"), sql);
     }
-    Some((p, db))
+    p
+}
+
+/// [`project`] and a fresh database.
+pub(crate) fn setup(test: &str, files: &[(&str, &str)]) -> Option<(Project, Db)> {
+    let db = postgres()?.database(test);
+    Some((project(files), db))
 }
 
 fn gantry(p: &Project, db: &Db) -> Gantry {
@@ -685,9 +691,7 @@ fn a_dry_run_changes_nothing_and_shows_the_sql_in_the_summary() {
 
 #[test]
 fn without_a_database_a_dry_run_plans_from_disk_and_a_real_run_is_a_usage_error() {
-    let p = Project::new();
-    p.write("gantry.toml", "[migrate]\n");
-    p.write("supabase/migrations/20240101000001_one.sql", FIVE[0].1);
+    let p = project(&FIVE[..1]);
     let r = p.gantry().args(["migrate", "--dry-run"]).run().code(0);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
     database: no database is configured: SUPABASE_DB_URL is not set and [migrate] has no project-ref: the plan lists every migration file from disk, not compared with the database
