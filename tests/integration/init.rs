@@ -1,7 +1,7 @@
 //! `gantry init` on the examples (each a repository a team might start
 //! from), its refusals, and `--check`.
 
-use crate::support::services::{docker, docker_available, image_files};
+use crate::support::services::{docker_available, image_files};
 use crate::support::{Gantry, Project, repo_root};
 use std::path::{Path, PathBuf};
 
@@ -402,6 +402,7 @@ fn build_says_once_when_the_state_folder_is_in_the_context() {
         return;
     }
     let repo = format!("gantry-test/state-folder-{}", std::process::id());
+    let _images = Images(vec![repo.clone(), format!("{repo}-docs")]);
     let p = Project::new();
     p.write(
         "gantry.toml",
@@ -446,14 +447,23 @@ fn build_says_once_when_the_state_folder_is_in_the_context() {
         "{:?}",
         image_files(&tag)
     );
-    for r in [&repo, &format!("{repo}-docs")] {
-        for id in docker(&["images", "-q", r])
-            .lines()
-            .collect::<std::collections::BTreeSet<_>>()
-        {
-            let _ = std::process::Command::new("docker")
-                .args(["rmi", "-f", id])
-                .output();
+}
+
+/// Removes the images of these repositories when the test ends, passed or not.
+struct Images(Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        // Never `docker()`, which panics: a panic while unwinding aborts.
+        let docker = || std::process::Command::new("docker");
+        for repo in &self.0 {
+            let Ok(out) = docker().args(["images", "-q", repo]).output() else {
+                continue;
+            };
+            let ids = String::from_utf8_lossy(&out.stdout).into_owned();
+            for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
+                let _ = docker().args(["rmi", "-f", id]).output();
+            }
         }
     }
 }
