@@ -56,7 +56,8 @@ struct Inner {
 
 #[derive(Default)]
 struct Outcome {
-    sent: Sent,
+    /// What the whole context holds, once BuildKit has listed all of it.
+    sent: Option<Sent>,
     fetched: Fetched,
     error: Option<ContextError>,
 }
@@ -101,13 +102,26 @@ impl Files {
         lock(&self.inner.outcome).fetched
     }
 
-    /// What the context held (its files, their bytes, likely secrets), or
-    /// the file that could not be read.
+    /// What the context holds (its files, their bytes, likely secrets), the
+    /// same on every route, or the file that could not be read.
     pub fn outcome(&self) -> Result<Sent, ContextError> {
         let outcome = lock(&self.inner.outcome);
-        match &outcome.error {
-            Some(e) => Err(e.clone()),
-            None => Ok(outcome.sent.clone()),
+        match (&outcome.error, &outcome.sent) {
+            (Some(e), _) => Err(e.clone()),
+            (None, Some(sent)) => Ok(sent.clone()),
+            // BuildKit read only part of it (a Dockerfile whose COPY names
+            // its sources narrows the load): the rest is counted here,
+            // from what gantry would have listed. An entry that cannot be
+            // read did not stop this build, so it ends the count quietly.
+            (None, None) => {
+                drop(outcome);
+                let mut sent = Sent::default();
+                let _ = self.inner.context.walk_pruned(&|_| true, &mut |e| {
+                    count(e, &mut sent);
+                    Ok(())
+                });
+                Ok(sent)
+            }
         }
     }
 }
@@ -407,13 +421,7 @@ impl Inner {
                 send(stat_packet(&e.rel, &e.meta, link))?;
                 match e.kind {
                     Kind::Dir => emitted.push(e.rel.clone()),
-                    Kind::File => {
-                        sent.files += 1;
-                        sent.bytes += e.meta.len();
-                        if context::likely_secret(&e.rel, &e.path) {
-                            sent.likely_secrets.push(e.rel.clone());
-                        }
-                    }
+                    Kind::File => count(e, &mut sent),
                     Kind::Symlink(_) => {}
                 }
                 next += 1;
@@ -423,7 +431,7 @@ impl Inner {
             Ok(()) => {
                 let _ = send(packet_of(PacketType::PacketStat));
                 if includes.is_empty() {
-                    lock(&self.outcome).sent = sent;
+                    lock(&self.outcome).sent = Some(sent);
                 }
             }
             Err(_) if gone.get() => {}
@@ -435,6 +443,17 @@ impl Inner {
                 }));
                 lock(&self.outcome).error.get_or_insert(e);
             }
+        }
+    }
+}
+
+/// Counts a regular file of the context.
+fn count(e: &Entry, sent: &mut Sent) {
+    if matches!(e.kind, Kind::File) {
+        sent.files += 1;
+        sent.bytes += e.meta.len();
+        if context::likely_secret(&e.rel, &e.path) {
+            sent.likely_secrets.push(e.rel.clone());
         }
     }
 }
@@ -638,6 +657,9 @@ mod tests {
             paths.push(p.stat.map(|s| s.path).unwrap_or_default());
         }
         assert_eq!(paths, [".dockerignore", "conf", "conf/ignore", ""]);
+        // BuildKit listed part of the context; the report counts all of it.
+        let sent = files.outcome().unwrap();
+        assert_eq!((sent.files, sent.bytes), (4, 4));
     }
 
     /// Walks a context the way BuildKit receives it: parents first, each
