@@ -4,6 +4,7 @@
 //! Building is local work: it runs for real in a dry run too.
 
 mod render;
+mod state_folder;
 
 use super::Session;
 use crate::cli::BuildArgs;
@@ -81,6 +82,12 @@ pub fn execute(
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    state_folder::warn_if_in_context(
+        printer,
+        &session.state_path,
+        &settings.images,
+        &session.repo_root,
+    );
     let results = runtime::block_on(async {
         let docker = engine::connect(settings.docker_host.as_deref()).await?;
         let docker = &docker;

@@ -6,6 +6,7 @@
 //! session is opened.
 
 use crate::cli::InitArgs;
+use crate::docker::{self, ignore::DockerIgnore};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::git;
@@ -200,7 +201,8 @@ fn propose(
             rel,
         });
     }
-    // gantry.toml is the user's to edit: `--check` looks at workflows only.
+    out.extend(dockerignores(facts, root)?);
+    // gantry.toml is the user's to edit: `--check` does not look at it.
     if !args.check {
         let rel = "gantry.toml".to_string();
         out.push(Proposal {
@@ -208,6 +210,56 @@ fn propose(
             current: read(&root.join(&rel))?,
             rel,
         });
+    }
+    Ok(out)
+}
+
+/// The line a .dockerignore needs for gantry's state folder, with why.
+const STATE_LINES: &str = "# gantry's pipeline state: it changes on every run, so in the build\n# context it would defeat the build cache (written by `gantry init`)\n.gantry\n";
+
+/// The ignore file of each build context that holds gantry's state folder
+/// (`.gantry/`, next to gantry.toml; see `state::path`), with `.gantry`
+/// added unless the file already leaves the folder out. `gantry build`
+/// warns about the same thing (`commands/build/state_folder.rs`).
+fn dockerignores(facts: &Facts, root: &Path) -> Result<Vec<Proposal>> {
+    let mut out: Vec<Proposal> = Vec::new();
+    for d in &facts.dockerfiles {
+        // Contexts found in the repository are "." or folders below it, and
+        // only the root holds `.gantry/`.
+        if d.context != "." {
+            continue;
+        }
+        let dockerfile = root.join(d.dockerfile.as_deref().unwrap_or("Dockerfile"));
+        let file = docker::context::ignore_file(root, &dockerfile)
+            .unwrap_or_else(|| root.join(".dockerignore"));
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        if out.iter().any(|p| p.rel == rel) {
+            continue;
+        }
+        let current = read(&file)?;
+        let text = match current.as_deref().map(DockerIgnore::parse) {
+            // `gantry build` reports a pattern Docker would refuse.
+            Some(Err(_)) => continue,
+            Some(Ok(ignore)) if ignore.is_excluded(".gantry/state.json") => {
+                current.clone().unwrap_or_default()
+            }
+            _ => {
+                let mut text = current.clone().unwrap_or_default();
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(STATE_LINES);
+                text
+            }
+        };
+        out.push(Proposal { rel, text, current });
     }
     Ok(out)
 }

@@ -33,7 +33,9 @@ pub fn cmd_migrate(args: &MigrateArgs, session: &Session) -> Result<Verdict> {
         return repair::cmd_repair(r, session);
     }
     let report = execute(session, &(&args.options).into())?;
-    session.printer.result(&summary::headline(&report));
+    if let Some(line) = summary::headline(&report) {
+        session.printer.result(&line);
+    }
     session.finish(report)
 }
 

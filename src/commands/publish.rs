@@ -123,10 +123,10 @@ pub fn execute(session: &Session, names: &[String], tag: Option<&str>) -> Result
         }
     }
     if !mismatches.is_empty() {
-        for (p, file, message) in &mismatches {
-            let mut a = Annotation::new(Level::Error, message.clone())
-                .titled(format!("{p}: version does not match the tag"));
-            if let Some(f) = file {
+        for m in &mismatches {
+            let mut a = Annotation::new(Level::Error, m.what.clone())
+                .titled(format!("{}: {}", m.package, m.title));
+            if let Some(f) = &m.file {
                 a = a.at(f.clone(), None, None);
             }
             printer.annotate(a);
@@ -135,7 +135,7 @@ pub fn execute(session: &Session, names: &[String], tag: Option<&str>) -> Result
             "### gantry publish: failed\n\nNothing was built or published: the tag `{tag}` does not match\n\n{}\n",
             mismatches
                 .iter()
-                .map(|(_, _, m)| format!("- {m}"))
+                .map(|m| format!("- {}", m.line()))
                 .collect::<Vec<_>>()
                 .join("\n")
         ));

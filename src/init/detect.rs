@@ -133,7 +133,10 @@ impl Facts {
                 context: if dir_s.is_empty() { ".".into() } else { dir_s },
                 dockerfile: None,
             }),
-            f if f.ends_with(".Dockerfile") || f.starts_with("Dockerfile.") => {
+            // `Dockerfile.dockerignore` is the ignore file of `Dockerfile`, not an image.
+            f if (f.ends_with(".Dockerfile") || f.starts_with("Dockerfile."))
+                && !f.ends_with(".dockerignore") =>
+            {
                 let image = f
                     .strip_suffix(".Dockerfile")
                     .or_else(|| f.strip_prefix("Dockerfile."))

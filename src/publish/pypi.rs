@@ -55,17 +55,17 @@ impl Index<'_> {
         if status == reqwest::StatusCode::NOT_FOUND || status.is_redirection() {
             return Ok(None);
         }
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(refused(&page_url, status, ""));
-        }
         let body = resp
             .text()
             .await
             .map_err(|e| http::unreachable("package index", &page_url, &e))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(refused(&page_url, status, &body));
+        }
         if !status.is_success() {
             return Err(Error::external(
                 "package index",
-                format!("{page_url} answered {status}: {}", http::excerpt(&body)),
+                format!("{page_url} answered {}", http::said(status, &body)),
             ));
         }
         let Some(href) = links(&body)
@@ -134,10 +134,10 @@ impl Index<'_> {
         Err(Error::external(
             "package index",
             format!(
-                "{} refused {}: {status} {}",
+                "{} refused {}: {}",
                 self.upload_url,
                 a.file_name,
-                http::excerpt(&body)
+                http::said(status, &body)
             ),
         ))
     }
@@ -159,7 +159,7 @@ impl Index<'_> {
 fn refused(url: &str, status: reqwest::StatusCode, body: &str) -> Error {
     Error::refused(
         REFUSED,
-        format!("{url} refused the credentials: {status} {}", http::excerpt(body)),
+        format!("{url} refused the credentials: {}", http::said(status, body)),
     )
     .with_hint(
         "check the API token (PYPI_TOKEN, or the variable `token-env` names) and that it may upload this project; with trusted publishing, check the publisher configured on the index",

@@ -7,6 +7,10 @@
 //! name order (byte order); a first file `<14 digits>_init.sql` older than
 //! 20211209000000 is skipped (the CLI's legacy initial schema); a missing
 //! directory holds no migrations.
+//!
+//! One difference: the CLI warns about every other name, dotfiles included;
+//! gantry skips dotfiles (`.keep`, `.gitkeep`: placeholders that keep an
+//! empty folder in git) silently, since no one means them as migrations.
 
 use super::split::{self, Statement};
 use super::txn;
@@ -119,6 +123,11 @@ pub fn list(dir: &Path) -> Result<Listing> {
             });
             continue;
         }
+        // After the legacy check, so `i` counts what the CLI counts: a
+        // `.keep` listed first means the CLI applies a legacy init file.
+        if file_name.starts_with('.') {
+            continue;
+        }
         let Some(caps) = MIGRATION_NAME.captures(&file_name) else {
             listing.skipped.push(Skipped {
                 reason: "the name must match `<version>_<name>.sql`, the version being digits"
@@ -187,6 +196,8 @@ mod tests {
             ("abc_x.sql", "x"),
             ("20240103000000_c.SQL", "x"),
             ("9_short.sql", "select 9"),
+            (".keep", ""),
+            (".gitkeep", ""),
         ]);
         std::fs::create_dir(dir.path().join("20240104000000_dir.sql")).unwrap();
         let l = list(dir.path()).unwrap();

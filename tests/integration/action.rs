@@ -435,3 +435,133 @@ fn the_release_workflow_builds_a_static_binary_that_resolves_localhost() {
         "the stand-in was reached by name"
     );
 }
+
+/// A token shaped like the runner's `ACTIONS_RUNTIME_TOKEN`: a JWT whose
+/// claims BuildKit's cache client reads without checking the signature
+/// (`ac`, the cache scopes with their permissions; `exp`; `nbf`). act's
+/// cache server does not check it either.
+fn runtime_token() -> String {
+    use base64::Engine as _;
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = serde_json::json!({ "alg": "HS256", "typ": "JWT" });
+    let claims = serde_json::json!({
+        "ac": r#"[{"Scope":"refs/heads/main","Permission":3}]"#,
+        "exp": now + 3600,
+        "nbf": now - 60,
+    });
+    format!("{}.{}.c2lnbmVkLWJ5LW5vYm9keQ", b64(&header), b64(&claims))
+}
+
+/// The cache entries act's cache server holds (committed blobs).
+fn cache_entries(dir: &std::path::Path) -> usize {
+    let Ok(buckets) = std::fs::read_dir(dir.join("cache")) else {
+        return 0;
+    };
+    buckets
+        .flatten()
+        .filter(|b| b.file_name() != "tmp")
+        .filter_map(|b| std::fs::read_dir(b.path()).ok())
+        .map(|files| files.flatten().count())
+        .sum()
+}
+
+/// `type=gha` end to end: a workflow hands the runner's cache service to
+/// gantry (the runtime step), gantry hands it to the engine's BuildKit, which
+/// exports every stage's steps there (`mode=max`); after the engine loses its
+/// images and build cache, the next run takes every step from the service.
+/// The service is act's cache server (GitHub's v1 cache API, which Docker
+/// 26's BuildKit speaks), in the engine's network namespace with act.
+#[test]
+fn a_gha_cache_written_by_one_run_serves_the_next_on_docker_26() {
+    let Some(engine) = crate::support::dockerd::engine26_containerd() else {
+        return;
+    };
+    let Some(repo) = ActRepo::new() else { return };
+    let nonce = format!(
+        "gha-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    repo.write(
+        "gantry.toml",
+        "[images.app]\ncontext = \"app\"\nrepository = \"team/ghacache\"\ntags = [\"raw:1\"]\n\
+         cache-from = [\"type=gha,scope=app\"]\ncache-to = [\"type=gha,scope=app,mode=max\"]\n",
+    )
+    .write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {base} AS build\nRUN echo {nonce} > /a\n\nFROM {base}\nCOPY --from=build /a /a\nRUN echo two > /b\n",
+            base = crate::support::dockerd::BUSYBOX
+        ),
+    )
+    .checksums(VERSION, &sha256_file(&gantry_bin()))
+    .workflow("gha-cache.yml");
+    let on_path = gantry_bin().parent().unwrap().to_path_buf();
+    let server = tempfile::tempdir().unwrap();
+    let token = runtime_token();
+    let netns = engine.netns();
+    let stand_ins = crate::support::act::stand_ins();
+    let run = || {
+        repo.run_with(
+            "gha-cache.yml",
+            &ActOptions {
+                env: &[
+                    ("DOCKER_HOST", &engine.host),
+                    ("ACTIONS_RUNTIME_TOKEN", &token),
+                ],
+                path_first: Some(&on_path),
+                local_repositories: &stand_ins,
+                extra: &[
+                    "--cache-server-addr",
+                    "127.0.0.1",
+                    "--cache-server-path",
+                    server.path().to_str().unwrap(),
+                ],
+                netns: Some(&netns),
+                ..ActOptions::default()
+            },
+        )
+        .code(0)
+    };
+    let cached = |output: &str, step: &str| {
+        output
+            .lines()
+            .any(|l| l.contains(" CACHED [") && l.contains(step))
+    };
+
+    let first = run();
+    assert!(!cached(&first.output, &nonce), "{}", first.output);
+    assert!(
+        !first.output.contains("is not exported"),
+        "{}",
+        first.output
+    );
+    assert!(!first.output.contains(&token), "the runtime token leaked");
+    let entries = cache_entries(server.path());
+    assert!(entries >= 2, "the cache server holds {entries} entries");
+
+    // A fresh runner: no image, no build cache; only the service has it.
+    engine.docker(&["rmi", "-f", "team/ghacache:1"]);
+    engine.docker(&["builder", "prune", "-af"]);
+    let second = run();
+    assert!(
+        cached(&second.output, &format!("RUN echo {nonce}"))
+            && cached(&second.output, "RUN echo two"),
+        "{}",
+        second.output
+    );
+    assert!(!second.output.contains(&token), "the runtime token leaked");
+    eprintln!(
+        "act: gha cache written in {:?}, read back in {:?} ({entries} entries)",
+        first.elapsed, second.elapsed
+    );
+    let _ = engine.command(&["rmi", "-f", "team/ghacache:1"]).output();
+}

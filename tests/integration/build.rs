@@ -1,7 +1,9 @@
 //! `gantry build` against the real Docker Engine.
 
 use crate::support::scrub::scrub;
-use crate::support::services::{busybox_image, docker, docker_available, image_files};
+use crate::support::services::{
+    busybox_image, docker, docker_available, image_files, label_in, remove_images, system_docker,
+};
 use crate::support::{Project, Runner};
 use serde_json::json;
 
@@ -11,22 +13,11 @@ fn repo(test: &str) -> String {
 }
 
 fn cleanup(repo: &str) {
-    let ids = docker(&["images", "-q", repo]);
-    for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
-        let _ = std::process::Command::new("docker")
-            .args(["rmi", "-f", id])
-            .output();
-    }
+    remove_images(&system_docker, repo);
 }
 
 fn label(image: &str, key: &str) -> String {
-    docker(&[
-        "image",
-        "inspect",
-        "--format",
-        &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
-        image,
-    ])
+    label_in(&system_docker, image, key)
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! `tests/support/dockerd.rs`).
 
 use crate::support::dockerd::{self, Engine26, engine26, engine26_containerd};
-use crate::support::services::{Registry, busybox_image, docker, docker_available};
+use crate::support::services::{
+    Registry, busybox_image, docker, docker_available, files_in, label_in, read_in, remove_images,
+    system_docker,
+};
 use crate::support::{Gantry, Project, Runner};
 use std::process::Command;
 
@@ -39,11 +42,7 @@ impl On {
 
     fn command(self, args: &[&str]) -> Command {
         match self {
-            On::System => {
-                let mut c = Command::new("docker");
-                c.args(args);
-                c
-            }
+            On::System => system_docker(args),
             On::Docker26(e) => e.command(args),
         }
     }
@@ -56,61 +55,22 @@ impl On {
         }
     }
 
-    /// Files of an image (not directories), via `docker export`.
+    /// Files and links of an image (see `services::files_in`).
     fn files(self, image: &str) -> Vec<String> {
-        let container = self.docker(&["create", image, "/nothing"]);
-        let out = self.command(&["export", &container]).output().unwrap();
-        self.docker(&["rm", "-f", &container]);
-        let mut archive = tar::Archive::new(out.stdout.as_slice());
-        let mut files: Vec<String> = archive
-            .entries()
-            .unwrap()
-            .filter_map(|e| {
-                let e = e.ok()?;
-                let kind = e.header().entry_type();
-                let path = e.path().ok()?.display().to_string();
-                (kind.is_file() && !path.starts_with("etc/") && path != ".dockerenv")
-                    .then_some(path)
-            })
-            .collect();
-        files.sort();
-        files
+        files_in(&|args| self.command(args), image)
     }
 
-    /// A file's text in an image, read from `docker export` (no container
-    /// runs, so no output can be lost), trimmed.
+    /// A file's text in an image, trimmed.
     fn read(self, image: &str, path: &str) -> String {
-        let container = self.docker(&["create", image, "/nothing"]);
-        let out = self.command(&["export", &container]).output().unwrap();
-        self.docker(&["rm", "-f", &container]);
-        let mut archive = tar::Archive::new(out.stdout.as_slice());
-        let wanted = path.trim_start_matches('/');
-        for entry in archive.entries().unwrap() {
-            let mut entry = entry.unwrap();
-            if entry.path().unwrap().to_string_lossy() == wanted {
-                let mut text = String::new();
-                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
-                return text.trim().to_string();
-            }
-        }
-        panic!("{path} is not in {image}");
+        read_in(&|args| self.command(args), image, path)
     }
 
     fn label(self, image: &str, key: &str) -> String {
-        self.docker(&[
-            "image",
-            "inspect",
-            "--format",
-            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
-            image,
-        ])
+        label_in(&|args| self.command(args), image, key)
     }
 
     fn cleanup(self, repo: &str) {
-        let ids = self.docker(&["images", "-q", repo]);
-        for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
-            let _ = self.command(&["rmi", "-f", id]).output();
-        }
+        remove_images(&|args| self.command(args), repo);
     }
 }
 
@@ -609,6 +569,62 @@ fn an_excluded_dockerfile_builds_and_stays_out_of_the_image_on_docker_26() {
     }
 }
 
+/// What `-v` says BuildKit fetched of the context: (fetched, listed).
+fn fetched(stderr: &str) -> (u64, u64) {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.split_once("context: BuildKit fetched ").map(|(_, r)| r))
+        .unwrap_or_else(|| panic!("no fetched line in {stderr}"));
+    let mut numbers = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse::<u64>().unwrap());
+    (numbers.next().unwrap(), numbers.next().unwrap())
+}
+
+/// BuildKit fetches each file of a context once: the first build fetches
+/// the context (and the Dockerfile, and `.dockerignore` for the load that
+/// reads it alone), a rebuild of the unchanged directory fetches at most
+/// the Dockerfile and `.dockerignore` (BuildKit 0.10+ loads both anew).
+fn a_rebuild_fetches_nothing(on: On, name: &str) {
+    let repo = repo(name);
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!("[images.app]\ncontext = \"app\"\nrepository = \"{repo}\"\ntags = [\"raw:t\"]\n"),
+    );
+    p.write("app/Dockerfile", "FROM scratch\nCOPY . /app/\n");
+    p.write("app/.dockerignore", "*.log\n");
+    for i in 0..30 {
+        p.write(&format!("app/src/f{i:02}.txt"), &i.to_string());
+    }
+    p.write("app/debug.log", "noise");
+    p.commit("app");
+    let first = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    let (cold, listed) = fetched(&first.stderr);
+    assert_eq!(listed, 32, "{}", first.stderr);
+    assert!(cold <= listed + 2, "{}", first.stderr);
+    let again = on.gantry(&p).args(["build", "-v"]).run().code(0);
+    let (cached, _) = fetched(&again.stderr);
+    assert!(cached <= 2, "{}", again.stderr);
+    on.cleanup(&repo);
+}
+
+#[test]
+fn a_rebuild_fetches_no_file_of_the_context_on_the_system_engine() {
+    if let Some(on) = On::system() {
+        a_rebuild_fetches_nothing(on, "refetch");
+    }
+}
+
+#[test]
+fn a_rebuild_fetches_no_file_of_the_context_on_docker_26() {
+    let _serial = one_at_a_time();
+    if let Some(on) = On::docker26() {
+        a_rebuild_fetches_nothing(on, "refetch26");
+    }
+}
+
 const USER: (&str, &str) = ("gantry", "Base-Pa55word-42");
 
 /// `gantry.toml` for one image with the credentials of `registry`.
@@ -872,25 +888,33 @@ fn an_engine_without_grpc_gets_the_context_as_a_tar_after_one_notice() {
     let Some(on) = On::system() else { return };
     let proxy = WithoutGrpc::start();
     let repo = repo("nogrpc");
+    let secret = secret_value();
     let p = Project::new();
+    // Both images get the secret: BuildKit runs the two builds' identical
+    // step once (a secret's value is not part of a step's cache key), with
+    // either build's session; an image without it made both fail at random.
     p.write(
         "gantry.toml",
-        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\n"),
+        &format!("[images.a]\ncontext = \"a\"\nrepository = \"{repo}-a\"\ntags = [\"raw:t\"]\nsecrets = {{ token = {{ env = \"API_TOKEN\" }} }}\n\n[images.b]\ncontext = \"a\"\nrepository = \"{repo}-b\"\ntags = [\"raw:t\"]\nsecrets = {{ token = {{ env = \"API_TOKEN\" }} }}\n"),
     );
     p.write(
         "a/Dockerfile",
         &format!(
-            "FROM {}\nCOPY . /app/\nRUN cat /app/main.py > /copied\n",
+            "FROM {}\nCOPY . /app/\nRUN cat /app/main.py > /copied\nRUN --mount=type=secret,id=token wc -c < /run/secrets/token > /length\n",
             on.base()
         ),
     );
     p.write("a/.dockerignore", "*.log\n");
     p.write("a/main.py", "print('hi')\n");
     p.write("a/debug.log", "noise");
+    // A context of its own, so no earlier run's steps (and secret) are
+    // taken from the cache.
+    p.write("a/run", &repo);
     p.commit("a");
     let r = p
         .gantry()
         .env("DOCKER_HOST", &proxy.host)
+        .env("API_TOKEN", &secret)
         .args(["build", "--format", "json"])
         .run()
         .code(0);
@@ -911,12 +935,23 @@ fn an_engine_without_grpc_gets_the_context_as_a_tar_after_one_notice() {
     assert_eq!(doc["detail"]["images"][0]["builder"], "buildkit", "{doc}");
     let image = format!("{repo}-a:t");
     assert_eq!(on.read(&image, "/copied"), "print('hi')");
+    for image in [&image, &format!("{repo}-b:t")] {
+        assert_eq!(on.read(image, "/length"), secret.len().to_string());
+    }
     let app: Vec<String> = on
         .files(&image)
         .into_iter()
         .filter(|f| f.starts_with("app/"))
         .collect();
-    assert_eq!(app, ["app/.dockerignore", "app/Dockerfile", "app/main.py"]);
+    assert_eq!(
+        app,
+        [
+            "app/.dockerignore",
+            "app/Dockerfile",
+            "app/main.py",
+            "app/run"
+        ]
+    );
     on.cleanup(&format!("{repo}-a"));
     on.cleanup(&format!("{repo}-b"));
 }

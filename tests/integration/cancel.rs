@@ -313,7 +313,7 @@ fn sigterm_rolls_back_the_migration_in_flight_and_names_what_was_applied() {
         .run()
         .code(0);
     assert!(
-        done.stdout.contains("2 migration(s) to apply"),
+        done.stdout.contains("migrate: would change (2 changes)"),
         "{}",
         done.stdout
     );

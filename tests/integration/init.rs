@@ -1,7 +1,8 @@
 //! `gantry init` on the examples (each a repository a team might start
 //! from), its refusals, and `--check`.
 
-use crate::support::{Gantry, repo_root};
+use crate::support::services::{docker_available, image_files};
+use crate::support::{Gantry, Project, repo_root};
 use std::path::{Path, PathBuf};
 
 /// Every example, and the templates `init` proposes for it.
@@ -310,4 +311,159 @@ fn the_action_is_pinned_to_the_commit_of_the_release_tag() {
         2,
         "{text}"
     );
+}
+
+/// A build context at the repository root holds gantry's state folder,
+/// which changes on every run: init leaves it out in the context's
+/// `.dockerignore` (created, or edited only with `--force`), and `--check`
+/// shows the line missing.
+#[test]
+fn init_leaves_the_state_folder_out_of_a_root_build_context() {
+    let (_tmp, dir) = example("fargate");
+    let run = Gantry::new(&dir).args(["init"]).run().code(0);
+    assert!(
+        run.stderr.contains("created .dockerignore"),
+        "{}",
+        run.all()
+    );
+    let ignore = std::fs::read_to_string(dir.join(".dockerignore")).unwrap();
+    assert!(ignore.ends_with("\n.gantry\n"), "{ignore}");
+    let again = Gantry::new(&dir).args(["init"]).run().code(0);
+    assert!(
+        again.stderr.contains("unchanged .dockerignore"),
+        "{}",
+        again.all()
+    );
+    Gantry::new(&dir).args(["init", "--check"]).run().code(0);
+
+    // The user's own file: a diff, nothing written, then --force appends.
+    std::fs::write(dir.join(".dockerignore"), "*.log").unwrap();
+    let drift = Gantry::new(&dir).args(["init", "--check"]).run().code(1);
+    assert!(
+        drift.stderr.contains("+.gantry") && drift.stderr.contains("drifted .dockerignore"),
+        "{}",
+        drift.all()
+    );
+    let refused = Gantry::new(&dir).args(["init"]).run().code(2);
+    assert!(
+        refused.stderr.contains(".dockerignore would change"),
+        "{}",
+        refused.all()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".dockerignore")).unwrap(),
+        "*.log"
+    );
+    Gantry::new(&dir).args(["init", "--force"]).run().code(0);
+    let ignore = std::fs::read_to_string(dir.join(".dockerignore")).unwrap();
+    assert!(ignore.starts_with("*.log\n\n# gantry"), "{ignore}");
+    assert!(ignore.ends_with("\n.gantry\n"), "{ignore}");
+
+    // A pattern that already leaves the folder out is enough.
+    std::fs::write(dir.join(".dockerignore"), ".*\n").unwrap();
+    let run = Gantry::new(&dir).args(["init"]).run().code(0);
+    assert!(
+        run.stderr.contains("unchanged .dockerignore"),
+        "{}",
+        run.all()
+    );
+
+    // The Dockerfile's own ignore file wins over the context's, as in
+    // Docker; it is an ignore file, not the Dockerfile of an image.
+    std::fs::write(dir.join("Dockerfile.dockerignore"), "*.md\n").unwrap();
+    let run = Gantry::new(&dir).args(["init", "--force"]).run().code(0);
+    assert!(
+        run.stderr.contains("overwritten Dockerfile.dockerignore"),
+        "{}",
+        run.all()
+    );
+    let ignore = std::fs::read_to_string(dir.join("Dockerfile.dockerignore")).unwrap();
+    assert!(ignore.ends_with("\n.gantry\n"), "{ignore}");
+    let toml = std::fs::read_to_string(dir.join("gantry.toml")).unwrap();
+    assert!(!toml.contains("dockerignore"), "{toml}");
+}
+
+/// Only contexts that hold the state folder are touched: a context in a
+/// folder (`api/`) has its own `.dockerignore`, left alone.
+#[test]
+fn a_context_in_a_folder_gets_no_dockerignore() {
+    let (_tmp, dir) = example("ecs-ec2");
+    let run = Gantry::new(&dir).args(["init"]).run().code(0);
+    assert!(!run.stderr.contains(".dockerignore"), "{}", run.all());
+    assert!(!dir.join(".dockerignore").exists());
+    assert!(!dir.join("api/.dockerignore").exists());
+}
+
+/// What `gantry build` says when the state folder travels in a context,
+/// and that the line it asks for makes two builds of one commit one image.
+#[test]
+fn build_says_once_when_the_state_folder_is_in_the_context() {
+    if !docker_available() {
+        return;
+    }
+    let repo = format!("gantry-test/state-folder-{}", std::process::id());
+    let _images = Images(vec![repo.clone(), format!("{repo}-docs")]);
+    let p = Project::new();
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.web]\ncontext = \".\"\nrepository = \"{repo}\"\n\n[images.docs]\ncontext = \".\"\nrepository = \"{repo}-docs\"\n"
+        ),
+    );
+    p.write("Dockerfile", "FROM scratch\nCOPY . /site/\n");
+    p.write("index.html", "<h1>hi</h1>");
+    let sha = p.commit("web");
+    let tag = format!("{repo}:sha-{}", &sha[..7]);
+    let build = || p.gantry().args(["build", "web", "docs"]).run().code(0);
+    let first = build();
+    let warnings: Vec<&str> = first
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    insta::assert_snapshot!(warnings.join("\n"), @"warning: .dockerignore: web, docs: build cache: gantry's state folder `.gantry/` is in the build context and changes on every run, so no build is ever cached: add the line `.gantry` to .dockerignore (`gantry init` does)");
+    // The state the first run wrote travels in the second one's context.
+    build();
+    assert!(
+        image_files(&tag).contains(&"site/.gantry/state.json".to_string()),
+        "{:?}",
+        image_files(&tag)
+    );
+
+    p.write(".dockerignore", ".gantry\n");
+    let id = |run: &crate::support::Run| run.json()["outputs"]["image-web-id"].clone();
+    let json = || {
+        p.gantry()
+            .args(["build", "web", "--format", "json"])
+            .run()
+            .code(0)
+    };
+    let a = json();
+    assert!(!a.stderr.contains("build cache"), "{}", a.all());
+    let b = json();
+    assert_eq!(id(&a), id(&b), "the same context builds the same image");
+    assert!(
+        !image_files(&tag).iter().any(|f| f.contains(".gantry")),
+        "{:?}",
+        image_files(&tag)
+    );
+}
+
+/// Removes the images of these repositories when the test ends, passed or not.
+struct Images(Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        // Never `docker()`, which panics: a panic while unwinding aborts.
+        let docker = || std::process::Command::new("docker");
+        for repo in &self.0 {
+            let Ok(out) = docker().args(["images", "-q", repo]).output() else {
+                continue;
+            };
+            let ids = String::from_utf8_lossy(&out.stdout).into_owned();
+            for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
+                let _ = docker().args(["rmi", "-f", id]).output();
+            }
+        }
+    }
 }

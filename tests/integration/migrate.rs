@@ -11,16 +11,22 @@ use std::io::Write;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-/// A project whose `supabase/migrations` holds `files`, and a fresh database.
-pub(crate) fn setup(test: &str, files: &[(&str, &str)]) -> Option<(Project, Db)> {
-    let db = postgres()?.database(test);
+/// A project whose `supabase/migrations` holds `files` (and a `.keep`,
+/// which is no migration).
+pub(crate) fn project(files: &[(&str, &str)]) -> Project {
     let p = Project::new();
     p.write("gantry.toml", "[migrate]\n");
     p.write("supabase/migrations/.keep", "");
     for (name, sql) in files {
         p.write(&format!("supabase/migrations/{name}"), sql);
     }
-    Some((p, db))
+    p
+}
+
+/// [`project`] and a fresh database.
+pub(crate) fn setup(test: &str, files: &[(&str, &str)]) -> Option<(Project, Db)> {
+    let db = postgres()?.database(test);
+    Some((project(files), db))
 }
 
 fn gantry(p: &Project, db: &Db) -> Gantry {
@@ -180,7 +186,6 @@ fn a_rerun_applies_nothing_and_a_new_file_applies_alone() {
     ::add-mask::postgresql://postgres:gantry-test-pw-7x@127.0.0.1:[PORT]/[DB]
     ::add-mask::postgresql%253A%252F%252Fpostgres%253Agantry-test-pw-7x%2540127.0.0.1%253A[PORT]%252F[DB]
     ::add-mask::gantry-test-pw-7x
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     created supabase_migrations.schema_migrations
     applying 20240101000001_one.sql (2 statement(s))
@@ -231,7 +236,6 @@ fn versions_applied_but_missing_locally_are_refused_with_the_repair_command() {
     p.write("supabase/migrations/20240101000004_four.sql", FIVE[3].1);
     let r = migrate(&p, &db, &[]).code(1);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     error: the database has applied 1 migration(s) that are not in supabase/migrations: 20240101000002
     Nothing was applied: gantry will not guess what the database holds.
@@ -256,7 +260,6 @@ fn older_unapplied_files_are_refused_unless_include_all() {
     p.write("supabase/migrations/20240101000005_five.sql", FIVE[4].1);
     let r = migrate(&p, &db, &[]).code(1);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     error: these files were never applied and are older than the newest applied migration: 20240101000002_two.sql
     They usually come from a branch merged after newer migrations shipped. Check that they do not conflict with what was applied since, then run again with --include-all to apply them (before the newer pending ones).
@@ -291,7 +294,6 @@ fn a_failure_in_file_3_of_5_keeps_1_and_2_and_nothing_of_3() {
     );
     // Located: file, line and column of the bad column, the statement, a caret.
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     created supabase_migrations.schema_migrations
     applying 20240101000001_one.sql (2 statement(s))
@@ -454,13 +456,11 @@ fn drift_warns_and_fails_with_strict() {
     );
     let r = migrate(&p, &db, &[]).code(0);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     warning: drift: supabase/migrations/20240101000002_two.sql: changed since it was applied: statement(s) 1 differ from those recorded (1 recorded, 1 in the file). Applied migrations are not run again: put the change in a new migration; if the file was only reformatted, record it as it is now with `gantry migrate repair --status applied 20240101000002`.
     "###);
     let r = migrate(&p, &db, &["--strict"]).code(1);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     error: supabase/migrations/20240101000002_two.sql: changed since it was applied: statement(s) 1 differ from those recorded (1 recorded, 1 in the file). Applied migrations are not run again: put the change in a new migration; if the file was only reformatted, record it as it is now with `gantry migrate repair --status applied 20240101000002`.
     "###);
@@ -478,7 +478,6 @@ fn a_no_transaction_file_can_create_an_index_concurrently() {
     // Inside a transaction PostgreSQL refuses; the hint says what to do.
     let r = migrate(&p, &db, &[]).code(1);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     created supabase_migrations.schema_migrations
     applying 20240101000001_one.sql (2 statement(s))
@@ -523,7 +522,6 @@ fn own_transaction_control_is_unwrapped_or_refused_before_anything_runs() {
     );
     let r = migrate(&p, &db, &[]).code(1);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     error: supabase/migrations/20240101000003_split.sql:2: statement 2 is `COMMIT`: the file controls its own transaction in a way gantry cannot honour. gantry runs each file in one transaction with its history row, so that a failure leaves nothing of it applied; a `COMMIT` here would make part of the file permanent even if the rest fails (or end gantry's transaction early). Split the file at this statement into two migrations, or put `-- gantry:no-transaction` on its first line to run it statement by statement, exactly as written. (A file wrapped in one `BEGIN; … COMMIT;` is fine: gantry runs what is inside.)
     "###);
@@ -562,7 +560,6 @@ fn seeds_apply_once_and_a_changed_seed_is_reported() {
     p.write("supabase/seed.sql", "insert into one values (43);\n");
     let r = migrate(&p, &db, &["--include-seed"]).code(0);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
     warning: supabase/seed.sql changed since it was applied: recording its new hash without running it again (as the Supabase CLI does)
     "###);
@@ -651,9 +648,7 @@ fn a_dry_run_changes_nothing_and_shows_the_sql_in_the_summary() {
         .map(|l| format!("{l}\n"))
         .collect();
     insta::assert_snapshot!(scrub(&shown, &p.path()), @r###"
-    warning: skipped supabase/migrations/.keep: the name must match `<version>_<name>.sql`, the version being digits
     database: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB] (no TLS), PostgreSQL [VERSION]
-    Plan (dry run: nothing was changed): 2 migration(s) to apply
     Plan (dry run: nothing remote was changed)
       legend: + create  ~ update  - delete  > run  ^ upload
       migrate: would change (2 changes)
@@ -696,15 +691,12 @@ fn a_dry_run_changes_nothing_and_shows_the_sql_in_the_summary() {
 
 #[test]
 fn without_a_database_a_dry_run_plans_from_disk_and_a_real_run_is_a_usage_error() {
-    let p = Project::new();
-    p.write("gantry.toml", "[migrate]\n");
-    p.write("supabase/migrations/20240101000001_one.sql", FIVE[0].1);
+    let p = project(&FIVE[..1]);
     let r = p.gantry().args(["migrate", "--dry-run"]).run().code(0);
     insta::assert_snapshot!(scrub(&r.stderr, &p.path()), @r###"
     database: no database is configured: SUPABASE_DB_URL is not set and [migrate] has no project-ref: the plan lists every migration file from disk, not compared with the database
     "###);
     insta::assert_snapshot!(scrub(&r.stdout, &p.path()), @r###"
-    Plan (dry run: nothing was changed): 1 migration(s) to apply
     Plan (dry run: nothing remote was changed)
       legend: + create  ~ update  - delete  > run  ^ upload
       migrate: would change (1 change)

@@ -594,16 +594,12 @@ fn push_reads() {
 
 #[test]
 fn migrate_reads() {
-    use crate::migrate::FIVE;
+    use crate::migrate::{FIVE, project};
     use crate::support::postgres::postgres;
     let Some(pg) = postgres() else {
         return;
     };
-    let p = Project::new();
-    p.write("gantry.toml", "[migrate]\n");
-    for (name, sql) in &FIVE[..2] {
-        p.write(&format!("supabase/migrations/{name}"), sql);
-    }
+    let p = project(&FIVE[..2]);
     p.commit("migrations");
     // Each format applies to a new database.
     let r = reads(&p, 0, || {

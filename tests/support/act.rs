@@ -63,6 +63,9 @@ pub struct ActOptions<'a> {
     pub local_repositories: &'a [(&'a str, PathBuf)],
     /// Any further arguments for act (a matrix filter, another platform).
     pub extra: &'a [&'a str],
+    /// A network namespace (`/proc/<pid>/ns/net`) to run act in, so that
+    /// its cache server and the second Docker engine reach each other.
+    pub netns: Option<&'a str>,
 }
 
 pub struct ActRun {
@@ -260,7 +263,14 @@ impl ActRepo {
             Some(dir) => format!("{}:{}", dir.display(), test_path()),
             None => test_path(),
         };
-        let mut cmd = Command::new(&self.act);
+        let mut cmd = match opts.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net={ns}")).arg(&self.act);
+                c
+            }
+            None => Command::new(&self.act),
+        };
         cmd.arg(opts.event.unwrap_or("push"))
             .args(["-W", &format!(".github/workflows/{workflow}")])
             .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"]);
@@ -445,6 +455,10 @@ const STAND_INS: &[(&str, &str)] = &[
     (
         "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093",
         "download-artifact",
+    ),
+    (
+        "crazy-max/ghaction-github-runtime@v3",
+        "ghaction-github-runtime",
     ),
 ];
 

@@ -199,6 +199,13 @@ impl Engine26 {
         self.try_docker(args)
     }
 
+    /// This engine's network namespace, for `nsenter --net=…`: a process
+    /// started there reaches the engine's BuildKit (and it reaches the
+    /// process) over `127.0.0.1`.
+    pub fn netns(&self) -> String {
+        format!("/proc/{}/ns/net", self.ns_pid)
+    }
+
     /// A registry inside this engine's network namespace (so the engine
     /// reaches it at `127.0.0.1:<port>`), optionally with one htpasswd user.
     pub fn registry(&self, user: Option<(&str, &str)>) -> NsRegistry {
@@ -206,7 +213,7 @@ impl Engine26 {
         let port = free_port();
         let config_path = registry_config(dir.path(), port, user);
         let child = Command::new("nsenter")
-            .arg(format!("--net=/proc/{}/ns/net", self.ns_pid))
+            .arg(format!("--net={}", self.netns()))
             .args(["docker-registry", "serve", config_path.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

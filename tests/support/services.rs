@@ -104,16 +104,42 @@ const RUNTIME_FILES: &[&str] = &[
     "etc/resolv.conf",
 ];
 
-/// Lists the files (not directories) inside an image, via `docker export`,
-/// without the files the engine adds to every container.
-pub fn image_files(image: &str) -> Vec<String> {
-    let container = docker(&["create", image, "/nothing"]);
-    let out = Command::new("docker")
-        .args(["export", &container])
-        .output()
-        .unwrap();
-    docker(&["rm", "-f", &container]);
-    let mut archive = tar::Archive::new(out.stdout.as_slice());
+/// How a test runs `docker` against one engine (the system's, or the second
+/// engine of `dockerd.rs`): the command for `args`, not yet run.
+pub type DockerCommand<'a> = &'a dyn Fn(&[&str]) -> Command;
+
+/// `docker <args>` on the system engine.
+pub fn system_docker(args: &[&str]) -> Command {
+    let mut c = Command::new("docker");
+    c.args(args);
+    c
+}
+
+/// Runs a `docker` command; its stdout, trimmed; panics with stderr.
+fn run_docker(docker: DockerCommand, args: &[&str]) -> String {
+    let out = docker(args).output().expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// An image's file system as `docker export` writes it: no container
+/// runs, so nothing it would print can be lost.
+fn export(docker: DockerCommand, image: &str) -> Vec<u8> {
+    let container = run_docker(docker, &["create", image, "/nothing"]);
+    let out = docker(&["export", &container]).output().unwrap();
+    run_docker(docker, &["rm", "-f", &container]);
+    out.stdout
+}
+
+/// The files and links (not directories) inside an image, without the
+/// files the engine adds to every container.
+pub fn files_in(docker: DockerCommand, image: &str) -> Vec<String> {
+    let tar = export(docker, image);
+    let mut archive = tar::Archive::new(tar.as_slice());
     let mut files: Vec<String> = archive
         .entries()
         .unwrap()
@@ -128,6 +154,49 @@ pub fn image_files(image: &str) -> Vec<String> {
         .collect();
     files.sort();
     files
+}
+
+/// [`files_in`] an image of the system engine.
+pub fn image_files(image: &str) -> Vec<String> {
+    files_in(&system_docker, image)
+}
+
+/// A file's text inside an image, trimmed.
+pub fn read_in(docker: DockerCommand, image: &str, path: &str) -> String {
+    let tar = export(docker, image);
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let wanted = path.trim_start_matches('/');
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_string_lossy() == wanted {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            return text.trim().to_string();
+        }
+    }
+    panic!("{path} is not in {image}");
+}
+
+/// An image's label `key` (empty when it has none).
+pub fn label_in(docker: DockerCommand, image: &str, key: &str) -> String {
+    run_docker(
+        docker,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            &format!("{{{{index .Config.Labels \"{key}\"}}}}"),
+            image,
+        ],
+    )
+}
+
+/// Removes every image of `repository`, whatever its tags.
+pub fn remove_images(docker: DockerCommand, repository: &str) {
+    let ids = run_docker(docker, &["images", "-q", repository]);
+    for id in ids.lines().collect::<std::collections::BTreeSet<_>>() {
+        let _ = docker(&["rmi", "-f", id]).output();
+    }
 }
 
 /// A free TCP port on 127.0.0.1.

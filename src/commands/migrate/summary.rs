@@ -9,26 +9,24 @@ use serde_json::json;
 /// SQL shown per file in the step summary; GitHub's limit is 1 MiB in all.
 const SQL_CHARS: usize = 20_000;
 
-/// The first line `gantry migrate` prints on stdout, above the plan.
-pub(super) fn headline(report: &StepReport) -> String {
+/// What a real run did, printed above the changes; a dry run prints none,
+/// its plan block (from `Session::finish`) being the whole answer.
+pub(super) fn headline(report: &StepReport) -> Option<String> {
+    if report.dry_run {
+        return None;
+    }
     let count = report
         .outputs
         .get("migrations-count")
         .cloned()
         .unwrap_or_default();
-    match (report.dry_run, report.verdict) {
-        (true, Verdict::Passed) => {
-            format!("Plan (dry run: nothing was changed): {count} migration(s) to apply")
-        }
-        (true, Verdict::Failed) => "Plan (dry run): refused, see above".to_string(),
-        (false, Verdict::Passed) => format!("Applied {count} migration(s)"),
-        (false, Verdict::Failed) if crate::cancel::requested().is_some() => {
+    Some(match report.verdict {
+        Verdict::Passed => format!("Applied {count} migration(s)"),
+        Verdict::Failed if crate::cancel::requested().is_some() => {
             format!("Cancelled after applying {count} migration(s), see above")
         }
-        (false, Verdict::Failed) => {
-            format!("Failed after applying {count} migration(s), see above")
-        }
-    }
+        Verdict::Failed => format!("Failed after applying {count} migration(s), see above"),
+    })
 }
 
 /// The step summary section.

@@ -13,7 +13,27 @@ use std::time::Duration;
 /// A build that runs longer than this is stopped.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-pub(super) type Mismatch = (String, Option<String>, String);
+/// A package whose version the tag contradicts; each fact is said once,
+/// so the annotation (`file: package: title: what`) repeats none.
+pub(super) struct Mismatch {
+    pub(super) package: String,
+    /// The file that declares the version, relative to the repository.
+    pub(super) file: Option<String>,
+    pub(super) title: &'static str,
+    pub(super) what: String,
+}
+
+impl Mismatch {
+    /// One line for the step summary.
+    pub(super) fn line(&self) -> String {
+        let at = self
+            .file
+            .as_ref()
+            .map(|f| format!("`{f}`: "))
+            .unwrap_or_default();
+        format!("{at}{}: {}: {}", self.package, self.title, self.what)
+    }
+}
 
 /// The declared version must equal the tag's (`Ok(None)`: only known after
 /// the build, checked in the built files).
@@ -29,14 +49,12 @@ pub(super) fn check_version(
         "semver"
     };
     if !version::valid(scheme, &release.version) {
-        return Ok(Err((
-            p.name.clone(),
-            None,
-            format!(
-                "{}: the tag's version `{}` is not a valid {form} version",
-                p.name, release.version
-            ),
-        )));
+        return Ok(Err(Mismatch {
+            package: p.name.clone(),
+            file: None,
+            title: "invalid version in the tag",
+            what: format!("`{}` is not a valid {form} version", release.version),
+        }));
     }
     let declared = p.registry.target().declared(&p.dir, &p.dir_label)?;
     let Some(d) = declared else {
@@ -68,14 +86,12 @@ pub(super) fn check_version(
         .strip_prefix(&session.repo_root)
         .map(|f| f.display().to_string())
         .unwrap_or(d.file.clone());
-    Ok(Err((
-        p.name.clone(),
-        Some(file),
-        format!(
-            "{}: {} declares version {} but the tag says {}",
-            p.name, d.file, d.version, release.version
-        ),
-    )))
+    Ok(Err(Mismatch {
+        package: p.name.clone(),
+        file: Some(file),
+        title: "version does not match the tag",
+        what: format!("declared {}, tagged {}", d.version, release.version),
+    }))
 }
 
 /// Runs the build and reads the files it wrote.

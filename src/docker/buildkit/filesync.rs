@@ -56,8 +56,20 @@ struct Inner {
 
 #[derive(Default)]
 struct Outcome {
-    sent: Sent,
+    /// What the whole context holds, once BuildKit has listed all of it.
+    sent: Option<Sent>,
+    fetched: Fetched,
     error: Option<ContextError>,
+}
+
+/// The files BuildKit asked for, in all its loads of the context and the
+/// Dockerfile: those it does not hold from the previous build of the same
+/// directory (and the few it always fetches anew: the Dockerfile, and
+/// `.dockerignore` on BuildKit 0.10 and later).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Fetched {
+    pub files: u64,
+    pub bytes: u64,
 }
 
 impl Files {
@@ -85,13 +97,31 @@ impl Files {
         &self.inner.dockerfile_name
     }
 
-    /// What the context held (its files, their bytes, likely secrets), or
-    /// the file that could not be read.
+    /// The files BuildKit fetched so far, and their bytes.
+    pub fn fetched(&self) -> Fetched {
+        lock(&self.inner.outcome).fetched
+    }
+
+    /// What the context holds (its files, their bytes, likely secrets), the
+    /// same on every route, or the file that could not be read.
     pub fn outcome(&self) -> Result<Sent, ContextError> {
         let outcome = lock(&self.inner.outcome);
-        match &outcome.error {
-            Some(e) => Err(e.clone()),
-            None => Ok(outcome.sent.clone()),
+        match (&outcome.error, &outcome.sent) {
+            (Some(e), _) => Err(e.clone()),
+            (None, Some(sent)) => Ok(sent.clone()),
+            // BuildKit read only part of it (a Dockerfile whose COPY names
+            // its sources narrows the load): the rest is counted here,
+            // from what gantry would have listed. An entry that cannot be
+            // read did not stop this build, so it ends the count quietly.
+            (None, None) => {
+                drop(outcome);
+                let mut sent = Sent::default();
+                let _ = self.inner.context.walk_pruned(&|_| true, &mut |e| {
+                    count(e, &mut sent);
+                    Ok(())
+                });
+                Ok(sent)
+            }
         }
     }
 }
@@ -124,7 +154,13 @@ impl FileSync for Files {
                 .collect()
         };
         let dir = header("dir-name").into_iter().next().unwrap_or_default();
-        let includes = Includes::new(&header("include-patterns"));
+        // BuildKit 0.10 and later (Docker 23+) name the single files they
+        // want (`.dockerignore`, the Dockerfile) as `followpaths`, which
+        // fsutil adds to the include patterns. Ignored, they made the
+        // `.dockerignore` load fetch the whole context, on every build.
+        let mut patterns = header("include-patterns");
+        patterns.extend(follow(&self.inner.context.root, &header("followpaths")));
+        let includes = Includes::new(&patterns);
         let dockerfile = match dir.as_str() {
             CONTEXT => false,
             DOCKERFILE => true,
@@ -149,11 +185,15 @@ impl FileSync for Files {
         // One thread reads the requested files, one at a time.
         let (want, wanted) = std::sync::mpsc::channel::<(u32, PathBuf)>();
         let data_tx = tx.clone();
+        let counted = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             for (id, path) in wanted {
-                if !send_file(id, &path, &data_tx) {
+                let Some(bytes) = send_file(id, &path, &data_tx) else {
                     break;
-                }
+                };
+                let mut outcome = lock(&counted.outcome);
+                outcome.fetched.files += 1;
+                outcome.fetched.bytes += bytes;
             }
         });
         tokio::spawn(async move {
@@ -208,15 +248,16 @@ fn packet_of(kind: PacketType) -> Packet {
     }
 }
 
-/// Sends a file's bytes as DATA packets and the closing empty one; false
-/// when BuildKit has gone.
-fn send_file(id: u32, path: &Path, tx: &Out) -> bool {
+/// Sends a file's bytes as DATA packets and the closing empty one; the
+/// bytes sent, or `None` when BuildKit has gone or the file failed.
+fn send_file(id: u32, path: &Path, tx: &Out) -> Option<u64> {
     let data = |bytes: Vec<u8>| Packet {
         r#type: PacketType::PacketData as i32,
         id,
         data: bytes,
         ..Default::default()
     };
+    let mut bytes = 0;
     match fs::File::open(path) {
         Ok(mut file) => loop {
             let mut buf = vec![0u8; CHUNK];
@@ -224,23 +265,78 @@ fn send_file(id: u32, path: &Path, tx: &Out) -> bool {
                 Ok(0) => break,
                 Ok(n) => {
                     buf.truncate(n);
-                    if tx.blocking_send(Ok(data(buf))).is_err() {
-                        return false;
-                    }
+                    bytes += n as u64;
+                    tx.blocking_send(Ok(data(buf))).ok()?;
                 }
                 Err(e) => {
                     let _ =
                         tx.blocking_send(Err(Status::internal(format!("{}: {e}", path.display()))));
-                    return false;
+                    return None;
                 }
             }
         },
         Err(e) => {
             let _ = tx.blocking_send(Err(Status::internal(format!("{}: {e}", path.display()))));
-            return false;
+            return None;
         }
     }
-    tx.blocking_send(Ok(data(Vec::new()))).is_ok()
+    tx.blocking_send(Ok(data(Vec::new()))).ok()?;
+    Some(bytes)
+}
+
+/// fsutil's `FollowLinks` inside the context: each path, and where a part
+/// of it is a symbolic link, the link and the same path through its target
+/// (so a linked `.dockerignore` arrives with the file it points to).
+fn follow(root: &Path, paths: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in paths {
+        follow_one(root, p, &mut out);
+    }
+    out
+}
+
+fn follow_one(root: &Path, path: &str, out: &mut Vec<String>) {
+    let parts = clean(path);
+    for at in 1..=parts.len() {
+        let current = parts[..at].join("/");
+        let Ok(target) = fs::read_link(root.join(&current)) else {
+            continue;
+        };
+        // A link seen before is a loop (or done): its path is enough.
+        if out.contains(&current) {
+            return;
+        }
+        out.push(current);
+        let base = if target.is_absolute() {
+            String::new()
+        } else {
+            parts[..at - 1].join("/")
+        };
+        let rest = parts[at..].join("/");
+        let next = format!("{base}/{}/{rest}", target.to_string_lossy());
+        follow_one(root, &next, out);
+        return;
+    }
+    let path = parts.join("/");
+    if !path.is_empty() && !out.contains(&path) {
+        out.push(path);
+    }
+}
+
+/// A path's parts inside the context: `.` dropped, `..` taken back, never
+/// above the root (as Go's `filepath.Join("/", …)` cleans it).
+fn clean(path: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts
 }
 
 impl Inner {
@@ -325,13 +421,7 @@ impl Inner {
                 send(stat_packet(&e.rel, &e.meta, link))?;
                 match e.kind {
                     Kind::Dir => emitted.push(e.rel.clone()),
-                    Kind::File => {
-                        sent.files += 1;
-                        sent.bytes += e.meta.len();
-                        if context::likely_secret(&e.rel, &e.path) {
-                            sent.likely_secrets.push(e.rel.clone());
-                        }
-                    }
+                    Kind::File => count(e, &mut sent),
                     Kind::Symlink(_) => {}
                 }
                 next += 1;
@@ -341,7 +431,7 @@ impl Inner {
             Ok(()) => {
                 let _ = send(packet_of(PacketType::PacketStat));
                 if includes.is_empty() {
-                    lock(&self.outcome).sent = sent;
+                    lock(&self.outcome).sent = Some(sent);
                 }
             }
             Err(_) if gone.get() => {}
@@ -353,6 +443,17 @@ impl Inner {
                 }));
                 lock(&self.outcome).error.get_or_insert(e);
             }
+        }
+    }
+}
+
+/// Counts a regular file of the context.
+fn count(e: &Entry, sent: &mut Sent) {
+    if matches!(e.kind, Kind::File) {
+        sent.files += 1;
+        sent.bytes += e.meta.len();
+        if context::likely_secret(&e.rel, &e.path) {
+            sent.likely_secrets.push(e.rel.clone());
         }
     }
 }
@@ -522,6 +623,43 @@ mod tests {
         assert_eq!(decode_header("caf%C3%A9"), "café");
         assert_eq!(decode_header("plain"), "plain");
         assert_eq!(decode_header("100%"), "100%");
+    }
+
+    /// `followpaths` (how BuildKit 0.10+ asks for `.dockerignore` alone)
+    /// narrow the walk to the named file, and to a link's target with it.
+    #[test]
+    fn follow_paths_take_the_named_files_and_link_targets_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for p in ["Dockerfile", "conf/ignore", "src/a.txt", "src/b.txt"] {
+            let path = dir.path().join(p);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "x").unwrap();
+        }
+        std::os::unix::fs::symlink("conf/ignore", dir.path().join(".dockerignore")).unwrap();
+        std::os::unix::fs::symlink("loop", dir.path().join("loop")).unwrap();
+        let root = dir.path();
+        assert_eq!(follow(root, &["Dockerfile".into()]), ["Dockerfile"]);
+        assert_eq!(
+            follow(root, &["./.dockerignore".into()]),
+            [".dockerignore", "conf/ignore"]
+        );
+        assert_eq!(follow(root, &["loop/x".into()]), ["loop"]);
+        assert_eq!(follow(root, &["../../Dockerfile".into()]), ["Dockerfile"]);
+        let ctx = Context::filtered(root, &root.join("Dockerfile")).unwrap();
+        let files = Files::new(ctx, &root.join("Dockerfile"));
+        let (tx, mut rx) = mpsc::channel(1024);
+        let ids: Ids = Arc::default();
+        let includes = Includes::new(&follow(root, &[".dockerignore".into()]));
+        files.inner.walk_context(&includes, &ids, &tx);
+        drop(tx);
+        let mut paths = Vec::new();
+        while let Ok(Ok(p)) = rx.try_recv() {
+            paths.push(p.stat.map(|s| s.path).unwrap_or_default());
+        }
+        assert_eq!(paths, [".dockerignore", "conf", "conf/ignore", ""]);
+        // BuildKit listed part of the context; the report counts all of it.
+        let sent = files.outcome().unwrap();
+        assert_eq!((sent.files, sent.bytes), (4, 4));
     }
 
     /// Walks a context the way BuildKit receives it: parents first, each

@@ -201,7 +201,19 @@ pub async fn build(
     }
     watcher.abort();
     drop(session);
-    let sent = files.outcome().map_err(Failure::Context)?;
+    // May walk the context (when BuildKit read only part of it).
+    let counted = files.clone();
+    let sent = tokio::task::spawn_blocking(move || counted.outcome())
+        .await
+        .map_err(|e| Failure::Engine(format!("counting the context stopped: {e}")))?
+        .map_err(Failure::Context)?;
+    // With -v: how much of the context BuildKit really read (a rebuild of
+    // an unchanged context should need next to nothing).
+    let fetched = files.fetched();
+    emit(Line::Output(&format!(
+        "context: BuildKit fetched {} of {} files ({} bytes)",
+        fetched.files, sent.files, fetched.bytes
+    )));
     match solved {
         Ok(response) => Ok((
             response.into_inner().exporter_response,

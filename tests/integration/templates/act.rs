@@ -115,7 +115,7 @@ fn act(repo: &ActRepo, workflow: &str, how: How) -> ActRun {
             secrets: &borrowed(&secrets),
             act_env: &borrowed(&how.act_env),
             local_repositories: &maps,
-            extra: &[],
+            ..ActOptions::default()
         },
     )
 }

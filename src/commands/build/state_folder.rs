@@ -1,0 +1,83 @@
+//! gantry's state folder (`.gantry/`, next to gantry.toml) changes on every
+//! run. Inside a build context it changes the context, so no build is ever
+//! cached. gantry keeps Docker's `.dockerignore` rules exactly and never
+//! leaves the folder out on its own: it says, once per ignore file, which
+//! line to add (`gantry init` adds it).
+
+use crate::docker::context::{self, Context};
+use crate::output::Printer;
+use crate::output::github::{Annotation, Level};
+use crate::settings::images::Image;
+use std::path::{Component, Path, PathBuf};
+
+/// Warns when the state file would travel in an image's build context.
+pub(super) fn warn_if_in_context(
+    printer: &Printer,
+    state_path: &Path,
+    images: &[Image],
+    repo_root: &Path,
+) {
+    let state_path = lexical(state_path);
+    // The ignore file, the line to add, and the images it concerns.
+    let mut found: Vec<(PathBuf, String, Vec<&str>)> = Vec::new();
+    for image in images {
+        let context_dir = lexical(&image.context);
+        let Ok(rel) = state_path.strip_prefix(&context_dir) else {
+            continue;
+        };
+        // An unreadable or invalid ignore file fails the build itself.
+        let Ok(ctx) = Context::filtered(&context_dir, &image.dockerfile) else {
+            continue;
+        };
+        if ctx.ignore.is_excluded(&slash(rel)) {
+            continue;
+        }
+        let file = context::ignore_file(&context_dir, &image.dockerfile)
+            .unwrap_or_else(|| context_dir.join(".dockerignore"));
+        let line = rel.parent().map(slash).unwrap_or_default();
+        match found.iter_mut().find(|(f, ..)| *f == file) {
+            Some((.., names)) => names.push(&image.name),
+            None => found.push((file, line, vec![&image.name])),
+        }
+    }
+    for (file, line, names) in found {
+        let shown = file
+            .strip_prefix(repo_root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        printer.annotate(
+            Annotation::new(
+                Level::Warning,
+                format!(
+                    "gantry's state folder `{line}/` is in the build context and changes on every run, so no build is ever cached: add the line `{line}` to {shown} (`gantry init` does)"
+                ),
+            )
+            .at(shown.clone(), None, None)
+            .titled(format!("{}: build cache", names.join(", "))),
+        );
+    }
+}
+
+/// Forward slashes, as .dockerignore patterns are written.
+fn slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `.` and `..` resolved without the file system (a context may be `..`).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
