@@ -110,12 +110,24 @@ impl Index<'_> {
             .mime_str("application/octet-stream")
             .map_err(|e| Error::external("package index", e.to_string()))?;
         form = form.part("content", part);
-        let resp = self
+        let resp = match self
             .auth(self.client.post(self.upload_url))
             .multipart(form)
             .send()
             .await
-            .map_err(|e| http::unreachable("package index", self.upload_url, &e))?;
+        {
+            Ok(resp) => resp,
+            Err(e) => {
+                // An index that refuses the credentials may answer from the
+                // headers and close the connection without reading the file
+                // (pypiserver does): the client then sees a broken pipe, not
+                // the answer. Asked again without a file, it answers.
+                if let Some(refusal) = self.refusal().await {
+                    return Err(refusal);
+                }
+                return Err(http::unreachable("package index", self.upload_url, &e));
+            }
+        };
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
         if status.is_success() {
@@ -140,6 +152,28 @@ impl Index<'_> {
                 http::said(status, &body)
             ),
         ))
+    }
+
+    /// The index's answer to the credentials alone: an upload request
+    /// without a file, which an index refuses (401/403) before it looks at
+    /// the form, and otherwise rejects as incomplete (400) without storing
+    /// anything. `None` unless it refuses them.
+    async fn refusal(&self) -> Option<Error> {
+        let form = Form::new()
+            .text(":action", "file_upload")
+            .text("protocol_version", "1");
+        let resp = self
+            .auth(self.client.post(self.upload_url))
+            .multipart(form)
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status();
+        if status != reqwest::StatusCode::UNAUTHORIZED && status != reqwest::StatusCode::FORBIDDEN {
+            return None;
+        }
+        let body = resp.text().await.unwrap_or_default();
+        Some(refused(self.upload_url, status, &body))
     }
 
     fn auth(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -296,5 +330,96 @@ mod tests {
         assert_eq!(get("description"), ["Long text\n"]);
         assert_eq!(get("sha256_digest"), ["s"]);
         assert_eq!(get("blake2_256_digest"), ["b"]);
+    }
+
+    /// An index that refuses the credentials from the request's headers
+    /// and closes the connection without reading a large body, as
+    /// pypiserver does: closed with unread data, the connection is reset,
+    /// and the client can lose the 403 to the reset (the upload then failed
+    /// now and then with a broken pipe). This one shows the worst case: the
+    /// reset and no answer. A small body it reads whole and answers 403.
+    /// Serves up to `n` requests (for 20 s at most) and returns the sizes
+    /// of the bodies it read.
+    fn refusing_index(n: usize) -> (String, std::thread::JoinHandle<Vec<usize>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut read_sizes = Vec::new();
+            listener.set_nonblocking(true).unwrap();
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while read_sizes.len() < n && std::time::Instant::now() < until {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                };
+                conn.set_nonblocking(false).unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let length: usize = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if length > 64 * 1024 {
+                    read_sizes.push(0);
+                    continue;
+                }
+                let mut body = vec![0u8; length];
+                conn.read_exact(&mut body).unwrap();
+                read_sizes.push(length);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: close\r\n\r\nForbidden",
+                );
+            }
+            read_sizes
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn credentials_refused_before_the_file_is_read_are_reported_as_refused() {
+        let (url, server) = refusing_index(2);
+        let a = Artifact {
+            path: "x".into(),
+            file_name: "demo_pkg-1.0.0-py3-none-any.whl".into(),
+            kind: Kind::Wheel {
+                pyversion: "py3".into(),
+            },
+            // Far more than the socket buffers hold: the index closes
+            // while the file is still being sent.
+            bytes: vec![7u8; 16 * 1024 * 1024],
+            sha256: "s".into(),
+            blake2_256: "b".into(),
+            metadata: Metadata::parse("Metadata-Version: 2.4\nName: demo-pkg\nVersion: 1.0.0\n"),
+            manifest: None,
+            name: "demo-pkg".into(),
+            version: "1.0.0".into(),
+        };
+        let client = http::client().unwrap();
+        let index = Index {
+            client: &client,
+            upload_url: &url,
+            index_url: &url,
+            token: Some("pypi-wrong"),
+        };
+        let err = crate::runtime::block_on(index.upload(&a))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::exit::EXTERNAL);
+        let text = err.to_string();
+        assert!(
+            text.contains("refused the credentials: 403 Forbidden"),
+            "{text}"
+        );
+        // The upload was cut off unread; the second request had no file.
+        let read = server.join().unwrap();
+        assert_eq!(read[0], 0);
+        assert_eq!(read.len(), 2, "{read:?}");
+        assert!(read[1] > 0 && read[1] < 1024, "{read:?}");
     }
 }
