@@ -18,6 +18,7 @@ pub mod github;
 pub mod https;
 pub mod init;
 pub mod output;
+pub mod paths;
 pub mod plan;
 pub mod publish;
 pub mod railway;

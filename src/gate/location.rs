@@ -4,7 +4,7 @@
 
 use super::junit::Failure;
 use regex::Regex;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::LazyLock;
 
 /// A file position inside the repository.
@@ -19,7 +19,7 @@ pub struct Location {
 /// Paths outside the repository are returned unchanged.
 pub fn repo_relative(path: &str, gate_dir: &Path, repo_root: &Path) -> String {
     let path = path.strip_prefix("file://").unwrap_or(path);
-    let full = normalize(&gate_dir.join(path));
+    let full = crate::paths::lexical(&gate_dir.join(path));
     match full.strip_prefix(repo_root) {
         Ok(rel) => rel.to_string_lossy().into_owned(),
         Err(_) => path.to_string(),
@@ -59,7 +59,7 @@ pub fn first_in_text(text: &str, gate_dir: &Path, repo_root: &Path) -> Option<Lo
     });
     POSITION.captures_iter(text).find_map(|c| {
         let path = &c["path"];
-        let full = normalize(&gate_dir.join(path));
+        let full = crate::paths::lexical(&gate_dir.join(path));
         if !full.starts_with(repo_root) || !full.is_file() {
             return None;
         }
@@ -69,21 +69,6 @@ pub fn first_in_text(text: &str, gate_dir: &Path, repo_root: &Path) -> Option<Lo
             col: c.name("col").and_then(|m| m.as_str().parse().ok()),
         })
     })
-}
-
-/// Removes `.` and `..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

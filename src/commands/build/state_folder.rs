@@ -7,8 +7,9 @@
 use crate::docker::context::{self, Context};
 use crate::output::Printer;
 use crate::output::github::{Annotation, Level};
+use crate::paths::lexical;
 use crate::settings::images::Image;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Warns when the state file would travel in an image's build context.
 pub(super) fn warn_if_in_context(
@@ -65,19 +66,4 @@ fn slash(p: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// `.` and `..` resolved without the file system (a context may be `..`).
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
