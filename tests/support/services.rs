@@ -199,7 +199,6 @@ pub fn remove_images(docker: DockerCommand, repository: &str) {
     }
 }
 
-/// A free TCP port on 127.0.0.1.
 /// Writes the configuration of a distribution registry listening on
 /// 127.0.0.1:`port` with its storage in `dir` (deletes allowed) and, for
 /// `user`, an htpasswd file; returns the configuration file.
@@ -224,6 +223,7 @@ pub fn registry_config(dir: &std::path::Path, port: u16, user: Option<(&str, &st
     path
 }
 
+/// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
