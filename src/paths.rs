@@ -18,9 +18,18 @@ pub fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// A relative path with forward slashes, as `.dockerignore` patterns and
+/// tar entries write it, whatever the platform's separator.
+pub fn slashed(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::lexical;
+    use super::{lexical, slashed};
     use std::path::Path;
 
     #[test]
@@ -28,5 +37,11 @@ mod tests {
         assert_eq!(lexical(Path::new("/r/a/./b/../c")), Path::new("/r/a/c"));
         assert_eq!(lexical(Path::new("/r/app/..")), Path::new("/r"));
         assert_eq!(lexical(Path::new("a/../../b")), Path::new("b"));
+    }
+
+    #[test]
+    fn components_are_joined_with_slashes() {
+        assert_eq!(slashed(Path::new("a/./b/c.txt")), "a/b/c.txt");
+        assert_eq!(slashed(Path::new("")), "");
     }
 }

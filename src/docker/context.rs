@@ -109,7 +109,10 @@ impl Context {
             ignore_file: ignore_path,
             ..
         } = Context::filtered(root, dockerfile)?;
-        let inside = dockerfile.strip_prefix(root).ok().map(slash);
+        let inside = dockerfile
+            .strip_prefix(root)
+            .ok()
+            .map(crate::paths::slashed);
         let (dockerfile_name, extra) = match (generated, inside) {
             (Some(content), _) => (
                 GENERATED.to_string(),
@@ -136,7 +139,7 @@ impl Context {
         if let Some(p) = &ignore_path
             && let Ok(rel) = p.strip_prefix(root)
         {
-            ignore.keep(&slash(rel));
+            ignore.keep(&crate::paths::slashed(rel));
         }
         Ok((
             Context {
@@ -383,13 +386,6 @@ pub(crate) fn io_error(path: &Path, e: io::Error) -> ContextError {
         message: e.to_string(),
         hint,
     }
-}
-
-fn slash(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// Buffers tar output and hands it to the HTTP body in chunks.

@@ -120,7 +120,7 @@ impl Facts {
     fn look_at(&mut self, root: &Path, rel: &Path) {
         let file = rel.file_name().unwrap_or_default().to_string_lossy();
         let dir = rel.parent().unwrap_or(Path::new(""));
-        let dir_s = slash(dir);
+        let dir_s = crate::paths::slashed(dir);
         let in_sdk = dir.components().any(|c| c.as_os_str() == "sdk");
         let text = || std::fs::read_to_string(root.join(rel)).unwrap_or_default();
         match file.as_ref() {
@@ -144,7 +144,7 @@ impl Facts {
                 self.dockerfiles.push(Dockerfile {
                     image: sanitize(image),
                     context: if dir_s.is_empty() { ".".into() } else { dir_s },
-                    dockerfile: Some(slash(rel)),
+                    dockerfile: Some(crate::paths::slashed(rel)),
                 });
             }
             "pyproject.toml" => {
@@ -178,7 +178,7 @@ impl Facts {
         {
             let supabase = rel.parent().and_then(Path::parent).unwrap_or(Path::new(""));
             if supabase.file_name() == Some("supabase".as_ref()) {
-                self.supabase = Some(slash(supabase));
+                self.supabase = Some(crate::paths::slashed(supabase));
             }
         }
     }
@@ -308,7 +308,7 @@ fn read_task_definition(
         mapped.push((name, built));
     }
     Some(TaskDefinition {
-        path: slash(rel),
+        path: crate::paths::slashed(rel),
         family,
         fargate,
         containers: mapped,
@@ -330,11 +330,4 @@ pub fn sanitize(s: &str) -> String {
         .collect();
     let out = out.trim_matches('-').to_string();
     if out.is_empty() { "app".into() } else { out }
-}
-
-fn slash(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
 }

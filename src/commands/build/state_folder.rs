@@ -7,7 +7,7 @@
 use crate::docker::context::{self, Context};
 use crate::output::Printer;
 use crate::output::github::{Annotation, Level};
-use crate::paths::lexical;
+use crate::paths::{lexical, slashed};
 use crate::settings::images::Image;
 use std::path::{Path, PathBuf};
 
@@ -30,12 +30,12 @@ pub(super) fn warn_if_in_context(
         let Ok(ctx) = Context::filtered(&context_dir, &image.dockerfile) else {
             continue;
         };
-        if ctx.ignore.is_excluded(&slash(rel)) {
+        if ctx.ignore.is_excluded(&slashed(rel)) {
             continue;
         }
         let file = context::ignore_file(&context_dir, &image.dockerfile)
             .unwrap_or_else(|| context_dir.join(".dockerignore"));
-        let line = rel.parent().map(slash).unwrap_or_default();
+        let line = rel.parent().map(slashed).unwrap_or_default();
         match found.iter_mut().find(|(f, ..)| *f == file) {
             Some((.., names)) => names.push(&image.name),
             None => found.push((file, line, vec![&image.name])),
@@ -58,12 +58,4 @@ pub(super) fn warn_if_in_context(
             .titled(format!("{}: build cache", names.join(", "))),
         );
     }
-}
-
-/// Forward slashes, as .dockerignore patterns are written.
-fn slash(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
