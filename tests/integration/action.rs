@@ -6,8 +6,22 @@
 use crate::support::act::{ActOptions, ActRepo, ReleaseServer, VERSION, gantry_bin, sha256_file};
 use crate::support::ecs::{EcsStandIn, Scenario};
 use crate::support::require_tool;
+use crate::support::runner::StrictProfile;
 use crate::support::services::{Registry, busybox_image, docker_available};
 use std::time::Duration;
+
+/// The gates' tools a workflow's install step would install (the runner
+/// image has no pytest): this machine's, for `vars.GATE_TOOLS`.
+fn gate_tools(profile: &StrictProfile) -> String {
+    let venv = crate::support::repo_root().join(".venv/bin");
+    profile
+        .installed(&[
+            ("python", &venv.join("python")),
+            ("pytest", &venv.join("pytest")),
+        ])
+        .display()
+        .to_string()
+}
 
 #[test]
 fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
@@ -20,19 +34,32 @@ fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
         "gantry-test/busybox:1",
         "the workflow names it"
     );
+    // As on GitHub: no gantry on PATH, the composite action's repository
+    // and ref empty; the release is found from the action's own repository
+    // (`uses: ./`: the workflow's) on GITHUB_SERVER_URL.
     let releases = ReleaseServer::start();
-    let asset = releases.publish(VERSION, &gantry_bin());
+    let profile = StrictProfile::new(&[]);
+    let tools = gate_tools(&profile);
     repo.copy_from_repo("examples/monorepo")
-        .checksums(VERSION, &sha256_file(&asset))
+        .origin("gantry-dev/gantry")
+        .released_as("gantry-dev/gantry", &releases, &gantry_bin())
         .workflow("dry-run.yml");
-    let env = [("GANTRY_RELEASES_URL", releases.url.as_str())];
+    let opts = ActOptions {
+        strict: Some(&profile),
+        act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+        vars: &[("GATE_TOOLS", tools.as_str())],
+        ..ActOptions::default()
+    };
 
-    let cold = repo.run("dry-run.yml", &env, None).code(0);
-    cold.shows("downloading")
-        .shows("verified")
-        .shows("api-tests passed in")
-        .shows("Plan (dry run: nothing remote was changed)")
-        .shows("read verdict=passed exit-code=0 gates-passed=api-tests,dashboard-lint,dashboard-tests,sdk-tests first-migration=");
+    let cold = repo.run_with("dry-run.yml", &opts).code(0);
+    cold.shows(&format!(
+        "downloading {}/gantry-dev/gantry/releases/download/v{VERSION}/",
+        releases.url
+    ))
+    .shows("verified")
+    .shows("api-tests passed in")
+    .shows("Plan (dry run: nothing remote was changed)")
+    .shows("read verdict=passed exit-code=0 gates-passed=api-tests,dashboard-lint,dashboard-tests,sdk-tests first-migration=");
     assert_eq!(releases.fetched().len(), 1);
     let cached_binary = repo
         .tool_cache()
@@ -40,7 +67,7 @@ fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
     assert!(cached_binary.is_file(), "{}", cold.output);
 
     // The second run finds the tool cache and downloads nothing.
-    let cached = repo.run("dry-run.yml", &env, None).code(0);
+    let cached = repo.run_with("dry-run.yml", &opts).code(0);
     cached.shows("from the tool cache");
     assert_eq!(releases.fetched().len(), 1);
     eprintln!(
@@ -54,23 +81,33 @@ fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
 fn a_tampered_asset_stops_the_job_before_gantry_runs() {
     let Some(repo) = ActRepo::new() else { return };
     let releases = ReleaseServer::start();
-    // The table holds the real binary's sha256; the folder serves another
+    let profile = StrictProfile::new(&[]);
+    let tools = gate_tools(&profile);
+    // The table holds the real binary's sha256; the release serves another
     // file, one that would leave a mark if it ever ran.
-    let good = sha256_file(&gantry_bin());
-    let asset = releases.folder.path().join(format!("v{VERSION}"));
-    std::fs::create_dir_all(&asset).unwrap();
-    let asset = asset.join(crate::support::act::asset(VERSION));
     let marker = repo.path().join("tampered-ran");
-    std::fs::write(&asset, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
-    let bad = sha256_file(&asset);
+    let tampered = repo.cache_file("tampered");
+    std::fs::write(
+        &tampered,
+        format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    )
+    .unwrap();
+    let bad = sha256_file(&tampered);
+    let good = sha256_file(&gantry_bin());
     repo.copy_from_repo("examples/monorepo")
+        .origin("gantry-dev/gantry")
+        .released_as("gantry-dev/gantry", &releases, &tampered)
         .checksums(VERSION, &good)
         .workflow("dry-run.yml");
     let run = repo
-        .run(
+        .run_with(
             "dry-run.yml",
-            &[("GANTRY_RELEASES_URL", releases.url.as_str())],
-            None,
+            &ActOptions {
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                vars: &[("GATE_TOOLS", tools.as_str())],
+                ..ActOptions::default()
+            },
         )
         .code(1);
     run.shows(&format!("expected sha256 {good}, got {bad}"))
