@@ -120,21 +120,38 @@ fn a_tampered_asset_stops_the_job_before_gantry_runs() {
     );
 }
 
-/// A workspace with one gate, and gantry already on PATH (the first place
-/// the action looks).
-fn with_gate(repo: &ActRepo, run: &str) -> std::path::PathBuf {
+/// The action of `repo` as a release of the gantry under test, served as
+/// GitHub serves release assets, and a strict runner profile: the release
+/// server must stay alive while act runs.
+fn released(repo: &ActRepo) -> (ReleaseServer, StrictProfile) {
+    let releases = ReleaseServer::start();
+    repo.origin("gantry-dev/gantry")
+        .released_as("gantry-dev/gantry", &releases, &gantry_bin());
+    (releases, StrictProfile::new(&[]))
+}
+
+/// A workspace with one gate.
+fn with_gate(repo: &ActRepo, run: &str) {
     repo.write("gantry.toml", &format!("[gates.unit]\nrun = {run:?}\n"));
-    repo.checksums(VERSION, &sha256_file(&gantry_bin()));
-    gantry_bin().parent().unwrap().to_path_buf()
 }
 
 #[test]
 fn hostile_inputs_are_data_and_a_usage_error() {
     let Some(repo) = ActRepo::new() else { return };
-    let on_path = with_gate(&repo, "true");
+    with_gate(&repo, "true");
+    let (releases, profile) = released(&repo);
     repo.workflow("injection.yml");
-    let run = repo.run("injection.yml", &[], Some(&on_path)).code(0);
-    run.shows("already on PATH")
+    let run = repo
+        .run_with(
+            "injection.yml",
+            &ActOptions {
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                ..ActOptions::default()
+            },
+        )
+        .code(0);
+    run.shows("verified")
         .shows("exit codes=2,2,2,2,2")
         .shows("working-directory is not a directory")
         .shows("unknown command input");
@@ -148,9 +165,19 @@ fn hostile_inputs_are_data_and_a_usage_error() {
 #[test]
 fn a_failing_gate_fails_the_job_with_annotations_a_summary_and_exit_code_1() {
     let Some(repo) = ActRepo::new() else { return };
-    let on_path = with_gate(&repo, "echo 'unit: assertion failed' >&2; exit 1");
+    with_gate(&repo, "echo 'unit: assertion failed' >&2; exit 1");
+    let (releases, profile) = released(&repo);
     repo.workflow("gate-failure.yml");
-    let run = repo.run("gate-failure.yml", &[], Some(&on_path)).code(1);
+    let run = repo
+        .run_with(
+            "gate-failure.yml",
+            &ActOptions {
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                ..ActOptions::default()
+            },
+        )
+        .code(1);
     run.shows("::error")
         .shows("Summary - ")
         .shows("after exit-code=1 verdict=failed gates-failed=unit")
@@ -162,8 +189,8 @@ const NEW_TASK_DEFINITION: &str =
     "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:8";
 
 /// A project that builds `api`, pushes it to `registry` and deploys it to
-/// the ECS stand-in's `prod/api`, with gantry on PATH.
-fn shipping_project(repo: &ActRepo, registry: &str) -> std::path::PathBuf {
+/// the ECS stand-in's `prod/api`.
+fn shipping_project(repo: &ActRepo, registry: &str) {
     let td = std::fs::read_to_string(
         crate::support::repo_root().join("examples/monorepo/deploy/task-definition.json"),
     )
@@ -179,22 +206,25 @@ fn shipping_project(repo: &ActRepo, registry: &str) -> std::path::PathBuf {
                  [deploy.api]\ncontainers = {{ api = \"api\" }}\n\n\
                  [deploy.api.ecs]\ncluster = \"prod\"\nservice = \"api\"\ntask-definition = \"deploy/task-definition.json\"\n"
             ),
-        )
-        .checksums(VERSION, &sha256_file(&gantry_bin()));
-    gantry_bin().parent().unwrap().to_path_buf()
+        );
 }
 
-fn shipping_env(ecs: &EcsStandIn) -> Vec<(String, String)> {
-    let mut env = ecs.env();
-    env.extend(
-        [
-            ("REG_USER", USER.0),
-            ("REG_PASSWORD", USER.1),
-            ("GANTRY_ECS_POLL_INTERVAL", "40ms"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    env
+/// The knobs of the strict profile (endpoints, poll interval), for act's
+/// environment, and the credentials, which the workflows take from secrets
+/// as a user's would.
+fn shipping_env(ecs: &EcsStandIn) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let (mut knobs, mut secrets) = (Vec::new(), Vec::new());
+    for (k, v) in ecs.env() {
+        if k.starts_with("AWS_ACCESS_KEY_ID") || k.starts_with("AWS_SECRET") {
+            secrets.push((k, v));
+        } else {
+            knobs.push((k, v));
+        }
+    }
+    knobs.push(("GANTRY_ECS_POLL_INTERVAL".into(), "40ms".into()));
+    secrets.push(("REG_USER".into(), USER.0.into()));
+    secrets.push(("REG_PASSWORD".into(), USER.1.into()));
+    (knobs, secrets)
 }
 
 /// The digest reference `push` stored for the act repository's commit.
@@ -217,11 +247,30 @@ fn ship(workflow: &str) -> Option<(crate::support::act::ActRun, EcsStandIn)> {
     }
     let registry = Registry::start(Some(USER))?;
     let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
-    let on_path = shipping_project(&repo, &registry.host);
+    shipping_project(&repo, &registry.host);
+    let (releases, profile) = released(&repo);
     repo.workflow(workflow);
-    let env = shipping_env(&ecs);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = repo.run(workflow, &env, Some(&on_path)).code(0);
+    let (knobs, secrets) = shipping_env(&ecs);
+    let knobs: Vec<(&str, &str)> = knobs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let secrets: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let run = repo
+        .run_with(
+            workflow,
+            &ActOptions {
+                env: &knobs,
+                secrets: &secrets,
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                ..ActOptions::default()
+            },
+        )
+        .code(0);
     let image = pushed(&repo, &registry);
     let registered = ecs
         .task_definition(NEW_TASK_DEFINITION)
