@@ -209,10 +209,12 @@ fn shipping_project(repo: &ActRepo, registry: &str) {
         );
 }
 
+type Pairs = Vec<(String, String)>;
+
 /// The knobs of the strict profile (endpoints, poll interval), for act's
 /// environment, and the credentials, which the workflows take from secrets
 /// as a user's would.
-fn shipping_env(ecs: &EcsStandIn) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn shipping_env(ecs: &EcsStandIn) -> (Pairs, Pairs) {
     let (mut knobs, mut secrets) = (Vec::new(), Vec::new());
     for (k, v) in ecs.env() {
         if k.starts_with("AWS_ACCESS_KEY_ID") || k.starts_with("AWS_SECRET") {

@@ -25,8 +25,11 @@ fn release_binary() -> PathBuf {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("gantry");
             std::fs::write(&path, format!("#!/bin/sh\necho 'gantry {VERSION}'\n")).unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::set_permissions(
+                &path,
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+            )
+            .unwrap();
             (dir, path)
         })
         .1
@@ -162,8 +165,11 @@ fn trap(name: &str, marker: &Path, body: &str) -> tempfile::TempDir {
         format!("#!/bin/sh\ntouch '{}'\n{body}\n", marker.display()),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        &path,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
     dir
 }
 
@@ -369,8 +375,11 @@ fn recorder(dir: &Path, exit: i32) -> PathBuf {
         ),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        &path,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
     path
 }
 

@@ -188,8 +188,11 @@ impl StrictProfile {
         );
         let path = bin.join("bash");
         std::fs::write(&path, wrapper).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            &path,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+        )
+        .unwrap();
         StrictProfile { dir }
     }
 
@@ -213,8 +216,11 @@ impl StrictProfile {
                 format!("#!/bin/sh\nexec '{}' \"$@\"\n", program.display()),
             )
             .unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::set_permissions(
+                &path,
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+            )
+            .unwrap();
         }
         dir
     }
