@@ -26,6 +26,9 @@ pub struct RunContext {
     pub ref_type: Option<RefType>,
     /// `owner/name`.
     pub repository: Option<String>,
+    /// Whether the repository is private (the event payload's
+    /// `repository.private`); `None` locally.
+    pub repository_private: Option<bool>,
     pub run_id: Option<String>,
     pub server_url: String,
     pub event_name: Option<String>,
@@ -97,6 +100,10 @@ impl RunContext {
                 _ => None,
             },
             repository: owned(env::GITHUB_REPOSITORY),
+            repository_private: event
+                .as_ref()
+                .and_then(|ev| ev.pointer("/repository/private"))
+                .and_then(serde_json::Value::as_bool),
             run_id: owned(env::GITHUB_RUN_ID),
             server_url: owned(env::GITHUB_SERVER_URL)
                 .unwrap_or_else(|| "https://github.com".into()),
@@ -148,6 +155,7 @@ impl RunContext {
             ref_name,
             ref_type,
             repository: git::origin_repository(dir, &host),
+            repository_private: None,
             run_id: None,
             server_url,
             event_name: None,

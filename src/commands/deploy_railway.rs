@@ -53,6 +53,12 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
     if let Some(token) = &settings.token {
         printer.mask(token.value());
     }
+    for d in &settings.deploys {
+        if let Some((_, password)) = d.pull.as_ref().and_then(|p| p.values.as_ref()) {
+            printer.mask(password);
+        }
+        check_pull(session, d)?;
+    }
     let state = session.state()?;
     let mut images = Vec::new();
     for d in &settings.deploys {
@@ -95,6 +101,67 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
         ));
     };
     runtime::block_on(run(session, &settings, token, images))?
+}
+
+/// Railway pulls the image itself, on every deploy and restart: a private
+/// image needs credentials that outlive the job. A package pushed to GHCR
+/// from a private repository is private, so without `pull-credentials`
+/// such a deploy is refused before anything changes; a real run whose
+/// credential variables are not set is refused too.
+fn check_pull(session: &Session, d: &RailwayDeploy) -> Result<()> {
+    let Source::Image(image) = &d.source else {
+        return Ok(());
+    };
+    match &d.pull {
+        Some(pull) if pull.values.is_none() => {
+            let message = format!(
+                "deploy.{}: pull-credentials: {} or {} is not set",
+                d.name, pull.username_env, pull.password_env
+            );
+            if session.dry_run {
+                session
+                    .printer
+                    .warn(&format!("{message}; a real deploy needs both"));
+                Ok(())
+            } else {
+                Err(Error::usage(
+                    message,
+                    Some(format!(
+                        "map both from secrets in the job's env: (`{}: ${{{{ secrets.{} }}}}`)",
+                        pull.password_env, pull.password_env
+                    )),
+                ))
+            }
+        }
+        Some(_) => Ok(()),
+        None if d.registry.as_deref() == Some("ghcr.io")
+            && session.context.repository_private == Some(true) =>
+        {
+            Err(Error::usage(
+                format!(
+                    "deploy.{}: image `{image}` goes to ghcr.io from the private repository {}: GHCR makes its package private, and Railway cannot pull a private image without credentials",
+                    d.name,
+                    session
+                        .context
+                        .repository
+                        .as_deref()
+                        .unwrap_or("(this repository)")
+                ),
+                Some(format!(
+                    "add `pull-credentials = {{ username-env = \"GHCR_USER\", password-env = \"GHCR_PULL_TOKEN\" }}` under [deploy.{}] (a token with read:packages that does not expire with the job), or make the package public on GitHub",
+                    d.name
+                )),
+            ))
+        }
+        None if d.registry.as_deref() == Some("ghcr.io") => {
+            session.printer.info(&format!(
+                "deploy.{}: Railway pulls `{image}` from ghcr.io without credentials: the package must be public (or set pull-credentials)",
+                d.name
+            ));
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 async fn run(
@@ -291,8 +358,15 @@ async fn start(
     match &p.deploy.source {
         Source::Image(_) => {
             let image = p.image.as_deref().unwrap_or_default();
-            let vars = json!({ "environmentId": r.environment_id, "serviceId": r.service_id, "image": image });
-            let _: serde_json::Value = client.send(&ops::SET_SOURCE_IMAGE, vars).await?;
+            let mut vars = json!({ "environmentId": r.environment_id, "serviceId": r.service_id, "image": image });
+            let op = match p.deploy.pull.as_ref().and_then(|pull| pull.values.as_ref()) {
+                Some((username, password)) => {
+                    vars["credentials"] = json!({ "username": username, "password": password });
+                    &ops::SET_SOURCE_IMAGE_WITH_CREDENTIALS
+                }
+                None => &ops::SET_SOURCE_IMAGE,
+            };
+            let _: serde_json::Value = client.send(op, vars).await?;
             let d: ops::DeployData = client.send(&ops::DEPLOY, ids).await?;
             Ok(d.service_instance_deploy_v2)
         }

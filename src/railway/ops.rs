@@ -78,6 +78,13 @@ pub const SET_SOURCE_IMAGE: Operation = mutation(
     "mutation ServiceInstanceSetImage($environmentId: String!, $serviceId: String!, $image: String!) { serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: { source: { image: $image } }) }",
 );
 
+/// Points a service instance at an image Railway pulls with credentials,
+/// which the service keeps for later pulls (restarts, scaling).
+pub const SET_SOURCE_IMAGE_WITH_CREDENTIALS: Operation = mutation(
+    "ServiceInstanceSetImageWithCredentials",
+    "mutation ServiceInstanceSetImageWithCredentials($environmentId: String!, $serviceId: String!, $image: String!, $credentials: RegistryCredentialsInput!) { serviceInstanceUpdate(environmentId: $environmentId, serviceId: $serviceId, input: { source: { image: $image }, registryCredentials: $credentials }) }",
+);
+
 /// Deploys the service instance as configured; answers the deployment's id.
 pub const DEPLOY: Operation = mutation(
     "ServiceInstanceDeploy",
@@ -106,6 +113,7 @@ pub const ALL: &[Operation] = &[
     BUILD_LOGS,
     DEPLOYMENT_LOGS,
     SET_SOURCE_IMAGE,
+    SET_SOURCE_IMAGE_WITH_CREDENTIALS,
     DEPLOY,
     DEPLOY_LATEST_COMMIT,
     REDEPLOY,

@@ -2,6 +2,7 @@
 //! platform (`ecs = { .. }` or `railway = { .. }`) and what it deploys; the
 //! platform's own keys sit with it.
 
+use super::config::RegistryConfig;
 use super::deploy_ecs::EcsTarget;
 use super::deploy_railway::{RailwayMode, RailwayTarget};
 use super::values::duration;
@@ -28,4 +29,7 @@ pub struct DeployConfig {
     /// Railway: how long to wait for the deployment's verdict: `"10m"`; default 15 minutes.
     #[serde(default, deserialize_with = "duration")]
     pub timeout: Option<Duration>,
+    /// Railway with `image`: `{ username-env, password-env }`, the variables
+    /// holding what Railway pulls a private image with (kept by the service).
+    pub pull_credentials: Option<RegistryConfig>,
 }

@@ -34,6 +34,16 @@ pub enum Source {
     Mode(RailwayMode),
 }
 
+/// What Railway pulls a private image with: `pull-credentials`.
+#[derive(Debug, Clone)]
+pub struct Pull {
+    pub username_env: String,
+    pub password_env: String,
+    /// User name and password, when both variables are set (the password
+    /// is a secret: masked and redacted).
+    pub values: Option<(String, String)>,
+}
+
 /// One `[deploy.<name>]` with `railway`.
 #[derive(Debug, Clone)]
 pub struct RailwayDeploy {
@@ -41,6 +51,9 @@ pub struct RailwayDeploy {
     pub target: RailwayTarget,
     pub source: Source,
     pub timeout: Duration,
+    /// The registry the image is pushed to (`[images.<name>] registry`).
+    pub registry: Option<String>,
+    pub pull: Option<Pull>,
 }
 
 #[derive(Debug)]
@@ -99,11 +112,35 @@ impl RailwaySettings {
                     )),
                 ));
             }
+            let registry = cfg.image.as_ref().and_then(|image| {
+                project
+                    .config
+                    .images
+                    .iter()
+                    .find(|(n, _)| n.0 == *image)
+                    .and_then(|(_, i)| i.registry.clone())
+            });
+            // Both names are there: checked when the file was loaded.
+            let pull = cfg.pull_credentials.as_ref().map(|p| {
+                let username_env = p.username_env.clone().unwrap_or_default();
+                let password_env = p.password_env.clone().unwrap_or_default();
+                let values = match (env.get(&username_env), env.get(&password_env)) {
+                    (Some(u), Some(pw)) => Some((u.to_string(), pw.to_string())),
+                    _ => None,
+                };
+                Pull {
+                    username_env,
+                    password_env,
+                    values,
+                }
+            });
             deploys.push(RailwayDeploy {
                 name: name.0.clone(),
                 target: target.clone(),
                 source,
                 timeout: cfg.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                registry,
+                pull,
             });
         }
         if deploys.is_empty() {

@@ -424,6 +424,32 @@ fn validate_deploy(project: &Project, text: &str) -> Result<()> {
             }
             _ => {}
         }
+        if let Some(pull) = &deploy.pull_credentials {
+            if deploy.railway.is_none() || deploy.image.is_none() {
+                return Err(at(
+                    format!(
+                        "deploy.{name}.pull-credentials: only a Railway deployment of an `image` pulls with credentials"
+                    ),
+                    "remove `pull-credentials`, or deploy an image to Railway (`railway = { .. }` and `image`)",
+                ));
+            }
+            let (Some(_), Some(password)) = (&pull.username_env, &pull.password_env) else {
+                return Err(at(
+                    format!(
+                        "deploy.{name}.pull-credentials needs both `username-env` and `password-env`"
+                    ),
+                    "write `pull-credentials = { username-env = \"GHCR_USER\", password-env = \"GHCR_PULL_TOKEN\" }`",
+                ));
+            };
+            if password == env::GITHUB_TOKEN {
+                return Err(at(
+                    format!(
+                        "deploy.{name}.pull-credentials: the job's GITHUB_TOKEN expires when the job ends, and Railway pulls again on every restart"
+                    ),
+                    "use a token that lasts, with `read:packages` only (a fine-grained or classic personal access token, or a GitHub App's), in a secret such as GHCR_PULL_TOKEN",
+                ));
+            }
+        }
         if deploy.railway.is_none() {
             if deploy.mode.is_some() {
                 return Err(at(

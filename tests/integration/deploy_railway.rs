@@ -62,9 +62,19 @@ impl Ci {
 
     /// As [`Ci::gantry`], for the stand-in at `url`.
     pub(crate) fn gantry_at(&self, url: &str, token: (&str, &str)) -> Gantry {
+        self.gantry_on(url, token, json!({}))
+    }
+
+    /// As [`Ci::gantry_at`], for a push whose event payload is `event`.
+    pub(crate) fn gantry_on(
+        &self,
+        url: &str,
+        token: (&str, &str),
+        event: serde_json::Value,
+    ) -> Gantry {
         self.p
             .gantry()
-            .envs(self.runner.env("push", json!({}), &self.sha))
+            .envs(self.runner.env("push", event, &self.sha))
             .env(token.0, token.1)
             .env("GANTRY_RAILWAY_API_URL", url)
             .env("GANTRY_RAILWAY_POLL_INTERVAL", "5ms")
@@ -573,4 +583,135 @@ fn configuration_mistakes_are_located() {
       | ^
     hint: keep `image` to deploy the pushed image, or `mode` to redeploy or deploy the latest commit
     "###);
+}
+
+const GHCR_CONFIG: &str = r#"
+[images.api]
+context = "api"
+repository = "acme/api"
+registry = "ghcr.io"
+
+[deploy.api]
+railway = { project = "shop", environment = "production", service = "api" }
+image = "api"
+"#;
+
+fn all(r: &Run) -> String {
+    format!("{}{}", r.stdout, r.stderr)
+}
+
+const PULL: &str =
+    "pull-credentials = { username-env = \"GHCR_USER\", password-env = \"GHCR_PULL_TOKEN\" }\n";
+const PULL_TOKEN: &str = "ghp_pullOnlyToken0123456789";
+
+fn private_push() -> serde_json::Value {
+    json!({"repository": {"full_name": "acme/shop", "private": true}})
+}
+
+/// A package GHCR got from a private repository is private: Railway cannot
+/// pull it without credentials, so the deploy is refused before any change.
+#[test]
+fn a_ghcr_image_of_a_private_repository_needs_pull_credentials() {
+    let railway = stand_in(vec![Service::new("api", &["DEPLOYING", "SUCCESS"])]);
+    let ci = Ci::new(GHCR_CONFIG);
+    let r = ci
+        .gantry_on(
+            &railway.url,
+            ("RAILWAY_TOKEN", PROJECT_TOKEN),
+            private_push(),
+        )
+        .args(["deploy", "railway"])
+        .run()
+        .code(2);
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        out.contains("goes to ghcr.io from the private repository codewarden/app")
+            && out.contains("pull-credentials = { username-env"),
+        "{out}"
+    );
+    assert!(railway.mutations().is_empty(), "{:?}", railway.mutations());
+
+    // With credentials that outlive the job, Railway gets them with the image.
+    let ci = Ci::new(&format!("{GHCR_CONFIG}{PULL}"));
+    let r = ci
+        .gantry_on(
+            &railway.url,
+            ("RAILWAY_TOKEN", PROJECT_TOKEN),
+            private_push(),
+        )
+        .env("GHCR_USER", "acme-bot")
+        .env("GHCR_PULL_TOKEN", PULL_TOKEN)
+        .args(["deploy", "railway"])
+        .run()
+        .code(0);
+    let api = railway.service("api");
+    assert_eq!(api.image.as_deref(), Some(DIGEST));
+    assert_eq!(
+        api.registry_credentials,
+        Some(("acme-bot".to_string(), PULL_TOKEN.to_string()))
+    );
+    let ops: Vec<String> = railway
+        .mutations()
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "ServiceInstanceSetImageWithCredentials",
+            "ServiceInstanceDeploy"
+        ]
+    );
+    assert!(
+        r.stdout.contains(&format!("::add-mask::{PULL_TOKEN}")),
+        "{}",
+        r.stdout
+    );
+    assert!(!shown(&r).contains(PULL_TOKEN) && !r.stderr.contains(PULL_TOKEN));
+    assert!(!ci.runner.summary().contains(PULL_TOKEN) && !ci.runner.state().contains(PULL_TOKEN));
+}
+
+#[test]
+fn pull_credentials_are_checked_before_anything_changes() {
+    // The job's token expires with the job; Railway pulls on every restart.
+    let railway = stand_in(vec![Service::new("api", &["DEPLOYING", "SUCCESS"])]);
+    let ci = Ci::new(&format!(
+        "{GHCR_CONFIG}pull-credentials = {{ username-env = \"GITHUB_ACTOR\", password-env = \"GITHUB_TOKEN\" }}\n"
+    ));
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(2);
+    assert!(
+        all(&r).contains("gantry.toml:")
+            && all(&r).contains("GITHUB_TOKEN expires when the job ends"),
+        "{}",
+        all(&r)
+    );
+
+    // A real run whose variables are not set stops before any mutation;
+    // a dry run warns and plans.
+    let ci = Ci::new(&format!("{GHCR_CONFIG}{PULL}"));
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway"])
+        .run()
+        .code(2);
+    assert!(
+        all(&r).contains("pull-credentials: GHCR_USER or GHCR_PULL_TOKEN is not set"),
+        "{}",
+        all(&r)
+    );
+    let r = ci
+        .gantry(&railway, ("RAILWAY_TOKEN", PROJECT_TOKEN))
+        .args(["deploy", "railway", "--dry-run"])
+        .run()
+        .code(0);
+    assert!(
+        shown(&r).contains("Railway pulls it with GHCR_USER / GHCR_PULL_TOKEN"),
+        "{}",
+        shown(&r)
+    );
+    assert!(railway.mutations().is_empty());
 }

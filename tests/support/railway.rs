@@ -30,6 +30,9 @@ pub struct Service {
     /// `(id, status, canRedeploy)` of its latest deployment.
     pub latest: Option<(String, String, bool)>,
     pub static_url: Option<String>,
+    /// `(username, password)` the service pulls its image with, as the
+    /// last `serviceInstanceUpdate` with `registryCredentials` set them.
+    pub registry_credentials: Option<(String, String)>,
 }
 
 impl Service {
@@ -47,6 +50,7 @@ impl Service {
             deploy_logs: vec![],
             latest: Some((format!("dep-{name}-0"), "SUCCESS".into(), true)),
             static_url: None,
+            registry_credentials: None,
         }
     }
 }
@@ -81,6 +85,7 @@ struct World {
 
 pub const MUTATIONS: &[&str] = &[
     "ServiceInstanceSetImage",
+    "ServiceInstanceSetImageWithCredentials",
     "ServiceInstanceDeploy",
     "ServiceInstanceDeployLatestCommit",
     "DeploymentRedeploy",
@@ -322,13 +327,19 @@ fn answer(
             }
             None => not_found("ServiceInstance"),
         },
-        "ServiceInstanceSetImage" => match service_index(&w, &vars["serviceId"]) {
-            Some(i) => {
-                w.services[i].image = vars["image"].as_str().map(str::to_string);
-                ok(json!({"serviceInstanceUpdate": true}))
+        "ServiceInstanceSetImage" | "ServiceInstanceSetImageWithCredentials" => {
+            match service_index(&w, &vars["serviceId"]) {
+                Some(i) => {
+                    w.services[i].image = vars["image"].as_str().map(str::to_string);
+                    let c = &vars["credentials"];
+                    if let (Some(u), Some(p)) = (c["username"].as_str(), c["password"].as_str()) {
+                        w.services[i].registry_credentials = Some((u.into(), p.into()));
+                    }
+                    ok(json!({"serviceInstanceUpdate": true}))
+                }
+                None => not_found("Service"),
             }
-            None => not_found("Service"),
-        },
+        }
         "ServiceInstanceDeploy" | "ServiceInstanceDeployLatestCommit" | "DeploymentRedeploy" => {
             let i = if op == "DeploymentRedeploy" {
                 let id = vars["id"].as_str().unwrap_or("");

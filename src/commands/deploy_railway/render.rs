@@ -47,12 +47,19 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
                         format!("the digest `gantry push` records for image `{name}`")
                     });
                     let same = p.image.is_some() && current == new;
+                    let pull = match &p.deploy.pull {
+                        Some(pull) => format!(
+                            "; Railway pulls it with {} / {}",
+                            pull.username_env, pull.password_env
+                        ),
+                        None => String::new(),
+                    };
                     (
                         Action::Update,
                         if same {
-                            format!("image {new} (unchanged), deploy again")
+                            format!("image {new} (unchanged), deploy again{pull}")
                         } else {
-                            format!("image {current} → {new}, then deploy")
+                            format!("image {current} → {new}, then deploy{pull}")
                         },
                     )
                 }
