@@ -89,8 +89,9 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                     // dry run still shows the plan, and says what it could not check.
                     Err(e) if session.go_on_without_remote(&e) => {
                         printer.warn(&format!(
-                            "{}: not checked against the registry ({e}); CI will check it",
-                            image.name
+                            "{}: not checked against the registry ({e}); {}",
+                            image.name,
+                            session.without_remote().unwrap_or_default()
                         ));
                         unchecked(image, id, tags)
                     }
