@@ -270,7 +270,15 @@ async fn plan_image<'a>(
                 credentials.as_ref(),
             )
             .await
-            .map_err(|e| registry_error(&host, &e))?,
+            .map_err(|e| match (&e, &credentials) {
+                // No credentials here (a fork's pull request has no
+                // secrets): the registry could not be asked, it did not say no.
+                (RegistryError::Unauthorized(m), None) => Error::external(
+                    "registry",
+                    format!("{host} needs credentials and none are set here: {m}"),
+                ),
+                _ => registry_error(&host, &e),
+            })?,
         };
         let p = match remote {
             None => TagPlan::New,
