@@ -289,9 +289,7 @@ mod tests {
 
     #[test]
     fn a_pull_request_is_from_a_fork_when_its_head_repository_is_another() {
-        let pr = |head: serde_json::Value| {
-            json!({"pull_request": {"head": {"repo": head}, "base": {"repo": {"full_name": "acme/shop"}}}})
-        };
+        let pr = |head: serde_json::Value| json!({"pull_request": {"head": {"repo": head}, "base": {"repo": {"full_name": "acme/shop"}}}});
         let fork = |ev: &serde_json::Value| is_fork_pull_request(Some("pull_request"), Some(ev));
         assert!(fork(&pr(json!({"full_name": "eve/shop", "fork": true}))));
         // Renamed or transferred: the names differ even without the flag.
@@ -299,7 +297,10 @@ mod tests {
         assert!(fork(&pr(serde_json::Value::Null)));
         assert!(!fork(&pr(json!({"full_name": "acme/shop", "fork": false}))));
         // A push, or a pull request payload without a head, is not one.
-        assert!(!is_fork_pull_request(Some("push"), Some(&pr(json!({"fork": true})))));
+        assert!(!is_fork_pull_request(
+            Some("push"),
+            Some(&pr(json!({"fork": true})))
+        ));
         assert!(!fork(&json!({"pull_request": {"number": 7}})));
     }
 

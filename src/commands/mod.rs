@@ -105,7 +105,11 @@ impl<'a> Session<'a> {
     /// cannot ask, and what a skipped check then says: "CI will check it"
     /// locally, the run's reason in CI.
     pub fn without_remote(&self) -> Option<&str> {
-        match (self.dry_run, self.context.ci, &self.context.unchecked_reason) {
+        match (
+            self.dry_run,
+            self.context.ci,
+            &self.context.unchecked_reason,
+        ) {
             (false, _, _) | (true, true, None) => None,
             (true, false, _) => Some("CI will check it"),
             (true, true, Some(reason)) => Some(reason),

@@ -96,7 +96,8 @@ fn uses_of(text: &str) -> Vec<(usize, String)> {
         .enumerate()
         .filter_map(|(i, l)| {
             let l = l.trim_start().trim_start_matches("- ");
-            l.strip_prefix("uses:").map(|u| (i + 1, u.trim().to_string()))
+            l.strip_prefix("uses:")
+                .map(|u| (i + 1, u.trim().to_string()))
         })
         .collect()
 }
@@ -119,7 +120,10 @@ fn pin_problem(uses: &str) -> Option<String> {
     if action == gantry::init::action::REPOSITORY {
         return None; // ours: a composite action, pinned by `gantry init`
     }
-    match PINS.iter().find(|(a, c, _, _)| *a == action && *c == commit) {
+    match PINS
+        .iter()
+        .find(|(a, c, _, _)| *a == action && *c == commit)
+    {
         None => Some(format!(
             "{uses}: not in PINS; add it with the `runs.using` of its action.yml at that commit"
         )),
@@ -137,7 +141,11 @@ fn pin_problem(uses: &str) -> Option<String> {
 fn every_action_is_pinned_by_commit_to_a_release_that_runs_on_node24() {
     let root = repo_root();
     let mut files = Vec::new();
-    for dir in ["workflows-templates", ".github/workflows", "src/init/templates"] {
+    for dir in [
+        "workflows-templates",
+        ".github/workflows",
+        "src/init/templates",
+    ] {
         for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.ends_with(".yml") || name.ends_with(".j2") {
@@ -175,7 +183,11 @@ fn every_action_is_pinned_by_commit_to_a_release_that_runs_on_node24() {
 fn the_pin_check_refuses_tags_short_shas_missing_comments_and_node20_actions() {
     let old = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2";
     assert!(pin_problem(old).unwrap().contains("not in PINS"));
-    assert!(pin_problem("actions/checkout@v7").unwrap().contains("40-hex"));
+    assert!(
+        pin_problem("actions/checkout@v7")
+            .unwrap()
+            .contains("40-hex")
+    );
     assert!(
         pin_problem("actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1")
             .unwrap()

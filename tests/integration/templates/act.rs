@@ -848,8 +848,12 @@ fn pull_request_from_a_fork_passes_with_the_remote_checks_not_checked() {
     assert!(!run.output.contains("assumed"), "{}", run.output);
     run.summary_shows("| push | not checked |")
         .summary_shows("| deploy-ecs | not checked |")
-        .summary_shows("not checked: api: ECS was not reached (pull request from a fork: no secrets)")
-        .summary_shows("not checked: api: the registry was not reached (pull request from a fork: no secrets)");
+        .summary_shows(
+            "not checked: api: ECS was not reached (pull request from a fork: no secrets)",
+        )
+        .summary_shows(
+            "not checked: api: the registry was not reached (pull request from a fork: no secrets)",
+        );
     assert!(api.comments(7).is_empty());
     assert!(t.ecs.mutating().is_empty(), "{:?}", t.ecs.mutating());
 }
