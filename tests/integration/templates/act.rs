@@ -79,8 +79,10 @@ fn python_packages() -> String {
         .unwrap();
     assert!(out.status.success(), "python3 has no pytest here");
     let site = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // And the step's `python` is the venv's, as the template promises.
     format!(
-        "echo '{site}' >\"$(python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')/this-machine.pth\""
+        "echo '{site}' >\"$(python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')/this-machine.pth\"\n          \
+         test \"$(command -v python)\" = \"$RUNNER_TEMP/venv/bin/python\""
     )
 }
 
