@@ -52,6 +52,10 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Where `gantry init` looks up the release tag it pins the action to: a
 /// git remote (a fork or mirror of gantry); default GitHub's.
 pub const GANTRY_ACTION_REMOTE: &str = "GANTRY_ACTION_REMOTE";
+/// Set by a workflow (the pull request template) to say why this run has
+/// no credentials for remote checks: a dry run in CI then marks what it
+/// could not ask "not checked" with this reason instead of failing.
+pub const GANTRY_UNCHECKED_REASON: &str = "GANTRY_UNCHECKED_REASON";
 /// The builder for images that set none: `buildkit` (default) or `classic`.
 pub const GANTRY_BUILDER: &str = "GANTRY_BUILDER";
 /// Tests only: push ECR images to this `host:port` instead of the ECR

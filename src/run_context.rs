@@ -43,6 +43,13 @@ pub struct RunContext {
     pub work_tree: Option<PathBuf>,
     /// Where changed files are counted from.
     pub change_base: ChangeBase,
+    /// Why this CI run has no credentials for remote checks, when it says
+    /// so: a pull request from a fork (GitHub gives it no secrets), or the
+    /// workflow's own reason in `GANTRY_UNCHECKED_REASON` (a pull request
+    /// plan without a read-only role). A dry run then marks what it could
+    /// not ask "not checked" with this reason instead of failing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchecked_reason: Option<String>,
 }
 
 /// What "changed" means for this run.
@@ -89,6 +96,11 @@ impl RunContext {
             Some(rev) => ChangeBase::Since { rev: rev.into() },
             None => change_base_from_event(event_name.as_deref(), event.as_ref(), sha.as_deref()),
         };
+        let unchecked_reason = if is_fork_pull_request(event_name.as_deref(), event.as_ref()) {
+            Some("pull request from a fork: no secrets".to_string())
+        } else {
+            owned(env::GANTRY_UNCHECKED_REASON).filter(|r| !r.trim().is_empty())
+        };
         RunContext {
             ci: true,
             sha,
@@ -117,6 +129,7 @@ impl RunContext {
             runner_temp: e.get(env::RUNNER_TEMP).map(PathBuf::from),
             work_tree: None,
             change_base,
+            unchecked_reason,
         }
     }
 
@@ -169,8 +182,25 @@ impl RunContext {
                     reason: "no base to compare with locally: pass --since <rev> to run only the gates whose paths changed".into(),
                 },
             },
+            unchecked_reason: None,
         }
     }
+}
+
+/// A `pull_request` whose head is in another repository than its base (a
+/// fork): GitHub runs it with a read-only token and no secrets. A head
+/// repository that is gone (a deleted fork) is one too.
+fn is_fork_pull_request(event_name: Option<&str>, event: Option<&serde_json::Value>) -> bool {
+    let (Some("pull_request"), Some(pr)) = (event_name, event.and_then(|e| e.get("pull_request")))
+    else {
+        return false;
+    };
+    let head = &pr["head"]["repo"];
+    if head.is_null() {
+        return pr.get("head").is_some();
+    }
+    head["fork"].as_bool() == Some(true)
+        || (head["full_name"].is_string() && head["full_name"] != pr["base"]["repo"]["full_name"])
 }
 
 /// `refs/pull/7/merge` → 7.
@@ -267,6 +297,23 @@ mod tests {
             change_base_from_event(Some("push"), Some(&ev), Some("bbb")),
             ChangeBase::Unknown { reason } if reason.contains("created the branch")
         ));
+    }
+
+    #[test]
+    fn a_pull_request_is_from_a_fork_when_its_head_repository_is_another() {
+        let pr = |head: serde_json::Value| json!({"pull_request": {"head": {"repo": head}, "base": {"repo": {"full_name": "acme/shop"}}}});
+        let fork = |ev: &serde_json::Value| is_fork_pull_request(Some("pull_request"), Some(ev));
+        assert!(fork(&pr(json!({"full_name": "eve/shop", "fork": true}))));
+        // Renamed or transferred: the names differ even without the flag.
+        assert!(fork(&pr(json!({"full_name": "eve/shop", "fork": false}))));
+        assert!(fork(&pr(serde_json::Value::Null)));
+        assert!(!fork(&pr(json!({"full_name": "acme/shop", "fork": false}))));
+        // A push, or a pull request payload without a head, is not one.
+        assert!(!is_fork_pull_request(
+            Some("push"),
+            Some(&pr(json!({"fork": true})))
+        ));
+        assert!(!fork(&json!({"pull_request": {"number": 7}})));
     }
 
     #[test]

@@ -263,9 +263,10 @@ async fn plan_deploy<'a>(
         // still shows the rendered file, and says what it could not check.
         Err(e) if session.go_on_without_remote(&e) && matches!(d.source, Source::File(_)) => {
             session.printer.warn(&format!(
-                "{}: not checked against ECS ({e}); the diff is against {}; CI will check it",
+                "{}: not checked against ECS ({e}); the diff is against {}; {}",
                 d.name,
-                file_name(d)
+                file_name(d),
+                session.without_remote().unwrap_or_default()
             ));
             let file = read_file(d)?;
             let new = taskdef::render(&file, &spec).map_err(|m| render_error(d, &m))?;

@@ -81,11 +81,11 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
         };
         images.push(image);
     }
-    // A laptop has no Railway token: a local dry run still shows the plan.
-    let local_dry_run = session.dry_run && !session.context.ci;
+    // A laptop (or a pull request) has no Railway token: a dry run that
+    // may go on without the remote still shows the plan.
     let Some(token) = settings.token.clone() else {
-        if local_dry_run {
-            printer.warn("Railway not checked (neither RAILWAY_TOKEN nor RAILWAY_API_TOKEN is set); CI will check it");
+        if let Some(because) = session.without_remote() {
+            printer.warn(&format!("Railway not checked (neither RAILWAY_TOKEN nor RAILWAY_API_TOKEN is set); {because}"));
             let planned = unchecked(&settings, images);
             return Ok(finish(
                 session,
@@ -172,7 +172,7 @@ async fn run(
 ) -> Result<StepReport> {
     let printer = session.printer;
     let warn = |m: &str| printer.warn(m);
-    let local_dry_run = session.dry_run && !session.context.ci;
+    let local_dry_run = session.without_remote().is_some();
     let client = Client::new(
         &settings.api_url,
         token.clone(),
@@ -201,7 +201,10 @@ async fn run(
                     if !session.go_on_without_remote(&e) {
                         return Err(e);
                     }
-                    printer.warn(&format!("Railway not checked ({e}); CI will check it"));
+                    printer.warn(&format!(
+                        "Railway not checked ({e}); {}",
+                        session.without_remote().unwrap_or_default()
+                    ));
                     unreached = true;
                     None
                 }

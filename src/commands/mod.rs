@@ -92,11 +92,28 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// The one rule for a dry run that cannot reach a remote: a local dry
-    /// run (never CI, which must check) goes on, saying what it could not
-    /// check, when the remote could not be asked; never when it answered no.
+    /// The one rule for a dry run that cannot reach a remote: it goes on,
+    /// saying what it could not check, when the remote could not be asked;
+    /// never when it answered no. Locally always; in CI (which must check)
+    /// only when the run has no credentials and says why (a fork's pull
+    /// request, a plan without a read-only role: [`Session::without_remote`]).
     pub fn go_on_without_remote(&self, e: &crate::error::Error) -> bool {
-        self.dry_run && !self.context.ci && e.remote_unasked()
+        e.remote_unasked() && self.without_remote().is_some()
+    }
+
+    /// Whether this run is a dry run that may plan without the remotes it
+    /// cannot ask, and what a skipped check then says: "CI will check it"
+    /// locally, the run's reason in CI.
+    pub fn without_remote(&self) -> Option<&str> {
+        match (
+            self.dry_run,
+            self.context.ci,
+            &self.context.unchecked_reason,
+        ) {
+            (false, _, _) | (true, true, None) => None,
+            (true, false, _) => Some("CI will check it"),
+            (true, true, Some(reason)) => Some(reason),
+        }
     }
 
     /// The pipeline state of this commit, as earlier steps left it.
@@ -123,6 +140,12 @@ impl<'a> Session<'a> {
     /// dry or not, writes `<step>-verdict`; then its outputs go to
     /// `$GITHUB_OUTPUT` and the pipeline state.
     pub fn conclude(&self, report: &mut StepReport) -> Result<()> {
+        // In CI, each check a dry run skipped says why, where it is read.
+        if let (true, Some(reason)) = (self.context.ci, self.without_remote()) {
+            for line in &mut report.unchecked {
+                line.push_str(&format!(" ({reason})"));
+            }
+        }
         report.outputs.insert(
             report.step.verdict_output(),
             report.verdict.as_str().to_string(),

@@ -89,8 +89,9 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                     // dry run still shows the plan, and says what it could not check.
                     Err(e) if session.go_on_without_remote(&e) => {
                         printer.warn(&format!(
-                            "{}: not checked against the registry ({e}); CI will check it",
-                            image.name
+                            "{}: not checked against the registry ({e}); {}",
+                            image.name,
+                            session.without_remote().unwrap_or_default()
                         ));
                         unchecked(image, id, tags)
                     }
@@ -269,7 +270,15 @@ async fn plan_image<'a>(
                 credentials.as_ref(),
             )
             .await
-            .map_err(|e| registry_error(&host, &e))?,
+            .map_err(|e| match (&e, &credentials) {
+                // No credentials here (a fork's pull request has no
+                // secrets): the registry could not be asked, it did not say no.
+                (RegistryError::Unauthorized(m), None) => Error::external(
+                    "registry",
+                    format!("{host} needs credentials and none are set here: {m}"),
+                ),
+                _ => registry_error(&host, &e),
+            })?,
         };
         let p = match remote {
             None => TagPlan::New,

@@ -136,5 +136,12 @@ fn markdown(reports: &[StepReport], not_run: &[Step], verdict: Verdict, dry_run:
         md.push_str(&format!("| {} | not run | - |\n", s.as_str()));
     }
     md.push('\n');
+    // What a dry run could not check, and why, under the table it marks.
+    for line in reports.iter().flat_map(|r| &r.unchecked) {
+        md.push_str(&format!("- not checked: {line}\n"));
+    }
+    if reports.iter().any(|r| !r.unchecked.is_empty()) {
+        md.push('\n');
+    }
     md
 }

@@ -484,15 +484,15 @@ impl Drop for ReleaseServer {
 /// the local stand-in in `tests/support/act-actions/` act runs instead.
 const STAND_INS: &[(&str, &str)] = &[
     (
-        "aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502",
+        "aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c",
         "configure-aws-credentials",
     ),
     (
-        "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02",
+        "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
         "upload-artifact",
     ),
     (
-        "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093",
+        "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
         "download-artifact",
     ),
     (

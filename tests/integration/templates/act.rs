@@ -46,17 +46,44 @@ fn init(repo: &ActRepo, args: &[&str]) {
 }
 
 /// Replaces each `from` (which must be there) by `to` in a workflow init
-/// wrote: the install lines, which would reach PyPI or npm, become checks
-/// of what this machine has.
+/// wrote. Only the install lines are edited, because PyPI and npm are out
+/// of reach under act: `pip install` becomes [`PYTHON_PACKAGES`] (this
+/// machine's packages made visible to the venv the step created, so the
+/// venv, `$GITHUB_PATH` and the gates' `python` run as written) followed
+/// by a check, and `npm ci` a check of what this machine has.
 #[track_caller]
 fn edit_workflow(repo: &ActRepo, workflow: &str, edits: &[(&str, &str)]) {
     let path = repo.path().join(".github/workflows").join(workflow);
     let mut text = std::fs::read_to_string(&path).unwrap();
     for (from, to) in edits {
         assert!(text.contains(from), "{from:?} not in\n{text}");
-        text = text.replace(from, to);
+        let to = to.replace(PYTHON_PACKAGES, &python_packages());
+        text = text.replace(from, &to);
     }
     std::fs::write(&path, text).unwrap();
+}
+
+/// Stands for the line that gives the template's venv this machine's
+/// Python packages (pytest, build, hatchling) in an install edit.
+const PYTHON_PACKAGES: &str = "<this machine's Python packages>";
+
+/// A `.pth` file in the venv's site-packages naming the folder where this
+/// machine's pytest lives: what `pip install` would have put there.
+fn python_packages() -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import os, pytest; print(os.path.dirname(os.path.dirname(pytest.__file__)))",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "python3 has no pytest here");
+    let site = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // And the step's `python` is the venv's, as the template promises.
+    format!(
+        "echo '{site}' >\"$(python -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')/this-machine.pth\"\n          \
+         test \"$(command -v python)\" = \"$RUNNER_TEMP/venv/bin/python\""
+    )
 }
 
 /// The `uses:` of gantry's action in a workflow init wrote (without its
@@ -85,6 +112,9 @@ struct How {
     /// `--env`: set in every step over act's values.
     act_env: Vec<(String, String)>,
     secrets: Vec<(String, String)>,
+    /// The repository's variables; `None` for the roles and region every
+    /// push template reads (a fork's pull request gets none: `Some(vec![])`).
+    vars: Option<Vec<(String, String)>>,
 }
 
 fn act(repo: &ActRepo, workflow: &str, how: How) -> ActRun {
@@ -94,6 +124,19 @@ fn act(repo: &ActRepo, workflow: &str, how: How) -> ActRun {
     maps.extend(crate::support::act::stand_ins());
     let mut secrets = owned(&[("GITHUB_TOKEN", "ghs_act_token")]);
     secrets.extend(how.secrets);
+    let vars = how.vars.unwrap_or_else(|| {
+        owned(&[
+            (
+                "AWS_DEPLOY_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/gantry-deploy",
+            ),
+            (
+                "AWS_PUSH_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/gantry-push",
+            ),
+            ("AWS_REGION", "us-east-1"),
+        ])
+    });
     repo.run_with(
         workflow,
         &ActOptions {
@@ -101,17 +144,7 @@ fn act(repo: &ActRepo, workflow: &str, how: How) -> ActRun {
             payload: how.payload,
             env: &borrowed(&how.env),
             path_first: Some(&on_path),
-            vars: &[
-                (
-                    "AWS_DEPLOY_ROLE_ARN",
-                    "arn:aws:iam::123456789012:role/gantry-deploy",
-                ),
-                (
-                    "AWS_PUSH_ROLE_ARN",
-                    "arn:aws:iam::123456789012:role/gantry-push",
-                ),
-                ("AWS_REGION", "us-east-1"),
-            ],
+            vars: &borrowed(&vars),
             secrets: &borrowed(&secrets),
             act_env: &borrowed(&how.act_env),
             local_repositories: &maps,
@@ -208,7 +241,7 @@ const ECS_EC2: EcsExample = EcsExample {
     )],
     installs: &[(
         "python -m pip install -e ./api ruff pytest",
-        "python -m pytest --version",
+        "<this machine's Python packages>\n          python -m pytest --version",
     )],
     tools: &[],
     ecr: true,
@@ -297,7 +330,7 @@ const ECS_FARGATE_SECRETS: EcsExample = EcsExample {
     ],
     installs: &[(
         "python -m pip install -e ./ai-ml pytest\n          python -m pip install -e ./backend pytest",
-        "python -m pytest --version",
+        "<this machine's Python packages>\n          python -m pytest --version",
     )],
     tools: &[],
     ecr: false,
@@ -703,27 +736,52 @@ fn ecs_fargate_secrets_fails_the_job_and_rolls_back_when_a_container_exits() {
     }
 }
 
+/// A pull request's event payload: from `head` (`owner/name`) into
+/// `gantry-test/shop`, as GitHub sends it.
+fn pull_request(head: &str) -> serde_json::Value {
+    let repo = |full: &str| {
+        let (owner, name) = full.split_once('/').unwrap();
+        serde_json::json!({"full_name": full, "name": name, "owner": {"login": owner},
+                           "fork": full != "gantry-test/shop"})
+    };
+    serde_json::json!({
+        "number": 7,
+        "repository": repo("gantry-test/shop"),
+        "pull_request": {
+            "number": 7,
+            "base": {"ref": "main", "repo": repo("gantry-test/shop")},
+            "head": {"ref": "feature", "repo": repo(head)},
+        },
+    })
+}
+
+/// The IAM actions the template's comment gives the read-only plan role.
+const PLAN_ROLE_ACTIONS: &[&str] = &[
+    "DescribeServices",
+    "DescribeTaskDefinition",
+    "ListTaskDefinitions",
+];
+
+/// A pull request from the repository itself, with the read-only plan role
+/// configured: the stand-in of configure-aws-credentials assumes it, the
+/// plan reads ECS with it (only the reads the template documents), and the
+/// plan comment is written once, then updated.
 #[test]
 fn pull_request_comments_the_plan_once_then_updates_it() {
     let Some(t) = EcsAct::start(&ECS_SERVICES, Scenario::Success) else {
         return;
     };
     let api = GithubApi::start("gantry-test/shop", "ghs_act_token");
-    let payload = serde_json::json!({
-        "number": 7,
-        "repository": {"full_name": "gantry-test/shop", "name": "shop", "owner": {"login": "gantry-test"}},
-        "pull_request": {"number": 7, "base": {"ref": "main"}, "head": {"ref": "feature"}},
-    });
     let how = || How {
         event: Some("pull_request"),
-        payload: Some(payload.clone()),
-        // A pull request's job has no cloud role: the plan reads ECS with
-        // the stand-in's test keys and changes nothing.
-        env: owned(&[
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        payload: Some(pull_request("gantry-test/shop")),
+        vars: Some(owned(&[
+            (
+                "AWS_PLAN_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/gantry-plan",
+            ),
             ("AWS_REGION", "us-east-1"),
-        ]),
+        ])),
         act_env: owned(&[
             ("GITHUB_API_URL", api.url.as_str()),
             ("GITHUB_REPOSITORY", "gantry-test/shop"),
@@ -731,7 +789,10 @@ fn pull_request_comments_the_plan_once_then_updates_it() {
         ..How::default()
     };
     let first = t.run("pull-request.yml", how()).code(0);
-    first.shows("created on pull request #7");
+    first
+        .shows("assumed arn:aws:iam::123456789012:role/gantry-plan in us-east-1 (stand-in)")
+        .shows("created on pull request #7");
+    assert!(!first.output.contains("not checked"), "{}", first.output);
     t.repo.write(
         "frontend/server.js",
         "export function handle(path) {\n  return { service: \"frontend\", path, v: 2 };\n}\n",
@@ -747,14 +808,85 @@ fn pull_request_comments_the_plan_once_then_updates_it() {
         "{}",
         comments[0].body
     );
-    // A dry run: nothing registered, no service touched, nothing pushed.
+    // A dry run: nothing registered, no service touched, nothing pushed;
+    // and only the reads the plan role is documented to allow.
     assert!(t.ecs.mutating().is_empty(), "{:?}", t.ecs.mutating());
+    let ops = t.ecs.operations();
+    assert!(!ops.is_empty());
+    for op in &ops {
+        assert!(PLAN_ROLE_ACTIONS.contains(&op.as_str()), "{op} in {ops:?}");
+    }
     eprintln!(
-        "pull-request under act: {:?} then {:?}; GitHub API calls: {:?}",
+        "pull-request under act: {:?} then {:?}; GitHub API calls: {:?}; ECS reads: {ops:?}",
         first.elapsed,
         second.elapsed,
         api.calls()
     );
+}
+
+/// A pull request from a fork, as GitHub runs it: no secrets, no variables
+/// (so no role and no region), a read-only token (the comment is refused).
+/// The plan passes, its remote checks "not checked" with the reason.
+#[test]
+fn pull_request_from_a_fork_passes_with_the_remote_checks_not_checked() {
+    // ECR and ECS: every remote check needs the role a fork cannot have.
+    let Some(t) = EcsAct::start(&ECS_EC2, Scenario::Success) else {
+        return;
+    };
+    edit_workflow(&t.repo, "pull-request.yml", ECS_EC2.installs);
+    let api = GithubApi::start("gantry-test/shop", "a-token-that-may-write");
+    let how = How {
+        event: Some("pull_request"),
+        payload: Some(pull_request("eve/shop")),
+        vars: Some(Vec::new()),
+        act_env: owned(&[
+            ("GITHUB_API_URL", api.url.as_str()),
+            ("GITHUB_REPOSITORY", "gantry-test/shop"),
+        ]),
+        ..How::default()
+    };
+    let run = t.run("pull-request.yml", how).code(0);
+    t.record("pull-request (fork)", &run);
+    assert!(!run.output.contains("assumed"), "{}", run.output);
+    run.summary_shows("| push | not checked |")
+        .summary_shows("| deploy-ecs | not checked |")
+        .summary_shows(
+            "not checked: api: ECS was not reached (pull request from a fork: no secrets)",
+        )
+        .summary_shows(
+            "not checked: api: the registry was not reached (pull request from a fork: no secrets)",
+        );
+    assert!(api.comments(7).is_empty());
+    assert!(t.ecs.mutating().is_empty(), "{:?}", t.ecs.mutating());
+}
+
+/// A pull request from the repository without the plan role: the checks
+/// are "not checked" with the template's reason. And a check that says no
+/// (a registry that refuses the credentials it was given) still fails the
+/// plan: a CI dry run never hides a refusal.
+#[test]
+fn pull_request_without_a_plan_role_says_so_and_a_refusal_still_fails_it() {
+    let Some(t) = EcsAct::start(&ECS_SERVICES, Scenario::Success) else {
+        return;
+    };
+    let api = GithubApi::start("gantry-test/shop", "ghs_act_token");
+    let how = |password: &str| How {
+        event: Some("pull_request"),
+        payload: Some(pull_request("gantry-test/shop")),
+        vars: Some(Vec::new()),
+        act_env: owned(&[
+            ("GITHUB_API_URL", api.url.as_str()),
+            ("GITHUB_REPOSITORY", "gantry-test/shop"),
+            ("REG_USER", USER.0),
+            ("REG_PASSWORD", password),
+        ]),
+        ..How::default()
+    };
+    let run = t.run("pull-request.yml", how(USER.1)).code(0);
+    run.summary_shows("not checked: frontend: ECS was not reached (no read-only role for pull requests (the repository variable AWS_PLAN_ROLE_ARN is not set))");
+    let refused = t.run("pull-request.yml", how("a-wrong-password")).code(1);
+    refused.shows("refused the credentials").shows("Job failed");
+    t.record("pull-request (no role, then a refusal)", &refused);
 }
 
 // ---- railway-supabase ------------------------------------------------------
@@ -792,7 +924,7 @@ impl RailwayAct {
             &[
                 (
                     "python -m pip install -e ./api pytest",
-                    "python -m pytest --version",
+                    "<this machine's Python packages>\n          python -m pytest --version",
                 ),
                 ("npm ci --prefix web", "node --version"),
             ],
@@ -1012,7 +1144,10 @@ fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing()
     edit_workflow(
         &repo,
         workflow,
-        &[("python -m pip install build", "python -m build --version")],
+        &[(
+            "python -m pip install build",
+            "<this machine's Python packages>\n          python -m build --version",
+        )],
     );
     let text =
         std::fs::read_to_string(repo.path().join(".github/workflows").join(workflow)).unwrap();
