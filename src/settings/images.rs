@@ -253,24 +253,21 @@ fn repository(
 }
 
 fn ghcr_owner(project: &Project, env: &Environment) -> Option<String> {
-    let owner = match env
+    if let Some(owner) = env
         .get(env::GITHUB_REPOSITORY_OWNER)
         .filter(|o| !o.is_empty())
     {
-        Some(owner) => owner.to_string(),
-        None => {
-            let server = env
-                .get(env::GITHUB_SERVER_URL)
-                .unwrap_or("https://github.com");
-            let host = server
-                .split_once("://")
-                .map_or(server, |(_, h)| h)
-                .trim_end_matches('/');
-            let origin = crate::git::origin_repository(&project.root, host)?;
-            origin.split_once('/')?.0.to_string()
-        }
-    };
-    Some(owner.to_ascii_lowercase())
+        return Some(owner.to_ascii_lowercase());
+    }
+    let server = env
+        .get(env::GITHUB_SERVER_URL)
+        .unwrap_or("https://github.com");
+    let host = server
+        .split_once("://")
+        .map_or(server, |(_, h)| h)
+        .trim_end_matches('/');
+    let origin = crate::git::origin_repository(&project.root, host)?;
+    Some(origin.split_once('/')?.0.to_ascii_lowercase())
 }
 
 fn jobs(requested: Option<usize>) -> Result<usize> {
@@ -548,7 +545,7 @@ mod tests {
         for (tags, rule, instead) in cases {
             let e = load_error(&format!("{IMMUTABLE}tags = {tags}\n"));
             assert!(
-                e.starts_with(&format!("gantry.toml:6:")) && e.contains(&format!("rule {rule} moves a tag")),
+                e.starts_with("gantry.toml:6:") && e.contains(&format!("rule {rule} moves a tag")),
                 "{e}"
             );
             assert!(e.contains(&format!("write `tags = {instead}`")), "{e}");
@@ -599,13 +596,15 @@ mod tests {
 
         // Locally: the owner of the origin remote on GitHub.
         let git = |args: &[&str]| {
-            assert!(std::process::Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .status()
-                .unwrap()
-                .success());
+            assert!(
+                std::process::Command::new("git")
+                    .args(args)
+                    .current_dir(dir.path())
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .status()
+                    .unwrap()
+                    .success()
+            );
         };
         let none = Environment::from_pairs::<&str, &str>([]);
         let e = images(&project, &none, &[]).unwrap_err();
@@ -616,7 +615,10 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         git(&["init", "-q"]);
         git(&["remote", "add", "origin", "git@github.com:Acme/shop.git"]);
-        assert_eq!(images(&project, &none, &[]).unwrap()[0].repository, "acme/api");
+        assert_eq!(
+            images(&project, &none, &[]).unwrap()[0].repository,
+            "acme/api"
+        );
     }
 
     #[test]

@@ -26,10 +26,7 @@ pub struct Placeholder {
 
 /// Whether `s` is a placeholder: `<` something without brackets `>`.
 pub fn is_placeholder(s: &str) -> bool {
-    s.len() > 2
-        && s.starts_with('<')
-        && s.ends_with('>')
-        && !s[1..s.len() - 1].contains(['<', '>'])
+    s.len() > 2 && s.starts_with('<') && s.ends_with('>') && !s[1..s.len() - 1].contains(['<', '>'])
 }
 
 /// The placeholders of a document that parses, in file order.

@@ -179,7 +179,16 @@ fn init_s_immutable_ecr_repository_takes_a_second_push_to_main() {
     p.write("Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n");
     p.write("app.txt", "one\n");
     p.gantry()
-        .args(["init", "ecs-ec2", "--cluster", "prod", "--service", "shop", "--container", "app"])
+        .args([
+            "init",
+            "ecs-ec2",
+            "--cluster",
+            "prod",
+            "--service",
+            "shop",
+            "--container",
+            "app",
+        ])
         .run()
         .code(0);
     let toml = p.read("gantry.toml");
