@@ -92,6 +92,18 @@ pub struct InitArgs {
     /// The gantry action the workflows use, `OWNER/REPO@REF` (pin a commit) [default: what the workflows already use, else this release's commit]
     #[arg(long, value_name = "OWNER/REPO@REF")]
     pub action_ref: Option<String>,
+    /// The ECS cluster the services run in [default: a `<cluster>` placeholder to fill in]
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The ECS or Railway service, when init writes one deploy [default: the task definition's family, else a `<service>` placeholder]
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The container of the ECS service's task definition that runs the image, when the repository holds no task definition [default: a `<container>` placeholder]
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// The Railway project [default: the one the project token RAILWAY_TOKEN is for]
+    #[arg(long, value_name = "NAME")]
+    pub railway_project: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,8 @@ pub const GITHUB_REF_NAME: &str = "GITHUB_REF_NAME";
 pub const GITHUB_REF_TYPE: &str = "GITHUB_REF_TYPE";
 /// `owner/name`.
 pub const GITHUB_REPOSITORY: &str = "GITHUB_REPOSITORY";
+/// The repository's owner (`Railway-Org`); a bare ghcr.io repository goes under it, lower-cased.
+pub const GITHUB_REPOSITORY_OWNER: &str = "GITHUB_REPOSITORY_OWNER";
 /// Unique id of the workflow run.
 pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 /// `https://github.com` or a GitHub Enterprise URL.

@@ -112,6 +112,14 @@ pub fn cmd_init(
 
 /// The named templates, or those the repository calls for.
 fn choose(args: &InitArgs, facts: &Facts) -> Result<Vec<Template>> {
+    // A named template is written whatever the repository holds: what init
+    // cannot find stands as a placeholder.
+    if !args.templates.is_empty() {
+        let mut t = args.templates.clone();
+        t.sort();
+        t.dedup();
+        return Ok(t);
+    }
     let nothing = facts.proposals().is_empty();
     if nothing {
         return Err(Error::usage(
@@ -121,12 +129,6 @@ fn choose(args: &InitArgs, facts: &Facts) -> Result<Vec<Template>> {
                 Template::choices()
             )),
         ));
-    }
-    if !args.templates.is_empty() {
-        let mut t = args.templates.clone();
-        t.sort();
-        t.dedup();
-        return Ok(t);
     }
     if args.check {
         // What was committed: the templates whose workflow files exist.
@@ -206,12 +208,21 @@ fn propose(
     if !args.check {
         let rel = "gantry.toml".to_string();
         out.push(Proposal {
-            text: init::config::render(facts, templates).map_err(render_err)?,
+            text: init::config::render(facts, templates, &given(args)).map_err(render_err)?,
             current: read(&root.join(&rel))?,
             rel,
         });
     }
     Ok(out)
+}
+
+fn given(args: &InitArgs) -> init::config::Given {
+    init::config::Given {
+        cluster: args.cluster.clone(),
+        service: args.service.clone(),
+        container: args.container.clone(),
+        railway_project: args.railway_project.clone(),
+    }
 }
 
 /// The line a .dockerignore needs for gantry's state folder, with why.

@@ -59,6 +59,31 @@ pub enum TagRule {
     Raw(String),
 }
 
+impl TagRule {
+    /// Why the tags of this rule point at another image later (an immutable
+    /// repository refuses that push); `None` when each tag names one build
+    /// for good: `sha` (one commit) and `tag` (a release tag, which is
+    /// never moved).
+    pub fn moves(&self) -> Option<String> {
+        match self {
+            TagRule::Sha | TagRule::Tag => None,
+            TagRule::Branch => Some(
+                "`branch` tags every push with its branch name, so `main` moves on the next push to main".into(),
+            ),
+            TagRule::Pr => Some(
+                "`pr` tags `pr-<number>`, which moves on the next push to the pull request".into(),
+            ),
+            TagRule::Latest => Some("`latest` moves on every build".into()),
+            TagRule::Semver => Some(
+                "`semver` moves `<major>.<minor>`, `<major>` and `latest` with each release".into(),
+            ),
+            TagRule::Raw(value) => Some(format!(
+                "`raw:{value}` gives every build the same tag `{value}`"
+            )),
+        }
+    }
+}
+
 const VALID_RULES: &str = "sha, branch, tag, semver, pr, latest, raw:<value>";
 
 impl std::str::FromStr for TagRule {

@@ -1,6 +1,11 @@
 //! The `gantry.toml` `gantry init` proposes: gates for the Python, Node and
 //! Rust projects it found, an image per Dockerfile, the migrations, a deploy
-//! per task definition (or per image on Railway) and an SDK per package.
+//! per task definition (else per image) and an SDK per package.
+//!
+//! What init cannot learn from the repository (the ECS cluster, a service
+//! living only in AWS or Railway) comes from its flags ([`Given`]), else
+//! stands as a placeholder (`"<cluster>"`) that loading the file refuses,
+//! naming each one (`settings::placeholders`).
 
 use super::detect::{Facts, sanitize};
 use super::{RenderError, Template, render_source};
@@ -46,16 +51,34 @@ struct Deploy {
 
 #[derive(Debug, Serialize)]
 struct Ecs {
+    cluster: String,
     service: String,
-    task_definition: String,
+    /// None: the service's current task definition.
+    task_definition: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 struct Railway {
-    project: String,
+    /// None: implied by the project token (`RAILWAY_TOKEN`).
+    project: Option<String>,
     service: String,
     image: String,
 }
+
+/// Facts given on init's command line.
+#[derive(Debug, Default, Clone)]
+pub struct Given {
+    pub cluster: Option<String>,
+    /// The service of the one deploy init writes.
+    pub service: Option<String>,
+    /// The ECS container running the image, without a task definition file.
+    pub container: Option<String>,
+    pub railway_project: Option<String>,
+}
+
+const CLUSTER: &str = "<cluster>";
+const SERVICE: &str = "<service>";
+const CONTAINER: &str = "<container>";
 
 #[derive(Debug, Serialize)]
 struct Publish {
@@ -65,7 +88,7 @@ struct Publish {
 }
 
 /// Renders the proposed `gantry.toml` for the chosen templates.
-pub fn render(facts: &Facts, templates: &[Template]) -> Result<String, RenderError> {
+pub fn render(facts: &Facts, templates: &[Template], given: &Given) -> Result<String, RenderError> {
     let ecs = templates.iter().any(|t| {
         matches!(
             t,
@@ -88,7 +111,13 @@ pub fn render(facts: &Facts, templates: &[Template]) -> Result<String, RenderErr
                 name: d.image.clone(),
                 context: d.context.clone(),
                 dockerfile: d.dockerfile.clone(),
-                repository: format!("{}/{}", facts.name, d.image),
+                // ECR: one account holds many repositories, grouped by ours.
+                // GHCR: settings put a bare name under the repository's owner.
+                repository: if ecs || !railway {
+                    format!("{}/{}", facts.name, d.image)
+                } else {
+                    d.image.clone()
+                },
                 registry: if ecs || !railway { "ecr" } else { "ghcr.io" },
             })
             .collect()
@@ -96,6 +125,7 @@ pub fn render(facts: &Facts, templates: &[Template]) -> Result<String, RenderErr
         Vec::new()
     };
     let mut deploys = Vec::new();
+    let cluster = given.cluster.clone().unwrap_or_else(|| CLUSTER.into());
     if ecs {
         for td in &facts.task_definitions {
             deploys.push(Deploy {
@@ -107,11 +137,30 @@ pub fn render(facts: &Facts, templates: &[Template]) -> Result<String, RenderErr
                     .collect(),
                 secrets: td.secrets.clone(),
                 ecs: Some(Ecs {
+                    cluster: cluster.clone(),
                     service: td.family.clone(),
-                    task_definition: td.path.clone(),
+                    task_definition: Some(td.path.clone()),
                 }),
                 railway: None,
             });
+        }
+        // A new team's task definition lives in AWS: each image deploys
+        // into the service's current one.
+        if facts.task_definitions.is_empty() {
+            for i in &images {
+                let container = given.container.clone().unwrap_or_else(|| CONTAINER.into());
+                deploys.push(Deploy {
+                    name: i.name.clone(),
+                    containers: vec![(container, i.name.clone())],
+                    secrets: Vec::new(),
+                    ecs: Some(Ecs {
+                        cluster: cluster.clone(),
+                        service: SERVICE.into(),
+                        task_definition: None,
+                    }),
+                    railway: None,
+                });
+            }
         }
     }
     if railway {
@@ -122,11 +171,21 @@ pub fn render(facts: &Facts, templates: &[Template]) -> Result<String, RenderErr
                 secrets: Vec::new(),
                 ecs: None,
                 railway: Some(Railway {
-                    project: facts.name.clone(),
-                    service: i.name.clone(),
+                    project: given.railway_project.clone(),
+                    service: SERVICE.into(),
                     image: i.name.clone(),
                 }),
             });
+        }
+    }
+    // `--service` names the service of the one deploy init writes; with
+    // several, each stays as found (or a placeholder) and the load names them.
+    if let (Some(service), [only]) = (&given.service, deploys.as_mut_slice()) {
+        if let Some(e) = &mut only.ecs {
+            e.service.clone_from(service);
+        }
+        if let Some(r) = &mut only.railway {
+            r.service.clone_from(service);
         }
     }
     let mut publish = Vec::new();

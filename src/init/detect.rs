@@ -214,6 +214,12 @@ impl Facts {
         if self.python.iter().any(|p| p.sdk) || self.node.iter().any(|n| n.sdk) {
             out.push(Template::SdkRelease);
         }
+        // Images and nothing that says where they run: where a new team
+        // starts, its service living in AWS. Fargate asks for no capacity
+        // of one's own; the facts init cannot see become placeholders.
+        if out.is_empty() && !self.dockerfiles.is_empty() {
+            out.push(Template::Fargate);
+        }
         if !out.is_empty() {
             out.push(Template::PullRequest);
         }

@@ -58,7 +58,8 @@ pub struct ImageConfig {
     pub context: Spanned<String>,
     /// Dockerfile path relative to `gantry.toml`; default `<context>/Dockerfile`.
     pub dockerfile: Option<Spanned<String>>,
-    /// Repository name in the registry, e.g. `codewarden/api`.
+    /// Repository name in the registry, e.g. `codewarden/api`; on ghcr.io a
+    /// bare name (`api`) is put under the repository's owner (`GITHUB_REPOSITORY_OWNER`).
     pub repository: Spanned<String>,
     /// `ecr`, `<account>.dkr.ecr.<region>.amazonaws.com`, `ghcr.io`, `docker.io` or `host:port`.
     pub registry: Option<String>,
@@ -100,7 +101,8 @@ pub struct ImageConfig {
     pub create_repository: bool,
     /// `mutable` or `immutable`: for a repository gantry creates, and the
     /// rule gantry enforces before pushing (an existing tag with another digest is refused).
-    pub tag_mutability: Option<TagMutability>,
+    /// `immutable` takes only tag rules that never move a tag (`sha`, `tag`).
+    pub tag_mutability: Option<Spanned<TagMutability>>,
 }
 
 /// The engine's builder an image is built with.

@@ -2,7 +2,7 @@
 //! resolved to absolute paths, parsed tag rules and registry credentials.
 
 use super::Project;
-use super::config::{BuilderChoice, SecretSource, TagMutability};
+use super::config::{BuilderChoice, ImageConfig, SecretSource, TagMutability};
 use crate::docker::build::Builder;
 use crate::docker::buildkit::session::Login;
 use crate::docker::metadata::TagRule;
@@ -81,7 +81,7 @@ pub struct PushSettings {
 }
 
 /// The configured images, or only the named ones.
-pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
+pub fn images(project: &Project, env: &Environment, names: &[String]) -> Result<Vec<Image>> {
     let configured: Vec<&str> = project.config.images.keys().map(|n| n.0.as_str()).collect();
     super::check_selected(project, names, &configured, "image", "[images.*]")?;
     let mut out = Vec::new();
@@ -113,12 +113,13 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
                 .collect::<Vec<_>>(),
             None => DEFAULT_TAGS.to_vec(),
         };
+        let registry = Registry::parse(cfg.registry.as_deref());
         out.push(Image {
             name: name.0.clone(),
             context,
             dockerfile,
-            repository: cfg.repository.get_ref().clone(),
-            registry: Registry::parse(cfg.registry.as_deref()),
+            repository: repository(project, env, &name.0, cfg.repository.get_ref(), &registry)?,
+            registry,
             build_args: cfg
                 .build_args
                 .iter()
@@ -147,10 +148,126 @@ pub fn images(project: &Project, names: &[String]) -> Result<Vec<Image>> {
             no_cache: cfg.no_cache,
             pull: cfg.pull,
             create_repository: cfg.create_repository,
-            tag_mutability: cfg.tag_mutability,
+            tag_mutability: cfg.tag_mutability.as_ref().map(|m| *m.get_ref()),
         });
     }
     Ok(out)
+}
+
+/// An immutable repository refuses a tag that already points at another
+/// image, so a rule that moves a tag (`branch`, `latest`, ...) passes the
+/// first push and fails a later one, when nothing deploys. Refused here, at
+/// load, with the rules to write instead; the default rules move `main`.
+pub(super) fn check_tags_never_move(
+    project: &Project,
+    text: &str,
+    name: &str,
+    cfg: &ImageConfig,
+) -> Result<()> {
+    let Some(mutability) = &cfg.tag_mutability else {
+        return Ok(());
+    };
+    if *mutability.get_ref() != TagMutability::Immutable {
+        return Ok(());
+    }
+    let rules: Vec<(String, std::ops::Range<usize>)> = match &cfg.tags {
+        Some(tags) => tags
+            .iter()
+            .map(|t| (t.get_ref().trim().to_string(), t.span()))
+            .collect(),
+        None => DEFAULT_TAGS
+            .iter()
+            .map(|t| ((*t).to_string(), mutability.span()))
+            .collect(),
+    };
+    let moving: Vec<(&str, String, std::ops::Range<usize>)> = rules
+        .iter()
+        .filter_map(|(rule, span)| {
+            let why = rule.parse::<TagRule>().ok()?.moves()?;
+            Some((rule.as_str(), why, span.clone()))
+        })
+        .collect();
+    let Some((rule, why, span)) = moving.first() else {
+        return Ok(());
+    };
+    // What to write: the rules that never move, with `sha` so that every
+    // push has a tag.
+    let mut keep: Vec<&str> = rules
+        .iter()
+        .map(|(r, _)| r.as_str())
+        .filter(|r| !moving.iter().any(|(m, _, _)| m == r))
+        .collect();
+    if !keep.contains(&"sha") {
+        keep.insert(0, "sha");
+    }
+    let instead = keep
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = match &cfg.tags {
+        Some(_) => format!(
+            "images.{name}.tags: rule `{rule}` moves a tag, which the immutable repository refuses on a later push: {why}"
+        ),
+        None => format!(
+            "images.{name}: the repository is immutable, and the default tag rules ({}) move tags, refused on a later push: {why}",
+            DEFAULT_TAGS.join(", ")
+        ),
+    };
+    let hint = format!(
+        "an immutable repository takes only tags that never move: write `tags = [{instead}]` under [images.{name}] (`tag` adds release tags), or set `tag-mutability = \"mutable\"`"
+    );
+    Err(super::toml_error::at_span(&project.file, text, span.clone(), message, Some(hint)).into())
+}
+
+/// The repository as pushed. GHCR keeps every package under an owner
+/// (`ghcr.io/<owner>/<name>`), and the job's token can push only under the
+/// owner of the repository it runs for; a bare name (`api`) goes there:
+/// `GITHUB_REPOSITORY_OWNER` in GitHub Actions, else the owner of the
+/// `origin` remote on GitHub, lower-cased as GHCR requires. So a
+/// gantry.toml names no owner and still pushes from a fork or after a transfer.
+fn repository(
+    project: &Project,
+    env: &Environment,
+    image: &str,
+    repository: &str,
+    registry: &Registry,
+) -> Result<String> {
+    if *registry != Registry::Ghcr || repository.contains('/') {
+        return Ok(repository.to_string());
+    }
+    match ghcr_owner(project, env) {
+        Some(owner) => Ok(format!("{owner}/{repository}")),
+        None => Err(Error::usage(
+            format!(
+                "images.{image}.repository: `{repository}` on ghcr.io goes under the repository's owner, which is not known here ({} is not set and the origin remote is not on GitHub)",
+                env::GITHUB_REPOSITORY_OWNER
+            ),
+            Some(format!(
+                "set {}=<owner>, or write `repository = \"<owner>/{repository}\"` under [images.{image}] in {}",
+                env::GITHUB_REPOSITORY_OWNER,
+                project.file.display()
+            )),
+        )),
+    }
+}
+
+fn ghcr_owner(project: &Project, env: &Environment) -> Option<String> {
+    if let Some(owner) = env
+        .get(env::GITHUB_REPOSITORY_OWNER)
+        .filter(|o| !o.is_empty())
+    {
+        return Some(owner.to_ascii_lowercase());
+    }
+    let server = env
+        .get(env::GITHUB_SERVER_URL)
+        .unwrap_or("https://github.com");
+    let host = server
+        .split_once("://")
+        .map_or(server, |(_, h)| h)
+        .trim_end_matches('/');
+    let origin = crate::git::origin_repository(&project.root, host)?;
+    Some(origin.split_once('/')?.0.to_ascii_lowercase())
 }
 
 fn jobs(requested: Option<usize>) -> Result<usize> {
@@ -170,7 +287,7 @@ impl BuildSettings {
         requested_jobs: Option<usize>,
         overrides: &[(String, String)],
     ) -> Result<Self> {
-        let mut images = images(project, names)?;
+        let mut images = images(project, env, names)?;
         for image in &mut images {
             image.build_args.extend(overrides.iter().cloned());
         }
@@ -321,7 +438,7 @@ fn logins(project: &Project, env: &Environment) -> HashMap<String, Login> {
 
 impl PushSettings {
     pub fn resolve(project: &Project, env: &Environment, names: &[String]) -> Result<Self> {
-        let images = images(project, names)?;
+        let images = images(project, env, names)?;
         let mut credentials = HashMap::new();
         for image in &images {
             let Some(host) = image.registry.host() else {
@@ -385,6 +502,124 @@ impl PushSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Loads `toml` as gantry.toml next to a Dockerfile; the error as printed.
+    fn load_error(toml: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let file = dir.path().join("gantry.toml");
+        std::fs::write(&file, toml).unwrap();
+        let e = super::super::load(&file).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        e.to_string()
+            .replace(&file.display().to_string(), "gantry.toml")
+            + &match e {
+                Error::Config(c) => format!("\nhint: {}", c.hint.unwrap_or_default()),
+                _ => String::new(),
+            }
+    }
+
+    const IMMUTABLE: &str = "[images.api]\ncontext = \".\"\nrepository = \"shop/api\"\nregistry = \"ecr\"\ntag-mutability = \"immutable\"\n";
+
+    /// The default rules tag `main`, which the second push to main would
+    /// move: refused at load, at `tag-mutability`, with what to write.
+    #[test]
+    fn an_immutable_repository_refuses_the_default_rules_at_load() {
+        insta::assert_snapshot!(load_error(IMMUTABLE), @r#"
+        gantry.toml:5:18: images.api: the repository is immutable, and the default tag rules (sha, branch, semver, pr) move tags, refused on a later push: `branch` tags every push with its branch name, so `main` moves on the next push to main
+          |
+        5 | tag-mutability = "immutable"
+          |                  ^
+        hint: an immutable repository takes only tags that never move: write `tags = ["sha"]` under [images.api] (`tag` adds release tags), or set `tag-mutability = "mutable"`
+        "#);
+    }
+
+    #[test]
+    fn an_immutable_repository_refuses_each_rule_that_moves_a_tag() {
+        let cases = [
+            ("[\"sha\", \"latest\"]", "`latest`", "[\"sha\"]"),
+            ("[\"tag\", \"semver\"]", "`semver`", "[\"sha\", \"tag\"]"),
+            ("[\"pr\", \"sha\"]", "`pr`", "[\"sha\"]"),
+            ("[\"raw:stable\"]", "`raw:stable`", "[\"sha\"]"),
+        ];
+        for (tags, rule, instead) in cases {
+            let e = load_error(&format!("{IMMUTABLE}tags = {tags}\n"));
+            assert!(
+                e.starts_with("gantry.toml:6:") && e.contains(&format!("rule {rule} moves a tag")),
+                "{e}"
+            );
+            assert!(e.contains(&format!("write `tags = {instead}`")), "{e}");
+        }
+        insta::assert_snapshot!(load_error(&format!("{IMMUTABLE}tags = [\"sha\", \"branch\"]\n")), @r#"
+        gantry.toml:6:16: images.api.tags: rule `branch` moves a tag, which the immutable repository refuses on a later push: `branch` tags every push with its branch name, so `main` moves on the next push to main
+          |
+        6 | tags = ["sha", "branch"]
+          |                ^
+        hint: an immutable repository takes only tags that never move: write `tags = ["sha"]` under [images.api] (`tag` adds release tags), or set `tag-mutability = "mutable"`
+        "#);
+        // Tags that never move load, and a mutable repository takes any rule.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let file = dir.path().join("gantry.toml");
+        for ok in [
+            format!("{IMMUTABLE}tags = [\"sha\", \"tag\"]\n"),
+            IMMUTABLE.replace("immutable", "mutable"),
+        ] {
+            std::fs::write(&file, &ok).unwrap();
+            super::super::load(&file).unwrap();
+        }
+    }
+
+    fn ghcr_project(dir: &std::path::Path) -> Project {
+        std::fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+        let file = dir.join("gantry.toml");
+        std::fs::write(
+            &file,
+            "[images.api]\ncontext = \".\"\nrepository = \"api\"\nregistry = \"ghcr.io\"\n\n[images.web]\ncontext = \".\"\nrepository = \"someone/web\"\nregistry = \"ghcr.io\"\n",
+        )
+        .unwrap();
+        super::super::load(&file).unwrap()
+    }
+
+    /// GHCR takes lower case only; the owner in GitHub's context may not be.
+    #[test]
+    fn a_bare_ghcr_repository_goes_under_the_repository_s_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = ghcr_project(dir.path());
+        let env = Environment::from_pairs([("GITHUB_REPOSITORY_OWNER", "Railway-Org")]);
+        let got: Vec<String> = images(&project, &env, &[])
+            .unwrap()
+            .into_iter()
+            .map(|i| i.repository)
+            .collect();
+        assert_eq!(got, ["railway-org/api", "someone/web"]);
+
+        // Locally: the owner of the origin remote on GitHub.
+        let git = |args: &[&str]| {
+            assert!(
+                std::process::Command::new("git")
+                    .args(args)
+                    .current_dir(dir.path())
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        };
+        let none = Environment::from_pairs::<&str, &str>([]);
+        let e = images(&project, &none, &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("images.api.repository: `api` on ghcr.io goes under the repository's owner, which is not known here"),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), 2);
+        git(&["init", "-q"]);
+        git(&["remote", "add", "origin", "git@github.com:Acme/shop.git"]);
+        assert_eq!(
+            images(&project, &none, &[]).unwrap()[0].repository,
+            "acme/api"
+        );
+    }
 
     #[test]
     fn gha_attributes_come_from_the_runner_s_environment() {

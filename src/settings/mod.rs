@@ -8,6 +8,7 @@ pub mod deploy_railway;
 pub mod gate;
 pub mod images;
 pub mod migrate;
+pub mod placeholders;
 pub mod publish;
 pub mod scan;
 mod toml_error;
@@ -223,6 +224,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
 
 /// Checks that need the file system or several keys at once.
 fn validate(project: &Project, text: &str) -> Result<()> {
+    // First: a placeholder can stand where another check would misreport it.
+    if let Some(e) = placeholders::check(&project.file, text) {
+        return Err(e.into());
+    }
     deploy_ecs::validate(project, text)?;
     for (name, gate) in &project.config.gates {
         if let Some(dir) = &gate.dir {
@@ -282,6 +287,7 @@ fn validate(project: &Project, text: &str) -> Result<()> {
                 ));
             }
         }
+        images::check_tags_never_move(project, text, &name.0, image)?;
     }
     if let Some(scan) = &project.config.scan {
         scan::validate(project, scan, text)?;

@@ -2,7 +2,7 @@
 //! from), its refusals, and `--check`.
 
 use crate::support::services::{docker_available, image_files};
-use crate::support::{Gantry, Project, repo_root};
+use crate::support::{Gantry, Project, repo_root, require_tool};
 use std::path::{Path, PathBuf};
 
 /// Every example, and the templates `init` proposes for it.
@@ -80,7 +80,12 @@ fn workflows(dir: &Path) -> Vec<String> {
 fn init_on_each_example_writes_its_templates_and_a_gantry_toml_that_loads() {
     for (name, expected) in EXAMPLES {
         let (_tmp, dir) = example(name);
-        let run = Gantry::new(&dir).args(["init"]).run().code(0);
+        // The facts no example holds: the cluster (and Railway's service).
+        let mut args = vec!["init", "--cluster", "production"];
+        if *name == "railway-supabase" {
+            args.extend(["--service", "api"]);
+        }
+        let run = Gantry::new(&dir).args(&args).run().code(0);
         let mut expected: Vec<String> = expected
             .iter()
             .map(std::string::ToString::to_string)
@@ -99,7 +104,7 @@ fn init_on_each_example_writes_its_templates_and_a_gantry_toml_that_loads() {
             insta::assert_snapshot!(format!("init-{name}-{wf}"), text);
         }
         // A second init changes nothing and says so.
-        let again = Gantry::new(&dir).args(["init"]).run().code(0);
+        let again = Gantry::new(&dir).args(&args).run().code(0);
         assert!(
             again.stderr.contains("unchanged gantry.toml"),
             "{}",
@@ -244,6 +249,186 @@ fn nothing_deployable_is_a_usage_error_with_the_choices() {
         run.all()
     );
     assert!(!dir.path().join("gantry.toml").exists());
+}
+
+/// Where a new team starts: a repository holding a Dockerfile and nothing
+/// else, its services living in AWS or Railway. Each template is written;
+/// the workflow passes the linters the templates are held to; what init
+/// could not learn stands as placeholders that every command loading the
+/// file names one by one (exit 2); given as flags, none is left and the
+/// dry run plans the pipeline.
+#[test]
+fn init_from_a_repository_with_only_a_dockerfile_writes_every_template() {
+    let lint = (
+        require_tool("zizmor"),
+        require_tool("actionlint"),
+        require_tool("shellcheck"),
+    );
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "ecs-ec2",
+            &[
+                "deploy.shop.containers: key \"<container>\"",
+                "deploy.shop.ecs.cluster",
+                "deploy.shop.ecs.service",
+            ],
+            &[
+                "--cluster",
+                "prod",
+                "--service",
+                "shop-api",
+                "--container",
+                "app",
+            ],
+        ),
+        (
+            "fargate",
+            &[
+                "deploy.shop.containers: key \"<container>\"",
+                "deploy.shop.ecs.cluster",
+                "deploy.shop.ecs.service",
+            ],
+            &[
+                "--cluster",
+                "prod",
+                "--service",
+                "shop-api",
+                "--container",
+                "app",
+            ],
+        ),
+        (
+            "ecs-services",
+            &[
+                "deploy.shop.containers: key \"<container>\"",
+                "deploy.shop.ecs.cluster",
+                "deploy.shop.ecs.service",
+            ],
+            &[
+                "--cluster",
+                "prod",
+                "--service",
+                "shop-api",
+                "--container",
+                "app",
+            ],
+        ),
+        (
+            "railway-supabase",
+            &["deploy.shop.railway.service"],
+            &["--service", "shop-api"],
+        ),
+        ("pull-request", &[], &[]),
+        ("sdk-release", &[], &[]),
+    ];
+    for (template, placeholders, flags) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shop");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Dockerfile"), "FROM scratch\nCOPY . /app/\n").unwrap();
+        // Pinned as the note of an offline init asks (the release's commit
+        // cannot be looked up here).
+        let pin = "gantry-dev/gantry@0123456789abcdef0123456789abcdef01234567";
+        let run = Gantry::new(&dir)
+            .args(["init", template, "--action-ref", pin])
+            .run()
+            .code(0);
+        let wf = format!("{template}.yml");
+        assert_eq!(
+            workflows(&dir),
+            std::slice::from_ref(&wf),
+            "{template}\n{}",
+            run.all()
+        );
+        if let (Some(zizmor), Some(actionlint), Some(shellcheck)) = &lint {
+            let wfs = dir.join(".github/workflows");
+            for (tool, args) in [
+                (
+                    zizmor,
+                    vec!["--persona", "pedantic", "--offline", wf.as_str()],
+                ),
+                (
+                    actionlint,
+                    vec!["-shellcheck", shellcheck.to_str().unwrap(), wf.as_str()],
+                ),
+            ] {
+                let out = std::process::Command::new(tool)
+                    .args(&args)
+                    .current_dir(&wfs)
+                    .env("NO_COLOR", "1")
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{template}: {} {args:?}\n{}{}",
+                    tool.display(),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        let toml = std::fs::read_to_string(dir.join("gantry.toml")).unwrap();
+        if placeholders.is_empty() {
+            // Nothing to fill in (the dry run would build and scan the image).
+            gantry::settings::load(&dir.join("gantry.toml"))
+                .unwrap_or_else(|e| panic!("{template}: {e}\n{toml}"));
+            insta::assert_snapshot!(format!("init-dockerfile-only-{template}"), toml);
+            continue;
+        }
+        let dry = Gantry::new(&dir).args(["run", "--dry-run"]).run();
+        assert_eq!(dry.code, 2, "{template}\n{}\n{toml}", dry.all());
+        if *template == "ecs-ec2" {
+            insta::assert_snapshot!(
+                dry.stderr.replace(&dir.display().to_string(), "[DIR]"),
+                @r#"
+            error: [DIR]/gantry.toml: 3 placeholders to fill in:
+              [DIR]/gantry.toml:26:16: deploy.shop.containers: key "<container>": the container of the service's task definition that runs this image (`gantry init --container NAME`)
+              [DIR]/gantry.toml:29:11: deploy.shop.ecs.cluster = "<cluster>": the ECS cluster's name or ARN (`gantry init --cluster NAME`)
+              [DIR]/gantry.toml:30:11: deploy.shop.ecs.service = "<service>": the ECS service's name or ARN (`gantry init --service NAME`)
+            hint: write each value in gantry.toml, or run `gantry init --force` again with the flags named above
+            "#
+            );
+        }
+        assert!(
+            dry.stderr
+                .contains(&format!("{} placeholder", placeholders.len())),
+            "{template}\n{}",
+            dry.all()
+        );
+        for key in *placeholders {
+            let line = dry
+                .stderr
+                .lines()
+                .find(|l| l.contains(key))
+                .unwrap_or_else(|| panic!("{template}: {key} is not named\n{}", dry.all()));
+            // Each with its file:line:col and the flag that fills it.
+            assert!(
+                line.contains("gantry.toml:") && line.contains("`gantry init --"),
+                "{line}"
+            );
+        }
+        // Every command that loads the file says the same.
+        let gate = Gantry::new(&dir).args(["gate"]).run().code(2);
+        assert!(gate.stderr.contains("placeholder"), "{}", gate.all());
+
+        // With the facts as flags, no placeholder is left.
+        let mut args = vec!["init", template, "--force", "--action-ref", pin];
+        args.extend(*flags);
+        Gantry::new(&dir).args(&args).run().code(0);
+        let toml = std::fs::read_to_string(dir.join("gantry.toml")).unwrap();
+        assert!(
+            gantry::settings::placeholders::find(&toml).is_empty(),
+            "{template}\n{toml}"
+        );
+        gantry::settings::load(&dir.join("gantry.toml"))
+            .unwrap_or_else(|e| panic!("{template}: {e}\n{toml}"));
+        insta::assert_snapshot!(format!("init-dockerfile-only-{template}"), toml);
+    }
+    // Without a template: Fargate (and the pull request workflow) for the image.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    Gantry::new(tmp.path()).args(["init"]).run().code(0);
+    assert_eq!(workflows(tmp.path()), ["fargate.yml", "pull-request.yml"]);
 }
 
 #[test]

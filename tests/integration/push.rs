@@ -8,11 +8,18 @@ use serde_json::json;
 pub(crate) const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
 
 pub(crate) fn project(registry: &str, repository: &str, extra: &str) -> Project {
+    // An immutable repository takes only tags that never move (else the
+    // file is refused at load).
+    let tags = if extra.contains("immutable") {
+        "[\"sha\"]"
+    } else {
+        "[\"sha\", \"raw:stable\"]"
+    };
     let p = Project::new();
     p.write(
         "gantry.toml",
         &format!(
-            "[images.api]\ncontext = \"api\"\nrepository = \"{repository}\"\nregistry = \"{registry}\"\ntags = [\"sha\", \"raw:stable\"]\n{extra}\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
+            "[images.api]\ncontext = \"api\"\nrepository = \"{repository}\"\nregistry = \"{registry}\"\ntags = {tags}\n{extra}\n[registries.\"{registry}\"]\nusername-env = \"REG_USER\"\npassword-env = \"REG_PASSWORD\"\n"
         ),
     );
     p.write("api/Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n");
@@ -126,13 +133,15 @@ fn an_immutable_tag_is_never_moved_and_an_unchanged_one_is_skipped() {
         "team/api",
         "tag-mutability = \"immutable\"\n",
     );
+    let sha_tag = format!("sha-{}", &p.git(&["rev-parse", "HEAD"])[..7]);
     with_creds(p.gantry(), USER.1).args(["build"]).run().code(0);
     with_creds(p.gantry(), USER.1).args(["push"]).run().code(0);
     let first = registry
-        .manifest_digest("team/api", "stable", Some(USER))
+        .manifest_digest("team/api", &sha_tag, Some(USER))
         .unwrap();
 
-    // Same commit, different content: `stable` would move.
+    // Same commit, different content (a build that is not reproducible):
+    // `sha-…` would move.
     p.write("api/app.txt", "version 2\n");
     with_creds(p.gantry(), USER.1).args(["build"]).run().code(0);
     let r = with_creds(p.gantry(), USER.1)
@@ -142,16 +151,82 @@ fn an_immutable_tag_is_never_moved_and_an_unchanged_one_is_skipped() {
     let errors = r.commands("::error");
     assert!(
         errors.iter().any(|e| e.contains(&format!(
-            "{}/team/api:stable already points at {first}",
+            "{}/team/api:{sha_tag} already points at {first}",
             registry.host
         ))),
         "{}",
         r.stdout
     );
     assert_eq!(
-        registry.manifest_digest("team/api", "stable", Some(USER)),
+        registry.manifest_digest("team/api", &sha_tag, Some(USER)),
         Some(first)
     );
+}
+
+/// Two pushes to main, of two commits, into the immutable ECR repository
+/// `gantry init` configures, exactly as init wrote it: both pass (with the
+/// default tag rules, the second push found `main` taken and exited 1).
+#[test]
+fn init_s_immutable_ecr_repository_takes_a_second_push_to_main() {
+    if !docker_available() {
+        return;
+    }
+    let Some(moto) = Moto::start() else { return };
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let p = Project::new();
+    p.write("Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n");
+    p.write("app.txt", "one\n");
+    p.gantry()
+        .args([
+            "init",
+            "ecs-ec2",
+            "--cluster",
+            "prod",
+            "--service",
+            "shop",
+            "--container",
+            "app",
+        ])
+        .run()
+        .code(0);
+    let toml = p.read("gantry.toml");
+    assert!(
+        toml.contains("tag-mutability = \"immutable\"\ntags = [\"sha\"]\n"),
+        "{toml}"
+    );
+    let first = p.commit("one");
+    let runner = Runner::new();
+    let ci = |args: &[&str], sha: &str| {
+        p.gantry()
+            .envs(moto.env())
+            .env("GANTRY_ECR_PUSH_REGISTRY", &registry.host)
+            .envs(runner.env("push", json!({}), sha))
+            .args(args)
+            .run()
+    };
+    ci(&["build"], &first).code(0);
+    ci(&["push"], &first).code(0);
+    p.write("app.txt", "two\n");
+    let second = p.commit("two");
+    ci(&["build"], &second).code(0);
+    ci(&["push"], &second).code(0);
+    let repository = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_string();
+    for sha in [&first, &second] {
+        assert!(
+            registry
+                .manifest_digest(&repository, &format!("sha-{}", &sha[..7]), None)
+                .is_some(),
+            "sha-{} was pushed",
+            &sha[..7]
+        );
+    }
 }
 
 #[test]
