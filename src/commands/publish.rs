@@ -288,8 +288,17 @@ async fn publish(
             conflicts = true;
             let p = item.package;
             printer.annotate(
-                Annotation::new(Level::Error, format!("{why}; {}", first_publish_hint(session, p, &item.artifact.name)))
-                    .titled(format!("{}: trusted publishing cannot create the package", p.name)),
+                Annotation::new(
+                    Level::Error,
+                    format!(
+                        "{why}; {}",
+                        first_publish_hint(session, p, &item.artifact.name)
+                    ),
+                )
+                .titled(format!(
+                    "{}: trusted publishing cannot create the package",
+                    p.name
+                )),
             );
             item.status = Status::Failed(format!(
                 "`{}` does not exist on the registry and trusted publishing (OIDC) cannot create it; publish the first version with {}",

@@ -564,9 +564,7 @@ fn npm_first_release_through_trusted_publishing_is_refused_before_any_exchange()
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &trusted.request_token)
             .args(["publish"])
     };
-    let keys = |from: usize| -> Vec<String> {
-        log.all()[from..].iter().map(|c| c.key()).collect()
-    };
+    let keys = |from: usize| -> Vec<String> { log.all()[from..].iter().map(|c| c.key()).collect() };
 
     // The CI dry run (the release workflow's check job) refuses.
     let dry = in_ci("v1.0.0").args(["--dry-run"]).run().code(1);
@@ -641,8 +639,16 @@ fn npm_first_release_through_trusted_publishing_is_refused_before_any_exchange()
             format!("Bearer {}", trusted.minted)
         ]
     );
-    assert_eq!(st.packuments["@gantry-test/sdk"]["dist-tags"]["latest"], "1.0.1");
-    for secret in [npm_token, &trusted.minted, &trusted.id_token, &trusted.request_token] {
+    assert_eq!(
+        st.packuments["@gantry-test/sdk"]["dist-tags"]["latest"],
+        "1.0.1"
+    );
+    for secret in [
+        npm_token,
+        &trusted.minted,
+        &trusted.id_token,
+        &trusted.request_token,
+    ] {
         let shown = run
             .all()
             .lines()

@@ -123,11 +123,7 @@ impl NpmRegistry {
         // Port 0: the kernel picks a free one as it binds, so no other
         // test can take it between a lookup and the bind.
         let server = Arc::new(tiny_http::Server::http(("127.0.0.1", 0)).unwrap());
-        let port = server
-            .server_addr()
-            .to_ip()
-            .expect("a TCP listener")
-            .port();
+        let port = server.server_addr().to_ip().expect("a TCP listener").port();
         let state = Arc::new(Mutex::new(State::default()));
         let (s, st) = (server.clone(), state.clone());
         let calls = log.clone();
