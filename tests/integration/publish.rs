@@ -564,7 +564,12 @@ fn npm_first_release_through_trusted_publishing_is_refused_before_any_exchange()
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &trusted.request_token)
             .args(["publish"])
     };
-    let keys = |from: usize| -> Vec<String> { log.all()[from..].iter().map(|c| c.key()).collect() };
+    let keys = |from: usize| -> Vec<String> {
+        log.all()[from..]
+            .iter()
+            .map(crate::support::calls::Call::key)
+            .collect()
+    };
 
     // The CI dry run (the release workflow's check job) refuses.
     let dry = in_ci("v1.0.0").args(["--dry-run"]).run().code(1);

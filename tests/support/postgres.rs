@@ -55,9 +55,7 @@ pub fn postgres() -> Option<&'static Postgres> {
 /// A cluster that accepts only TLS connections, with a server certificate
 /// (for `127.0.0.1` and `localhost`) from its own CA; started on first use.
 pub fn postgres_tls() -> Option<&'static Postgres> {
-    if super::require_tool("openssl").is_none() {
-        return None;
-    }
+    super::require_tool("openssl")?;
     let cluster = TLS_CLUSTER.get_or_init(|| start(true)).as_ref();
     if cluster.is_none() {
         super::skip("PostgreSQL (initdb) is not installed; run scripts/setup");
