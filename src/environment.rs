@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 /// `true` inside a GitHub Actions job; selects `--format github`.
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// `github-hosted` or `self-hosted` (set by GitHub's runner): a hosted
+/// runner has no IPv6.
+pub const RUNNER_ENVIRONMENT: &str = "RUNNER_ENVIRONMENT";
 /// File that step outputs are appended to.
 pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
 /// File that the Markdown step summary is appended to.

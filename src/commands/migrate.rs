@@ -222,6 +222,7 @@ impl<'a> Run<'a> {
             printer.warn(&w);
             self.warnings.push(w);
         }
+        supabase::direct::check(&endpoints, self.settings.ipv6).await?;
         let mut conn = connect::connect(&endpoints).await?;
         let endpoint = &endpoints[conn.endpoint];
         let client = &conn.client;

@@ -230,10 +230,31 @@ async fn publish(
     // One token per package: the configured one, else trusted publishing
     // (a real run only: a dry run reads anonymously).
     let mut tokens: IndexMap<String, Option<String>> = IndexMap::new();
+    // Packages trusted publishing cannot publish (a dry run shows them).
+    let mut blocked: IndexMap<String, String> = IndexMap::new();
     for item in items.iter() {
         let p = item.package;
         if tokens.contains_key(&p.name) {
             continue;
+        }
+        if p.registry.token().is_none() {
+            // Without a token the release goes through trusted publishing
+            // (a real run without an ID token stopped earlier): ask, before
+            // any exchange, whether it can publish this package at all.
+            let target = p.registry.target();
+            match target
+                .trusted_publishing_blocked(&client, &item.artifact.name)
+                .await
+            {
+                Ok(Some(why)) if session.dry_run => {
+                    blocked.insert(p.name.clone(), why);
+                }
+                Ok(Some(why)) => return Err(first_publish(session, p, &item.artifact.name, why)),
+                Ok(None) => {}
+                // The existence checks below say "not checked" for it.
+                Err(e) if session.go_on_without_remote(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
         let token = match (p.registry.token(), &settings.id_token, session.dry_run) {
             (Some(t), _, _) => Some(t.to_string()),
@@ -262,6 +283,30 @@ async fn publish(
     // Read-only checks for every file before anything is uploaded.
     let mut conflicts = false;
     for item in items.iter_mut() {
+        if let Some(why) = blocked.get(&item.package.name) {
+            // A refusal: a dry run, in CI or not, never passes over it.
+            conflicts = true;
+            let p = item.package;
+            printer.annotate(
+                Annotation::new(
+                    Level::Error,
+                    format!(
+                        "{why}; {}",
+                        first_publish_hint(session, p, &item.artifact.name)
+                    ),
+                )
+                .titled(format!(
+                    "{}: trusted publishing cannot create the package",
+                    p.name
+                )),
+            );
+            item.status = Status::Failed(format!(
+                "`{}` does not exist on the registry and trusted publishing (OIDC) cannot create it; publish the first version with {}",
+                item.artifact.name,
+                p.registry.token_env()
+            ));
+            continue;
+        }
         let token = tokens.get(&item.package.name).cloned().flatten();
         let target = item.package.registry.target();
         let found = target.find(&client, &item.artifact, token.as_deref()).await;
@@ -372,6 +417,27 @@ async fn publish(
         Verdict::Passed
     };
     Ok((verdict, plan))
+}
+
+/// The stop before an OIDC exchange that could never publish: exit 2, as
+/// the fix is in the project's setup (a token for the first release), not
+/// in a registry that failed; running again changes nothing.
+fn first_publish(session: &Session, p: &Package, name: &str, why: String) -> Error {
+    Error::usage(why, Some(first_publish_hint(session, p, name)))
+}
+
+/// What to do, with the exact package name (npm's `npm trust` and its
+/// settings page both say the package must already exist).
+fn first_publish_hint(session: &Session, p: &Package, name: &str) -> String {
+    let repo = session
+        .context
+        .repository
+        .as_deref()
+        .unwrap_or("<owner>/<repo>");
+    format!(
+        "publish the first version with a token: set {} from a secret for this one release; then add the trusted publisher to `{name}` on npmjs.com (the package's Settings → Trusted Publisher: GitHub Actions, repository {repo}, this workflow's file name), or run `npm trust github {name} --repo {repo} --file <workflow>.yml`; later releases need no token",
+        p.registry.token_env()
+    )
 }
 
 /// Uploads one file; a file someone published since the check is fine

@@ -93,6 +93,34 @@ pub enum Published {
 }
 
 impl NpmClient<'_> {
+    /// Whether the registry has the package at all (any version). npm's
+    /// trusted publishing can only publish to a package that exists, so
+    /// this is asked before the OIDC exchange. Asked anonymously when there
+    /// is no token: npm answers 404 to an anonymous read of a private
+    /// package too, which is why the caller skips it for those.
+    pub async fn package_exists(&self, name: &str) -> Result<bool> {
+        let url = format!("{}{}", self.url, escaped_name(name));
+        let resp = self
+            .auth(self.client.get(&url))
+            // The abbreviated packument: existence is all that is asked.
+            .header("Accept", "application/vnd.npm.install-v1+json")
+            .send()
+            .await
+            .map_err(|e| http::unreachable("npm registry", &url, &e))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        if status.is_success() {
+            return Ok(true);
+        }
+        let body = resp.text().await.unwrap_or_default();
+        Err(Error::external(
+            "npm registry",
+            format!("{url} answered {status}: {}", http::excerpt(&body)),
+        ))
+    }
+
     /// The shasum of `version` when the registry has it.
     pub async fn version_shasum(&self, name: &str, version: &str) -> Result<Option<String>> {
         let url = format!("{}{}", self.url, escaped_name(name));

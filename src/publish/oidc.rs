@@ -160,11 +160,18 @@ pub async fn npm_token(
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     if !status.is_success() {
+        // npm says why in `message` (the npm CLI logs `body.message`);
+        // a missing package and one without a matching trusted publisher
+        // both answer 404 `OIDC token exchange error - package not found`.
+        let said = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("message")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| http::excerpt(&body));
         return Err(Error::refused(
             REFUSED,
-            format!("{url} refused the trusted publishing exchange: {status} {}", http::excerpt(&body)),
+            format!("{url} refused the trusted publishing exchange: {status} {said}"),
         )
-        .with_hint("configure this repository and workflow as the package's trusted publisher on the registry, or set NPM_TOKEN"));
+        .with_hint("the package must exist and list this repository and workflow file as its trusted publisher (npmjs.com: the package's Settings → Trusted Publisher); a first release needs NPM_TOKEN"));
     }
     let token = serde_json::from_str::<serde_json::Value>(&body)
         .ok()

@@ -103,6 +103,36 @@ impl Target<'_> {
         }
     }
 
+    /// Why trusted publishing cannot publish `package` here, when that is
+    /// known before any exchange: npm lets a trusted publisher be added
+    /// only to a package that exists, so it can never create one (PyPI's
+    /// "pending publishers" can, so PyPI is never blocked here). A private
+    /// (`access = "restricted"`) npm package is not asked: an anonymous
+    /// read cannot see it, and the exchange's own answer says the rest.
+    pub async fn trusted_publishing_blocked(
+        self,
+        client: &reqwest::Client,
+        package: &str,
+    ) -> Result<Option<String>> {
+        match self {
+            Target::Pypi { .. }
+            | Target::Npm {
+                access: Some(NpmAccess::Restricted),
+                ..
+            } => Ok(None),
+            Target::Npm { registry, .. } => {
+                let exists = npm_client(client, registry, None)
+                    .package_exists(package)
+                    .await?;
+                Ok((!exists).then(|| {
+                    format!(
+                        "`{package}` does not exist on {registry} yet, and npm's trusted publishing (OIDC) cannot create a package: a trusted publisher can only be added to a package that exists"
+                    )
+                }))
+            }
+        }
+    }
+
     /// The file (PyPI) or version (npm) on the registry, if it is there.
     pub async fn find(
         self,

@@ -5,6 +5,7 @@ use super::Project;
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
 pub use crate::supabase::database::{Database, HostPort};
+pub use crate::supabase::direct::Ipv6;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub struct MigrateSettings {
     pub seeds: Vec<String>,
     /// Extra CA certificate: verify the server's certificate and host name.
     pub ssl_root_cert: Option<PathBuf>,
+    /// Whether this machine can reach IPv6 (a project's direct host).
+    pub ipv6: Ipv6,
 }
 
 /// What the command line says about a migration run (`gantry migrate`'s
@@ -160,6 +163,7 @@ impl MigrateSettings {
             ssl_root_cert: cfg
                 .and_then(|c| c.ssl_root_cert.as_ref())
                 .map(|p| project.root.join(p.get_ref())),
+            ipv6: ipv6(env),
         })
     }
 
@@ -176,6 +180,19 @@ impl MigrateSettings {
     /// `supabase/migrations`.
     pub fn migrations_dir(&self) -> PathBuf {
         self.dir.join("migrations")
+    }
+}
+
+/// In GitHub Actions, unless the runner says it is self-hosted (which may
+/// have IPv6), the machine is one of GitHub's, which have none.
+fn ipv6(env: &Environment) -> Ipv6 {
+    let self_hosted = env
+        .get(env::RUNNER_ENVIRONMENT)
+        .is_some_and(|v| v.eq_ignore_ascii_case("self-hosted"));
+    if env.in_github_actions() && !self_hosted {
+        Ipv6::GithubHosted
+    } else {
+        Ipv6::Probe
     }
 }
 
@@ -258,6 +275,27 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(s.secrets().0, ["pw-secret"]);
+    }
+
+    #[test]
+    fn github_s_own_runners_have_no_ipv6() {
+        let at = |pairs: &[(&str, &str)]| ipv6(&Environment::from_pairs(pairs.iter().copied()));
+        assert_eq!(at(&[("GITHUB_ACTIONS", "true")]), Ipv6::GithubHosted);
+        assert_eq!(
+            at(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("RUNNER_ENVIRONMENT", "github-hosted")
+            ]),
+            Ipv6::GithubHosted
+        );
+        assert_eq!(
+            at(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("RUNNER_ENVIRONMENT", "self-hosted")
+            ]),
+            Ipv6::Probe
+        );
+        assert_eq!(at(&[]), Ipv6::Probe);
     }
 
     #[test]

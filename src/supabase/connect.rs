@@ -366,13 +366,23 @@ pub async fn connect(endpoints: &[Endpoint]) -> Result<Connected> {
                     "postgres",
                     format!("{} {}: {why}", ep.label, ep.describe()),
                 )
-                .with_hint(refusal_hint(&why)));
+                .with_hint(refusal_hint(&why, &ep.tls)));
             }
         }
     }
     let mut hint = "check the host and port, and that this machine may reach them (Supabase: Database Settings → Network restrictions)".to_string();
-    if endpoints.len() == 1 && endpoints[0].label == "direct host" {
-        hint = "the direct host is IPv6-only unless the project has the IPv4 add-on: set [migrate] pooler-host to the session pooler's host (Dashboard → Connect → Session pooler, e.g. aws-0-eu-central-1.pooler.supabase.com) to fall back to it".into();
+    let direct = match endpoints {
+        [only] => match only.config.get_hosts() {
+            [Host::Tcp(h)] => super::direct::project_ref(h).map(|r| (r, only)),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some((project, ep)) = direct {
+        hint = format!(
+            "the direct host is IPv6-only unless the project has the IPv4 add-on: {}",
+            super::direct::pooler_hint(project, ep.label != "direct host")
+        );
     }
     Err(Error::external(
         "postgres",
@@ -381,11 +391,18 @@ pub async fn connect(endpoints: &[Endpoint]) -> Result<Connected> {
     .with_hint(hint))
 }
 
-fn refusal_hint(why: &str) -> String {
+fn refusal_hint(why: &str, tls: &TlsSpec) -> String {
     if why.contains("password") {
         "check the password (SUPABASE_DB_PASSWORD, or the one in the URL; percent-encode special characters in URLs)".into()
     } else if why.contains("certificate") || why.contains("TLS") || why.contains("tls") {
-        "the server's certificate did not verify: Supabase signs it with its own CA; give that CA with [migrate] ssl-root-cert or sslrootcert=, or use sslmode=require".into()
+        // Name what it was checked against: a wrong CA file is the usual cause.
+        let against = match (&tls.root_cert, tls.system_roots_only) {
+            (_, true) | (None, _) => "the system's trusted roots".to_string(),
+            (Some(ca), false) => format!("{} (and the system's roots)", ca.display()),
+        };
+        format!(
+            "the server's certificate did not verify against {against}: Supabase signs it with its own CA (Database Settings → SSL → Download certificate); give that CA with sslrootcert= or [migrate] ssl-root-cert, or use sslmode=require to encrypt without verifying"
+        )
     } else if why.contains("does not exist") {
         "check the database and user names".into()
     } else {

@@ -5,13 +5,15 @@
 //! `files` finds the migrations, `split` cuts them into statements, `txn`
 //! reads their own transaction control, `checks` compares them with the
 //! history, `connect` reaches the database (TLS, direct host or pooler),
-//! `lock` keeps concurrent runs apart, `history` owns the CLI's tables, `session`
+//! `direct` stops early where a direct host cannot be reached, `lock`
+//! keeps concurrent runs apart, `history` owns the CLI's tables, `session`
 //! prepares the connection and `apply` runs a file with its history row.
 
 pub mod apply;
 pub mod checks;
 pub mod connect;
 pub mod database;
+pub mod direct;
 pub mod files;
 pub mod history;
 pub mod located;

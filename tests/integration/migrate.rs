@@ -2,7 +2,7 @@
 //! of ../shared/data, refusals, failures, kills, concurrent runs, drift,
 //! no-transaction files, seeds, repair and the pooler fallback.
 
-use crate::support::postgres::{Db, PASSWORD, postgres};
+use crate::support::postgres::{Db, PASSWORD, postgres, postgres_tls};
 use crate::support::scrub::scrub;
 use crate::support::{Gantry, Project, Run, Runner};
 use gantry::supabase::lock::LOCK_KEY;
@@ -788,6 +788,77 @@ fn a_project_ref_uses_the_session_pooler_when_the_direct_host_is_unreachable() {
     );
 }
 
+/// Supabase's hosts present certificates from Supabase's own CA, which no
+/// system trusts. Against a cluster that accepts only TLS, with a server
+/// certificate from a CA made for the test: `sslmode=require` encrypts
+/// without verifying; `verify-full` with that CA verifies and applies;
+/// `verify-full` with another CA is refused (exit 3, the reason and what to
+/// do) before anything is applied; skipping TLS is refused by the server.
+#[test]
+fn tls_to_a_server_with_its_own_ca_verifies_with_that_ca_and_refuses_another() {
+    let Some(pg) = postgres_tls() else {
+        return;
+    };
+    let tls = pg.tls.as_ref().expect("the TLS cluster has certificates");
+    let db = pg.database("tls");
+    let p = project(&FIVE[..1]);
+    let migrate = |query: String, extra: &[&str]| {
+        p.gantry()
+            .env("SUPABASE_DB_URL", &format!("{}?{query}", db.url()))
+            .args(["migrate"])
+            .args(extra.iter().copied())
+            .run()
+    };
+    let error = |r: &Run| {
+        let text: Vec<&str> = r
+            .stderr
+            .lines()
+            .skip_while(|l| !l.starts_with("error:"))
+            .collect();
+        let text = text
+            .join("\n")
+            .replace(&tls.other_ca.display().to_string(), "[OTHER-CA]")
+            .replace(&db.name, "[DB]");
+        scrub(&text, &p.path())
+    };
+
+    let r = migrate(
+        format!("sslmode=verify-full&sslrootcert={}", tls.other_ca.display()),
+        &[],
+    )
+    .code(3);
+    insta::assert_snapshot!(error(&r), @r###"
+    error: postgres: SUPABASE_DB_URL postgres@127.0.0.1:[PORT]/[DB]: error performing TLS handshake: invalid peer certificate: UnknownIssuer
+    hint: the server's certificate did not verify against [OTHER-CA] (and the system's roots): Supabase signs it with its own CA (Database Settings → SSL → Download certificate); give that CA with sslrootcert= or [migrate] ssl-root-cert, or use sslmode=require to encrypt without verifying
+    "###);
+    assert!(!r.all().contains(PASSWORD), "{}", r.all());
+    assert!(db.history().is_empty(), "nothing was applied");
+    assert_eq!(db.sql("SELECT to_regclass('public.one') IS NULL"), "t");
+
+    // Without TLS the server has no entry for the connection.
+    let r = migrate("sslmode=disable".into(), &["--dry-run"]).code(3);
+    assert!(r.stderr.contains("no pg_hba.conf entry"), "{}", r.stderr);
+
+    let r = migrate("sslmode=require".into(), &["--dry-run"]).code(0);
+    assert!(
+        r.stderr.contains("(TLS (certificate not verified))"),
+        "{}",
+        r.stderr
+    );
+
+    let r = migrate(
+        format!("sslmode=verify-full&sslrootcert={}", tls.ca.display()),
+        &[],
+    )
+    .code(0);
+    assert!(
+        r.stderr.contains("(TLS (certificate verified))"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(db.versions(), ["20240101000001"]);
+}
+
 #[test]
 fn the_database_password_is_masked_everywhere() {
     let Some((p, db)) = setup("masked", &FIVE[..1]) else {
@@ -821,6 +892,56 @@ fn the_database_password_is_masked_everywhere() {
         "{after}"
     );
     assert!(!runner.summary().contains(PASSWORD) && !runner.state().contains(PASSWORD));
+}
+
+/// GitHub-hosted runners have no IPv6 and a project's direct host
+/// `db.<ref>.supabase.co` has only IPv6 addresses (unless the IPv4 add-on):
+/// gantry stops before connecting (exit 2), in a real run and a CI dry run
+/// alike, naming the session pooler's URL form with the user
+/// `postgres.<ref>`, and never prints the password. (The ref is made up, so
+/// the host does not resolve to IPv4 anywhere.)
+#[test]
+fn a_direct_supabase_url_on_a_github_hosted_runner_stops_naming_the_session_pooler() {
+    let p = project(&FIVE[..1]);
+    let runner = Runner::new();
+    let sha = p.commit("init");
+    let password = "Direct-Host-Secret-9";
+    let url = format!(
+        "postgresql://postgres:{password}@db.gantrytestnoproject.supabase.co:5432/postgres"
+    );
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let r = p
+            .gantry()
+            .envs(runner.env("push", serde_json::json!({}), &sha))
+            .env("RUNNER_ENVIRONMENT", "github-hosted")
+            .env("SUPABASE_DB_URL", &url)
+            .args(["migrate"])
+            .args(extra.iter().copied())
+            .run()
+            .code(2);
+        let errors = r.commands("::error");
+        let shown = scrub(&errors.join("\n"), &p.path());
+        assert!(
+            shown.contains(
+                "the direct host db.gantrytestnoproject.supabase.co has no IPv4 address here"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("GitHub-hosted runners have no IPv6"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgresql://postgres.gantrytestnoproject:<password>@aws-0-<region>.pooler.supabase.com:5432/postgres"),
+            "{shown}"
+        );
+        let leaked = r
+            .all()
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .any(|l| l.contains(password));
+        assert!(!leaked, "{}", r.all());
+    }
 }
 
 #[test]

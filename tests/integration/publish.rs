@@ -2,6 +2,7 @@
 //! a stand-in for trusted publishing's OIDC endpoints, and a stand-in npm
 //! registry that checks the publish document as the registry does.
 
+use crate::support::calls::CallLog;
 use crate::support::npm::{NpmRegistry, Trusted};
 use crate::support::oidc::{AUDIENCE, OidcStandIn};
 use crate::support::pypi::PypiServer;
@@ -494,6 +495,7 @@ fn npm_trusted_publishing_exchanges_the_id_token_for_a_masked_publish_token() {
         minted: "npm_minted_short_lived_0123456789abcdef".into(),
     };
     let registry = NpmRegistry::start_trusted(trusted.clone());
+    registry.existing("@gantry-test/sdk");
     let p = npm_project(&registry.url(), "1.0.0");
     let runner = Runner::new();
     let sha = p.git(&["rev-parse", "HEAD"]);
@@ -526,6 +528,139 @@ fn npm_trusted_publishing_exchanges_the_id_token_for_a_masked_publish_token() {
         assert!(!shown, "{secret} shown:\n{}", run.all());
     }
     assert!(runner.outputs()["publish-js-sdk-status"] == "published");
+}
+
+/// npm lets a trusted publisher be added only to a package that exists, so
+/// the first release of a package through OIDC can never work: gantry
+/// asks the registry before any exchange and says what to do (exit 2, no
+/// ID token asked for, no exchange, no PUT); a CI dry run shows it as a
+/// refusal. After a token publish created the package and its trusted
+/// publisher was added, trusted publishing releases the next version.
+#[test]
+fn npm_first_release_through_trusted_publishing_is_refused_before_any_exchange() {
+    if require_tool("npm").is_none() {
+        return;
+    }
+    let trusted = Trusted {
+        request_token: "ghs_npm_request_token_first_0123456789".into(),
+        id_token: "eyJhbGciOiJSUzI1NiJ9.npm-first-id-token.signature".into(),
+        minted: "npm_minted_first_short_lived_0123456789".into(),
+    };
+    let npm_token = "npm_first_release_token_0123456789abcdef";
+    let log = CallLog::new();
+    let registry = NpmRegistry::start_trusted_and_token(trusted.clone(), npm_token, log.clone());
+    let p = npm_project(&registry.url(), "1.0.0");
+    let runner = Runner::new();
+    let in_ci = |tag: &str| {
+        let sha = p.git(&["rev-parse", "HEAD"]);
+        p.gantry()
+            .envs(runner.env("push", serde_json::json!({}), &sha))
+            .env("GITHUB_REF_TYPE", "tag")
+            .env("GITHUB_REF_NAME", tag)
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                &registry.token_request_url(),
+            )
+            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &trusted.request_token)
+            .args(["publish"])
+    };
+    let keys = |from: usize| -> Vec<String> {
+        log.all()[from..]
+            .iter()
+            .map(crate::support::calls::Call::key)
+            .collect()
+    };
+
+    // The CI dry run (the release workflow's check job) refuses.
+    let dry = in_ci("v1.0.0").args(["--dry-run"]).run().code(1);
+    let plan: Vec<&str> = dry
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Plan "))
+        .collect();
+    insta::assert_snapshot!(scrub(&plan.join("\n"), &p.path()), @r###"
+    Plan (dry run: nothing remote was changed)
+      legend: + create  ~ update  - delete  > run  ^ upload
+      publish: failed (1 change)
+        ^ npm @gantry-test/sdk gantry-test-sdk-1.0.0.tgz: refused: `@gantry-test/sdk` does not exist on the registry and trusted publishing (OIDC) cannot create it; publish the first version with NPM_TOKEN
+    Verdict: failed (dry run)
+    "###);
+    assert!(
+        dry.stdout.contains(
+            "::error title=js-sdk%3A trusted publishing cannot create the package::`@gantry-test/sdk` does not exist"
+        ),
+        "{}",
+        dry.stdout
+    );
+
+    // The real run stops before asking GitHub for an ID token.
+    let start = log.len();
+    let run = in_ci("v1.0.0").run().code(2);
+    insta::assert_snapshot!(scrub(&run.commands("::error").join("\n"), &p.path()), @"::error::`@gantry-test/sdk` does not exist on http://127.0.0.1:[PORT]/ yet, and npm's trusted publishing (OIDC) cannot create a package: a trusted publisher can only be added to a package that exists%0Ahint: publish the first version with a token: set NPM_TOKEN from a secret for this one release; then add the trusted publisher to `@gantry-test/sdk` on npmjs.com (the package's Settings → Trusted Publisher: GitHub Actions, repository codewarden/app, this workflow's file name), or run `npm trust github @gantry-test/sdk --repo codewarden/app --file <workflow>.yml`; later releases need no token");
+    assert_eq!(
+        keys(start),
+        ["npm GET @gantry-test/sdk"],
+        "only the existence check: no ID token, no exchange, no PUT"
+    );
+    assert!(registry.state.lock().unwrap().packuments.is_empty());
+
+    // The first release with a token creates the package...
+    let first = p
+        .gantry()
+        .env("NPM_TOKEN", npm_token)
+        .args(["publish", "--tag", "v1.0.0"])
+        .run()
+        .code(0);
+    assert!(!first.all().contains(npm_token), "{}", first.all());
+    // ...which has no trusted publisher yet: npm's exchange says
+    // "package not found" (exit 3, what npm said, and what to do).
+    p.write(
+        "js/package.json",
+        r#"{"name": "@gantry-test/sdk", "version": "1.0.1", "description": "fixture", "main": "index.js", "license": "MIT"}"#,
+    );
+    p.commit("1.0.1");
+    let untrusted = in_ci("v1.0.1").run().code(3);
+    assert!(
+        untrusted
+            .stdout
+            .contains("404 Not Found OIDC token exchange error - package not found"),
+        "{}",
+        untrusted.stdout
+    );
+    // Once the trusted publisher is added, OIDC publishes 1.0.1.
+    registry.trust("@gantry-test/sdk");
+    let start = log.len();
+    let run = in_ci("v1.0.1").run().code(0);
+    assert!(
+        keys(start).contains(&"npm oidc-exchange @gantry-test/sdk".to_string()),
+        "{:?}",
+        keys(start)
+    );
+    let st = registry.state.lock().unwrap();
+    assert_eq!(
+        st.authorizations,
+        [
+            format!("Bearer {npm_token}"),
+            format!("Bearer {}", trusted.minted)
+        ]
+    );
+    assert_eq!(
+        st.packuments["@gantry-test/sdk"]["dist-tags"]["latest"],
+        "1.0.1"
+    );
+    for secret in [
+        npm_token,
+        &trusted.minted,
+        &trusted.id_token,
+        &trusted.request_token,
+    ] {
+        let shown = run
+            .all()
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .any(|l| l.contains(secret));
+        assert!(!shown, "{secret} shown:\n{}", run.all());
+    }
 }
 
 /// What a user reads in a dry run: one upload per file under a legend.

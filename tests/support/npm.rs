@@ -7,11 +7,15 @@
 //! 403 as the registry does, and serves packuments and tarballs. For trusted
 //! publishing it also plays GitHub's ID token endpoint (`/github/token`,
 //! audience `npm:127.0.0.1`) and the registry's exchange
-//! (`/-/npm/v1/oidc/token/exchange/package/<name>`), after which only the
-//! exchanged token may publish.
+//! (`/-/npm/v1/oidc/token/exchange/package/<name>`). As on npm, the exchange
+//! succeeds only for a package that exists and has a trusted publisher
+//! (which can only be added to an existing package: `npm trust` and the
+//! settings page both require it); otherwise it answers what
+//! registry.npmjs.org answers, 404 `{"message": "OIDC token exchange error -
+//! package not found"}` (the body npm's CLI logs, npm/cli#8678, #9923). A
+//! token publish of a new package creates it.
 
 use super::calls::{Call, CallLog};
-use super::services::free_port;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -33,6 +37,8 @@ pub struct State {
     pub authorizations: Vec<String>,
     /// Packages whose trusted publishing exchange succeeded.
     pub exchanged: Vec<String>,
+    /// Packages with a trusted publisher configured.
+    pub trusted: std::collections::BTreeSet<String>,
 }
 
 /// Trusted publishing: the GitHub request token, the ID token GitHub issues
@@ -56,18 +62,53 @@ pub struct NpmRegistry {
 impl NpmRegistry {
     /// Accepts publishes with `Authorization: Bearer <token>`.
     pub fn start(token: &str) -> NpmRegistry {
-        Self::serve(token, None, CallLog::new())
+        Self::serve(vec![token.into()], None, CallLog::new())
     }
 
     /// As [`NpmRegistry::start`], appending every call to `log`.
     pub fn start_logged(token: &str, log: CallLog) -> NpmRegistry {
-        Self::serve(token, None, log)
+        Self::serve(vec![token.into()], None, log)
     }
 
-    /// Accepts publishes only with the token minted by trusted publishing.
+    /// Accepts publishes only with the token minted by trusted publishing
+    /// (for packages made to exist with [`NpmRegistry::existing`]).
     pub fn start_trusted(trusted: Trusted) -> NpmRegistry {
         let minted = trusted.minted.clone();
-        Self::serve(&minted, Some(trusted), CallLog::new())
+        Self::serve(vec![minted], Some(trusted), CallLog::new())
+    }
+
+    /// Trusted publishing beside an ordinary publish token (the first
+    /// release's), logged.
+    pub fn start_trusted_and_token(trusted: Trusted, token: &str, log: CallLog) -> NpmRegistry {
+        let minted = trusted.minted.clone();
+        Self::serve(vec![minted, token.into()], Some(trusted), log)
+    }
+
+    /// `name` exists (an earlier release, `0.0.1`, published by hand) and
+    /// lists this repository as its trusted publisher.
+    pub fn existing(&self, name: &str) -> &Self {
+        let mut st = self.state.lock().unwrap();
+        st.packuments.insert(
+            name.into(),
+            json!({
+                "_id": name, "name": name,
+                "dist-tags": { "latest": "0.0.1" },
+                "versions": { "0.0.1": { "name": name, "version": "0.0.1", "dist": { "shasum": "0" } } },
+            }),
+        );
+        st.trusted.insert(name.into());
+        self
+    }
+
+    /// Adds the trusted publisher to `name`, as its settings page does:
+    /// only a package that exists can have one.
+    pub fn trust(&self, name: &str) {
+        let mut st = self.state.lock().unwrap();
+        assert!(
+            st.packuments.contains_key(name),
+            "npm adds a trusted publisher only to a package that exists"
+        );
+        st.trusted.insert(name.into());
     }
 
     /// What goes into `ACTIONS_ID_TOKEN_REQUEST_URL`.
@@ -78,11 +119,13 @@ impl NpmRegistry {
         )
     }
 
-    fn serve(token: &str, trusted: Option<Trusted>, log: CallLog) -> NpmRegistry {
-        let port = free_port();
-        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", port)).unwrap());
+    fn serve(tokens: Vec<String>, trusted: Option<Trusted>, log: CallLog) -> NpmRegistry {
+        // Port 0: the kernel picks a free one as it binds, so no other
+        // test can take it between a lookup and the bind.
+        let server = Arc::new(tiny_http::Server::http(("127.0.0.1", 0)).unwrap());
+        let port = server.server_addr().to_ip().expect("a TCP listener").port();
         let state = Arc::new(Mutex::new(State::default()));
-        let (s, st, token) = (server.clone(), state.clone(), token.to_string());
+        let (s, st) = (server.clone(), state.clone());
         let calls = log.clone();
         let thread = std::thread::spawn(move || {
             for mut req in s.incoming_requests() {
@@ -94,7 +137,7 @@ impl NpmRegistry {
                     {
                         oidc(&req, &st, t)
                     }
-                    _ => handle(&mut req, &st, &token, port),
+                    _ => handle(&mut req, &st, &tokens, port),
                 };
                 let resp = tiny_http::Response::from_data(body)
                     .with_status_code(code)
@@ -175,14 +218,22 @@ fn oidc(req: &tiny_http::Request, state: &Mutex<State>, t: &Trusted) -> (u16, Ve
         return error(404, "Not found");
     };
     if req.method() != &tiny_http::Method::Post || auth != format!("Bearer {}", t.id_token) {
-        return error(401, "OIDC token exchange error - invalid token");
+        return message(401, "OIDC token exchange error - invalid token");
     }
-    state
-        .lock()
-        .unwrap()
-        .exchanged
-        .push(package.replace("%2f", "/"));
+    let name = package.replace("%2f", "/").replace("%2F", "/");
+    let mut st = state.lock().unwrap();
+    // npm does not say which: no such package, or no trusted publisher
+    // matching this repository and workflow.
+    if !st.packuments.contains_key(&name) || !st.trusted.contains(&name) {
+        return message(404, "OIDC token exchange error - package not found");
+    }
+    st.exchanged.push(name);
     (201, json!({ "token": t.minted }).to_string().into_bytes())
+}
+
+/// The exchange's error body, as npm's CLI reads it (`body.message`).
+fn message(code: u16, message: &str) -> (u16, Vec<u8>) {
+    (code, json!({ "message": message }).to_string().into_bytes())
 }
 
 fn error(code: u16, message: &str) -> (u16, Vec<u8>) {
@@ -192,7 +243,7 @@ fn error(code: u16, message: &str) -> (u16, Vec<u8>) {
 fn handle(
     req: &mut tiny_http::Request,
     state: &Mutex<State>,
-    token: &str,
+    tokens: &[String],
     port: u16,
 ) -> (u16, Vec<u8>) {
     let path = req.url().split('?').next().unwrap_or("").to_string();
@@ -232,7 +283,7 @@ fn handle(
                 Err(e) => return error(400, &format!("invalid JSON: {e}")),
             };
             st.documents.push(doc.clone());
-            if auth != format!("Bearer {token}") {
+            if !tokens.iter().any(|t| auth == format!("Bearer {t}")) {
                 return error(401, "You must be logged in to publish packages.");
             }
             match check(&name, &doc, &st, port) {

@@ -6,6 +6,12 @@
 //! `nobody` in a temporary directory it owns. A watchdog process stops the
 //! cluster and removes the directory when the test binary exits, however it
 //! exits.
+//!
+//! [`postgres_tls`] starts a second cluster, only for the tests that ask for
+//! it, that speaks nothing but TLS (`ssl=on`, `hostssl` lines only) with a
+//! server certificate signed by a CA made for the test with the openssl CLI,
+//! as Supabase signs its hosts' certificates with its own CA. The shared
+//! cluster stays plain, so no other test changes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,20 +25,135 @@ pub struct Postgres {
     pub port: u16,
     pub bin: PathBuf,
     pub dir: PathBuf,
+    /// The TLS cluster's CA and a second, unrelated CA.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The certificates of [`postgres_tls`].
+pub struct TlsFiles {
+    /// The CA that signed the server's certificate (PEM).
+    pub ca: PathBuf,
+    /// A CA that signed nothing the server holds (PEM).
+    pub other_ca: PathBuf,
 }
 
 static CLUSTER: OnceLock<Option<Postgres>> = OnceLock::new();
+static TLS_CLUSTER: OnceLock<Option<Postgres>> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 /// The shared cluster, started on first use. `None` (the test skips) when
 /// PostgreSQL is not installed, except in CI where that fails the test.
 pub fn postgres() -> Option<&'static Postgres> {
-    let cluster = CLUSTER.get_or_init(start).as_ref();
+    let cluster = CLUSTER.get_or_init(|| start(false)).as_ref();
     if cluster.is_none() {
         // Every test that finds no cluster is skipped, not only the first.
         super::skip("PostgreSQL (initdb) is not installed; run scripts/setup");
     }
     cluster
+}
+
+/// A cluster that accepts only TLS connections, with a server certificate
+/// (for `127.0.0.1` and `localhost`) from its own CA; started on first use.
+pub fn postgres_tls() -> Option<&'static Postgres> {
+    super::require_tool("openssl")?;
+    let cluster = TLS_CLUSTER.get_or_init(|| start(true)).as_ref();
+    if cluster.is_none() {
+        super::skip("PostgreSQL (initdb) is not installed; run scripts/setup");
+    }
+    cluster
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate it signs, and a second CA, in `dir`.
+fn make_certificates(dir: &Path) -> TlsFiles {
+    for ca in ["ca", "other-ca"] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=gantry test {ca}"),
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.crt"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+    }
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+    );
+    TlsFiles {
+        ca: dir.join("ca.crt"),
+        other_ca: dir.join("other-ca.crt"),
+    }
 }
 
 fn find_bin() -> Option<PathBuf> {
@@ -80,7 +201,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn start() -> Option<Postgres> {
+fn start(tls: bool) -> Option<Postgres> {
     let bin = find_bin()?;
     let dir = tempfile::Builder::new()
         .prefix("gantry-pg-")
@@ -89,6 +210,7 @@ fn start() -> Option<Postgres> {
         .keep();
     let pwfile = dir.join("pwfile");
     std::fs::write(&pwfile, PASSWORD).unwrap();
+    let tls = tls.then(|| make_certificates(&dir));
     if is_root() {
         let out = Command::new("chown")
             .args(["-R", "nobody:nogroup"])
@@ -122,11 +244,41 @@ fn start() -> Option<Postgres> {
         "initdb: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let mut ssl = String::new();
+    if tls.is_some() {
+        // TLS or nothing over TCP: a connection that skipped TLS would be
+        // refused, so a test that connects proves TLS was used.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust
+hostssl all all 127.0.0.1/32 scram-sha-256
+",
+        )
+        .unwrap();
+        // The server reads its key only when the owner alone may.
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        if is_root() {
+            for f in ["server.key", "server.crt"] {
+                let _ = Command::new("chown")
+                    .arg("nobody:nogroup")
+                    .arg(dir.join(f))
+                    .status();
+            }
+        }
+        ssl = format!(
+            " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+            dir.display()
+        );
+    }
     let mut port = 0;
     for _ in 0..5 {
         port = free_port();
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300{ssl}",
             dir.display()
         );
         let out = as_owner(&bin.join("pg_ctl"))
@@ -149,7 +301,12 @@ fn start() -> Option<Postgres> {
         dir.display()
     );
     watchdog(&data, &dir);
-    let pg = Postgres { port, bin, dir };
+    let pg = Postgres {
+        port,
+        bin,
+        dir,
+        tls,
+    };
     // Supabase's roles exist in every project; roles are cluster-wide.
     pg.psql("postgres", "DO $$ BEGIN CREATE ROLE anon NOLOGIN; CREATE ROLE authenticated NOLOGIN; CREATE ROLE service_role NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;");
     Some(pg)

@@ -66,6 +66,7 @@ pub(super) fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict
     let plan = runtime::block_on(async {
         let app = application_name(session);
         let (endpoints, _) = connect::endpoints(&db, settings.ssl_root_cert.as_deref(), &app)?;
+        crate::supabase::direct::check(&endpoints, settings.ipv6).await?;
         let conn = connect::connect(&endpoints).await?;
         let client = &conn.client;
         let version = session::prepare(client, session.dry_run).await?;

@@ -1137,6 +1137,9 @@ fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing()
     };
     oidc.also_issue("npm:127.0.0.1", &npm_trust.id_token);
     let npm = NpmRegistry::start_trusted(npm_trust.clone());
+    // Trusted publishing only releases a package that exists (npm: a
+    // trusted publisher can only be added to one): an earlier release.
+    npm.existing("@acme/sdk");
 
     repo.example_at_root("sdk-release");
     init(&repo, &[]);
