@@ -42,9 +42,7 @@ fn source_dir() -> PathBuf {
 pub fn database() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        if which("go").is_none()
-            || !Path::new(GOPATH).join("src/go.etcd.io/bbolt").is_dir()
-        {
+        if which("go").is_none() || !Path::new(GOPATH).join("src/go.etcd.io/bbolt").is_dir() {
             missing("Go with bbolt (golang-go, golang-github-coreos-bbolt-dev)");
             return None;
         }
@@ -173,7 +171,8 @@ fn upload(registry: &str, blob: &[u8]) {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("location").then(|| v.trim().to_string())
+            k.eq_ignore_ascii_case("location")
+                .then(|| v.trim().to_string())
         })
         .expect("the registry answers an upload with its Location");
     let location = if location.starts_with('/') {
