@@ -27,6 +27,7 @@ mod publish;
 mod push;
 mod run;
 mod scan;
+mod scan_vulns;
 mod secrets;
 mod snapshots;
 mod templates;

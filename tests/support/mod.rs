@@ -16,6 +16,7 @@ pub mod runner;
 pub mod scrub;
 pub mod services;
 pub mod skip;
+pub mod trivy_db;
 pub mod workflow_commands;
 
 pub use skip::{shared_data, skip};
