@@ -116,7 +116,7 @@ pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
                 printer.annotate(Annotation::new(
                     Level::Error,
                     format!(
-                        "{}:{tag} already points at {digest} and the repository is immutable: nothing was pushed. Use a tag rule that changes with each build (sha, semver) or make the repository mutable.",
+                        "{}:{tag} already points at {digest} and the repository is immutable: nothing was pushed. Use tag rules that never move (sha, tag) or make the repository mutable.",
                         t.repository_ref
                     ),
                 ).titled(format!("{}: immutable tag", t.image.name)));
