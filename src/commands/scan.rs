@@ -41,6 +41,8 @@ pub struct Target {
     /// For directories: their path relative to the repository, which
     /// prefixes the report's file names in annotations and SARIF.
     pub prefix: Option<String>,
+    /// For an image built in this pipeline: its name in `[images]`.
+    pub image: Option<String>,
 }
 
 /// A target with its report, judged.
@@ -48,6 +50,8 @@ pub struct Scanned {
     pub target: Target,
     pub report: Report,
     pub outcome: Judgement,
+    /// The CycloneDX SBOM written for a built image.
+    pub sbom: Option<PathBuf>,
 }
 
 pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {
@@ -145,7 +149,23 @@ pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepRe
     }
     let mut scanned = Vec::new();
     for target in targets {
-        scanned.push(scan_one(session, &trivy, &opts, &policy, target)?);
+        let mut one = scan_one(session, &trivy, &opts, &policy, target)?;
+        // While its archive is still there: one SBOM per built image, next
+        // to the SARIF file.
+        if let (Some(name), Subject::Archive(archive)) = (&one.target.image, &one.target.subject) {
+            let dir = settings.sarif.parent().unwrap_or(Path::new("."));
+            create_dir(dir)?;
+            let file = dir.join(format!("sbom-{name}.cdx.json"));
+            printer.detail(&format!(
+                "{} {}",
+                trivy.path.display(),
+                exec::sbom_args(&trivy.flags, archive, &opts, &file).join(" ")
+            ));
+            exec::sbom(&trivy, archive, &opts, &file)?;
+            printer.info(&format!("SBOM of {name}: {}", file.display()));
+            one.sbom = Some(file);
+        }
+        scanned.push(one);
     }
     drop(archives);
     finish(session, &settings, &policy, &trivy, scanned)
@@ -204,6 +224,7 @@ fn scan_one(
         target,
         report,
         outcome,
+        sbom: None,
     })
 }
 
@@ -300,6 +321,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
                 label: format!("{name} ({shown})"),
                 subject: Subject::Archive(file),
                 prefix: None,
+                image: Some(name),
             });
         }
     }
@@ -314,6 +336,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
             label: r.clone(),
             subject: Subject::Image(r.clone()),
             prefix: None,
+            image: None,
         });
     }
     for p in &settings.archives {
@@ -321,6 +344,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
             label: p.display().to_string(),
             subject: Subject::Archive(p.clone()),
             prefix: None,
+            image: None,
         });
     }
     Ok(out)
@@ -351,7 +375,17 @@ fn dir_target(session: &Session, path: &Path, subject: Subject) -> Target {
         label,
         subject,
         prefix,
+        image: None,
     }
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::external(
+            "filesystem",
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })
 }
 
 /// `docker save` through the engine API, into `file`.
@@ -423,12 +457,7 @@ fn finish(
         ));
     }
     if let Some(dir) = settings.sarif.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::external(
-                "filesystem",
-                format!("cannot create {}: {e}", dir.display()),
-            )
-        })?;
+        create_dir(dir)?;
     }
     std::fs::write(&settings.sarif, printer.redact(&text)).map_err(|e| {
         Error::external(
@@ -474,6 +503,11 @@ fn finish(
     outputs.insert("scan-expired-ignores".into(), expired.to_string());
     outputs.insert("scan-sarif".into(), settings.sarif.display().to_string());
     outputs.insert("trivy-version".into(), trivy.version.clone());
+    for s in &scanned {
+        if let (Some(name), Some(file)) = (&s.target.image, &s.sbom) {
+            outputs.insert(format!("sbom-{name}"), file.display().to_string());
+        }
+    }
 
     let detail = serde_json::json!({
         "trivy": { "version": trivy.version, "path": trivy.path },
@@ -487,6 +521,7 @@ fn finish(
             "target": s.target.label,
             "artifact": s.report.artifact_name,
             "passed": s.outcome.passes(policy),
+            "sbom": s.sbom,
             "counts": Severity::ALL.iter().map(|sev| (sev.as_str(), s.outcome.count(*sev))).collect::<IndexMap<_, _>>(),
             "findings": s.outcome.shown(policy).collect::<Vec<_>>(),
             "ignored": s.outcome.ignored,

@@ -333,11 +333,87 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
     let dir = tempfile::tempdir()
         .map_err(|e| Error::external("filesystem", format!("cannot create a temp dir: {e}")))?;
     let output = dir.path().join("report.json");
-    let stderr_path = dir.path().join("stderr.log");
+    let args = args(&trivy.flags, subject, opts, &output);
+    wait(trivy, &args, subject, opts, dir.path(), tick)?;
+    std::fs::read_to_string(&output).map_err(|e| {
+        Error::external(
+            "Trivy",
+            format!(
+                "scanner failed: it wrote no report for {} ({e})",
+                describe(subject)
+            ),
+        )
+    })
+}
+
+/// The command line that writes a CycloneDX SBOM of an image archive to
+/// `output`. The `cyclonedx` format turns Trivy's security scanners off, so
+/// no database is needed.
+pub fn sbom_args(flags: &Flags, archive: &Path, opts: &Options, output: &Path) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "image".into(),
+        "--input".into(),
+        archive.display().to_string(),
+        "--format".into(),
+        "cyclonedx".into(),
+        "--output".into(),
+        output.display().to_string(),
+        "--timeout".into(),
+        format!("{}s", opts.timeout.as_secs().max(1)),
+        "--no-progress".into(),
+    ];
+    if flags.no_phone_home {
+        a.extend(["--skip-version-check".into(), "--disable-telemetry".into()]);
+    }
+    for d in &opts.skip_dirs {
+        a.extend(["--skip-dirs".into(), d.clone()]);
+    }
+    for f in &opts.skip_files {
+        a.extend(["--skip-files".into(), f.clone()]);
+    }
+    if let Some(dir) = &opts.cache_dir {
+        a.extend(["--cache-dir".into(), dir.display().to_string()]);
+    }
+    if opts.offline {
+        a.push("--offline-scan".into());
+    }
+    a
+}
+
+/// Writes the CycloneDX SBOM of an image archive to `output`.
+pub fn sbom(trivy: &Trivy, archive: &Path, opts: &Options, output: &Path) -> Result<()> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| Error::external("filesystem", format!("cannot create a temp dir: {e}")))?;
+    let subject = Subject::Archive(archive.to_path_buf());
+    let args = sbom_args(&trivy.flags, archive, opts, output);
+    wait(trivy, &args, &subject, opts, dir.path(), &|| {})?;
+    if output.is_file() {
+        Ok(())
+    } else {
+        Err(Error::external(
+            "Trivy",
+            format!(
+                "scanner failed: it wrote no SBOM for {}",
+                describe(&subject)
+            ),
+        ))
+    }
+}
+
+/// Runs Trivy with `args` (its log in `tmp`) and waits for a success.
+fn wait(
+    trivy: &Trivy,
+    args: &[String],
+    subject: &Subject,
+    opts: &Options,
+    tmp: &Path,
+    tick: &dyn Fn(),
+) -> Result<()> {
+    let stderr_path = tmp.join("stderr.log");
     let stderr = std::fs::File::create(&stderr_path)
         .map_err(|e| Error::external("filesystem", format!("cannot create a temp file: {e}")))?;
     let mut child = Command::new(&trivy.path)
-        .args(args(&trivy.flags, subject, opts, &output))
+        .args(args)
         .env_clear()
         .envs(env(subject, opts))
         .stdin(Stdio::null())
@@ -401,15 +477,7 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
         )
         .with_hint(hint_for(&log)));
     }
-    std::fs::read_to_string(&output).map_err(|e| {
-        Error::external(
-            "Trivy",
-            format!(
-                "scanner failed: it wrote no report for {} ({e})",
-                describe(subject)
-            ),
-        )
-    })
+    Ok(())
 }
 
 /// What a target is, for messages.
@@ -629,6 +697,37 @@ mod tests {
         ] {
             assert!(!is_ecr(r), "{r}");
         }
+    }
+
+    #[test]
+    fn sbom_lines_need_no_database() {
+        let mut o = opts();
+        o.skip_dirs = vec!["tmp".into()];
+        let a = sbom_args(&NOW, Path::new("/i.tar"), &o, Path::new("/s.json")).join(" ");
+        assert!(
+            a.starts_with("image --input /i.tar --format cyclonedx --output /s.json"),
+            "{a}"
+        );
+        for flag in [
+            "--skip-dirs tmp",
+            "--cache-dir /c",
+            "--offline-scan",
+            "--skip-version-check",
+        ] {
+            assert!(a.contains(flag), "{flag}: {a}");
+        }
+        // cyclonedx turns the scanners off; naming any would load the database.
+        assert!(
+            !a.contains("--scanners") && !a.contains("--db-repository"),
+            "{a}"
+        );
+        let old = sbom_args(
+            &Flags::of(Version(0, 50, 0)),
+            Path::new("/i.tar"),
+            &o,
+            Path::new("/s.json"),
+        );
+        assert!(!old.contains(&"--skip-version-check".to_string()));
     }
 
     #[test]

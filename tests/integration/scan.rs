@@ -272,6 +272,79 @@ fn an_image_built_by_gantry_with_a_secret_fails() {
     assert!(r.all().contains("github-pat"), "{}", r.all());
     assert!(r.all().contains("app ("), "{}", r.all());
     assert!(r.all().contains("/etc/app/deploy.env"), "{}", r.all());
+    // The image's SBOM, next to the SARIF file, even though the scan failed.
+    let sbom_path = p.path().join(".gantry/sbom-app.cdx.json");
+    assert!(
+        r.all()
+            .contains(&format!("SBOM of app: {}", sbom_path.display())),
+        "{}",
+        r.all()
+    );
+    let sbom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sbom_path).unwrap()).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    assert_eq!(sbom["metadata"]["tools"]["components"][0]["name"], "trivy");
+    assert_eq!(sbom["metadata"]["component"]["type"], "container");
+}
+
+/// An SBOM per built image, named in the outputs; references and
+/// directories get none.
+#[test]
+fn each_built_image_gets_a_cyclonedx_sbom_named_in_the_outputs() {
+    if require_tool("trivy").is_none() || !docker_available() {
+        return;
+    }
+    let repo = format!("gantry-test/sbom-{}", std::process::id());
+    let p = Project::new();
+    let cache = p.path().join(".trivy-cache");
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[images.web]\ncontext = \"web\"\nrepository = \"{repo}\"\n\n[scan]\nvulnerabilities = false\noffline = true\ncache-dir = \"{}\"\nsarif = \"reports/scan.sarif\"\nfs = [\"web\"]\n",
+            cache.display()
+        ),
+    );
+    p.write(
+        "web/Dockerfile",
+        "FROM scratch\nCOPY node_modules /app/node_modules\nUSER 1000\nHEALTHCHECK NONE\n",
+    );
+    // What Trivy lists of an image's npm packages: their installed package.json.
+    p.write(
+        "web/node_modules/left-pad/package.json",
+        r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#,
+    );
+    p.write(".gitignore", ".trivy-cache/\n.gantry/\nreports/\n");
+    let sha = p.commit("image");
+    let runner = Runner::new();
+    let r = p
+        .gantry()
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .args(["run", "build", "scan"])
+        .run();
+    for id in docker(&["images", "-q", &repo]).lines() {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", id])
+            .output();
+    }
+    r.code(0);
+    let outputs = runner.outputs();
+    let sbom_path = p.path().join("reports/sbom-web.cdx.json");
+    assert_eq!(outputs["sbom-web"], sbom_path.display().to_string());
+    let sbom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sbom_path).unwrap()).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    let purls: Vec<&str> = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert!(purls.contains(&"pkg:npm/left-pad@1.3.0"), "{purls:?}");
+    assert_eq!(
+        outputs.keys().filter(|k| k.starts_with("sbom-")).count(),
+        1,
+        "only built images: {outputs:?}"
+    );
 }
 
 #[test]
