@@ -28,6 +28,9 @@ pub const GITHUB_RUN_ID: &str = "GITHUB_RUN_ID";
 pub const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
 /// The REST API's root (`https://api.github.com`); `gantry run --comment` posts there.
 pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// `owner/name/.github/workflows/<file>@<ref>`: the running workflow; gates
+/// ask for its last passed run on the branch.
+pub const GITHUB_WORKFLOW_REF: &str = "GITHUB_WORKFLOW_REF";
 /// `push`, `pull_request`, ...
 pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
 /// JSON payload of the triggering event (holds the pull request base and the push's `before`).

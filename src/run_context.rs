@@ -49,7 +49,11 @@ pub enum ChangeBase {
     /// A pull request: files changed since the merge base with its base commit.
     PullRequest { base: String, head: String },
     /// A push: files changed between the commit before the push and now.
+    /// Gates ask GitHub for the last passed commit instead (`LastPassed`).
     Push { before: String, head: String },
+    /// A push in GitHub Actions: files changed since the commit of this
+    /// workflow's last passed run on the branch.
+    LastPassed { base: String, head: String },
     /// Locally with `--since <rev>`: committed and uncommitted changes since it.
     Since { rev: String },
     /// No base to compare with; every gate runs, for this reason.

@@ -4,6 +4,7 @@
 //! Gates are local work: they run for real in a dry run too, because the dry
 //! run answers "will CI pass".
 
+mod base;
 mod render;
 
 use super::Session;
@@ -57,7 +58,10 @@ pub fn execute(
     }
     let any_paths = settings.gates.iter().any(|g| g.paths.is_some());
     let changes = if any_paths {
-        select::changes(&session.project.root, &session.context.change_base)
+        select::changes(
+            &session.project.root,
+            &base::resolve(session.env, &session.context),
+        )
     } else {
         Changes::Unknown {
             reason: "no gate has `paths`".into(),

@@ -22,6 +22,10 @@ pub fn changes(project_root: &Path, base: &ChangeBase) -> Changes {
             git::changed_between(project_root, before, head, false)
                 .map(|f| (f, format!("the commit before the push {}", short(before))))
         }
+        ChangeBase::LastPassed { base, head } => {
+            git::changed_between(project_root, base, head, false)
+                .map(|f| (f, format!("the last passed commit {}", short(base))))
+        }
         ChangeBase::Since { rev } => {
             git::changed_since(project_root, rev).map(|f| (f, format!("`{rev}`")))
         }

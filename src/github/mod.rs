@@ -1,7 +1,8 @@
 //! The GitHub REST API, as far as gantry needs it: one "sticky" comment on a
 //! pull request, found again by a hidden marker and edited in place, so a
-//! pull request carries one current plan rather than one comment per push.
-//! Knows nothing of gantry.toml.
+//! pull request carries one current plan rather than one comment per push;
+//! and the commit of a workflow's last passed run on a branch, which gates
+//! compare with. Knows nothing of gantry.toml.
 
 use serde::Deserialize;
 use std::time::Duration;
@@ -38,6 +39,16 @@ struct Comment {
     id: u64,
     #[serde(default)]
     body: String,
+}
+
+#[derive(Deserialize)]
+struct Runs {
+    workflow_runs: Vec<Run>,
+}
+
+#[derive(Deserialize)]
+struct Run {
+    head_sha: String,
 }
 
 pub struct Client {
@@ -87,6 +98,24 @@ impl Client {
             .send(reqwest::Method::POST, "POST", &path, Some(&body))
             .await?;
         Ok(Upsert::Created(made.id))
+    }
+
+    /// The commit of the newest run of `workflow` (its file name, such as
+    /// `ship.yml`) for a push to `branch` that concluded `success`, or
+    /// `None` when none has. Needs `actions: read` on a private repository.
+    pub async fn last_passed_commit(
+        &self,
+        repo: &str,
+        workflow: &str,
+        branch: &str,
+    ) -> Result<Option<String>, GithubError> {
+        let path = format!(
+            "/repos/{repo}/actions/workflows/{}/runs?branch={}&event=push&status=success&per_page=1",
+            query_value(workflow),
+            query_value(branch)
+        );
+        let runs: Runs = self.send(reqwest::Method::GET, "GET", &path, None).await?;
+        Ok(runs.workflow_runs.into_iter().next().map(|r| r.head_sha))
     }
 
     async fn find_comment(
@@ -153,5 +182,30 @@ impl Client {
             status: status.as_u16(),
             message: format!("unexpected answer: {e}"),
         })
+    }
+}
+
+/// Percent-encodes what a branch or file name may hold that a URL's path
+/// segment or query value may not (`&`, `#`, `+`, `%`, `?`, `/` in a file name).
+fn query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '&' | '#' | '+' | '?' | '=' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_keep_slashes_and_escape_separators() {
+        assert_eq!(
+            super::query_value("feature/a&b#c+d%e"),
+            "feature/a%26b%23c%2Bd%25e"
+        );
+        assert_eq!(super::query_value("ship.yml"), "ship.yml");
     }
 }

@@ -6,8 +6,22 @@
 use crate::support::act::{ActOptions, ActRepo, ReleaseServer, VERSION, gantry_bin, sha256_file};
 use crate::support::ecs::{EcsStandIn, Scenario};
 use crate::support::require_tool;
+use crate::support::runner::StrictProfile;
 use crate::support::services::{Registry, busybox_image, docker_available};
 use std::time::Duration;
+
+/// The gates' tools a workflow's install step would install (the runner
+/// image has no pytest): this machine's, for `vars.GATE_TOOLS`.
+fn gate_tools(profile: &StrictProfile) -> String {
+    let venv = crate::support::repo_root().join(".venv/bin");
+    profile
+        .installed(&[
+            ("python", &venv.join("python")),
+            ("pytest", &venv.join("pytest")),
+        ])
+        .display()
+        .to_string()
+}
 
 #[test]
 fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
@@ -20,19 +34,32 @@ fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
         "gantry-test/busybox:1",
         "the workflow names it"
     );
+    // As on GitHub: no gantry on PATH, the composite action's repository
+    // and ref empty; the release is found from the action's own repository
+    // (`uses: ./`: the workflow's) on GITHUB_SERVER_URL.
     let releases = ReleaseServer::start();
-    let asset = releases.publish(VERSION, &gantry_bin());
+    let profile = StrictProfile::new(&[]);
+    let tools = gate_tools(&profile);
     repo.copy_from_repo("examples/monorepo")
-        .checksums(VERSION, &sha256_file(&asset))
+        .origin("gantry-dev/gantry")
+        .released_as("gantry-dev/gantry", &releases, &gantry_bin())
         .workflow("dry-run.yml");
-    let env = [("GANTRY_RELEASES_URL", releases.url.as_str())];
+    let opts = ActOptions {
+        strict: Some(&profile),
+        act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+        vars: &[("GATE_TOOLS", tools.as_str())],
+        ..ActOptions::default()
+    };
 
-    let cold = repo.run("dry-run.yml", &env, None).code(0);
-    cold.shows("downloading")
-        .shows("verified")
-        .shows("api-tests passed in")
-        .shows("Plan (dry run: nothing remote was changed)")
-        .shows("read verdict=passed exit-code=0 gates-passed=api-tests,dashboard-lint,dashboard-tests,sdk-tests first-migration=");
+    let cold = repo.run_with("dry-run.yml", &opts).code(0);
+    cold.shows(&format!(
+        "downloading {}/gantry-dev/gantry/releases/download/v{VERSION}/",
+        releases.url
+    ))
+    .shows("verified")
+    .shows("api-tests passed in")
+    .shows("Plan (dry run: nothing remote was changed)")
+    .shows("read verdict=passed exit-code=0 gates-passed=api-tests,dashboard-lint,dashboard-tests,sdk-tests first-migration=");
     assert_eq!(releases.fetched().len(), 1);
     let cached_binary = repo
         .tool_cache()
@@ -40,7 +67,7 @@ fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
     assert!(cached_binary.is_file(), "{}", cold.output);
 
     // The second run finds the tool cache and downloads nothing.
-    let cached = repo.run("dry-run.yml", &env, None).code(0);
+    let cached = repo.run_with("dry-run.yml", &opts).code(0);
     cached.shows("from the tool cache");
     assert_eq!(releases.fetched().len(), 1);
     eprintln!(
@@ -54,23 +81,33 @@ fn installs_a_verified_release_runs_the_example_and_hands_on_its_outputs() {
 fn a_tampered_asset_stops_the_job_before_gantry_runs() {
     let Some(repo) = ActRepo::new() else { return };
     let releases = ReleaseServer::start();
-    // The table holds the real binary's sha256; the folder serves another
+    let profile = StrictProfile::new(&[]);
+    let tools = gate_tools(&profile);
+    // The table holds the real binary's sha256; the release serves another
     // file, one that would leave a mark if it ever ran.
-    let good = sha256_file(&gantry_bin());
-    let asset = releases.folder.path().join(format!("v{VERSION}"));
-    std::fs::create_dir_all(&asset).unwrap();
-    let asset = asset.join(crate::support::act::asset(VERSION));
     let marker = repo.path().join("tampered-ran");
-    std::fs::write(&asset, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
-    let bad = sha256_file(&asset);
+    let tampered = repo.cache_file("tampered");
+    std::fs::write(
+        &tampered,
+        format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+    )
+    .unwrap();
+    let bad = sha256_file(&tampered);
+    let good = sha256_file(&gantry_bin());
     repo.copy_from_repo("examples/monorepo")
+        .origin("gantry-dev/gantry")
+        .released_as("gantry-dev/gantry", &releases, &tampered)
         .checksums(VERSION, &good)
         .workflow("dry-run.yml");
     let run = repo
-        .run(
+        .run_with(
             "dry-run.yml",
-            &[("GANTRY_RELEASES_URL", releases.url.as_str())],
-            None,
+            &ActOptions {
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                vars: &[("GATE_TOOLS", tools.as_str())],
+                ..ActOptions::default()
+            },
         )
         .code(1);
     run.shows(&format!("expected sha256 {good}, got {bad}"))
@@ -83,21 +120,38 @@ fn a_tampered_asset_stops_the_job_before_gantry_runs() {
     );
 }
 
-/// A workspace with one gate, and gantry already on PATH (the first place
-/// the action looks).
-fn with_gate(repo: &ActRepo, run: &str) -> std::path::PathBuf {
+/// The action of `repo` as a release of the gantry under test, served as
+/// GitHub serves release assets, and a strict runner profile: the release
+/// server must stay alive while act runs.
+fn released(repo: &ActRepo) -> (ReleaseServer, StrictProfile) {
+    let releases = ReleaseServer::start();
+    repo.origin("gantry-dev/gantry")
+        .released_as("gantry-dev/gantry", &releases, &gantry_bin());
+    (releases, StrictProfile::new(&[]))
+}
+
+/// A workspace with one gate.
+fn with_gate(repo: &ActRepo, run: &str) {
     repo.write("gantry.toml", &format!("[gates.unit]\nrun = {run:?}\n"));
-    repo.checksums(VERSION, &sha256_file(&gantry_bin()));
-    gantry_bin().parent().unwrap().to_path_buf()
 }
 
 #[test]
 fn hostile_inputs_are_data_and_a_usage_error() {
     let Some(repo) = ActRepo::new() else { return };
-    let on_path = with_gate(&repo, "true");
+    with_gate(&repo, "true");
+    let (releases, profile) = released(&repo);
     repo.workflow("injection.yml");
-    let run = repo.run("injection.yml", &[], Some(&on_path)).code(0);
-    run.shows("already on PATH")
+    let run = repo
+        .run_with(
+            "injection.yml",
+            &ActOptions {
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                ..ActOptions::default()
+            },
+        )
+        .code(0);
+    run.shows("verified")
         .shows("exit codes=2,2,2,2,2")
         .shows("working-directory is not a directory")
         .shows("unknown command input");
@@ -111,9 +165,19 @@ fn hostile_inputs_are_data_and_a_usage_error() {
 #[test]
 fn a_failing_gate_fails_the_job_with_annotations_a_summary_and_exit_code_1() {
     let Some(repo) = ActRepo::new() else { return };
-    let on_path = with_gate(&repo, "echo 'unit: assertion failed' >&2; exit 1");
+    with_gate(&repo, "echo 'unit: assertion failed' >&2; exit 1");
+    let (releases, profile) = released(&repo);
     repo.workflow("gate-failure.yml");
-    let run = repo.run("gate-failure.yml", &[], Some(&on_path)).code(1);
+    let run = repo
+        .run_with(
+            "gate-failure.yml",
+            &ActOptions {
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                ..ActOptions::default()
+            },
+        )
+        .code(1);
     run.shows("::error")
         .shows("Summary - ")
         .shows("after exit-code=1 verdict=failed gates-failed=unit")
@@ -125,8 +189,8 @@ const NEW_TASK_DEFINITION: &str =
     "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:8";
 
 /// A project that builds `api`, pushes it to `registry` and deploys it to
-/// the ECS stand-in's `prod/api`, with gantry on PATH.
-fn shipping_project(repo: &ActRepo, registry: &str) -> std::path::PathBuf {
+/// the ECS stand-in's `prod/api`.
+fn shipping_project(repo: &ActRepo, registry: &str) {
     let td = std::fs::read_to_string(
         crate::support::repo_root().join("examples/monorepo/deploy/task-definition.json"),
     )
@@ -142,22 +206,27 @@ fn shipping_project(repo: &ActRepo, registry: &str) -> std::path::PathBuf {
                  [deploy.api]\ncontainers = {{ api = \"api\" }}\n\n\
                  [deploy.api.ecs]\ncluster = \"prod\"\nservice = \"api\"\ntask-definition = \"deploy/task-definition.json\"\n"
             ),
-        )
-        .checksums(VERSION, &sha256_file(&gantry_bin()));
-    gantry_bin().parent().unwrap().to_path_buf()
+        );
 }
 
-fn shipping_env(ecs: &EcsStandIn) -> Vec<(String, String)> {
-    let mut env = ecs.env();
-    env.extend(
-        [
-            ("REG_USER", USER.0),
-            ("REG_PASSWORD", USER.1),
-            ("GANTRY_ECS_POLL_INTERVAL", "40ms"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    env
+type Pairs = Vec<(String, String)>;
+
+/// The knobs of the strict profile (endpoints, poll interval), for act's
+/// environment, and the credentials, which the workflows take from secrets
+/// as a user's would.
+fn shipping_env(ecs: &EcsStandIn) -> (Pairs, Pairs) {
+    let (mut knobs, mut secrets) = (Vec::new(), Vec::new());
+    for (k, v) in ecs.env() {
+        if k.starts_with("AWS_ACCESS_KEY_ID") || k.starts_with("AWS_SECRET") {
+            secrets.push((k, v));
+        } else {
+            knobs.push((k, v));
+        }
+    }
+    knobs.push(("GANTRY_ECS_POLL_INTERVAL".into(), "40ms".into()));
+    secrets.push(("REG_USER".into(), USER.0.into()));
+    secrets.push(("REG_PASSWORD".into(), USER.1.into()));
+    (knobs, secrets)
 }
 
 /// The digest reference `push` stored for the act repository's commit.
@@ -180,11 +249,30 @@ fn ship(workflow: &str) -> Option<(crate::support::act::ActRun, EcsStandIn)> {
     }
     let registry = Registry::start(Some(USER))?;
     let ecs = EcsStandIn::start(Scenario::Success, Duration::from_millis(150));
-    let on_path = shipping_project(&repo, &registry.host);
+    shipping_project(&repo, &registry.host);
+    let (releases, profile) = released(&repo);
     repo.workflow(workflow);
-    let env = shipping_env(&ecs);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let run = repo.run(workflow, &env, Some(&on_path)).code(0);
+    let (knobs, secrets) = shipping_env(&ecs);
+    let knobs: Vec<(&str, &str)> = knobs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let secrets: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let run = repo
+        .run_with(
+            workflow,
+            &ActOptions {
+                env: &knobs,
+                secrets: &secrets,
+                strict: Some(&profile),
+                act_env: &[("GITHUB_SERVER_URL", releases.url.as_str())],
+                ..ActOptions::default()
+            },
+        )
+        .code(0);
     let image = pushed(&repo, &registry);
     let registered = ecs
         .task_definition(NEW_TASK_DEFINITION)

@@ -1,6 +1,7 @@
 //! `gantry gate`: parallelism, timeouts, changed paths, JUnit and matchers,
 //! with real git repositories, real pytest and node's test runner.
 
+use crate::support::github_api::GithubApi;
 use crate::support::{Project, Runner, require_tool};
 use serde_json::json;
 
@@ -127,26 +128,140 @@ fn without_a_base_every_gate_runs_and_the_summary_says_why() {
     assert!(!r.stdout.contains("skipped"), "{}", r.stdout);
 }
 
+/// The step's environment for a push of `head` whose `before` is `before`,
+/// with GitHub's API at `api` and the job's token.
+fn push_env(runner: &Runner, api: &GithubApi, before: &str, head: &str) -> Vec<(String, String)> {
+    let mut env = runner.env("push", json!({"before": before, "after": head}), head);
+    env.extend(
+        [
+            ("GITHUB_API_URL", api.url.as_str()),
+            ("GITHUB_TOKEN", "ghs_job_token"),
+            (
+                "GITHUB_WORKFLOW_REF",
+                "codewarden/app/.github/workflows/ship.yml@refs/heads/main",
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
+
+/// A push compares with the commit of this workflow's last passed run on
+/// the branch, asked of GitHub, not with the push's `before`: a push whose
+/// api gate failed, then a push that touches only web, still runs the api
+/// gate (with `before`, it was skipped and the failing change shipped).
 #[test]
-fn in_ci_a_push_compares_with_the_previous_commit() {
+fn in_ci_a_push_compares_with_the_last_passed_run_on_the_branch() {
     let p = two_gate_project();
-    let before = p.commit("base");
+    let passed = p.commit("base");
+    p.write("api/app.py", "x = 2\n");
+    let failed = p.commit("an api change whose gate failed");
     p.write("web/index.js", "export const x = 1\n");
-    let head = p.commit("web change");
+    let head = p.commit("a web change");
+    let github = GithubApi::start("codewarden/app", "ghs_job_token");
+    github.run("ship.yml", "main", "success", &passed);
+    github.run("ship.yml", "other", "failure", &passed);
+    github.run("ship.yml", "main", "failure", &failed);
+
     let runner = Runner::new();
     let r = p
         .gantry()
         .args(["gate"])
-        .envs(runner.env("push", json!({"before": before, "after": head}), &head))
+        .envs(push_env(&runner, &github, &failed, &head))
         .run()
         .code(0);
     let outputs = runner.outputs();
-    assert_eq!(outputs["gates-skipped"], "api", "{}", r.stdout);
-    assert_eq!(outputs["gates-passed"], "web,always");
-    assert!(runner.summary().contains(&format!(
-        "1 changed file(s) since the commit before the push {}",
-        &before[..7]
-    )));
+    assert_eq!(outputs["gates-skipped"], "", "{}", r.stdout);
+    assert_eq!(outputs["gates-passed"], "api,web,always");
+    assert!(
+        runner.summary().contains(&format!(
+            "2 changed file(s) since the last passed commit {}",
+            &passed[..7]
+        )),
+        "{}",
+        runner.summary()
+    );
+    assert_eq!(
+        github.calls(),
+        vec!["GET /repos/codewarden/app/actions/workflows/ship.yml/runs"]
+    );
+
+    // Once that push passes, the next web-only push skips the api gate.
+    github.run("ship.yml", "main", "success", &head);
+    p.write("web/index.js", "export const x = 2\n");
+    let next = p.commit("another web change");
+    let runner = Runner::new();
+    p.gantry()
+        .args(["gate"])
+        .envs(push_env(&runner, &github, &head, &next))
+        .run()
+        .code(0);
+    assert_eq!(runner.outputs()["gates-skipped"], "api");
+}
+
+fn log(r: &crate::support::Run) -> String {
+    format!("{}{}", r.stdout, r.stderr)
+}
+
+/// When the last passed commit cannot be known, every gate runs, and why.
+#[test]
+fn in_ci_a_push_runs_every_gate_when_the_last_passed_run_is_unknown() {
+    let p = two_gate_project();
+    let before = p.commit("base");
+    p.write("web/index.js", "export const x = 1\n");
+    let head = p.commit("a web change");
+    let github = GithubApi::start("codewarden/app", "ghs_job_token");
+
+    // No run has passed on the branch yet.
+    let runner = Runner::new();
+    let r = p
+        .gantry()
+        .args(["gate"])
+        .envs(push_env(&runner, &github, &before, &head))
+        .run()
+        .code(0);
+    assert_eq!(runner.outputs()["gates-skipped"], "");
+    assert!(
+        log(&r).contains("every gate runs: no run of ship.yml has passed on main yet"),
+        "{}",
+        log(&r)
+    );
+
+    // A token without `actions: read`: GitHub's 403, named, and the permission to add.
+    github.run("ship.yml", "main", "success", &before);
+    github.deny_actions();
+    let runner = Runner::new();
+    let r = p
+        .gantry()
+        .args(["gate"])
+        .envs(push_env(&runner, &github, &before, &head))
+        .run()
+        .code(0);
+    assert_eq!(runner.outputs()["gates-skipped"], "");
+    assert!(
+        log(&r).contains("403 Resource not accessible by integration")
+            && log(&r).contains("permissions: actions: read"),
+        "{}",
+        log(&r)
+    );
+    // Only the runner's mask command may carry it.
+    assert!(
+        log(&r)
+            .lines()
+            .all(|l| !l.contains("ghs_job_token") || l == "::add-mask::ghs_job_token"),
+        "{}",
+        log(&r)
+    );
+
+    // No token at all.
+    let runner = Runner::new();
+    let env: Vec<(String, String)> = push_env(&runner, &github, &before, &head)
+        .into_iter()
+        .filter(|(k, _)| k != "GITHUB_TOKEN")
+        .collect();
+    let r = p.gantry().args(["gate"]).envs(env).run().code(0);
+    assert_eq!(runner.outputs()["gates-skipped"], "");
+    assert!(log(&r).contains("GITHUB_TOKEN is not set"), "{}", log(&r));
 }
 
 #[test]

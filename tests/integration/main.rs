@@ -14,6 +14,7 @@ mod cancel;
 mod cli;
 mod deploy_ecs;
 mod deploy_railway;
+mod dist;
 mod dockerignore;
 mod fidelity;
 mod gate;

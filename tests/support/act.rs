@@ -3,6 +3,7 @@
 //! holds a copy of the action (`action.yml`, `dist/`) and the workflow under
 //! test; and a local "GitHub Releases" serving a folder on 127.0.0.1.
 
+use super::runner::StrictProfile;
 use super::{repo_root, require_tool, test_path};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,6 +67,10 @@ pub struct ActOptions<'a> {
     /// A network namespace (`/proc/<pid>/ns/net`) to run act in, so that
     /// its cache server and the second Docker engine reach each other.
     pub netns: Option<&'a str>,
+    /// The strict runner profile (`tests/support/runner.rs`): PATH is the
+    /// runner image's tools alone (`path_first` must be `None`), and the
+    /// composite-action variables are as GitHub leaves them.
+    pub strict: Option<&'a StrictProfile>,
 }
 
 pub struct ActRun {
@@ -217,6 +222,28 @@ impl ActRepo {
         )
     }
 
+    /// The repository's remote on GitHub (act's `GITHUB_REPOSITORY`).
+    pub fn origin(&self, owner_repo: &str) -> &Self {
+        self.git(&[
+            "remote",
+            "add",
+            "origin",
+            &format!("https://github.com/{owner_repo}.git"),
+        ]);
+        self
+    }
+
+    /// Makes this repository's action a release of `binary` served by
+    /// `releases` as GitHub serves release assets
+    /// (`<server>/<owner>/<repo>/releases/download/v<version>/<asset>`),
+    /// with its checksum table; act's `GITHUB_SERVER_URL` must be the
+    /// server's URL (a knob of the strict profile).
+    pub fn released_as(&self, owner_repo: &str, releases: &ReleaseServer, binary: &Path) -> &Self {
+        let asset =
+            releases.publish_at(&format!("{owner_repo}/releases/download"), VERSION, binary);
+        self.checksums(VERSION, &sha256_file(&asset))
+    }
+
     /// The commit act ran (`GITHUB_SHA`).
     pub fn head(&self) -> String {
         let out = Command::new("git")
@@ -259,9 +286,11 @@ impl ActRepo {
     pub fn run_with(&self, workflow: &str, opts: &ActOptions) -> ActRun {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", "test"]);
-        let path = match opts.path_first {
-            Some(dir) => format!("{}:{}", dir.display(), test_path()),
-            None => test_path(),
+        let path = match (opts.strict, opts.path_first) {
+            (Some(_), Some(_)) => panic!("the strict profile puts nothing of the test's on PATH"),
+            (Some(profile), None) => profile.path(),
+            (None, Some(dir)) => format!("{}:{}", dir.display(), test_path()),
+            (None, None) => test_path(),
         };
         let mut cmd = match opts.netns {
             Some(ns) => {
@@ -325,6 +354,11 @@ impl ActRepo {
     pub fn example_at_root(&self, name: &str) -> &Self {
         copy_tree(&repo_root().join("examples").join(name), self.dir.path());
         self
+    }
+
+    /// A path for a scratch file of the test, outside the repository.
+    pub fn cache_file(&self, name: &str) -> PathBuf {
+        self.cache.path().join(name)
     }
 
     /// The runner's tool cache (`$RUNNER_TOOL_CACHE` in act).
@@ -416,7 +450,12 @@ impl ReleaseServer {
 
     /// Publishes `binary` as this machine's asset of `version`.
     pub fn publish(&self, version: &str, binary: &Path) -> PathBuf {
-        let dir = self.folder.path().join(format!("v{version}"));
+        self.publish_at("", version, binary)
+    }
+
+    /// Publishes `binary` under `prefix/v<version>/`.
+    pub fn publish_at(&self, prefix: &str, version: &str, binary: &Path) -> PathBuf {
+        let dir = self.folder.path().join(prefix).join(format!("v{version}"));
         std::fs::create_dir_all(&dir).unwrap();
         let to = dir.join(asset(version));
         // A hard link when the folders share a file system: the debug binary is large.

@@ -1,6 +1,8 @@
-//! A stand-in for GitHub's REST API on 127.0.0.1, as far as issue comments
-//! go: list (paged, as GitHub pages), create and edit, with a token check;
-//! it keeps the comments and a log of every call.
+//! A stand-in for GitHub's REST API on 127.0.0.1, as far as gantry goes:
+//! issue comments (list, paged as GitHub pages; create; edit) and a
+//! workflow's runs (filtered by branch, event and status, newest first, as
+//! `GET /repos/{owner}/{repo}/actions/workflows/{file}/runs` answers), with a
+//! token check; it keeps the comments and runs and a log of every call.
 
 use super::calls::{Call, CallLog};
 use serde_json::{Value, json};
@@ -13,8 +15,23 @@ pub struct Comment {
     pub body: String,
 }
 
+/// One workflow run the stand-in knows, oldest first.
+#[derive(Debug, Clone)]
+pub struct WorkflowRun {
+    /// The workflow's file name (`ship.yml`).
+    pub workflow: String,
+    pub branch: String,
+    pub event: String,
+    /// `success`, `failure`, `cancelled`.
+    pub conclusion: String,
+    pub head_sha: String,
+}
+
 #[derive(Default)]
 struct State {
+    runs: Vec<WorkflowRun>,
+    /// A token without `actions: read` on a private repository.
+    deny_actions: bool,
     comments: Vec<Comment>,
     calls: Vec<String>,
     next_id: u64,
@@ -84,6 +101,23 @@ impl GithubApi {
         }
     }
 
+    /// Records a finished run of `workflow` on `branch` for a push.
+    pub fn run(&self, workflow: &str, branch: &str, conclusion: &str, head_sha: &str) {
+        self.state.lock().unwrap().runs.push(WorkflowRun {
+            workflow: workflow.into(),
+            branch: branch.into(),
+            event: "push".into(),
+            conclusion: conclusion.into(),
+            head_sha: head_sha.into(),
+        });
+    }
+
+    /// Answers the runs endpoint as GitHub does for a job token without
+    /// `actions: read` on a private repository.
+    pub fn deny_actions(&self) {
+        self.state.lock().unwrap().deny_actions = true;
+    }
+
     /// Adds a comment someone else wrote.
     pub fn comment(&self, issue: u64, body: &str) {
         let mut st = self.state.lock().unwrap();
@@ -115,6 +149,9 @@ fn handle(st: &Mutex<State>, repo: &str, method: &str, url: &str, body: &str) ->
     let mut st = st.lock().unwrap();
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     st.calls.push(format!("{method} {path}"));
+    if let Some(rest) = path.strip_prefix(&format!("/repos/{repo}/actions/workflows/")) {
+        return runs(&st, method, rest, query);
+    }
     let Some(rest) = path.strip_prefix(&format!("/repos/{repo}/issues/")) else {
         return (404, json!({"message": "Not Found"}));
     };
@@ -169,6 +206,71 @@ fn handle(st: &Mutex<State>, repo: &str, method: &str, url: &str, body: &str) ->
         }
         _ => (404, json!({"message": "Not Found"})),
     }
+}
+
+/// `GET …/actions/workflows/{file}/runs?branch=&event=&status=&per_page=`.
+fn runs(st: &State, method: &str, rest: &str, query: &str) -> (u16, Value) {
+    let (Some((workflow, "runs")), "GET") = (rest.split_once('/'), method) else {
+        return (404, json!({"message": "Not Found"}));
+    };
+    if st.deny_actions {
+        return (
+            403,
+            json!({"message": "Resource not accessible by integration"}),
+        );
+    }
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(decode)
+    };
+    let per = param("per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30);
+    let matching: Vec<&WorkflowRun> = st
+        .runs
+        .iter()
+        .rev()
+        .filter(|r| r.workflow == decode(workflow))
+        .filter(|r| param("branch").is_none_or(|b| r.branch == b))
+        .filter(|r| param("event").is_none_or(|e| r.event == e))
+        .filter(|r| param("status").is_none_or(|s| r.conclusion == s))
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .take(per)
+        .map(|r| {
+            json!({
+                "head_sha": r.head_sha, "head_branch": r.branch, "event": r.event,
+                "status": "completed", "conclusion": r.conclusion,
+                "path": format!(".github/workflows/{}", r.workflow),
+            })
+        })
+        .collect();
+    (
+        200,
+        json!({"total_count": matching.len(), "workflow_runs": page}),
+    )
+}
+
+/// Percent-decoding of a query value.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Drop for GithubApi {

@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod postgres;
 pub mod pypi;
 pub mod railway;
+pub mod runner;
 pub mod scrub;
 pub mod services;
 pub mod skip;
