@@ -90,6 +90,48 @@ pub const PATH: &str = "PATH";
 /// Trivy's cache directory (database, checks), read by Trivy itself and by
 /// `gantry scan` to tell whether the cached database is fresh.
 pub const TRIVY_CACHE_DIR: &str = "TRIVY_CACHE_DIR";
+/// Prefix of Trivy's own variables (`TRIVY_USERNAME`, `TRIVY_PASSWORD`,
+/// `TRIVY_REGISTRY_TOKEN`, `TRIVY_DB_REPOSITORY`, ...): all passed to Trivy.
+pub const TRIVY_PREFIX: &str = "TRIVY_";
+/// What else of gantry's environment Trivy gets; nothing more reaches it
+/// (DESIGN: children get little). Where it lives and writes (`HOME`, `TMPDIR`,
+/// `XDG_CACHE_HOME`: its default cache), the network (proxies, CA
+/// certificates), the engines it reads images from and their registry logins
+/// (`DOCKER_CONFIG` holds `docker login`'s), and the package caches its
+/// analyzers read for licences and dependencies.
+pub const TRIVY_PASSES: &[&str] = &[
+    "HOME",
+    PATH,
+    "TMPDIR",
+    "XDG_CACHE_HOME",
+    "XDG_RUNTIME_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    DOCKER_HOST,
+    "DOCKER_CONFIG",
+    "DOCKER_CONTEXT",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_API_VERSION",
+    "CONTAINERD_ADDRESS",
+    "CONTAINERD_NAMESPACE",
+    "GOPATH",
+    "GRADLE_USER_HOME",
+    "MAVEN_HOME",
+    "NUGET_PACKAGES",
+    "PUB_CACHE",
+    "CONAN_HOME",
+    "CONAN_USER_HOME",
+];
+/// Prefix of the AWS SDK's variables: Trivy gets them only to log in to ECR
+/// for an image it pulls from there.
+pub const AWS_PREFIX: &str = "AWS_";
 /// PyPI API token for `gantry publish` (the default of `[publish.*] pypi.token-env`).
 pub const PYPI_TOKEN: &str = "PYPI_TOKEN";
 /// npm access token for `gantry publish` (the default of `[publish.*] npm.token-env`).
@@ -210,6 +252,11 @@ impl Environment {
 
     pub fn in_github_actions(&self) -> bool {
         self.is_true(GITHUB_ACTIONS)
+    }
+
+    /// Every variable, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Every value that must be redacted.

@@ -41,6 +41,8 @@ pub struct Target {
     /// For directories: their path relative to the repository, which
     /// prefixes the report's file names in annotations and SARIF.
     pub prefix: Option<String>,
+    /// For an image built in this pipeline: its name in `[images]`.
+    pub image: Option<String>,
 }
 
 /// A target with its report, judged.
@@ -48,6 +50,8 @@ pub struct Scanned {
     pub target: Target,
     pub report: Report,
     pub outcome: Judgement,
+    /// The CycloneDX SBOM written for a built image.
+    pub sbom: Option<PathBuf>,
 }
 
 pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {
@@ -87,12 +91,38 @@ pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepRe
         settings.path_var.as_deref(),
         &session.project.root,
     )?;
-    let trivy = exec::version(&path)?;
+    let trivy = exec::version(&path, &settings.trivy_env)?;
     printer.info(&format!(
         "Trivy {} ({})",
         trivy.version,
         trivy.path.display()
     ));
+    let flags = trivy.flags;
+    if !flags.no_phone_home {
+        printer.detail(&format!(
+            "Trivy {} has no version check or telemetry to turn off (0.63.0 added them)",
+            trivy.version
+        ));
+    }
+    if !flags.db_mirrors && settings.db_repository.len() > 1 {
+        return Err(Error::usage(
+            format!(
+                "[scan] db-repository lists {} mirrors, but Trivy {} ({}) takes one (several from 0.56.0)",
+                settings.db_repository.len(),
+                trivy.version,
+                trivy.path.display()
+            ),
+            Some("keep one repository, or use Trivy 0.56.0 or newer".into()),
+        ));
+    }
+    for (key, globs) in [
+        ("skip-dirs", &settings.skip_dirs),
+        ("skip-files", &settings.skip_files),
+    ] {
+        if !globs.is_empty() {
+            printer.info(&format!("{key}: {}", globs.join(", ")));
+        }
+    }
     let opts = exec::Options {
         scanners: settings.classes.scanners(),
         timeout: settings.timeout,
@@ -100,6 +130,10 @@ pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepRe
         db_repository: settings.db_repository.clone(),
         offline: settings.offline,
         db_fresh: settings.cache_dir.as_deref().is_some_and(exec::db_is_fresh),
+        skip_dirs: settings.skip_dirs.clone(),
+        skip_files: settings.skip_files.clone(),
+        env: settings.trivy_env.clone(),
+        aws_env: settings.aws_env.clone(),
     };
     if opts.db_fresh {
         printer.detail("the cached vulnerability database is fresh: not updating it");
@@ -115,7 +149,23 @@ pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepRe
     }
     let mut scanned = Vec::new();
     for target in targets {
-        scanned.push(scan_one(session, &trivy, &opts, &policy, target)?);
+        let mut one = scan_one(session, &trivy, &opts, &policy, target)?;
+        // While its archive is still there: one SBOM per built image, next
+        // to the SARIF file.
+        if let (Some(name), Subject::Archive(archive)) = (&one.target.image, &one.target.subject) {
+            let dir = settings.sarif.parent().unwrap_or(Path::new("."));
+            create_dir(dir)?;
+            let file = dir.join(format!("sbom-{name}.cdx.json"));
+            printer.detail(&format!(
+                "{} {}",
+                trivy.path.display(),
+                exec::sbom_args(&trivy.flags, archive, &opts, &file).join(" ")
+            ));
+            exec::sbom(&trivy, archive, &opts, &file)?;
+            printer.info(&format!("SBOM of {name}: {}", file.display()));
+            one.sbom = Some(file);
+        }
+        scanned.push(one);
     }
     drop(archives);
     finish(session, &settings, &policy, &trivy, scanned)
@@ -133,7 +183,13 @@ fn scan_one(
     printer.detail(&format!(
         "{} {}",
         trivy.path.display(),
-        exec::args(&target.subject, opts, Path::new("<report.json>")).join(" ")
+        exec::args(
+            &trivy.flags,
+            &target.subject,
+            opts,
+            Path::new("<report.json>")
+        )
+        .join(" ")
     ));
     let spinner = printer.spinner(&format!("Trivy is scanning {}", target.label));
     let text = exec::run(trivy, &target.subject, opts, &|| {
@@ -156,8 +212,11 @@ fn scan_one(
     })?;
     // What `build` warns about by name, Trivy's content rules do not see.
     if let Subject::Fs(dir) = &target.subject {
+        let skip = Skip::new(opts);
         for (path, rule) in crate::secret_files::find(dir) {
-            report.add_secret(&path, rule.id, rule.title, Severity::High);
+            if !skip.skips(&path) {
+                report.add_secret(&path, rule.id, rule.title, Severity::High);
+            }
         }
     }
     let outcome = policy.judge(&report);
@@ -165,7 +224,47 @@ fn scan_one(
         target,
         report,
         outcome,
+        sbom: None,
     })
+}
+
+/// `skip-dirs` and `skip-files` as Trivy applies them (doublestar globs
+/// over `/`-separated relative paths: `*` stays within one name), so that
+/// gantry's by-name check skips what Trivy skipped.
+struct Skip {
+    dirs: globset::GlobSet,
+    files: globset::GlobSet,
+}
+
+impl Skip {
+    fn new(opts: &exec::Options) -> Self {
+        let set = |globs: &[String]| {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in globs {
+                // Checked when gantry.toml was loaded; Trivy clears a leading `/`.
+                if let Ok(g) = globset::GlobBuilder::new(g.trim_start_matches('/'))
+                    .literal_separator(true)
+                    .build()
+                {
+                    b.add(g);
+                }
+            }
+            b.build().unwrap_or_else(|_| globset::GlobSet::empty())
+        };
+        Skip {
+            dirs: set(&opts.skip_dirs),
+            files: set(&opts.skip_files),
+        }
+    }
+
+    /// Whether Trivy would not look at `path`: the file is skipped, or one
+    /// of the folders it is in.
+    fn skips(&self, path: &str) -> bool {
+        self.files.is_match(path)
+            || path
+                .match_indices('/')
+                .any(|(i, _)| self.dirs.is_match(&path[..i]))
+    }
 }
 
 /// The targets: built images (exported from the engine for Trivy to read),
@@ -222,6 +321,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
                 label: format!("{name} ({shown})"),
                 subject: Subject::Archive(file),
                 prefix: None,
+                image: Some(name),
             });
         }
     }
@@ -236,6 +336,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
             label: r.clone(),
             subject: Subject::Image(r.clone()),
             prefix: None,
+            image: None,
         });
     }
     for p in &settings.archives {
@@ -243,6 +344,7 @@ fn targets(session: &Session, settings: &ScanSettings, tmp: &Path) -> Result<Vec
             label: p.display().to_string(),
             subject: Subject::Archive(p.clone()),
             prefix: None,
+            image: None,
         });
     }
     Ok(out)
@@ -260,16 +362,30 @@ fn dir_target(session: &Session, path: &Path, subject: Subject) -> Target {
         .strip_prefix(&session.repo_root)
         .ok()
         .map(|p| p.to_string_lossy().to_string());
-    let label = match full.strip_prefix(&session.repo_root) {
+    let mut label = match full.strip_prefix(&session.repo_root) {
         Ok(p) if p.as_os_str().is_empty() => "./".to_string(),
         Ok(p) => p.display().to_string(),
         Err(_) => full.display().to_string(),
     };
+    // The same folder may be scanned both ways: keep the rows apart.
+    if matches!(subject, Subject::Config(_)) {
+        label.push_str(" (config)");
+    }
     Target {
         label,
         subject,
         prefix,
+        image: None,
     }
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::external(
+            "filesystem",
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })
 }
 
 /// `docker save` through the engine API, into `file`.
@@ -341,12 +457,7 @@ fn finish(
         ));
     }
     if let Some(dir) = settings.sarif.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::external(
-                "filesystem",
-                format!("cannot create {}: {e}", dir.display()),
-            )
-        })?;
+        create_dir(dir)?;
     }
     std::fs::write(&settings.sarif, printer.redact(&text)).map_err(|e| {
         Error::external(
@@ -392,6 +503,11 @@ fn finish(
     outputs.insert("scan-expired-ignores".into(), expired.to_string());
     outputs.insert("scan-sarif".into(), settings.sarif.display().to_string());
     outputs.insert("trivy-version".into(), trivy.version.clone());
+    for s in &scanned {
+        if let (Some(name), Some(file)) = (&s.target.image, &s.sbom) {
+            outputs.insert(format!("sbom-{name}"), file.display().to_string());
+        }
+    }
 
     let detail = serde_json::json!({
         "trivy": { "version": trivy.version, "path": trivy.path },
@@ -399,10 +515,13 @@ fn finish(
         "show_at": policy.show_at,
         "ignore_unfixed": policy.ignore_unfixed,
         "sarif": settings.sarif,
+        "skip_dirs": settings.skip_dirs,
+        "skip_files": settings.skip_files,
         "targets": scanned.iter().map(|s| serde_json::json!({
             "target": s.target.label,
             "artifact": s.report.artifact_name,
             "passed": s.outcome.passes(policy),
+            "sbom": s.sbom,
             "counts": Severity::ALL.iter().map(|sev| (sev.as_str(), s.outcome.count(*sev))).collect::<IndexMap<_, _>>(),
             "findings": s.outcome.shown(policy).collect::<Vec<_>>(),
             "ignored": s.outcome.ignored,
@@ -420,4 +539,49 @@ fn finish(
         detail,
         unchecked: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip(dirs: &[&str], files: &[&str]) -> Skip {
+        let opts = exec::Options {
+            scanners: vec!["secret"],
+            timeout: std::time::Duration::from_secs(1),
+            cache_dir: None,
+            db_repository: Vec::new(),
+            offline: true,
+            db_fresh: false,
+            skip_dirs: dirs.iter().map(ToString::to_string).collect(),
+            skip_files: files.iter().map(ToString::to_string).collect(),
+            env: Vec::new(),
+            aws_env: Vec::new(),
+        };
+        Skip::new(&opts)
+    }
+
+    #[test]
+    fn by_name_findings_skip_what_trivy_skips() {
+        let s = skip(&["vendor", "**/testdata", "/build"], &["*.pem", "api/.env"]);
+        for p in [
+            "vendor/lib/.env",
+            "a/b/testdata/key.pem",
+            "build/.env",
+            "key.pem",
+            "api/.env",
+        ] {
+            assert!(s.skips(p), "{p}");
+        }
+        // `*` stays within one name, as in Trivy's doublestar globs.
+        for p in [
+            "lib/vendor.env",
+            "certs/key.pem",
+            "web/api/.env",
+            "vendorx/.env",
+        ] {
+            assert!(!s.skips(p), "{p}");
+        }
+        assert!(!skip(&[], &[]).skips("vendor/.env"));
+    }
 }

@@ -252,6 +252,13 @@ pub struct ScanConfig {
     /// Where the SARIF file goes, relative to `gantry.toml`; default
     /// `gantry-scan.sarif` next to the pipeline state.
     pub sarif: Option<String>,
+    /// Directories Trivy does not look into (`--skip-dirs`): globs over paths
+    /// relative to each scanned directory or image root.
+    #[serde(default)]
+    pub skip_dirs: Vec<Spanned<String>>,
+    /// Files Trivy does not look into (`--skip-files`), globs likewise.
+    #[serde(default)]
+    pub skip_files: Vec<Spanned<String>>,
 }
 
 /// A severity name in `gantry.toml` and on the command line.

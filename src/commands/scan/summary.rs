@@ -267,9 +267,11 @@ mod tests {
                 label: label.into(),
                 subject: Subject::Image(label.into()),
                 prefix: None,
+                image: None,
             },
             report,
             outcome,
+            sbom: None,
         }
     }
 
