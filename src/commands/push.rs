@@ -56,7 +56,12 @@ enum TagPlan {
 
 pub fn execute(session: &Session, names: &[String]) -> Result<StepReport> {
     let printer = session.printer;
-    let settings = PushSettings::resolve(&session.project, session.env, names)?;
+    let settings = PushSettings::resolve(&session.project, session.env, names, session.dry_run)?;
+    for unset in &settings.unset {
+        printer.warn(&format!(
+            "{unset}: the dry run reads the registry without credentials"
+        ));
+    }
     if settings.images.is_empty() {
         printer.info(&format!(
             "nothing to do: {} has no [images.<name>] section",

@@ -78,6 +78,8 @@ pub struct PushSettings {
     pub credentials: HashMap<String, Credentials>,
     /// Tests only: where ECR images are really pushed (`GANTRY_ECR_PUSH_REGISTRY`).
     pub ecr_push_registry: Option<String>,
+    /// Credential variables a dry run found unset (read without them).
+    pub unset: Vec<String>,
 }
 
 /// The configured images, or only the named ones.
@@ -437,9 +439,18 @@ fn logins(project: &Project, env: &Environment) -> HashMap<String, Login> {
 }
 
 impl PushSettings {
-    pub fn resolve(project: &Project, env: &Environment, names: &[String]) -> Result<Self> {
+    /// In a dry run a registry credential variable that is not set (a pull
+    /// request from a fork has no secrets) is no error: the registry is read
+    /// without it, and `unset` names it.
+    pub fn resolve(
+        project: &Project,
+        env: &Environment,
+        names: &[String],
+        dry_run: bool,
+    ) -> Result<Self> {
         let images = images(project, env, names)?;
         let mut credentials = HashMap::new();
+        let mut unset = Vec::new();
         for image in &images {
             let Some(host) = image.registry.host() else {
                 continue;
@@ -460,10 +471,14 @@ impl PushSettings {
                 ),
                 _ => (None, None),
             };
-            let read = |var: &Option<String>| -> Result<Option<String>> {
+            let mut read = |var: &Option<String>| -> Result<Option<String>> {
                 let Some(var) = var else { return Ok(None) };
                 match env.get(var) {
                     Some(v) => Ok(Some(v.to_string())),
+                    None if configured.is_some() && dry_run => {
+                        unset.push(format!("registry {host}: {var} is not set"));
+                        Ok(None)
+                    }
                     None if configured.is_some() => Err(Error::usage(
                         format!("registry {host}: {var} is not set"),
                         Some(format!(
@@ -494,6 +509,7 @@ impl PushSettings {
             images,
             docker_host: env.get(env::DOCKER_HOST).map(str::to_string),
             credentials,
+            unset,
             ecr_push_registry: env.get(env::GANTRY_ECR_PUSH_REGISTRY).map(str::to_string),
         })
     }

@@ -261,6 +261,52 @@ fn a_dry_run_checks_credentials_and_pushes_nothing() {
         .code(3);
 }
 
+/// A pull request from a fork has no secrets: a dry run whose registry
+/// credential variables are unset reads the registry without them, and the
+/// registry's check is "not checked" with the fork as the reason; a real
+/// push without them is still a configuration error.
+#[test]
+fn a_fork_pull_request_plans_without_the_registry_s_secrets() {
+    if !docker_available() {
+        return;
+    }
+    let Some(registry) = Registry::start(Some(USER)) else {
+        return;
+    };
+    let p = project(&registry.host, "team/api", "");
+    let runner = Runner::new();
+    let sha = p.git(&["rev-parse", "HEAD"]);
+    let fork = json!({"pull_request": {
+        "number": 7,
+        "base": {"sha": sha, "repo": {"full_name": "codewarden/app", "fork": false}},
+        "head": {"sha": sha, "repo": {"full_name": "someone/app", "fork": true}}
+    }});
+    let ci = |args: &[&str]| {
+        p.gantry()
+            .args(args)
+            .envs(runner.env("pull_request", fork.clone(), &sha))
+            .run()
+    };
+    ci(&["build"]).code(0);
+    let r = ci(&["push", "--dry-run"]).code(0);
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        out.contains(&format!("registry {}: REG_USER is not set", registry.host))
+            && out.contains("pull request from a fork: no secrets"),
+        "{out}"
+    );
+    assert_eq!(
+        registry.manifest_digest("team/api", "stable", Some(USER)),
+        None
+    );
+    let r = ci(&["push"]).code(2);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("REG_USER is not set"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn push_without_a_build_says_what_to_run() {
     if !docker_available() {
