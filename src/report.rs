@@ -108,8 +108,10 @@ impl StepReport {
     pub fn status(&self) -> Status {
         match self.verdict {
             Verdict::Failed => Status::Failed,
-            Verdict::Passed if !self.dry_run || !self.step.changes_remote() => Status::Passed,
+            Verdict::Passed if !self.dry_run => Status::Passed,
+            // A local step too (scan: no vulnerability database offline).
             Verdict::Passed if !self.unchecked.is_empty() => Status::NotChecked,
+            Verdict::Passed if !self.step.changes_remote() => Status::Passed,
             Verdict::Passed if !self.plan.is_empty() => Status::WouldChange,
             Verdict::Passed => Status::Passed,
         }

@@ -52,6 +52,9 @@ pub struct Scanned {
     pub outcome: Judgement,
     /// The CycloneDX SBOM written for a built image.
     pub sbom: Option<PathBuf>,
+    /// Why this target's vulnerabilities were not checked (a local dry run
+    /// without the database); secrets and misconfigurations still were.
+    pub vulns_unchecked: Option<String>,
 }
 
 pub fn execute(session: &Session, args: &ScanFlags, cwd: &Path) -> Result<StepReport> {
@@ -192,11 +195,37 @@ fn scan_one(
         .join(" ")
     ));
     let spinner = printer.spinner(&format!("Trivy is scanning {}", target.label));
-    let text = exec::run(trivy, &target.subject, opts, &|| {
+    let tick = || {
         if let Some(s) = &spinner {
             s.tick();
         }
-    });
+    };
+    let mut vulns_unchecked = None;
+    let text = match exec::run(trivy, &target.subject, opts, &tick) {
+        // An offline laptop cannot get the database: a local dry run scans
+        // the rest and says what it did not check. CI never goes on.
+        Err(e)
+            if opts.scanners.contains(&"vuln")
+                && exec::db_unavailable(&e)
+                && session.go_on_without_remote(&e) =>
+        {
+            let why = session.without_remote().unwrap_or_default();
+            let line = format!(
+                "{}: vulnerabilities (the vulnerability database could not be downloaded; {why})",
+                target.label
+            );
+            printer.warn(&format!("not checked: {line}"));
+            vulns_unchecked = Some(line);
+            let mut rest = opts.clone();
+            rest.scanners.retain(|s| *s != "vuln");
+            if rest.scanners.is_empty() {
+                Ok(r#"{"SchemaVersion":2,"Results":[]}"#.to_string())
+            } else {
+                exec::run(trivy, &target.subject, &rest, &tick)
+            }
+        }
+        other => other,
+    };
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -225,6 +254,7 @@ fn scan_one(
         report,
         outcome,
         sbom: None,
+        vulns_unchecked,
     })
 }
 
@@ -537,7 +567,10 @@ fn finish(
         plan: Plan::default(),
         outputs,
         detail,
-        unchecked: Vec::new(),
+        unchecked: scanned
+            .iter()
+            .filter_map(|s| s.vulns_unchecked.clone())
+            .collect(),
     })
 }
 

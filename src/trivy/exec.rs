@@ -490,9 +490,18 @@ pub fn describe(subject: &Subject) -> String {
     }
 }
 
+/// The hint of a scan that failed because the vulnerability database could
+/// not be had (Trivy's log says so).
+const DB_HINT: &str = "the vulnerability database could not be downloaded: set `[scan] db-repository` to a reachable mirror, or `vulnerabilities = false`";
+
+/// Whether `e` is a scan that failed for want of the vulnerability database.
+pub fn db_unavailable(e: &Error) -> bool {
+    matches!(e, Error::External { hint: Some(h), .. } if h == DB_HINT)
+}
+
 fn hint_for(log: &str) -> String {
     if log.contains("DB") && (log.contains("download") || log.contains("failed to init")) {
-        "the vulnerability database could not be downloaded: set `[scan] db-repository` to a reachable mirror, or `vulnerabilities = false`".into()
+        DB_HINT.into()
     } else {
         "run the scan with -v to see Trivy's command line, and run it by hand".into()
     }

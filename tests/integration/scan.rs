@@ -840,3 +840,90 @@ fn files_named_like_secrets_are_findings_of_a_directory_scan() {
     let text = doc.to_string();
     assert!(text.contains("github-pat"), "{text}");
 }
+
+/// An offline laptop cannot get the vulnerability database: a local dry
+/// run still scans for secrets and says vulnerabilities were not checked;
+/// CI never goes on without it (exit 3, as a real run).
+#[test]
+fn without_the_database_only_a_local_dry_run_goes_on_and_says_so() {
+    if require_tool("trivy").is_none() {
+        return;
+    }
+    let p = Project::new();
+    let cache = p.path().join(".trivy-cache");
+    // A port nothing listens on: the database cannot be had.
+    let nowhere = format!(
+        "127.0.0.1:{}/none/trivy-db:2",
+        crate::support::services::free_port()
+    );
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[scan]\nmisconfigurations = false\ncache-dir = \"{}\"\ndb-repository = [\"{nowhere}\"]\n",
+            cache.display()
+        ),
+    );
+    p.write(
+        "app/config.py",
+        &format!("GITHUB_TOKEN = \"{}\"\n", planted_token()),
+    );
+    p.write(".gitignore", ".trivy-cache/\n.gantry/\n");
+    let sha = p.commit("fixture");
+
+    let r = p
+        .gantry()
+        .args(["--dry-run", "--format", "json", "scan", "--fs", "app"])
+        .run()
+        .code(1);
+    assert!(
+        r.stderr.contains(
+            "not checked: app: vulnerabilities (the vulnerability database could not be downloaded; CI will check it)"
+        ),
+        "{}",
+        r.stderr
+    );
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let scan = &doc;
+    assert_eq!(
+        scan["unchecked"][0],
+        "app: vulnerabilities (the vulnerability database could not be downloaded; CI will check it)",
+        "{doc}"
+    );
+    // The secret was still found.
+    assert_eq!(
+        scan["detail"]["targets"][0]["counts"]["critical"], 1,
+        "{doc}"
+    );
+
+    // Vulnerabilities alone: nothing else to scan, and nothing passed over
+    // silently: the step is "not checked", not "passed".
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[scan]\nsecrets = false\nmisconfigurations = false\ncache-dir = \"{}\"\ndb-repository = [\"{nowhere}\"]\n",
+            cache.display()
+        ),
+    );
+    let r = p
+        .gantry()
+        .args(["--dry-run", "--format", "json", "scan", "--fs", "app"])
+        .run()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["status"], "not-checked", "{doc}");
+
+    // In CI the same dry run stops: exit 3, the database named.
+    let runner = Runner::new();
+    let r = p
+        .gantry()
+        .envs(runner.env("push", serde_json::json!({}), &sha))
+        .args(["--dry-run", "scan", "--fs", "app"])
+        .run()
+        .code(3);
+    assert!(
+        r.stdout
+            .contains("the vulnerability database could not be downloaded"),
+        "{}",
+        r.stdout
+    );
+}

@@ -272,6 +272,7 @@ mod tests {
             report,
             outcome,
             sbom: None,
+            vulns_unchecked: None,
         }
     }
 
