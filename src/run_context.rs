@@ -27,7 +27,8 @@ pub struct RunContext {
     /// `owner/name`.
     pub repository: Option<String>,
     /// Whether the repository is private (the event payload's
-    /// `repository.private`); `None` locally.
+    /// `repository.private`); `None` locally. Not in the JSON document.
+    #[serde(skip)]
     pub repository_private: Option<bool>,
     pub run_id: Option<String>,
     pub server_url: String,
