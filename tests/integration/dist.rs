@@ -7,8 +7,8 @@
 //! as GitHub leaves them in a composite action.
 
 use crate::support::act::{ReleaseServer, VERSION, asset, sha256_file};
-use crate::support::repo_root;
 use crate::support::runner::StrictProfile;
+use crate::support::{repo_root, write_script};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,12 +24,13 @@ fn release_binary() -> PathBuf {
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("gantry");
-            std::fs::write(&path, format!("#!/bin/sh\necho 'gantry {VERSION}'\n")).unwrap();
-            std::fs::set_permissions(
+            write_script(
                 &path,
-                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-            )
-            .unwrap();
+                &format!(
+                    "echo 'gantry {VERSION}'
+"
+                ),
+            );
             (dir, path)
         })
         .1
@@ -160,16 +161,15 @@ fn shells() -> Vec<&'static [&'static str]> {
 fn trap(name: &str, marker: &Path, body: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
-    std::fs::write(
+    write_script(
         &path,
-        format!("#!/bin/sh\ntouch '{}'\n{body}\n", marker.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &path,
-        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-    )
-    .unwrap();
+        &format!(
+            "touch '{}'
+{body}
+",
+            marker.display()
+        ),
+    );
     dir
 }
 
@@ -366,20 +366,15 @@ fn install_refuses_a_tampered_asset_before_it_runs() {
 /// A stand-in for the gantry binary that records its arguments, one a line.
 fn recorder(dir: &Path, exit: i32) -> PathBuf {
     let path = dir.join("gantry-recorder");
-    std::fs::write(
+    let argv = dir.join("argv");
+    write_script(
         &path,
-        format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >'{}'\npwd >>'{}'\nexit {exit}\n",
-            dir.join("argv").display(),
-            dir.join("argv").display()
+        &format!(
+            "for a in \"$@\"; do printf '%s\\n' \"$a\"; done >'{}'\npwd >>'{}'\nexit {exit}\n",
+            argv.display(),
+            argv.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &path,
-        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-    )
-    .unwrap();
+    );
     path
 }
 

@@ -37,6 +37,16 @@ pub fn test_path() -> String {
     format!("{}:{inherited}", venv.display())
 }
 
+/// Writes an executable script (`#!/bin/sh` and `body`) at `path`.
+pub fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(
+        path,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+}
+
 /// Finds a tool the test needs. In CI a missing tool fails the test; locally
 /// the test is recorded as skipped (see [`skip`]).
 pub fn require_tool(name: &str) -> Option<PathBuf> {

@@ -186,10 +186,9 @@ impl StrictProfile {
             "#!{bash}\n# The strict runner profile's bash (tests/support/runner.rs): as on GitHub,\n# composite actions see these two empty, and actions sit at _actions/<owner>/<repo>/<ref>.\nexport GITHUB_ACTION_REPOSITORY= GITHUB_ACTION_REF=\ncase \"${{GITHUB_ACTION_PATH:-}}\" in\n{cases}esac\nexec {bash} \"$@\"\n",
             bash = real_bash.display()
         );
-        let path = bin.join("bash");
-        std::fs::write(&path, wrapper).unwrap();
+        std::fs::write(bin.join("bash"), wrapper).unwrap();
         std::fs::set_permissions(
-            &path,
+            bin.join("bash"),
             <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
         )
         .unwrap();
@@ -210,17 +209,14 @@ impl StrictProfile {
         let dir = self.dir.path().join("installed");
         std::fs::create_dir_all(&dir).unwrap();
         for (name, program) in tools {
-            let path = dir.join(name);
-            std::fs::write(
-                &path,
-                format!("#!/bin/sh\nexec '{}' \"$@\"\n", program.display()),
-            )
-            .unwrap();
-            std::fs::set_permissions(
-                &path,
-                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
-            )
-            .unwrap();
+            super::write_script(
+                &dir.join(name),
+                &format!(
+                    "exec '{}' \"$@\"
+",
+                    program.display()
+                ),
+            );
         }
         dir
     }
