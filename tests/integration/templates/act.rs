@@ -363,6 +363,11 @@ struct EcsAct {
     ecs: EcsStandIn,
     /// ECR's API, for the examples that push to ECR.
     moto: Option<Moto>,
+    /// Trivy's vulnerability database, served as the public one is (its
+    /// media types, tag `:2`), and the `db-repository` naming it.
+    trivy_db: (Registry, String),
+    /// Trivy's cache for this test.
+    trivy_cache: tempfile::TempDir,
 }
 
 fn arn(family: &str, revision: i64) -> String {
@@ -398,12 +403,17 @@ impl EcsAct {
             }
         }
         let ecs = EcsStandIn::start_running(scenario, Duration::from_millis(100), &running);
+        let db = crate::support::trivy_db::database()?;
+        let db_registry = Registry::start(None)?;
+        let db_repository = crate::support::trivy_db::push(&db_registry.host, db);
         let t = EcsAct {
             example,
             repo,
             registry,
             ecs,
             moto,
+            trivy_db: (db_registry, db_repository),
+            trivy_cache: tempfile::tempdir().unwrap(),
         };
         t.write_example();
         Some(t)
@@ -415,10 +425,13 @@ impl EcsAct {
         repo.example_at_root(ex.name);
         init(repo, &[]);
         edit_workflow(repo, &format!("{}.yml", ex.name), ex.installs);
+        // The template's scan as init writes it (vulnerabilities on), with
+        // the database from the tests' registry instead of the public ones.
         let mut toml = format!(
-            "{}\n# Trivy offline: no vulnerability database can be fetched here.\n\
-             [scan]\nvulnerabilities = false\noffline = true\n",
-            ex.gates
+            "{}\n[scan]\nfail-at = \"high\"\nignore-unfixed = true\ndb-repository = [\"{}\"]\ncache-dir = \"{}\"\n",
+            ex.gates,
+            self.trivy_db.1,
+            self.trivy_cache.path().display()
         );
         for (image, context, dockerfile) in ex.images.iter().filter(|_| ex.ecr) {
             toml.push_str(&format!(
@@ -516,6 +529,15 @@ impl EcsAct {
     /// the log or the summary.
     #[track_caller]
     fn shipped(&self, run: &ActRun) {
+        // The scan looked for vulnerabilities: Trivy took the database from
+        // the tests' registry into this test's cache.
+        let metadata = self.trivy_cache.path().join("db/metadata.json");
+        let metadata = std::fs::read_to_string(&metadata)
+            .unwrap_or_else(|_| panic!("no vulnerability database was downloaded\n{}", run.output));
+        assert!(
+            !metadata.contains("\"DownloadedAt\":\"0001-01-01T00:00:00Z\""),
+            "{metadata}"
+        );
         let head = self.repo.head();
         for (image, _, _) in self.example.images {
             pushed(
