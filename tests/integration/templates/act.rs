@@ -616,6 +616,57 @@ fn ecs_ec2_builds_scans_pushes_and_deploys_one_service() {
     pipeline_passed(&run, &["build", "scan", "push", "deploy-ecs"]);
 }
 
+/// The second push to main, on the same ECR repository (immutable tags),
+/// registry, cluster and Trivy cache: the service moves on to the next
+/// revision, the new commit's image is pushed under its own tag, and the
+/// vulnerability database comes from the cache. (That init's own tag rules
+/// survive a second push to an immutable repository, the day-one failure,
+/// is `push::init_s_immutable_ecr_repository_takes_a_second_push_to_main`:
+/// this harness still writes the images' section itself.)
+#[test]
+fn ecs_ec2_a_second_push_to_main_ships_again_on_the_same_state() {
+    let Some(t) = EcsAct::start(&ECS_EC2, Scenario::Success) else {
+        return;
+    };
+    let first = t.push().code(0);
+    t.shipped(&first);
+    let first_head = t.repo.head();
+    let metadata = t.trivy_cache.path().join("db/metadata.json");
+    let downloaded = std::fs::read_to_string(&metadata).unwrap();
+
+    t.repo.write("api/app/VERSION", "2\n");
+    let second = t.push().code(0);
+    t.record("ecs-ec2 second push", &second);
+    let head = t.repo.head();
+    assert_ne!(head, first_head);
+    let (one, two) = (
+        pushed(&t.registry, &first_head, "ecs-ec2/api"),
+        pushed(&t.registry, &head, "ecs-ec2/api"),
+    );
+    assert!(
+        one.is_some() && two.is_some() && one != two,
+        "{}",
+        second.output
+    );
+    assert_eq!(
+        t.ecs.running("api"),
+        arn("shop-api", 14),
+        "{}",
+        second.output
+    );
+    assert!(
+        deploy_row(&second, "api", "api").contains("| `shop-api:14` | passed"),
+        "{}",
+        second.summary()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&metadata).unwrap(),
+        downloaded,
+        "the second run downloaded the database again"
+    );
+    nothing_leaked(&second, &[USER.1]);
+}
+
 #[test]
 fn ecs_ec2_fails_the_job_and_rolls_back_when_a_task_stops() {
     let Some(t) = EcsAct::start(&ECS_EC2, Scenario::CannotPull) else {
