@@ -122,33 +122,34 @@ pub const TOOLS: &[&str] = &[
     "docker",
 ];
 
-/// What the tests change of a user's run, each with its reason. Nothing else
-/// may differ from GitHub's runner: a change not in this table is a bug in
-/// the harness. (The README's "Testing" table lists the same.)
+/// What the tests change of a user's run, each with its reason: the
+/// README's table "The strict runner profile", cell for cell (a test holds
+/// them together). Nothing else may differ from GitHub's runner: a change
+/// not in this table is a bug in the harness.
 pub const KNOBS: &[(&str, &str)] = &[
     (
-        "GITHUB_SERVER_URL",
-        "the local stand-in of github.com that serves the action's release assets (dist/install downloads from <server>/<owner>/<repo>/releases/download)",
+        "`GITHUB_SERVER_URL`",
+        "the local stand-in of github.com serving the action's release assets",
     ),
     (
-        "GITHUB_API_URL",
-        "the local stand-in of api.github.com (runs, pull request comments, attestations)",
+        "`GITHUB_API_URL`",
+        "the local stand-in of GitHub's REST API (plan comments, a workflow's last passed run)",
     ),
     (
-        "AWS_ENDPOINT_URL_ECS / _ECR / _STS / AWS_ENDPOINT_URL",
-        "the ECS stand-in and moto in place of AWS",
+        "`AWS_ENDPOINT_URL_ECS`, `_ECR`, `_CLOUDWATCH_LOGS`, `AWS_ENDPOINT_URL`",
+        "the ECS stand-in and moto instead of AWS",
     ),
     (
-        "ACTIONS_ID_TOKEN_REQUEST_URL / _TOKEN",
+        "`ACTIONS_ID_TOKEN_REQUEST_URL` / `_TOKEN`",
         "the stand-in of GitHub's OIDC issuer (act sets neither)",
     ),
     (
-        "vars.GATE_TOOLS (the tests' own workflows)",
-        "what a workflow's install step installs (pytest from PyPI, node's packages from npm, which act cannot reach here): the tools this machine installed, put on $GITHUB_PATH by that step",
+        "`GANTRY_ECS_POLL_INTERVAL` and the other documented poll intervals",
+        "rollouts of seconds, not minutes",
     ),
     (
-        "GANTRY_ECS_POLL_INTERVAL and the other documented poll intervals",
-        "rollouts that take seconds, not minutes",
+        "`vars.GATE_TOOLS` (the tests' own workflows)",
+        "what an install step would install (pytest from PyPI, npm packages, unreachable here): links to this machine's copies",
     ),
 ];
 
