@@ -203,10 +203,12 @@ fn scan_one(
     let mut vulns_unchecked = None;
     let text = match exec::run(trivy, &target.subject, opts, &tick) {
         // An offline laptop cannot get the database: a local dry run scans
-        // the rest and says what it did not check. CI never goes on.
+        // the rest and says what it did not check. CI never goes on, not
+        // even a fork's pull request: the database needs no secret.
         Err(e)
             if opts.scanners.contains(&"vuln")
                 && exec::db_unavailable(&e)
+                && !session.context.ci
                 && session.go_on_without_remote(&e) =>
         {
             let why = session.without_remote().unwrap_or_default();

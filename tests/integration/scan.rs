@@ -926,4 +926,16 @@ fn without_the_database_only_a_local_dry_run_goes_on_and_says_so() {
         "{}",
         r.stdout
     );
+    // Nor a fork's pull request: the database needs no secret.
+    let fork = serde_json::json!({"pull_request": {
+        "number": 7,
+        "base": {"sha": sha, "repo": {"full_name": "codewarden/app", "fork": false}},
+        "head": {"sha": sha, "repo": {"full_name": "someone/app", "fork": true}}
+    }});
+    let runner = Runner::new();
+    p.gantry()
+        .envs(runner.env("pull_request", fork, &sha))
+        .args(["--dry-run", "scan", "--fs", "app"])
+        .run()
+        .code(3);
 }
