@@ -144,6 +144,10 @@ pub const KNOBS: &[(&str, &str)] = &[
         "the stand-in of GitHub's OIDC issuer (act sets neither)",
     ),
     (
+        "`GITHUB_WORKFLOW_REF`",
+        "GitHub sets it and act does not: the tests set what GitHub would",
+    ),
+    (
         "`GANTRY_ECS_POLL_INTERVAL` and the other documented poll intervals",
         "rollouts of seconds, not minutes",
     ),

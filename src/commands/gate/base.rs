@@ -12,11 +12,19 @@ use crate::environment::{self as vars, Environment};
 use crate::github::Client;
 use crate::run_context::{ChangeBase, RunContext};
 
-/// The base for this run: unchanged unless it is a push in GitHub Actions.
+/// The base for this run: unchanged unless it is a push in GitHub Actions
+/// (whose `before`, if any, is not used: see above).
 pub(super) fn resolve(env: &Environment, context: &RunContext) -> ChangeBase {
-    let ChangeBase::Push { head, .. } = &context.change_base else {
+    let (true, Some("push"), Some(head)) = (
+        context.ci,
+        context.event_name.as_deref(),
+        context.sha.as_ref(),
+    ) else {
         return context.change_base.clone();
     };
+    if matches!(context.change_base, ChangeBase::Since { .. }) {
+        return context.change_base.clone();
+    }
     let unknown = |reason: String| ChangeBase::Unknown { reason };
     let (Some(repo), Some(branch)) = (&context.repository, &context.ref_name) else {
         return unknown("GITHUB_REPOSITORY or GITHUB_REF_NAME is not set".into());

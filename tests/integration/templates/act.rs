@@ -265,6 +265,12 @@ const ECS_EC2: EcsExample = EcsExample {
     ecr: true,
 };
 
+/// `ecs-ec2` with its api gate limited to the api's paths.
+const ECS_EC2_PATHS: EcsExample = EcsExample {
+    gates: "[gates.api-tests]\ndir = \"api\"\nrun = \"python -m pytest -q\"\nmatcher = \"pytest\"\npaths = [\"api/**\"]\n",
+    ..ECS_EC2
+};
+
 /// The built `frontend` → service `api`, `backend` → service `worker`.
 const ECS_SERVICES: EcsExample = EcsExample {
     name: "ecs-services",
@@ -665,6 +671,86 @@ fn ecs_ec2_a_second_push_to_main_ships_again_on_the_same_state() {
         "the second run downloaded the database again"
     );
     nothing_leaked(&second, &[USER.1]);
+}
+
+/// A push whose gate fails, then a push that touches only other paths: the
+/// gate runs again and still fails, so the broken change never ships. The
+/// gates compare with the workflow's last passed run on main, which they
+/// ask of GitHub's API (here its stand-in, holding the runs as GitHub
+/// would); compared with the push's `before` (in the payload, as GitHub
+/// sends it), the second push skipped the api gate and deployed the
+/// failing change.
+#[test]
+fn ecs_ec2_a_failed_gate_is_gated_again_when_the_next_push_touches_other_paths() {
+    let Some(t) = EcsAct::start(&ECS_EC2_PATHS, Scenario::Success) else {
+        return;
+    };
+    t.repo.origin("acme/shop");
+    let github = GithubApi::start("acme/shop", "ghs_act_token");
+    // Each push's payload names the commit before it, as GitHub's does.
+    let how = |before: &str| How {
+        payload: Some(serde_json::json!({"ref": "refs/heads/main", "before": before})),
+        act_env: owned(&[
+            ("GITHUB_API_URL", github.url.as_str()),
+            // GitHub sets it; act does not.
+            (
+                "GITHUB_WORKFLOW_REF",
+                "acme/shop/.github/workflows/ecs-ec2.yml@refs/heads/main",
+            ),
+        ]),
+        ..How::default()
+    };
+    let passed = t
+        .run(
+            "ecs-ec2.yml",
+            how("0000000000000000000000000000000000000000"),
+        )
+        .code(0);
+    t.shipped(&passed);
+    github.run("ecs-ec2.yml", "main", "success", &t.repo.head());
+
+    // The api's test breaks: its gate fails and nothing deploys.
+    let test = t.repo.path().join("api/tests/test_health.py");
+    let text = std::fs::read_to_string(&test).unwrap();
+    t.repo.write(
+        "api/tests/test_health.py",
+        &text.replace(
+            "assert seen[\"status\"] == \"200 OK\"",
+            "assert seen[\"status\"] == \"500\"",
+        ),
+    );
+    let first = t.repo.head();
+    let broken = t.run("ecs-ec2.yml", how(&first)).code(1);
+    broken.summary_shows("| api-tests | ❌");
+    github.run("ecs-ec2.yml", "main", "failure", &t.repo.head());
+
+    // The next push touches only the README: the api gate runs again.
+    t.repo.write("README.md", "# ecs-ec2\n\nA note.\n");
+    let failed = t.repo.head();
+    let next = t.run("ecs-ec2.yml", how(&failed)).code(1);
+    next.summary_shows("| api-tests | ❌");
+    assert!(
+        !next.summary().contains("api-tests | skipped"),
+        "{}",
+        next.summary()
+    );
+    // One register and one update: the first push's, nothing since.
+    assert_eq!(
+        t.changes(),
+        ["RegisterTaskDefinition shop-api", "UpdateService api"],
+        "{}",
+        next.output
+    );
+    assert_eq!(
+        github
+            .calls()
+            .iter()
+            .filter(|c| c.ends_with("/actions/workflows/ecs-ec2.yml/runs"))
+            .count(),
+        3,
+        "{:?}",
+        github.calls()
+    );
 }
 
 #[test]
