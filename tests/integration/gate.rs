@@ -203,6 +203,13 @@ fn log(r: &crate::support::Run) -> String {
     format!("{}{}", r.stdout, r.stderr)
 }
 
+/// `gantry gate` in a push step with `env`: it passes with no gate skipped.
+fn every_gate_ran(p: &Project, runner: &Runner, env: Vec<(String, String)>) -> String {
+    let r = p.gantry().args(["gate"]).envs(env).run().code(0);
+    assert_eq!(runner.outputs()["gates-skipped"], "", "{}", log(&r));
+    log(&r)
+}
+
 /// When the last passed commit cannot be known, every gate runs, and why.
 #[test]
 fn in_ci_a_push_runs_every_gate_when_the_last_passed_run_is_unknown() {
@@ -214,43 +221,27 @@ fn in_ci_a_push_runs_every_gate_when_the_last_passed_run_is_unknown() {
 
     // No run has passed on the branch yet.
     let runner = Runner::new();
-    let r = p
-        .gantry()
-        .args(["gate"])
-        .envs(push_env(&runner, &github, &before, &head))
-        .run()
-        .code(0);
-    assert_eq!(runner.outputs()["gates-skipped"], "");
+    let out = every_gate_ran(&p, &runner, push_env(&runner, &github, &before, &head));
     assert!(
-        log(&r).contains("every gate runs: no run of ship.yml has passed on main yet"),
-        "{}",
-        log(&r)
+        out.contains("every gate runs: no run of ship.yml has passed on main yet"),
+        "{out}"
     );
 
     // A token without `actions: read`: GitHub's 403, named, and the permission to add.
     github.run("ship.yml", "main", "success", &before);
     github.deny_actions();
     let runner = Runner::new();
-    let r = p
-        .gantry()
-        .args(["gate"])
-        .envs(push_env(&runner, &github, &before, &head))
-        .run()
-        .code(0);
-    assert_eq!(runner.outputs()["gates-skipped"], "");
+    let out = every_gate_ran(&p, &runner, push_env(&runner, &github, &before, &head));
     assert!(
-        log(&r).contains("403 Resource not accessible by integration")
-            && log(&r).contains("permissions: actions: read"),
-        "{}",
-        log(&r)
+        out.contains("403 Resource not accessible by integration")
+            && out.contains("permissions: actions: read"),
+        "{out}"
     );
     // Only the runner's mask command may carry it.
     assert!(
-        log(&r)
-            .lines()
+        out.lines()
             .all(|l| !l.contains("ghs_job_token") || l == "::add-mask::ghs_job_token"),
-        "{}",
-        log(&r)
+        "{out}"
     );
 
     // No token at all.
@@ -259,9 +250,8 @@ fn in_ci_a_push_runs_every_gate_when_the_last_passed_run_is_unknown() {
         .into_iter()
         .filter(|(k, _)| k != "GITHUB_TOKEN")
         .collect();
-    let r = p.gantry().args(["gate"]).envs(env).run().code(0);
-    assert_eq!(runner.outputs()["gates-skipped"], "");
-    assert!(log(&r).contains("GITHUB_TOKEN is not set"), "{}", log(&r));
+    let out = every_gate_ran(&p, &runner, env);
+    assert!(out.contains("GITHUB_TOKEN is not set"), "{out}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! token check; it keeps the comments and runs and a log of every call.
 
 use super::calls::{Call, CallLog};
+use gantry::output::redact::percent_decode;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -223,7 +224,7 @@ fn runs(st: &State, method: &str, rest: &str, query: &str) -> (u16, Value) {
         query
             .split('&')
             .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-            .map(decode)
+            .map(percent_decode)
     };
     let per = param("per_page")
         .and_then(|p| p.parse::<usize>().ok())
@@ -232,7 +233,7 @@ fn runs(st: &State, method: &str, rest: &str, query: &str) -> (u16, Value) {
         .runs
         .iter()
         .rev()
-        .filter(|r| r.workflow == decode(workflow))
+        .filter(|r| r.workflow == percent_decode(workflow))
         .filter(|r| param("branch").is_none_or(|b| r.branch == b))
         .filter(|r| param("event").is_none_or(|e| r.event == e))
         .filter(|r| param("status").is_none_or(|s| r.conclusion == s))
@@ -252,25 +253,6 @@ fn runs(st: &State, method: &str, rest: &str, query: &str) -> (u16, Value) {
         200,
         json!({"total_count": matching.len(), "workflow_runs": page}),
     )
-}
-
-/// Percent-decoding of a query value.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Drop for GithubApi {

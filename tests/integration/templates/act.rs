@@ -128,15 +128,14 @@ fn act(repo: &ActRepo, workflow: &str, how: How) -> ActRun {
     let on_path = gantry_bin().parent().unwrap().to_path_buf();
     let action = gantry_action(repo, workflow);
     let owner_repo = action.split('@').next().unwrap().to_string();
-    let releases = crate::support::act::ReleaseServer::start();
-    let profile = how.strict.then(|| {
-        repo.released_as(&owner_repo, &releases, &gantry_bin());
+    // Alive until act has run: the stand-in of github.com's release downloads.
+    let releases = how.strict.then(crate::support::act::ReleaseServer::start);
+    let mut act_env = how.act_env;
+    let profile = releases.as_ref().map(|releases| {
+        repo.released_as(&owner_repo, releases, &gantry_bin());
+        act_env.push(("GITHUB_SERVER_URL".into(), releases.url.clone()));
         crate::support::runner::StrictProfile::new(&[owner_repo.as_str()])
     });
-    let mut act_env = how.act_env;
-    if how.strict {
-        act_env.push(("GITHUB_SERVER_URL".into(), releases.url.clone()));
-    }
     let mut maps: Vec<(&str, PathBuf)> = vec![(action.as_str(), repo.path())];
     maps.extend(crate::support::act::stand_ins());
     let mut secrets = owned(&[("GITHUB_TOKEN", "ghs_act_token")]);
