@@ -8,12 +8,13 @@
 //! watches the rollout until ECS gives a verdict (or its tasks cannot run),
 //! rolling back to the previous revision when it fails.
 
+mod follow_up;
 mod render;
 
 use super::Session;
 use crate::aws::ecs::rollout::{self, Finished, NewDefinition, OneOff, Rollout};
 use crate::aws::ecs::taskdef::{self, Render};
-use crate::aws::ecs::{Ecs, Service, family_of};
+use crate::aws::ecs::{Ecs, Service, TaskOptions, family_of};
 use crate::cli::DeployEcsArgs;
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
@@ -30,7 +31,15 @@ use render::{detail_of_plan, markdown, to_plan};
 use serde_json::Value;
 
 pub fn cmd_deploy_ecs(args: &DeployEcsArgs, session: &Session) -> Result<Verdict> {
-    session.finish(execute(session, &args.names, args.force)?)
+    if let Some(then) = &args.then {
+        return session.finish(follow_up::execute(session, then)?);
+    }
+    session.finish(execute_until(
+        session,
+        &args.names,
+        args.force,
+        args.wait_until.as_deref(),
+    )?)
 }
 
 /// One deploy, planned.
@@ -49,7 +58,17 @@ struct Planned<'a> {
 }
 
 pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepReport> {
-    let deploys = settings::resolve(&session.project, session.env, names, force)?;
+    execute_until(session, names, force, None)
+}
+
+/// As [`execute`]; `wait_until` (a lifecycle stage) overrides the config's.
+pub fn execute_until(
+    session: &Session,
+    names: &[String],
+    force: bool,
+    wait_until: Option<&str>,
+) -> Result<StepReport> {
+    let deploys = settings::resolve(&session.project, session.env, names, force, wait_until)?;
     if deploys.is_empty() {
         return Err(Error::usage(
             format!(
@@ -129,6 +148,8 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
             put("task-definition", &f.task_definition);
             put("previous-task-definition", &f.previous);
             put("deployment-id", &f.deployment_id);
+            put("service-deployment-arn", &f.service_deployment);
+            put("lifecycle-stage", &f.stage);
             put("console-url", &f.console_url);
             let good = f.verdict == Verdict::Passed;
             if !good {
@@ -159,6 +180,8 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
                     "task_definition": f.task_definition,
                     "previous_task_definition": f.previous,
                     "deployment_id": f.deployment_id,
+                    "service_deployment": f.service_deployment,
+                    "lifecycle_stage": f.stage,
                     "console_url": f.console_url,
                     "explanation": f.explanation,
                     "cancelled": f.cancelled,
@@ -423,6 +446,15 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
             .unwrap_or_default(),
         command: rt.command.clone(),
         timeout: rt.timeout,
+        options: TaskOptions {
+            subnets: rt.subnets.clone(),
+            security_groups: rt.security_groups.clone(),
+            assign_public_ip: rt.assign_public_ip,
+            launch_type: rt.launch_type.clone(),
+            capacity_provider: rt.capacity_provider.clone(),
+            environment: rt.environment.clone().into_iter().collect(),
+            tags: rt.tags.clone().into_iter().collect(),
+        },
     });
     let rollout = Rollout {
         name: d.name.clone(),
@@ -439,6 +471,7 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
         new: p.new.clone(),
         differs: p.diff.is_some(),
         changed: p.changed,
+        wait_until: d.wait_until.clone(),
     };
     rollout::apply(&rollout, ecs, service, session.printer).await
 }

@@ -58,10 +58,15 @@ pub struct EcsTarget {
     /// Deploy even when the task definition is unchanged (a new deployment of the same revision).
     #[serde(default)]
     pub force: bool,
+    /// For a service whose strategy is BLUE_GREEN, LINEAR or CANARY: return
+    /// once its service deployment reaches this lifecycle stage (`"BAKE_TIME"`).
+    pub wait_until: Option<Spanned<String>>,
 }
 
 /// `run-task = { command = [...] }`: for example database migrations.
-#[derive(Debug, Clone, Deserialize)]
+/// By default the task runs as the service's tasks do (launch type or
+/// capacity providers, network); each key below overrides one part.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RunTaskConfig {
     /// The container whose command is overridden; default: the first mapped container.
@@ -71,6 +76,24 @@ pub struct RunTaskConfig {
     /// How long the task may run: `"10m"` (default).
     #[serde(default, deserialize_with = "duration")]
     pub timeout: Option<Duration>,
+    /// Subnets (awsvpc) instead of the service's.
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    /// Security groups (awsvpc) instead of the service's.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Whether the task gets a public IP (awsvpc); default: as the service.
+    pub assign_public_ip: Option<bool>,
+    /// `FARGATE`, `EC2` or `EXTERNAL` instead of the service's launch type or capacity providers.
+    pub launch_type: Option<String>,
+    /// A capacity provider (e.g. `FARGATE_SPOT`) instead of the service's launch type or strategy.
+    pub capacity_provider: Option<String>,
+    /// Environment variables set in the container for this task only.
+    #[serde(default)]
+    pub environment: IndexMap<String, String>,
+    /// Tags of the task.
+    #[serde(default)]
+    pub tags: IndexMap<String, String>,
 }
 
 fn yes() -> bool {
@@ -108,6 +131,8 @@ pub struct EcsDeploy {
     pub deregister_failed: bool,
     pub keep_revisions: Option<u32>,
     pub force: bool,
+    /// A lifecycle stage of [`crate::aws::ecs::lifecycle::STAGES`].
+    pub wait_until: Option<String>,
 }
 
 /// The ECS deploys of `gantry.toml`, or only the named ones.
@@ -116,6 +141,7 @@ pub fn resolve(
     env: &Environment,
     names: &[String],
     force: bool,
+    wait_until: Option<&str>,
 ) -> Result<Vec<EcsDeploy>> {
     let configured: Vec<&str> = project
         .config
@@ -169,6 +195,10 @@ pub fn resolve(
             deregister_failed: ecs.deregister_failed,
             keep_revisions: ecs.keep_revisions,
             force: force || ecs.force,
+            wait_until: wait_until
+                .or(ecs.wait_until.as_ref().map(|w| w.get_ref().as_str()))
+                .and_then(crate::aws::ecs::lifecycle::stage)
+                .map(str::to_string),
         });
     }
     Ok(out)
@@ -205,6 +235,41 @@ pub fn validate(project: &Project, text: &str) -> Result<()> {
                 ),
             )
             .into());
+        }
+        if let Some(stage) = &ecs.wait_until
+            && crate::aws::ecs::lifecycle::stage(stage.get_ref()).is_none()
+        {
+            return Err(super::toml_error::at_span(
+                &project.file,
+                text,
+                stage.span(),
+                format!(
+                    "deploy.{name}.ecs.wait-until: `{}` is not a lifecycle stage",
+                    stage.get_ref()
+                ),
+                Some(format!(
+                    "one of {}",
+                    crate::aws::ecs::lifecycle::STAGES.join(", ")
+                )),
+            )
+            .into());
+        }
+        if let Some(rt) = &ecs.run_task
+            && rt.launch_type.is_some()
+            && rt.capacity_provider.is_some()
+        {
+            return Err(Error::usage(
+                format!("deploy.{name}.ecs.run-task: both launch-type and capacity-provider"),
+                Some("ECS takes one or the other: keep one".into()),
+            ));
+        }
+        if let Some(launch) = ecs.run_task.as_ref().and_then(|r| r.launch_type.as_ref())
+            && !["FARGATE", "EC2", "EXTERNAL"].contains(&launch.as_str())
+        {
+            return Err(Error::usage(
+                format!("deploy.{name}.ecs.run-task.launch-type: `{launch}` is not a launch type"),
+                Some("one of FARGATE, EC2, EXTERNAL".into()),
+            ));
         }
         if ecs.run_task.as_ref().is_some_and(|r| r.command.is_empty()) {
             return Err(Error::usage(

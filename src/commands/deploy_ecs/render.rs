@@ -40,10 +40,21 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
             .desired_count
             .map(|n| format!(", desired count {n}"))
             .unwrap_or_default();
+        // ECS's own lifecycle decides (and rolls back) on such a service.
+        let until = match p.service.as_ref().filter(|s| s.has_lifecycle()) {
+            Some(s) => format!(
+                " ({}), follow its lifecycle {}",
+                s.strategy,
+                d.wait_until
+                    .as_ref()
+                    .map_or_else(|| "until ECS's verdict".into(), |w| format!("to {w}"))
+            ),
+            None => ", watch until a verdict".into(),
+        };
         changes.push(Change {
             action: Action::Update,
             target: format!("service {}/{}", d.cluster, d.service),
-            summary: format!("{what}{count}, watch until a verdict"),
+            summary: format!("{what}{count}{until}"),
             diff: if register { None } else { p.diff.clone() },
         });
         for arn in &p.stale {
@@ -144,6 +155,7 @@ mod tests {
             deregister_failed: false,
             keep_revisions: None,
             force: false,
+            wait_until: None,
         }
     }
 
@@ -153,7 +165,7 @@ mod tests {
         api.run_task = Some(RunTaskConfig {
             container: None,
             command: vec!["python".into(), "-m".into(), "app.migrate".into()],
-            timeout: None,
+            ..RunTaskConfig::default()
         });
         let worker = deploy("worker");
         let planned = vec![
@@ -184,6 +196,8 @@ mod tests {
             task_definition: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:8".into(),
             previous: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:7".into(),
             deployment_id: "ecs-svc/1".into(),
+            service_deployment: String::new(),
+            stage: String::new(),
             console_url: String::new(),
             explanation: "ECS deployment circuit breaker: tasks failed to start.; ECS rolled back to codewarden-api:7".into(),
             cancelled: None,
