@@ -5,6 +5,7 @@ pub mod follow_up;
 pub mod lifecycle;
 mod raw;
 pub mod rollout;
+pub mod strategy;
 pub mod taskdef;
 pub mod watch;
 
@@ -46,6 +47,10 @@ pub struct Service {
     pub bake_minutes: Option<i32>,
     /// The newest service deployment's ARN.
     pub current_service_deployment: Option<String>,
+    pub deployment_configuration: Option<aws_sdk_ecs::types::DeploymentConfiguration>,
+    /// Whether a load balancer has an alternate target group (what ECS
+    /// needs to shift traffic in BLUE_GREEN, LINEAR and CANARY deployments).
+    pub alternate_target_group: bool,
 }
 
 impl Service {
@@ -328,6 +333,12 @@ impl Ecs {
                 .deployment_configuration()
                 .and_then(aws_sdk_ecs::types::DeploymentConfiguration::bake_time_in_minutes),
             current_service_deployment: s.current_service_deployment().map(str::to_string),
+            deployment_configuration: s.deployment_configuration().cloned(),
+            alternate_target_group: s.load_balancers().iter().any(|l| {
+                l.advanced_configuration()
+                    .and_then(|a| a.alternate_target_group_arn())
+                    .is_some()
+            }),
         })
     }
 
@@ -521,6 +532,7 @@ impl Ecs {
         service: &str,
         task_definition: &str,
         desired: Option<i32>,
+        configuration: Option<aws_sdk_ecs::types::DeploymentConfiguration>,
     ) -> Result<Started> {
         let out = self
             .client
@@ -530,6 +542,7 @@ impl Ecs {
             .task_definition(task_definition)
             .force_new_deployment(true)
             .set_desired_count(desired)
+            .set_deployment_configuration(configuration)
             .send()
             .await
             .map_err(|e| {

@@ -55,6 +55,8 @@ struct Planned<'a> {
     changed: bool,
     /// The revisions `keep-revisions` deregisters once the rollout succeeds.
     stale: Vec<String>,
+    /// A new deployment strategy to send with the update, and its diff.
+    configuration: Option<(aws_sdk_ecs::types::DeploymentConfiguration, String)>,
 }
 
 pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepReport> {
@@ -303,6 +305,7 @@ async fn plan_deploy<'a>(
                 new: NewDefinition::Register(new),
                 diff,
                 stale: Vec::new(),
+                configuration: None,
             });
         }
         Err(e) => return Err(e),
@@ -345,7 +348,12 @@ async fn plan_deploy<'a>(
             "--- {running_arn}\n+++ {arn}\n(same content, another revision)"
         ));
     }
-    let changed = diff.is_some() || d.force;
+    let at = format!("{}/{}", d.cluster, d.service);
+    let configuration = match &d.strategy {
+        Some(s) => s.plan(&service, &at)?,
+        None => None,
+    };
+    let changed = diff.is_some() || d.force || configuration.is_some();
     let stale = match d.keep_revisions {
         Some(keep) if changed => stale_revisions(session, &ecs, d, &new, keep).await,
         _ => Vec::new(),
@@ -359,6 +367,7 @@ async fn plan_deploy<'a>(
         running_arn,
         new,
         diff,
+        configuration,
     })
 }
 
@@ -472,6 +481,7 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
         differs: p.diff.is_some(),
         changed: p.changed,
         wait_until: d.wait_until.clone(),
+        configuration: p.configuration.as_ref().map(|(c, _)| c.clone()),
     };
     rollout::apply(&rollout, ecs, service, session.printer).await
 }

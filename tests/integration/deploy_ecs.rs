@@ -1014,7 +1014,7 @@ fn a_one_off_task_takes_its_own_network_capacity_environment_and_tags() {
     assert!(run.get("launchType").is_none(), "{run}");
     assert_eq!(
         run["capacityProviderStrategy"],
-        serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+        serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}])
     );
     assert_eq!(
         run["overrides"]["containerOverrides"][0]["environment"],
@@ -1056,4 +1056,60 @@ fn a_one_off_task_takes_its_own_network_capacity_environment_and_tags() {
         r.stderr
     );
     assert_eq!(ecs.calls().len(), before);
+}
+
+#[test]
+fn a_strategy_set_in_gantry_toml_is_planned_as_a_service_diff_and_followed() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project(
+        "deployment = { strategy = \"canary\", bake-minutes = 10, canary-percent = 20, canary-bake-minutes = 5 }\n",
+    );
+    // Without an alternate target group ECS cannot shift traffic.
+    let r = deploy(&p, &ecs, &["--dry-run"]).code(2);
+    assert!(r.stderr.contains("needs a load balancer with an alternate target group"), "{}", r.stderr);
+    ecs.add_alternate_target_groups();
+    let dry = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    for line in [
+        "set strategy CANARY, follow its lifecycle until ECS's verdict",
+        "--- service prod/api",
+        "+++ gantry.toml",
+        "-  \"strategy\": \"ROLLING\"",
+        "+  \"strategy\": \"CANARY\"",
+        "\"canaryPercent\": 20.0",
+    ] {
+        assert!(dry.stdout.contains(line), "{line}:\n{}", dry.stdout);
+    }
+    assert!(ecs.mutating().is_empty());
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    assert!(
+        all.contains("PRODUCTION_TRAFFIC_SHIFT (new revision: 20% of production")
+            && all.contains("(CANARY deployment successful)"),
+        "{all}"
+    );
+    let update = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "UpdateService")
+        .unwrap()
+        .body;
+    let config = &update["deploymentConfiguration"];
+    assert_eq!(config["strategy"], "CANARY");
+    assert_eq!(config["bakeTimeInMinutes"], 10);
+    assert_eq!(config["canaryConfiguration"]["canaryBakeTimeInMinutes"], 5);
+    // The rest of the service's configuration is kept as it was.
+    assert_eq!(config["maximumPercent"], 200);
+    assert_eq!(config["deploymentCircuitBreaker"]["rollback"], true);
+    // Now the service deploys so, and runs this revision: nothing to do.
+    let again = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    assert!(again.stdout.contains("no remote changes"), "{}", again.stdout);
+    assert_faithful(&ecs);
+    // Keys that do not go together are an error naming the file.
+    let p = project("deployment = { strategy = \"canary\", step-percent = 10 }\n");
+    let r = deploy(&p, &ecs, &["--dry-run"]).code(2);
+    assert!(
+        r.stderr.contains("deploy.api.ecs.deployment: canary-* keys go with strategy canary and step-* keys with linear"),
+        "{}",
+        r.stderr
+    );
 }

@@ -235,6 +235,11 @@ struct Svc {
     revision: String,
     /// Its newest service deployment, if any.
     current_service_deployment: Option<String>,
+    /// Its `deploymentConfiguration` once an update set one (else the scenario's).
+    config: Option<Value>,
+    /// Whether its load balancer has an alternate target group (always
+    /// with a strategy other than ROLLING).
+    alternate: bool,
 }
 
 struct World {
@@ -321,6 +326,9 @@ impl EcsStandIn {
                 td["family"] = json!(family);
                 td["revision"] = json!(revision);
                 td["taskDefinitionArn"] = json!(arn);
+                // The file has it as the AWS CLI prints it; the JSON protocol
+                // sends epoch seconds.
+                td["registeredAt"] = json!(1_707_734_487.512);
                 task_definitions.push(td);
             }
         }
@@ -357,6 +365,8 @@ impl EcsStandIn {
                     "arn:aws:ecs:{REGION}:{ACCOUNT}:service-revision/{CLUSTER}/{name}/1000000000000000001"
                 ),
                 current_service_deployment: None,
+                config: None,
+                alternate: scenario.strategy() != "ROLLING",
             }
         };
         let world = World {
@@ -443,6 +453,14 @@ impl EcsStandIn {
         w.tick(Instant::now());
         w.select(service);
         w.primary().task_definition.clone()
+    }
+
+    /// Gives every service's load balancer an alternate target group and
+    /// listener rules, so that its strategy can become BLUE_GREEN, LINEAR or CANARY.
+    pub fn add_alternate_target_groups(&self) {
+        for s in &mut self.world.lock().unwrap().services {
+            s.alternate = true;
+        }
     }
 
     /// Puts every service on a capacity provider strategy (FARGATE_SPOT,
@@ -706,7 +724,17 @@ impl World {
                 if self.scenario == Scenario::Throttling {
                     self.throttle = 4;
                 }
-                if self.scenario.strategy() == "ROLLING" {
+                if let Some(config) = body.get("deploymentConfiguration") {
+                    let strategy = config["strategy"].as_str().unwrap_or("ROLLING");
+                    if strategy != "ROLLING" && !self.svc().alternate {
+                        return error(
+                            "InvalidParameterException",
+                            "The deployment strategy requires a load balancer with an alternate target group.",
+                        );
+                    }
+                    self.svc_mut().config = Some(config.clone());
+                }
+                if self.strategy() == "ROLLING" {
                     self.start_deployment(arn, plan, now);
                 } else {
                     // The service deployment moves the (legacy) deployment along.
@@ -884,7 +912,14 @@ impl World {
     fn plan(&self) -> Vec<(u32, Move)> {
         use Move::*;
         match self.scenario {
-            Scenario::Success | Scenario::Throttling | Scenario::RunTaskExits1 => {
+            // The lifecycle scenarios' services roll this way once set to ROLLING.
+            Scenario::Success
+            | Scenario::Throttling
+            | Scenario::RunTaskExits1
+            | Scenario::BlueGreen
+            | Scenario::BlueGreenAlarm
+            | Scenario::CanaryHook
+            | Scenario::Linear => {
                 vec![(1, Pending), (2, Running), (2, Complete)]
             }
             Scenario::SlowStart => vec![(2, Pending), (4, Half), (6, Running), (6, Complete)],
@@ -1018,7 +1053,8 @@ impl World {
 
     /// Service deployment `k` enters phase `at` of its plan at `when`.
     fn enter(&mut self, k: usize, at: usize, when: Instant) {
-        let hooked = self.scenario == Scenario::CanaryHook;
+        let svc = self.service_deployments[k].svc;
+        let config = self.deployment_configuration_of(svc);
         let sd = &mut self.service_deployments[k];
         sd.at = at;
         sd.entered = when;
@@ -1031,7 +1067,18 @@ impl World {
                 sd.stage = Some(name);
                 sd.production_weight = production;
                 sd.test_weight = test;
-                if hooked && name == HOOK_STAGE && sd.hook.is_none() {
+                // A PAUSE hook at this stage holds the deployment.
+                let hooked = config["lifecycleHooks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|h| {
+                        h["targetType"] == "PAUSE"
+                            && h["lifecycleStages"]
+                                .as_array()
+                                .is_some_and(|s| s.iter().any(|x| x == name))
+                    });
+                if hooked && sd.hook.is_none() {
                     sd.hook = Some((
                         format!("{}-hook", sd.arn.rsplit('/').next().unwrap_or_default()),
                         "AWAITING_ACTION",
@@ -1129,12 +1176,14 @@ impl World {
             Stage("TEST_TRAFFIC_SHIFT", 0.0, 100.0, 1),
             Stage(HOOK_STAGE, 0.0, 100.0, 1),
         ];
-        match self.scenario {
-            // 10 % for the canary's own bake, then the rest.
-            Scenario::CanaryHook => {
-                plan.extend([Stage(SHIFT, 10.0, 100.0, 2), Stage(SHIFT, 100.0, 100.0, 1)])
-            }
-            Scenario::Linear => {
+        let config = self.deployment_configuration_of(self.cur);
+        let canary = config["canaryConfiguration"]["canaryPercent"]
+            .as_f64()
+            .unwrap_or(10.0);
+        match self.strategy().as_str() {
+            // The canary's share for its own bake, then the rest.
+            "CANARY" => plan.extend([Stage(SHIFT, canary, 100.0, 2), Stage(SHIFT, 100.0, 100.0, 1)]),
+            "LINEAR" => {
                 plan.extend([25.0, 50.0, 75.0, 100.0].map(|w| Stage(SHIFT, w, 100.0, 1)))
             }
             _ => plan.push(Stage(SHIFT, 100.0, 100.0, 1)),
@@ -1292,7 +1341,7 @@ impl World {
                 "requestedTestTrafficWeight": sd.test_weight,
             },
             "status": sd.status,
-            "deploymentConfiguration": self.deployment_configuration(),
+            "deploymentConfiguration": self.deployment_configuration_of(sd.svc),
             "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 0, "threshold": 3},
         });
         if !sd.reason.is_empty() {
@@ -1333,8 +1382,19 @@ impl World {
         v
     }
 
-    /// The services' `deploymentConfiguration`, by the scenario's strategy.
-    fn deployment_configuration(&self) -> Value {
+    /// The current service's strategy.
+    fn strategy(&self) -> String {
+        self.deployment_configuration_of(self.cur)["strategy"]
+            .as_str()
+            .unwrap_or("ROLLING")
+            .to_string()
+    }
+
+    /// A service's `deploymentConfiguration`: as an update set it, else the scenario's.
+    fn deployment_configuration_of(&self, svc: usize) -> Value {
+        if let Some(c) = &self.services[svc].config {
+            return c.clone();
+        }
         let mut v = json!({
             "deploymentCircuitBreaker": {"enable": true, "rollback": true},
             "maximumPercent": 200,
@@ -1498,7 +1558,7 @@ impl World {
             "pendingCount": self.svc().deployments.iter().map(|d| d.pending).sum::<i64>(),
             "launchType": "FARGATE",
             "taskDefinition": primary.task_definition,
-            "deploymentConfiguration": self.deployment_configuration(),
+            "deploymentConfiguration": self.deployment_configuration_of(self.cur),
             "networkConfiguration": {"awsvpcConfiguration": {
                 "subnets": ["subnet-0123456789abcdef0"],
                 "securityGroups": ["sg-0123456789abcdef0"],
@@ -1532,7 +1592,7 @@ impl World {
         if let Some(arn) = &self.svc().current_service_deployment {
             v["currentServiceDeployment"] = json!(arn);
         }
-        if self.scenario.strategy() != "ROLLING" {
+        if self.svc().alternate {
             // Blue/green needs a second target group and the listener rules to switch.
             let elb = format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}");
             v["loadBalancers"] = json!([{

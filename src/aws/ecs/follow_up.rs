@@ -218,7 +218,7 @@ async fn redeploy(
     let label = format!("[{}]", t.name);
     let service = ecs.service(&t.cluster, &t.service).await?;
     let started = ecs
-        .update_service(&t.cluster, &t.service, previous, None)
+        .update_service(&t.cluster, &t.service, previous, None, None)
         .await?;
     printer.info(&format!(
         "{label} rolling back from {} to {} (deployment {})",

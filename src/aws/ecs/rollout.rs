@@ -65,6 +65,9 @@ pub struct Rollout {
     /// With ECS's own lifecycle: return once the service deployment reaches
     /// this stage ([`super::lifecycle::STAGES`]).
     pub wait_until: Option<String>,
+    /// The service's deployment configuration with a new strategy, sent
+    /// with the update (`deployment` in gantry.toml, planned as a diff).
+    pub configuration: Option<aws_sdk_ecs::types::DeploymentConfiguration>,
 }
 
 /// What one rollout ended with.
@@ -236,10 +239,23 @@ pub async fn apply(
         .into_iter()
         .collect();
     let started = ecs
-        .update_service(&d.cluster, &d.service, &new_arn, d.desired_count)
+        .update_service(
+            &d.cluster,
+            &d.service,
+            &new_arn,
+            d.desired_count,
+            d.configuration.clone(),
+        )
         .await?;
     let deployment_id = started.deployment_id.clone();
     done.deployment_id = deployment_id.clone();
+    // The update may have set the strategy this deployment follows.
+    let mut service = service.clone();
+    if let Some(c) = &d.configuration {
+        service.strategy = c.strategy().map_or("ROLLING", |k| k.as_str()).to_string();
+        service.bake_minutes = c.bake_time_in_minutes();
+    }
+    let service = &service;
     if service.has_lifecycle() {
         return super::lifecycle::finish(
             d,
@@ -438,7 +454,7 @@ async fn rollback(
         }
         _ => {
             let id = ecs
-                .update_service(&d.cluster, &d.service, previous, None)
+                .update_service(&d.cluster, &d.service, previous, None, None)
                 .await?
                 .deployment_id;
             printer.info(&format!(

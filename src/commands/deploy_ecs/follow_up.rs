@@ -101,7 +101,8 @@ pub(super) fn execute(session: &Session, then: &EcsThen) -> Result<StepReport> {
         };
         let report = |verdict| StepReport::new(Step::DeployEcs, verdict, session.dry_run);
         if session.dry_run {
-            return Ok(report(Verdict::Passed).plan(plan));
+            // What the deploy recorded stays for the real follow-up.
+            return Ok(report(Verdict::Passed).plan(plan).outputs(outputs));
         }
         let done = follow_up::apply(&ecs, session.printer, &target, &next).await?;
         let good = done.verdict == Verdict::Passed;
@@ -117,7 +118,9 @@ pub(super) fn execute(session: &Session, then: &EcsThen) -> Result<StepReport> {
         if !done.service_deployment.is_empty() {
             outputs.insert(key("service-deployment-arn"), done.service_deployment);
         }
-        outputs.insert(key("lifecycle-stage"), done.stage);
+        if !done.stage.is_empty() {
+            outputs.insert(key("lifecycle-stage"), done.stage);
+        }
         Ok(report(done.verdict).plan(plan).outputs(outputs))
     })?
 }

@@ -34,6 +34,9 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
         let what = match (&p.new, register) {
             (NewDefinition::Existing(arn), _) => format!("deploy {arn}"),
             (_, true) => "deploy the new revision".to_string(),
+            (_, false) if p.configuration.is_some() && !d.force => {
+                "new deployment of the running revision".to_string()
+            }
             (_, false) => "new deployment of the running revision (forced)".to_string(),
         };
         let count = d
@@ -41,21 +44,47 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
             .map(|n| format!(", desired count {n}"))
             .unwrap_or_default();
         // ECS's own lifecycle decides (and rolls back) on such a service.
-        let until = match p.service.as_ref().filter(|s| s.has_lifecycle()) {
+        let strategy_now = p
+            .configuration
+            .as_ref()
+            .and_then(|(c, _)| c.strategy())
+            .map(|k| k.as_str().to_string())
+            .or_else(|| p.service.as_ref().map(|s| s.strategy.clone()))
+            .unwrap_or_else(|| "ROLLING".into());
+        let until = match Some(&strategy_now).filter(|s| *s != "ROLLING") {
             Some(s) => format!(
-                " ({}), follow its lifecycle {}",
-                s.strategy,
+                "{}, follow its lifecycle {}",
+                if p.configuration.is_some() {
+                    String::new()
+                } else {
+                    format!(" ({s})")
+                },
                 d.wait_until
                     .as_ref()
                     .map_or_else(|| "until ECS's verdict".into(), |w| format!("to {w}"))
             ),
             None => ", watch until a verdict".into(),
         };
+        let (strategy, strategy_diff) = match &p.configuration {
+            Some((c, diff)) => (
+                format!(
+                    ", set strategy {}",
+                    c.strategy().map_or("ROLLING", |k| k.as_str())
+                ),
+                Some(diff.clone()),
+            ),
+            None => (String::new(), None),
+        };
+        let td_diff = if register { None } else { p.diff.clone() };
+        let diff = match (td_diff, strategy_diff) {
+            (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+            (a, b) => a.or(b),
+        };
         changes.push(Change {
             action: Action::Update,
             target: format!("service {}/{}", d.cluster, d.service),
-            summary: format!("{what}{count}{until}"),
-            diff: if register { None } else { p.diff.clone() },
+            summary: format!("{what}{count}{strategy}{until}"),
+            diff,
         });
         for arn in &p.stale {
             changes.push(Change {
@@ -156,6 +185,7 @@ mod tests {
             keep_revisions: None,
             force: false,
             wait_until: None,
+            strategy: None,
         }
     }
 
@@ -178,6 +208,7 @@ mod tests {
                 diff: Some("--- codewarden-api:7\n+++ new revision\n-  \"image\": \"api:1\"\n+  \"image\": \"api@sha256:2\"".into()),
                 changed: true,
                 stale: Vec::new(),
+                configuration: None,
             },
             Planned {
                 deploy: &worker,
@@ -188,6 +219,7 @@ mod tests {
                 diff: None,
                 changed: false,
                 stale: Vec::new(),
+                configuration: None,
             },
         ];
         let finished = vec![Finished {
