@@ -377,8 +377,12 @@ impl Ecs {
                 .unwrap_or_default(),
             reason: d.status_reason().map(str::to_string),
             stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
-            production_weight: target.and_then(|t| t.requested_production_traffic_weight()),
-            test_weight: target.and_then(|t| t.requested_test_traffic_weight()),
+            production_weight: target.and_then(
+                aws_sdk_ecs::types::ServiceRevisionSummary::requested_production_traffic_weight,
+            ),
+            test_weight: target.and_then(
+                aws_sdk_ecs::types::ServiceRevisionSummary::requested_test_traffic_weight,
+            ),
             hooks: d
                 .lifecycle_hook_details()
                 .iter()

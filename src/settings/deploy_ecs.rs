@@ -3,9 +3,9 @@
 
 use super::Project;
 use super::values::{Name, duration};
+use crate::aws::ecs::strategy::{KINDS, Strategy};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
-use crate::aws::ecs::strategy::{KINDS, Strategy};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -110,7 +110,11 @@ impl DeploymentConfig {
         if !percent_ok(self.canary_percent) || !percent_ok(self.step_percent) {
             return Err("a percent is more than 0 and at most 100".into());
         }
-        let minutes = [self.bake_minutes, self.canary_bake_minutes, self.step_bake_minutes];
+        let minutes = [
+            self.bake_minutes,
+            self.canary_bake_minutes,
+            self.step_bake_minutes,
+        ];
         if minutes.into_iter().flatten().any(|m| m < 0) {
             return Err("minutes cannot be negative".into());
         }

@@ -1032,8 +1032,7 @@ fn a_one_off_task_takes_its_own_network_capacity_environment_and_tags() {
     let run = ecs
         .mutating()
         .into_iter()
-        .filter(|c| c.operation == "RunTask")
-        .last()
+        .rfind(|c| c.operation == "RunTask")
         .unwrap()
         .body;
     let vpc = &run["networkConfiguration"]["awsvpcConfiguration"];
@@ -1066,7 +1065,12 @@ fn a_strategy_set_in_gantry_toml_is_planned_as_a_service_diff_and_followed() {
     );
     // Without an alternate target group ECS cannot shift traffic.
     let r = deploy(&p, &ecs, &["--dry-run"]).code(2);
-    assert!(r.stderr.contains("needs a load balancer with an alternate target group"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("needs a load balancer with an alternate target group"),
+        "{}",
+        r.stderr
+    );
     ecs.add_alternate_target_groups();
     let dry = deploy(&p, &ecs, &["--dry-run"]).code(0);
     for line in [
@@ -1102,7 +1106,11 @@ fn a_strategy_set_in_gantry_toml_is_planned_as_a_service_diff_and_followed() {
     assert_eq!(config["deploymentCircuitBreaker"]["rollback"], true);
     // Now the service deploys so, and runs this revision: nothing to do.
     let again = deploy(&p, &ecs, &["--dry-run"]).code(0);
-    assert!(again.stdout.contains("no remote changes"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("no remote changes"),
+        "{}",
+        again.stdout
+    );
     assert_faithful(&ecs);
     // Keys that do not go together are an error naming the file.
     let p = project("deployment = { strategy = \"canary\", step-percent = 10 }\n");

@@ -1152,7 +1152,7 @@ impl World {
     fn start_rollback(&mut self, k: usize, reason: String, when: Instant) {
         let sd = &mut self.service_deployments[k];
         sd.status = "ROLLBACK_REQUESTED";
-        sd.reason = reason.clone();
+        sd.reason.clone_from(&reason);
         sd.rollback = Some((reason, secs_at(when)));
         sd.plan = vec![
             Phase::RollbackRequested,
@@ -1182,10 +1182,11 @@ impl World {
             .unwrap_or(10.0);
         match self.strategy().as_str() {
             // The canary's share for its own bake, then the rest.
-            "CANARY" => plan.extend([Stage(SHIFT, canary, 100.0, 2), Stage(SHIFT, 100.0, 100.0, 1)]),
-            "LINEAR" => {
-                plan.extend([25.0, 50.0, 75.0, 100.0].map(|w| Stage(SHIFT, w, 100.0, 1)))
-            }
+            "CANARY" => plan.extend([
+                Stage(SHIFT, canary, 100.0, 2),
+                Stage(SHIFT, 100.0, 100.0, 1),
+            ]),
+            "LINEAR" => plan.extend([25.0, 50.0, 75.0, 100.0].map(|w| Stage(SHIFT, w, 100.0, 1))),
             _ => plan.push(Stage(SHIFT, 100.0, 100.0, 1)),
         }
         plan.push(Stage("POST_PRODUCTION_TRAFFIC_SHIFT", 100.0, 100.0, 1));

@@ -198,10 +198,11 @@ pub(super) async fn finish(
     service: &Service,
     printer: &Printer,
     started: &Started,
-    new_arn: &str,
     registered: Option<&str>,
     mut done: Finished,
 ) -> Result<Finished> {
+    // The revision the update sent.
+    let new_arn = done.task_definition.clone();
     let label = format!("[{}]", d.name);
     let arn = match &started.service_deployment {
         Some(a) => a.clone(),
@@ -226,7 +227,7 @@ pub(super) async fn finish(
         d.cluster,
         d.service,
         service.strategy,
-        short_arn(new_arn)
+        short_arn(&new_arn)
     ));
     // The bake is part of the deployment: the timeout is for the rest.
     let bake =
@@ -250,11 +251,11 @@ pub(super) async fn finish(
             let text = format!(
                 "the update was sent: {} deployment {arn} of {} is in progress on {}/{} and ECS carries on with it (its alarms, hooks and circuit breaker still roll a failure back)",
                 service.strategy,
-                short_arn(new_arn),
+                short_arn(&new_arn),
                 d.cluster,
                 d.service
             );
-            return Ok(rollout::cancelled_at(done, sig, "update-sent", Some(new_arn.to_string()), text, Some(stop)));
+            return Ok(rollout::cancelled_at(done, sig, "update-sent", Some(new_arn.clone()), text, Some(stop)));
         }
     };
     let at = format!("{}/{}", d.cluster, d.service);
@@ -263,24 +264,24 @@ pub(super) async fn finish(
             done.stage = last.stage.unwrap_or_default();
             done.explanation = format!(
                 "{at} runs {} ({} deployment successful)",
-                short_arn(new_arn),
+                short_arn(&new_arn),
                 service.strategy
             );
-            rollout::housekeeping(printer, ecs, d, new_arn).await;
+            rollout::housekeeping(printer, ecs, d, &new_arn).await;
         }
         End::Reached { stage, hook } => {
             done.explanation = match &hook {
                 Some(id) => format!(
                     "{at}: the {} deployment of {} waits at {stage} for lifecycle hook {id}: `gantry deploy ecs continue {}` goes on, `gantry deploy ecs rollback {}` rolls back",
                     service.strategy,
-                    short_arn(new_arn),
+                    short_arn(&new_arn),
                     d.name,
                     d.name
                 ),
                 None => format!(
                     "{at}: the {} deployment of {} reached {stage}; ECS carries on (`gantry deploy ecs rollback {}` stops it)",
                     service.strategy,
-                    short_arn(new_arn),
+                    short_arn(&new_arn),
                     d.name
                 ),
             };

@@ -263,7 +263,6 @@ pub async fn apply(
             service,
             printer,
             &started,
-            &new_arn,
             registered.as_deref(),
             done,
         )

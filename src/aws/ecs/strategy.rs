@@ -139,7 +139,10 @@ mod tests {
         let new = canary.apply(Some(&current));
         assert_eq!(new.maximum_percent(), Some(200));
         assert_eq!(new.minimum_healthy_percent(), Some(100));
-        assert_eq!(new.strategy().map(DeploymentStrategy::as_str), Some("CANARY"));
+        assert_eq!(
+            new.strategy().map(DeploymentStrategy::as_str),
+            Some("CANARY")
+        );
         assert_eq!(
             view(Some(&new)),
             json!({"strategy": "CANARY", "bakeTimeInMinutes": 10,
@@ -162,13 +165,25 @@ mod tests {
             ..Service::default()
         };
         let (c, diff) = bg.plan(&ready, "prod/api").unwrap().unwrap();
-        assert_eq!(c.strategy().map(DeploymentStrategy::as_str), Some("BLUE_GREEN"));
-        assert!(diff.contains("-  \"strategy\": \"ROLLING\"") && diff.contains("+  \"strategy\": \"BLUE_GREEN\""), "{diff}");
+        assert_eq!(
+            c.strategy().map(DeploymentStrategy::as_str),
+            Some("BLUE_GREEN")
+        );
+        assert!(
+            diff.contains("-  \"strategy\": \"ROLLING\"")
+                && diff.contains("+  \"strategy\": \"BLUE_GREEN\""),
+            "{diff}"
+        );
         // Already so: nothing to change.
         let rolling = Strategy {
             kind: "ROLLING".into(),
             ..Strategy::default()
         };
-        assert!(rolling.plan(&Service::default(), "prod/api").unwrap().is_none());
+        assert!(
+            rolling
+                .plan(&Service::default(), "prod/api")
+                .unwrap()
+                .is_none()
+        );
     }
 }
