@@ -218,6 +218,8 @@ pub enum EcsThen {
     Continue(EcsThenArgs),
     /// Stop the service deployment in progress with ROLLBACK, or (rolling) deploy the previous task definition again
     Rollback(EcsThenArgs),
+    /// Check that the service runs, settled, the task definition the pipeline state recorded (reads only)
+    Verify(EcsThenArgs),
 }
 
 #[derive(Debug, Args)]

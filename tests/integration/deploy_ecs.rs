@@ -1121,3 +1121,57 @@ fn a_strategy_set_in_gantry_toml_is_planned_as_a_service_diff_and_followed() {
         r.stderr
     );
 }
+
+#[test]
+fn verify_says_whether_the_service_runs_what_the_state_recorded() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &["verify"]).code(2);
+    assert!(
+        r.stderr
+            .contains("the pipeline state records no deploy of it"),
+        "{}",
+        r.stderr
+    );
+    deploy(&p, &ecs, &[]).code(0);
+    let before = ecs.mutating().len();
+    let r = deploy(&p, &ecs, &["verify"]).code(0);
+    assert!(
+        r.all()
+            .contains("✓ [api] prod/api runs codewarden-api:8, settled"),
+        "{}",
+        r.all()
+    );
+    // After a rollback the state says what runs again.
+    deploy(&p, &ecs, &["rollback"]).code(0);
+    let r = deploy(&p, &ecs, &["verify"]).code(0);
+    assert!(
+        r.all().contains("runs codewarden-api:7, settled"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(ecs.mutating().len(), before + 1, "verify only reads");
+
+    // ECS rolled a failed deploy back: not what the state says.
+    let ecs = EcsStandIn::start(Scenario::CircuitBreaker, STEP);
+    let p = project("");
+    deploy(&p, &ecs, &[]).code(1);
+    let r = deploy(&p, &ecs, &["verify"]).code(1);
+    assert!(
+        r.all().contains("✗ [api] prod/api: it runs codewarden-api:7 where the pipeline state says codewarden-api:8"),
+        "{}",
+        r.all()
+    );
+
+    // A canary held at its hook is not settled.
+    let ecs = EcsStandIn::start(Scenario::CanaryHook, STEP);
+    let p = project("");
+    deploy(&p, &ecs, &[]).code(0);
+    let r = deploy(&p, &ecs, &["verify"]).code(1);
+    assert!(
+        r.all().contains("2 deployments, not settled") && r.all().contains("is IN_PROGRESS"),
+        "{}",
+        r.all()
+    );
+    assert_faithful(&ecs);
+}

@@ -297,3 +297,64 @@ async fn redeploy(
         stage: String::new(),
     })
 }
+
+/// Whether the service runs what the last deploy recorded (`recorded`, a
+/// task definition ARN), settled: one deployment, completed, every task
+/// running, and for a BLUE_GREEN, LINEAR or CANARY service its service
+/// deployment SUCCESSFUL. Reads only.
+pub async fn verify(ecs: &Ecs, t: &Target, recorded: &str) -> Result<Done> {
+    let service = ecs.service(&t.cluster, &t.service).await?;
+    let mut wrong = Vec::new();
+    if service.task_definition != recorded {
+        wrong.push(format!(
+            "it runs {} where the pipeline state says {}",
+            short_arn(&service.task_definition),
+            short_arn(recorded)
+        ));
+    }
+    let settled = service.deployments.len() == 1
+        && service.deployments[0]
+            .rollout_state
+            .as_deref()
+            .is_none_or(|s| s == "COMPLETED");
+    if !settled {
+        wrong.push(format!(
+            "{} deployments, not settled",
+            service.deployments.len()
+        ));
+    }
+    if service.running != service.desired {
+        wrong.push(format!(
+            "{} of {} tasks running",
+            service.running, service.desired
+        ));
+    }
+    let mut arn = String::new();
+    let mut stage = String::new();
+    if service.has_lifecycle()
+        && let Some(a) = t.arn.clone().or(service.current_service_deployment.clone())
+    {
+        let d = ecs.service_deployment(&a).await?;
+        if d.status != "SUCCESSFUL" {
+            wrong.push(format!("service deployment {a} is {}", d.status));
+        }
+        arn = a;
+        stage = d.stage.unwrap_or_default();
+    }
+    let at = format!("{}/{}", t.cluster, t.service);
+    Ok(if wrong.is_empty() {
+        Done {
+            verdict: Verdict::Passed,
+            explanation: format!("{at} runs {}, settled", short_arn(recorded)),
+            service_deployment: arn,
+            stage,
+        }
+    } else {
+        Done {
+            verdict: Verdict::Failed,
+            explanation: format!("{at}: {}", wrong.join("; ")),
+            service_deployment: arn,
+            stage,
+        }
+    })
+}

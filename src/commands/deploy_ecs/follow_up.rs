@@ -16,9 +16,10 @@ use crate::settings::deploy_ecs as settings;
 use indexmap::IndexMap;
 
 pub(super) fn execute(session: &Session, then: &EcsThen) -> Result<StepReport> {
-    let (ask, args): (Ask, &EcsThenArgs) = match then {
-        EcsThen::Continue(a) => (Ask::Continue, a),
-        EcsThen::Rollback(a) => (Ask::Rollback, a),
+    let (ask, args): (Option<Ask>, &EcsThenArgs) = match then {
+        EcsThen::Continue(a) => (Some(Ask::Continue), a),
+        EcsThen::Rollback(a) => (Some(Ask::Rollback), a),
+        EcsThen::Verify(a) => (None, a),
     };
     let names: Vec<String> = args.name.iter().cloned().collect();
     let deploys = settings::resolve(
@@ -70,8 +71,20 @@ pub(super) fn execute(session: &Session, then: &EcsThen) -> Result<StepReport> {
         timeout: d.timeout,
         wait_until: d.wait_until.clone(),
     };
+    let report = |verdict| StepReport::new(Step::DeployEcs, verdict, session.dry_run);
     runtime::block_on(async {
         let ecs = Ecs::connect(d.region.clone()).await;
+        let Some(ask) = ask else {
+            let Some(recorded) = outputs.get(&key("task-definition")).cloned() else {
+                return Err(Error::usage(
+                    format!("{}: the pipeline state records no deploy of it", d.name),
+                    Some("run it after `gantry deploy ecs` in the same pipeline; `gantry deploy ecs --dry-run` shows what a deploy would change".into()),
+                ));
+            };
+            let done = follow_up::verify(&ecs, &target, &recorded).await?;
+            show(session, &d.name, &done);
+            return Ok(report(done.verdict).outputs(outputs));
+        };
         let next = follow_up::plan(&ecs, &target, ask).await?;
         let at = format!("{}/{}", d.cluster, d.service);
         let change = match &next {
@@ -99,22 +112,21 @@ pub(super) fn execute(session: &Session, then: &EcsThen) -> Result<StepReport> {
         let plan = Plan {
             changes: vec![change],
         };
-        let report = |verdict| StepReport::new(Step::DeployEcs, verdict, session.dry_run);
         if session.dry_run {
             // What the deploy recorded stays for the real follow-up.
             return Ok(report(Verdict::Passed).plan(plan).outputs(outputs));
         }
         let done = follow_up::apply(&ecs, session.printer, &target, &next).await?;
-        let good = done.verdict == Verdict::Passed;
-        session.printer.outcome(
-            Some(good),
-            &format!(
-                "{} [{}] {}",
-                if good { "✓" } else { "✗" },
-                d.name,
-                done.explanation
-            ),
-        );
+        show(session, &d.name, &done);
+        // Rolled back: the revision before is the one running now.
+        if ask == Ask::Rollback && done.verdict == Verdict::Passed {
+            let (now, before) = (key("task-definition"), key("previous-task-definition"));
+            if let (Some(a), Some(b)) = (outputs.get(&now).cloned(), outputs.get(&before).cloned())
+            {
+                outputs.insert(now, b);
+                outputs.insert(before, a);
+            }
+        }
         if !done.service_deployment.is_empty() {
             outputs.insert(key("service-deployment-arn"), done.service_deployment);
         }
@@ -123,4 +135,16 @@ pub(super) fn execute(session: &Session, then: &EcsThen) -> Result<StepReport> {
         }
         Ok(report(done.verdict).plan(plan).outputs(outputs))
     })?
+}
+
+fn show(session: &Session, name: &str, done: &follow_up::Done) {
+    let good = done.verdict == Verdict::Passed;
+    session.printer.outcome(
+        Some(good),
+        &format!(
+            "{} [{name}] {}",
+            if good { "✓" } else { "✗" },
+            done.explanation
+        ),
+    );
 }
