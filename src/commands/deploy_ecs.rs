@@ -176,18 +176,22 @@ pub fn execute_until(
         let detail = finished
             .iter()
             .map(|f| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "name": f.name,
                     "verdict": f.verdict,
                     "task_definition": f.task_definition,
                     "previous_task_definition": f.previous,
                     "deployment_id": f.deployment_id,
-                    "service_deployment": f.service_deployment,
-                    "lifecycle_stage": f.stage,
                     "console_url": f.console_url,
                     "explanation": f.explanation,
                     "cancelled": f.cancelled,
-                })
+                });
+                // Only ECS's own lifecycle (not a rolling update) has these.
+                if !f.service_deployment.is_empty() {
+                    v["service_deployment"] = f.service_deployment.clone().into();
+                    v["lifecycle_stage"] = f.stage.clone().into();
+                }
+                v
             })
             .collect();
         Ok(report(session, verdict, plan, outputs, detail))

@@ -256,6 +256,11 @@ pub async fn apply(
         service.bake_minutes = c.bake_time_in_minutes();
     }
     let service = &service;
+    if d.wait_until.is_some() && !service.has_lifecycle() {
+        printer.warn(&format!(
+            "{label} wait-until is for BLUE_GREEN, LINEAR and CANARY services: a rolling update is watched to its verdict"
+        ));
+    }
     if service.has_lifecycle() {
         return super::lifecycle::finish(
             d,
