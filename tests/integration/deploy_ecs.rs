@@ -1175,3 +1175,19 @@ fn verify_says_whether_the_service_runs_what_the_state_recorded() {
     );
     assert_faithful(&ecs);
 }
+
+#[test]
+fn wait_until_on_a_rolling_service_warns_and_waits_for_the_verdict() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &["--wait-until", "BAKE_TIME"]).code(0);
+    assert!(
+        r.stderr
+            .contains("wait-until is for BLUE_GREEN, LINEAR and CANARY services")
+            && r.all()
+                .contains("runs codewarden-api:8 (deployment completed)"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(count(&ecs.operations(), "DescribeServiceDeployments"), 0);
+}
