@@ -22,7 +22,6 @@ use ring::rand::SystemRandom;
 use ring::signature::{self as sig, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::{Value, json};
 use sha2::Digest;
-use std::io::Read;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
