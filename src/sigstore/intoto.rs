@@ -18,6 +18,8 @@ pub struct Statement {
     pub type_: String,
     pub subject: Vec<Subject>,
     pub predicate_type: String,
+    /// Optional in in-toto v1: PyPI's publish attestation has none.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub predicate: Value,
 }
 

@@ -15,6 +15,7 @@ mod error;
 pub mod intoto;
 mod keys;
 mod merkle;
+pub mod pep740;
 pub mod sign;
 pub mod trust;
 pub mod verify;
