@@ -44,6 +44,8 @@ pub(crate) mod b64_list {
 pub(crate) mod int64 {
     use serde::{Deserialize, Deserializer, Serializer};
 
+    // serde's `with` hands fields by reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
     pub(crate) fn serialize<S: Serializer>(n: &i64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&n.to_string())
     }
@@ -114,7 +116,10 @@ pub(crate) fn unhex(text: &str) -> Result<Vec<u8>, String> {
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| format!("`{text}` is not hexadecimal")))
+        .map(|i| {
+            u8::from_str_radix(&text[i..i + 2], 16)
+                .map_err(|_| format!("`{text}` is not hexadecimal"))
+        })
         .collect()
 }
 

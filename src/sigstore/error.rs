@@ -37,7 +37,10 @@ pub enum VerifyError {
     #[error("the certificate is not a Sigstore signing certificate: {0}")]
     Usage(String),
     #[error("identity mismatch: expected {expected}, the certificate is issued to {found:?}")]
-    Identity { expected: String, found: Vec<String> },
+    Identity {
+        expected: String,
+        found: Vec<String>,
+    },
     #[error("OIDC issuer mismatch: expected {expected}, the certificate names {found}")]
     Issuer { expected: String, found: String },
     #[error("the artifact's sha256 is {actual}, the bundle signs {expected}")]

@@ -127,8 +127,8 @@ fn subject_of(id_token: &str) -> Result<String, SignError> {
         .split('.')
         .nth(1)
         .ok_or_else(|| SignError::Token("it is not a JWT (no payload part)".into()))?;
-    let raw = decode_b64(claims)
-        .map_err(|_| SignError::Token("its payload is not base64url".into()))?;
+    let raw =
+        decode_b64(claims).map_err(|_| SignError::Token("its payload is not base64url".into()))?;
     let v: Value = serde_json::from_slice(&raw)
         .map_err(|_| SignError::Token("its payload is not JSON".into()))?;
     v["sub"]
@@ -154,7 +154,10 @@ async fn certificate(
             "proofOfPossession": encode_b64(&proof),
         },
     });
-    let url = format!("{}/api/v2/signingCert", services.fulcio.trim_end_matches('/'));
+    let url = format!(
+        "{}/api/v2/signingCert",
+        services.fulcio.trim_end_matches('/')
+    );
     let answer = post(client, "Fulcio", &url, &request).await?;
     let bad = |detail: &str| SignError::Response {
         service: "Fulcio",
@@ -177,7 +180,10 @@ async fn log_entry(
     services: &Services,
     proposed: &Value,
 ) -> Result<TlogEntry, SignError> {
-    let url = format!("{}/api/v1/log/entries", services.rekor.trim_end_matches('/'));
+    let url = format!(
+        "{}/api/v1/log/entries",
+        services.rekor.trim_end_matches('/')
+    );
     let answer = post(client, "Rekor", &url, proposed).await?;
     let bad = |detail: String| SignError::Response {
         service: "Rekor",
@@ -279,7 +285,10 @@ mod tests {
             br#"{"sub":"repo:acme/api:ref:refs/heads/main"}"#,
         );
         let token = format!("e30.{payload}.sig");
-        assert_eq!(subject_of(&token).unwrap(), "repo:acme/api:ref:refs/heads/main");
+        assert_eq!(
+            subject_of(&token).unwrap(),
+            "repo:acme/api:ref:refs/heads/main"
+        );
         assert!(matches!(subject_of("opaque"), Err(SignError::Token(_))));
         // The token never appears in the error.
         let e = subject_of("secret-token-value").unwrap_err().to_string();

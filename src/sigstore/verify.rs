@@ -83,7 +83,9 @@ pub fn verify_artifact(
     }
     let key = leaf.public_key().map_err(VerifyError::Usage)?;
     if !key.verify(Hash::Sha256, artifact, &sig.signature) {
-        return Err(VerifyError::Signature { what: "the artifact" });
+        return Err(VerifyError::Signature {
+            what: "the artifact",
+        });
     }
     check_hashedrekord(&entry.canonicalized_body, &leaf, &sig.signature, &digest)?;
     Ok(verified)
@@ -194,7 +196,11 @@ fn verify_log_entry(entry: &TlogEntry, root: &TrustedRoot) -> Result<i64, Verify
             log_id: log_id.clone(),
         })?;
     let time = entry.integrated_time;
-    if !log.valid_for.contains(time).map_err(VerifyError::TrustRoot)? {
+    if !log
+        .valid_for
+        .contains(time)
+        .map_err(VerifyError::TrustRoot)?
+    {
         return Err(VerifyError::LogKeyOutOfWindow {
             log_id,
             time: format_time(time),
@@ -337,7 +343,11 @@ fn verify_sct(leaf: &Cert, root: &TrustedRoot, time: i64) -> Result<(), VerifyEr
                 hex(&sct.log_id)
             ))
         })?;
-    if !log.valid_for.contains(time).map_err(VerifyError::TrustRoot)? {
+    if !log
+        .valid_for
+        .contains(time)
+        .map_err(VerifyError::TrustRoot)?
+    {
         return Err(err("the CT log's key was not valid at the time of signing"));
     }
     // The issuer is the first CA of the chain that verified: find it again.
@@ -356,7 +366,11 @@ fn verify_sct(leaf: &Cert, root: &TrustedRoot, time: i64) -> Result<(), VerifyEr
     let len = u32::try_from(tbs.len()).unwrap_or(u32::MAX).to_be_bytes();
     signed.extend_from_slice(&len[1..]);
     signed.extend_from_slice(&tbs);
-    signed.extend_from_slice(&u16::try_from(sct.extensions.len()).unwrap_or(0).to_be_bytes());
+    signed.extend_from_slice(
+        &u16::try_from(sct.extensions.len())
+            .unwrap_or(0)
+            .to_be_bytes(),
+    );
     signed.extend_from_slice(&sct.extensions);
     if !log.key.verify(Hash::Sha256, &signed, &sct.signature) {
         return Err(err("its signature does not verify with the CT log's key"));

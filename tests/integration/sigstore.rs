@@ -29,7 +29,12 @@ fn client() -> reqwest::Client {
 }
 
 fn sign_blob(s: &Sigstore, job: &Job, data: &[u8]) -> Result<Bundle, SignError> {
-    block_on(sign::sign_artifact(&client(), &s.services(), &s.issuer.token(job), data))
+    block_on(sign::sign_artifact(
+        &client(),
+        &s.services(),
+        &s.issuer.token(job),
+        data,
+    ))
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -105,7 +110,12 @@ impl Reference {
             .arg(&cfg)
             .args(["verify", "identity", "--bundle"])
             .arg(&b)
-            .args(["--cert-identity", identity, "--cert-oidc-issuer", GITHUB_ISSUER])
+            .args([
+                "--cert-identity",
+                identity,
+                "--cert-oidc-issuer",
+                GITHUB_ISSUER,
+            ])
             .arg(artifact)
             // rich wraps its log lines to the terminal's width; one line each.
             .env("COLUMNS", "10000")
@@ -116,13 +126,19 @@ impl Reference {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        if out.status.success() { Ok(text) } else { Err(text) }
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(text)
+        }
     }
 }
 
 #[test]
 fn gantry_signs_a_blob_that_sigstore_python_and_gantry_accept() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     let data = b"trivy_0.68.1_Linux-64bit.tar.gz contents";
@@ -133,9 +149,18 @@ fn gantry_signs_a_blob_that_sigstore_python_and_gantry_accept() {
     assert_eq!(s.seen.lock().unwrap().rekor, ["hashedrekord"]);
     assert_eq!(s.log_size(), 1);
     let json: Value = serde_json::from_str(&bundle.to_json()).unwrap();
-    assert_eq!(json["mediaType"], "application/vnd.dev.sigstore.bundle.v0.3+json");
-    assert_eq!(json["messageSignature"]["messageDigest"]["algorithm"], "SHA2_256");
-    assert_eq!(json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"], "hashedrekord");
+    assert_eq!(
+        json["mediaType"],
+        "application/vnd.dev.sigstore.bundle.v0.3+json"
+    );
+    assert_eq!(
+        json["messageSignature"]["messageDigest"]["algorithm"],
+        "SHA2_256"
+    );
+    assert_eq!(
+        json["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["kind"],
+        "hashedrekord"
+    );
 
     let artifact = reference.write("artifact.tar.gz", data);
     let config = s.client_trust_config(&s.trusted_root());
@@ -151,12 +176,19 @@ fn gantry_signs_a_blob_that_sigstore_python_and_gantry_accept() {
         &Policy::exact(&job.identity(), GITHUB_ISSUER),
     )
     .unwrap();
-    assert_eq!(verified.identity, "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main");
+    assert_eq!(
+        verified.identity,
+        "https://github.com/acme/shop/.github/workflows/release.yml@refs/heads/main"
+    );
     assert_eq!(verified.log_index, 0);
 
     // A pattern must match the whole identity.
     let root = root_of(&s.trusted_root());
-    let any_workflow = Policy::regex(r"https://github\.com/acme/shop/\.github/workflows/.*", GITHUB_ISSUER).unwrap();
+    let any_workflow = Policy::regex(
+        r"https://github\.com/acme/shop/\.github/workflows/.*",
+        GITHUB_ISSUER,
+    )
+    .unwrap();
     verify::verify_artifact(&bundle, data, &root, &any_workflow).unwrap();
     let partial = Policy::regex("acme/shop", GITHUB_ISSUER).unwrap();
     assert!(matches!(
@@ -167,7 +199,9 @@ fn gantry_signs_a_blob_that_sigstore_python_and_gantry_accept() {
 
 #[test]
 fn gantry_signs_an_in_toto_statement_that_sigstore_python_and_gantry_accept() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     let wheel = b"shop_sdk-1.2.3-py3-none-any.whl contents";
@@ -180,11 +214,18 @@ fn gantry_signs_an_in_toto_statement_that_sigstore_python_and_gantry_accept() {
     let said = reference
         .verify(&config, &bundle, &artifact, &job.identity())
         .expect("sigstore-python accepts gantry's DSSE bundle");
-    assert!(said.contains(intoto::SLSA_PROVENANCE_V1), "it prints the statement: {said}");
+    assert!(
+        said.contains(intoto::SLSA_PROVENANCE_V1),
+        "it prints the statement: {said}"
+    );
 
     let root = root_of(&s.trusted_root());
-    let (verified, envelope) =
-        verify::verify_dsse(&bundle, &root, &Policy::exact(&job.identity(), GITHUB_ISSUER)).unwrap();
+    let (verified, envelope) = verify::verify_dsse(
+        &bundle,
+        &root,
+        &Policy::exact(&job.identity(), GITHUB_ISSUER),
+    )
+    .unwrap();
     assert_eq!(verified.identity, job.identity());
     verify::statement_has_subject(envelope, &sha256_hex(wheel)).unwrap();
     let statement: Value = serde_json::from_slice(&envelope.payload).unwrap();
@@ -197,7 +238,9 @@ fn gantry_signs_an_in_toto_statement_that_sigstore_python_and_gantry_accept() {
 
 #[test]
 fn a_tampered_artifact_is_refused_by_both_verifiers() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     let config = s.client_trust_config(&s.trusted_root());
@@ -207,8 +250,13 @@ fn a_tampered_artifact_is_refused_by_both_verifiers() {
     // A blob that is not the one signed.
     let bundle = sign_blob(&s, &job, b"the release archive").unwrap();
     let other = reference.write("other.tar.gz", b"the release archivE");
-    let refused = reference.verify(&config, &bundle, &other, &job.identity()).unwrap_err();
-    assert!(refused.contains("Bundle message digest mismatch"), "{refused}");
+    let refused = reference
+        .verify(&config, &bundle, &other, &job.identity())
+        .unwrap_err();
+    assert!(
+        refused.contains("Bundle message digest mismatch"),
+        "{refused}"
+    );
     assert!(matches!(
         verify::verify_artifact(&bundle, b"the release archivE", &root, &policy),
         Err(VerifyError::Digest { .. })
@@ -224,7 +272,9 @@ fn a_tampered_artifact_is_refused_by_both_verifiers() {
     // A statement about another file.
     let bundle = sign_statement(&s, &job, "image", b"sha256 of the pushed image");
     let elsewhere = reference.write("image", b"an image pushed by hand");
-    let refused = reference.verify(&config, &bundle, &elsewhere, &job.identity()).unwrap_err();
+    let refused = reference
+        .verify(&config, &bundle, &elsewhere, &job.identity())
+        .unwrap_err();
     assert!(refused.contains("no subject for digest"), "{refused}");
     let (_, envelope) = verify::verify_dsse(&bundle, &root, &policy).unwrap();
     assert!(matches!(
@@ -237,9 +287,14 @@ fn a_tampered_artifact_is_refused_by_both_verifiers() {
     let env = edited.dsse_envelope.as_mut().unwrap();
     let text = String::from_utf8(env.payload.clone()).unwrap();
     env.payload = text
-        .replace(&sha256_hex(b"sha256 of the pushed image"), &sha256_hex(b"an image pushed by hand"))
+        .replace(
+            &sha256_hex(b"sha256 of the pushed image"),
+            &sha256_hex(b"an image pushed by hand"),
+        )
         .into_bytes();
-    let refused = reference.verify(&config, &edited, &elsewhere, &job.identity()).unwrap_err();
+    let refused = reference
+        .verify(&config, &edited, &elsewhere, &job.identity())
+        .unwrap_err();
     assert!(refused.contains("DSSE: invalid signature"), "{refused}");
     assert!(matches!(
         verify::verify_dsse(&edited, &root, &policy),
@@ -249,7 +304,9 @@ fn a_tampered_artifact_is_refused_by_both_verifiers() {
 
 #[test]
 fn a_wrong_identity_is_refused_by_both_verifiers() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     let data = b"an artifact";
@@ -262,21 +319,41 @@ fn a_wrong_identity_is_refused_by_both_verifiers() {
         repository: "mallory/shop".into(),
         ..Job::default()
     };
-    let refused = reference.verify(&config, &bundle, &artifact, &fork.identity()).unwrap_err();
+    let refused = reference
+        .verify(&config, &bundle, &artifact, &fork.identity())
+        .unwrap_err();
     assert!(refused.contains("do not match"), "{refused}");
-    let err = verify::verify_artifact(&bundle, data, &root, &Policy::exact(&fork.identity(), GITHUB_ISSUER))
-        .unwrap_err();
+    let err = verify::verify_artifact(
+        &bundle,
+        data,
+        &root,
+        &Policy::exact(&fork.identity(), GITHUB_ISSUER),
+    )
+    .unwrap_err();
     assert!(matches!(err, VerifyError::Identity { .. }), "{err}");
-    assert!(err.to_string().contains(&job.identity()), "it names what it found: {err}");
+    assert!(
+        err.to_string().contains(&job.identity()),
+        "it names what it found: {err}"
+    );
 
-    let err = verify::verify_artifact(&bundle, data, &root, &Policy::exact(&job.identity(), "https://accounts.google.com"))
-        .unwrap_err();
-    assert!(matches!(err, VerifyError::Issuer { ref found, .. } if found == GITHUB_ISSUER), "{err}");
+    let err = verify::verify_artifact(
+        &bundle,
+        data,
+        &root,
+        &Policy::exact(&job.identity(), "https://accounts.google.com"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, VerifyError::Issuer { ref found, .. } if found == GITHUB_ISSUER),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_certificate_expired_when_the_log_integrated_the_entry_is_refused_by_both_verifiers() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     // The log's clock says an hour later: past the 10-minute certificate.
@@ -286,8 +363,13 @@ fn a_certificate_expired_when_the_log_integrated_the_entry_is_refused_by_both_ve
     let artifact = reference.write("artifact", data);
     let config = s.client_trust_config(&s.trusted_root());
 
-    let refused = reference.verify(&config, &bundle, &artifact, &job.identity()).unwrap_err();
-    assert!(refused.contains("cert is not valid at validation time"), "{refused}");
+    let refused = reference
+        .verify(&config, &bundle, &artifact, &job.identity())
+        .unwrap_err();
+    assert!(
+        refused.contains("cert is not valid at validation time"),
+        "{refused}"
+    );
     let err = verify::verify_artifact(
         &bundle,
         data,
@@ -295,14 +377,22 @@ fn a_certificate_expired_when_the_log_integrated_the_entry_is_refused_by_both_ve
         &Policy::exact(&job.identity(), GITHUB_ISSUER),
     )
     .unwrap_err();
-    assert!(matches!(err, VerifyError::CertificateExpired { .. }), "{err}");
+    assert!(
+        matches!(err, VerifyError::CertificateExpired { .. }),
+        "{err}"
+    );
 
     // And a certificate not yet valid when logged.
     s.rekor_clock.store(0, Ordering::SeqCst);
     s.fulcio_clock.store(3600, Ordering::SeqCst);
     let bundle = sign_blob(&s, &job, data).unwrap();
-    let refused = reference.verify(&config, &bundle, &artifact, &job.identity()).unwrap_err();
-    assert!(refused.contains("cert is not valid at validation time"), "{refused}");
+    let refused = reference
+        .verify(&config, &bundle, &artifact, &job.identity())
+        .unwrap_err();
+    assert!(
+        refused.contains("cert is not valid at validation time"),
+        "{refused}"
+    );
     let err = verify::verify_artifact(
         &bundle,
         data,
@@ -310,12 +400,17 @@ fn a_certificate_expired_when_the_log_integrated_the_entry_is_refused_by_both_ve
         &Policy::exact(&job.identity(), GITHUB_ISSUER),
     )
     .unwrap_err();
-    assert!(matches!(err, VerifyError::CertificateExpired { .. }), "{err}");
+    assert!(
+        matches!(err, VerifyError::CertificateExpired { .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_trust_root_with_another_log_key_is_refused_by_both_verifiers() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     let data = b"an artifact";
@@ -324,9 +419,17 @@ fn a_trust_root_with_another_log_key_is_refused_by_both_verifiers() {
     let wrong = s.trusted_root_with_log_key(&Key::generate().spki());
 
     let refused = reference
-        .verify(&s.client_trust_config(&wrong), &bundle, &artifact, &job.identity())
+        .verify(
+            &s.client_trust_config(&wrong),
+            &bundle,
+            &artifact,
+            &job.identity(),
+        )
         .unwrap_err();
-    assert!(refused.contains("checkpoint: invalid signature"), "{refused}");
+    assert!(
+        refused.contains("checkpoint: invalid signature"),
+        "{refused}"
+    );
     let policy = Policy::exact(&job.identity(), GITHUB_ISSUER);
     let err = verify::verify_artifact(&bundle, data, &root_of(&wrong), &policy).unwrap_err();
     assert!(matches!(err, VerifyError::UnknownLog { .. }), "{err}");
@@ -334,7 +437,10 @@ fn a_trust_root_with_another_log_key_is_refused_by_both_verifiers() {
     // A log entry re-signed by an impostor under the real log id still fails
     // on its signatures: here, a checkpoint from another tree.
     let mut forged = bundle.clone();
-    let proof = forged.verification_material.tlog_entries[0].inclusion_proof.as_mut().unwrap();
+    let proof = forged.verification_material.tlog_entries[0]
+        .inclusion_proof
+        .as_mut()
+        .unwrap();
     proof.root_hash = vec![7; 32];
     let root = root_of(&s.trusted_root());
     let err = verify::verify_artifact(&forged, data, &root, &policy).unwrap_err();
@@ -347,12 +453,16 @@ fn a_trust_root_with_another_log_key_is_refused_by_both_verifiers() {
 
 #[test]
 fn sigstore_python_signs_against_the_stand_ins_and_gantry_verifies_its_bundles() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let job = Job::default();
     let config = reference.write(
         "trust_config.json",
-        s.client_trust_config(&s.trusted_root()).to_string().as_bytes(),
+        s.client_trust_config(&s.trusted_root())
+            .to_string()
+            .as_bytes(),
     );
     let data = b"signed by the reference client";
     let artifact = reference.write("blob.txt", data);
@@ -360,12 +470,21 @@ fn sigstore_python_signs_against_the_stand_ins_and_gantry_verifies_its_bundles()
     let out = Command::new(&reference.bin)
         .arg("--trust-config")
         .arg(&config)
-        .args(["sign", "--identity-token", &s.issuer.token(&job), "--bundle"])
+        .args([
+            "sign",
+            "--identity-token",
+            &s.issuer.token(&job),
+            "--bundle",
+        ])
         .arg(&bundle_path)
         .arg(&artifact)
         .output()
         .unwrap();
-    assert!(out.status.success(), "sigstore sign: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sigstore sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // It used a CSR as its proof of possession, and Rekor logged a hashedrekord.
     assert_eq!(s.seen.lock().unwrap().fulcio, ["certificateSigningRequest"]);
     assert_eq!(s.seen.lock().unwrap().rekor, ["hashedrekord"]);
@@ -389,13 +508,36 @@ fn the_stand_ins_refuse_what_fulcio_and_rekor_refuse() {
 
     // A token for another audience, and one signed by someone else.
     let err = sign_with(&s.issuer.token_for(&job, "pypi")).unwrap_err();
-    assert!(matches!(err, SignError::Refused { service: "Fulcio", status: 401, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            SignError::Refused {
+                service: "Fulcio",
+                status: 401,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let mut forged = s.issuer.token(&job);
     forged.truncate(forged.rfind('.').unwrap());
     forged.push_str(".AAAA");
     let err = sign_with(&forged).unwrap_err();
-    assert!(matches!(err, SignError::Refused { service: "Fulcio", status: 401, .. }), "{err}");
-    assert!(!err.to_string().contains(&forged), "the token stays out of errors");
+    assert!(
+        matches!(
+            err,
+            SignError::Refused {
+                service: "Fulcio",
+                status: 401,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains(&forged),
+        "the token stays out of errors"
+    );
 
     // A key whose proof of possession is over another subject.
     let key = Key::generate();
@@ -444,7 +586,9 @@ fn the_stand_ins_refuse_what_fulcio_and_rekor_refuse() {
 
 #[test]
 fn certificates_from_another_ca_or_with_another_ct_log_are_refused_by_both_verifiers() {
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let s = Sigstore::start();
     let other = Sigstore::start();
     let job = Job::default();
@@ -457,9 +601,17 @@ fn certificates_from_another_ca_or_with_another_ct_log_are_refused_by_both_verif
     let mut wrong_ca = s.trusted_root();
     wrong_ca["certificateAuthorities"] = other.trusted_root()["certificateAuthorities"].clone();
     let refused = reference
-        .verify(&s.client_trust_config(&wrong_ca), &bundle, &artifact, &job.identity())
+        .verify(
+            &s.client_trust_config(&wrong_ca),
+            &bundle,
+            &artifact,
+            &job.identity(),
+        )
         .unwrap_err();
-    assert!(refused.contains("failed to build timestamp certificate chain"), "{refused}");
+    assert!(
+        refused.contains("failed to build timestamp certificate chain"),
+        "{refused}"
+    );
     let err = verify::verify_artifact(&bundle, data, &root_of(&wrong_ca), &policy).unwrap_err();
     assert!(matches!(err, VerifyError::Chain { .. }), "{err}");
 
@@ -467,7 +619,12 @@ fn certificates_from_another_ca_or_with_another_ct_log_are_refused_by_both_verif
     let mut wrong_ct = s.trusted_root();
     wrong_ct["ctlogs"] = other.trusted_root()["ctlogs"].clone();
     let refused = reference
-        .verify(&s.client_trust_config(&wrong_ct), &bundle, &artifact, &job.identity())
+        .verify(
+            &s.client_trust_config(&wrong_ct),
+            &bundle,
+            &artifact,
+            &job.identity(),
+        )
         .unwrap_err();
     assert!(refused.contains("failed to verify SCT"), "{refused}");
     let err = verify::verify_artifact(&bundle, data, &root_of(&wrong_ct), &policy).unwrap_err();
@@ -499,7 +656,9 @@ print("OK", predicate_type)
 #[test]
 fn pep740_attestations_gantry_makes_are_accepted_by_pypi_attestations_and_gantry() {
     use gantry::sigstore::pep740::{self, Attestation};
-    let Some(reference) = Reference::find() else { return };
+    let Some(reference) = Reference::find() else {
+        return;
+    };
     let python = reference.bin.with_file_name("python");
     let s = Sigstore::start();
     let job = Job::default();
@@ -516,14 +675,19 @@ fn pep740_attestations_gantry_makes_are_accepted_by_pypi_attestations_and_gantry
     .unwrap();
     let attestation = Attestation::from_bundle(&bundle).unwrap();
     // The upload field is a JSON array of PEP 740 objects.
-    let field: Value = serde_json::from_str(&pep740::upload_field(&[attestation.clone()])).unwrap();
+    let field: Value =
+        serde_json::from_str(&pep740::upload_field(std::slice::from_ref(&attestation))).unwrap();
     assert_eq!(field[0]["version"], 1);
-    assert!(field[0]["verification_material"]["transparency_entries"][0]["inclusionProof"].is_object());
+    assert!(
+        field[0]["verification_material"]["transparency_entries"][0]["inclusionProof"].is_object()
+    );
 
     let script = reference.write("verify_pep740.py", PEP740_VERIFY.as_bytes());
     let config = reference.write(
         "trust_config.json",
-        s.client_trust_config(&s.trusted_root()).to_string().as_bytes(),
+        s.client_trust_config(&s.trusted_root())
+            .to_string()
+            .as_bytes(),
     );
     let att_path = reference.write("attestation.json", field[0].to_string().as_bytes());
     let run = |dist: &Path, repository: &str| {
@@ -548,20 +712,33 @@ fn pep740_attestations_gantry_makes_are_accepted_by_pypi_attestations_and_gantry
     assert!(said.contains(pep740::PYPI_PUBLISH_V1), "{said}");
 
     // Another file under the same name, and another repository's publisher.
-    let (ok, said) = run(&reference.write(name, b"PK\x03\x04 another wheel"), &job.repository);
-    assert!(!ok && said.contains("subject does not match distribution digest"), "{said}");
+    let (ok, said) = run(
+        &reference.write(name, b"PK\x03\x04 another wheel"),
+        &job.repository,
+    );
+    assert!(
+        !ok && said.contains("subject does not match distribution digest"),
+        "{said}"
+    );
     let (ok, said) = run(&dist, "mallory/shop");
     assert!(!ok && said.contains("VerificationError"), "{said}");
 
     let root = root_of(&s.trusted_root());
     let policy = Policy::exact(&job.identity(), GITHUB_ISSUER);
-    attestation.verify(name, &sha256_hex(wheel), &root, &policy).unwrap();
+    attestation
+        .verify(name, &sha256_hex(wheel), &root, &policy)
+        .unwrap();
     assert!(matches!(
         attestation.verify(name, &sha256_hex(b"another wheel"), &root, &policy),
         Err(VerifyError::Digest { .. })
     ));
     assert!(matches!(
-        attestation.verify("shop_sdk-9.9.9-py3-none-any.whl", &sha256_hex(wheel), &root, &policy),
+        attestation.verify(
+            "shop_sdk-9.9.9-py3-none-any.whl",
+            &sha256_hex(wheel),
+            &root,
+            &policy
+        ),
         Err(VerifyError::Malformed(_))
     ));
 }

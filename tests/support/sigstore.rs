@@ -64,21 +64,37 @@ impl Key {
         let pkcs8 =
             EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
         Key {
-            pair: EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap(),
-            fixed: EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap(),
+            pair: EcdsaKeyPair::from_pkcs8(
+                &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+                pkcs8.as_ref(),
+                &rng,
+            )
+            .unwrap(),
+            fixed: EcdsaKeyPair::from_pkcs8(
+                &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                pkcs8.as_ref(),
+                &rng,
+            )
+            .unwrap(),
         }
     }
 
     /// ASN.1 DER ECDSA over sha256(`msg`).
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        self.pair.sign(&SystemRandom::new(), msg).unwrap().as_ref().to_vec()
+        self.pair
+            .sign(&SystemRandom::new(), msg)
+            .unwrap()
+            .as_ref()
+            .to_vec()
     }
 
     /// JOSE's r‖s form (ES256).
     fn sign_fixed(&self, msg: &[u8]) -> Vec<u8> {
-        self.fixed.sign(&SystemRandom::new(), msg).unwrap().as_ref().to_vec()
+        self.fixed
+            .sign(&SystemRandom::new(), msg)
+            .unwrap()
+            .as_ref()
+            .to_vec()
     }
 
     pub fn point(&self) -> &[u8] {
@@ -102,7 +118,10 @@ impl Key {
 }
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -116,7 +135,10 @@ pub fn pem(label: &str, der: &[u8]) -> String {
         .chunks(64)
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 fn unpem(text: &str) -> Option<Vec<u8>> {
@@ -140,7 +162,10 @@ pub fn canonical(v: &Value) -> String {
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        Value::Array(a) => format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -246,12 +271,16 @@ impl Issuer {
         let [header, body, signature] = parts.as_slice() else {
             return Err("not a JWT".into());
         };
-        let sig = URL_SAFE_NO_PAD.decode(signature).map_err(|_| "bad signature encoding")?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| "bad signature encoding")?;
         UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, self.key.point())
             .verify(format!("{header}.{body}").as_bytes(), &sig)
             .map_err(|_| "the token's signature does not verify")?;
         let claims: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD.decode(body).map_err(|_| "bad payload encoding")?,
+            &URL_SAFE_NO_PAD
+                .decode(body)
+                .map_err(|_| "bad payload encoding")?,
         )
         .map_err(|_| "payload is not JSON")?;
         if claims["iss"] != self.url.as_str() {
@@ -391,7 +420,13 @@ impl Ca {
         let c = |name: &str| claims[name].as_str().unwrap_or_default().to_string();
         let server = "https://github.com";
         let identity = format!("{server}/{}", c("job_workflow_ref"));
-        let raw = |id: &str, v: String| ext(oid(&format!("1.3.6.1.4.1.57264.1.{id}")), false, v.into_bytes());
+        let raw = |id: &str, v: String| {
+            ext(
+                oid(&format!("1.3.6.1.4.1.57264.1.{id}")),
+                false,
+                v.into_bytes(),
+            )
+        };
         let utf8 = |id: &str, v: String| {
             ext(
                 oid(&format!("1.3.6.1.4.1.57264.1.{id}")),
@@ -406,7 +441,9 @@ impl Ca {
             ext(
                 oid("2.5.29.15"),
                 true,
-                KeyUsage(KeyUsages::DigitalSignature.into()).to_der().unwrap(),
+                KeyUsage(KeyUsages::DigitalSignature.into())
+                    .to_der()
+                    .unwrap(),
             ),
             ext(
                 oid("2.5.29.37"),
@@ -483,7 +520,11 @@ impl Ca {
         };
         // The CT log signs the precertificate: this TBS without the SCT list.
         let sct = self.sct(&tbs.to_der().unwrap());
-        extensions.push(ext(SCT_LIST, false, OctetString::new(sct).unwrap().to_der().unwrap()));
+        extensions.push(ext(
+            SCT_LIST,
+            false,
+            OctetString::new(sct).unwrap().to_der().unwrap(),
+        ));
         tbs.extensions = Some(extensions);
         signed(tbs, &self.key)
     }
@@ -491,7 +532,10 @@ impl Ca {
     /// An RFC 6962 `SignedCertificateTimestampList` with one SCT over the
     /// precertificate `tbs` issued by this CA.
     fn sct(&self, tbs: &[u8]) -> Vec<u8> {
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let issuer_key_hash: [u8; 32] = sha2::Sha256::digest(self.key.spki()).into();
         let mut signed = vec![0u8, 0u8];
         signed.extend_from_slice(&timestamp.to_be_bytes());
@@ -603,7 +647,10 @@ impl Log {
             "logIndex": index,
         }));
         let set = self.key.sign(set_payload.as_bytes());
-        let hashes: Vec<String> = audit_path(index, &self.leaves).iter().map(|h| hex(h)).collect();
+        let hashes: Vec<String> = audit_path(index, &self.leaves)
+            .iter()
+            .map(|h| hex(h))
+            .collect();
         let entry = json!({
             "body": body_b64,
             "integratedTime": integrated_time,
@@ -657,7 +704,9 @@ fn canonical_body(proposed: &Value) -> Result<Vec<u8>, String> {
     let spec = &proposed["spec"];
     match kind {
         "hashedrekord" => {
-            let algorithm = spec["data"]["hash"]["algorithm"].as_str().unwrap_or_default();
+            let algorithm = spec["data"]["hash"]["algorithm"]
+                .as_str()
+                .unwrap_or_default();
             let value = spec["data"]["hash"]["value"].as_str().unwrap_or_default();
             if algorithm != "sha256" || value.len() != 64 {
                 return Err("data.hash must be a sha256 hex digest".into());
@@ -667,9 +716,14 @@ fn canonical_body(proposed: &Value) -> Result<Vec<u8>, String> {
                 .collect::<Result<_, _>>()
                 .map_err(|_| "data.hash.value is not hex")?;
             let sig_b64 = spec["signature"]["content"].as_str().unwrap_or_default();
-            let signature = STANDARD.decode(sig_b64).map_err(|_| "signature is not base64")?;
-            let (point, verifier) =
-                proposal_key(spec["signature"]["publicKey"]["content"].as_str().unwrap_or_default())?;
+            let signature = STANDARD
+                .decode(sig_b64)
+                .map_err(|_| "signature is not base64")?;
+            let (point, verifier) = proposal_key(
+                spec["signature"]["publicKey"]["content"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )?;
             // A signature over the bare digest: what a prehash verifier checks.
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
                 .map_err(|_| "only P-256 keys are supported here")?;
@@ -770,7 +824,11 @@ pub struct Sigstore {
 fn reply(req: tiny_http::Request, code: u16, body: &Value) {
     let resp = tiny_http::Response::from_data(body.to_string().into_bytes())
         .with_status_code(code)
-        .with_header("Content-Type: application/json".parse::<tiny_http::Header>().unwrap());
+        .with_header(
+            "Content-Type: application/json"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        );
     let _ = req.respond(resp);
 }
 
@@ -818,12 +876,19 @@ impl Sigstore {
                 match (req.method().as_str(), req.url()) {
                     ("POST", "/api/v2/signingCert") => {
                         let token = bearer(&req);
-                        let (code, answer) =
-                            signing_cert(&iss, &ca2, &seen2, &body, token, clock.load(Ordering::SeqCst));
+                        let (code, answer) = signing_cert(
+                            &iss,
+                            &ca2,
+                            &seen2,
+                            &body,
+                            token,
+                            clock.load(Ordering::SeqCst),
+                        );
                         reply(req, code, &answer);
                     }
                     ("GET", "/api/v2/trustBundle") => {
-                        let chain = json!({"chains": [{"certificates": [pem("CERTIFICATE", &ca2.cert)]}]});
+                        let chain =
+                            json!({"chains": [{"certificates": [pem("CERTIFICATE", &ca2.cert)]}]});
                         reply(req, 200, &chain);
                     }
                     _ => reply(req, 404, &json!({"code": 5, "message": "Not Found"})),
@@ -833,7 +898,12 @@ impl Sigstore {
 
         let rekor_port = free_port();
         let rekor = Arc::new(tiny_http::Server::http(("127.0.0.1", rekor_port)).unwrap());
-        let (srv, log2, seen2, clock) = (rekor.clone(), log.clone(), seen.clone(), rekor_clock.clone());
+        let (srv, log2, seen2, clock) = (
+            rekor.clone(),
+            log.clone(),
+            seen.clone(),
+            rekor_clock.clone(),
+        );
         let rekor_thread = std::thread::spawn(move || {
             for mut req in srv.incoming_requests() {
                 let mut body = Vec::new();
@@ -855,10 +925,17 @@ impl Sigstore {
                                     .rekor
                                     .push(proposed["kind"].as_str().unwrap_or_default().into());
                                 let location = format!("Location: /api/v1/log/entries/{uuid}");
-                                let resp = tiny_http::Response::from_data(answer.to_string().into_bytes())
-                                    .with_status_code(201)
-                                    .with_header("Content-Type: application/json".parse::<tiny_http::Header>().unwrap())
-                                    .with_header(location.parse::<tiny_http::Header>().unwrap());
+                                let resp =
+                                    tiny_http::Response::from_data(answer.to_string().into_bytes())
+                                        .with_status_code(201)
+                                        .with_header(
+                                            "Content-Type: application/json"
+                                                .parse::<tiny_http::Header>()
+                                                .unwrap(),
+                                        )
+                                        .with_header(
+                                            location.parse::<tiny_http::Header>().unwrap(),
+                                        );
                                 let _ = req.respond(resp);
                             }
                             Err(uuid) => reply(
@@ -934,9 +1011,7 @@ impl Sigstore {
 
     /// sigstore-python's `--trust-config`: the trust root and where to sign.
     pub fn client_trust_config(&self, trusted_root: &Value) -> Value {
-        let service = |url: &str| {
-            json!({"url": url, "majorApiVersion": 1, "validFor": {"start": VALID_FROM}, "operator": "gantry-tests"})
-        };
+        let service = |url: &str| json!({"url": url, "majorApiVersion": 1, "validFor": {"start": VALID_FROM}, "operator": "gantry-tests"});
         json!({
             "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
             "trustedRoot": trusted_root,
@@ -983,7 +1058,10 @@ fn signing_cert(
         .map(str::to_string)
         .or(header_token);
     let Some(token) = token else {
-        return (401, json!({"code": 16, "message": "The OIDC token is missing", "details": []}));
+        return (
+            401,
+            json!({"code": 16, "message": "The OIDC token is missing", "details": []}),
+        );
     };
     let claims = match issuer.check(&token) {
         Ok(c) => c,
@@ -996,7 +1074,10 @@ fn signing_cert(
     };
     let sub = claims["sub"].as_str().unwrap_or_default();
     let spki = if let Some(csr_b64) = request["certificateSigningRequest"].as_str() {
-        seen.lock().unwrap().fulcio.push("certificateSigningRequest".into());
+        seen.lock()
+            .unwrap()
+            .fulcio
+            .push("certificateSigningRequest".into());
         let Some(der) = STANDARD
             .decode(csr_b64)
             .ok()
