@@ -16,6 +16,7 @@ pub mod intoto;
 mod keys;
 mod merkle;
 pub mod pep740;
+mod sct;
 pub mod sign;
 pub mod trust;
 pub mod verify;

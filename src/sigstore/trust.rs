@@ -114,21 +114,21 @@ pub(crate) struct TrustedLog {
 
 /// The log among `logs` whose key has `key_id` (computed from the key
 /// itself, never taken from the file's `logId`).
-pub(crate) fn find_log(
-    logs: &[TransparencyLogInstance],
-    key_id: &[u8],
-) -> Result<Option<TrustedLog>, String> {
+pub(crate) fn find_log(logs: &[TransparencyLogInstance], key_id: &[u8]) -> Option<TrustedLog> {
     for log in logs {
-        let key = PublicKey::from_spki_der(&log.public_key.raw_bytes)
-            .map_err(|e| format!("log {}: {e}", log.base_url))?;
+        // A key of a kind gantry cannot use (RSA) cannot be the one that
+        // signed; sigstore-python skips such keys too.
+        let Ok(key) = PublicKey::from_spki_der(&log.public_key.raw_bytes) else {
+            continue;
+        };
         if key.key_id == key_id {
-            return Ok(Some(TrustedLog {
+            return Some(TrustedLog {
                 key,
                 valid_for: log.public_key.valid_for.clone(),
-            }));
+            });
         }
     }
-    Ok(None)
+    None
 }
 
 /// The parsed chains of the Fulcio CAs, each with its window.
