@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// The same version under its older spelling, which verifiers still accept.
 pub const MEDIA_TYPE_ALT: &str = "application/vnd.dev.sigstore.bundle+json;version=0.3";
+/// v0.2: the same, but the certificate comes in a one-element "chain".
+pub const MEDIA_TYPE_V02: &str = "application/vnd.dev.sigstore.bundle+json;version=0.2";
 
 /// A Sigstore bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +43,9 @@ pub struct VerificationMaterial {
     /// v0.3 carries the leaf certificate alone; the chain is the trust root's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<X509Certificate>,
+    /// v0.2's place for the leaf (first); gantry writes v0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509_certificate_chain: Option<CertificateChain>,
     #[serde(default)]
     pub tlog_entries: Vec<TlogEntry>,
     /// RFC 3161 timestamps: gantry writes none and relies on the log's time.
@@ -53,6 +58,11 @@ pub struct VerificationMaterial {
 pub struct X509Certificate {
     #[serde(with = "b64")]
     pub raw_bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateChain {
+    pub certificates: Vec<X509Certificate>,
 }
 
 /// One Rekor entry (protobuf-specs `TransparencyLogEntry`).

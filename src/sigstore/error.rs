@@ -6,7 +6,7 @@
 pub enum VerifyError {
     #[error("not a usable Sigstore bundle: {0}")]
     Malformed(String),
-    #[error("bundle media type `{0}` is not Sigstore bundle v0.3")]
+    #[error("bundle media type `{0}` is not a Sigstore bundle v0.2 or v0.3")]
     MediaType(String),
     #[error("the trust root is unusable: {0}")]
     TrustRoot(String),

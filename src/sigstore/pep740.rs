@@ -87,6 +87,7 @@ impl Attestation {
                     raw_bytes: self.verification_material.certificate.clone(),
                 }),
                 tlog_entries: self.verification_material.transparency_entries.clone(),
+                x509_certificate_chain: None,
                 timestamp_verification_data: None,
             },
             message_signature: None,

@@ -116,6 +116,7 @@ fn material(cert: Vec<u8>, entry: TlogEntry) -> VerificationMaterial {
     VerificationMaterial {
         certificate: Some(X509Certificate { raw_bytes: cert }),
         tlog_entries: vec![entry],
+        x509_certificate_chain: None,
         timestamp_verification_data: None,
     }
 }

@@ -5,7 +5,7 @@
 //! the log entry records exactly this signature.
 
 use super::VerifyError;
-use super::bundle::{Bundle, MEDIA_TYPE, MEDIA_TYPE_ALT, TlogEntry};
+use super::bundle::{Bundle, MEDIA_TYPE, MEDIA_TYPE_ALT, MEDIA_TYPE_V02, TlogEntry};
 use super::dsse::{self, Envelope};
 use super::encoding::{decode_b64, encode_b64, format_time, hex, sha256};
 use super::keys::Hash;
@@ -153,14 +153,18 @@ fn verify_common<'b>(
     root: &TrustedRoot,
     policy: &Policy,
 ) -> Result<(Cert, &'b TlogEntry, Verified), VerifyError> {
-    if bundle.media_type != MEDIA_TYPE && bundle.media_type != MEDIA_TYPE_ALT {
-        return Err(VerifyError::MediaType(bundle.media_type.clone()));
-    }
     let material = &bundle.verification_material;
-    let cert = material
-        .certificate
-        .as_ref()
-        .ok_or_else(|| VerifyError::Malformed("the bundle has no certificate".into()))?;
+    // v0.2 and v0.3 both require an inclusion proof with a checkpoint; they
+    // differ only in where the leaf certificate sits.
+    let cert = match bundle.media_type.as_str() {
+        MEDIA_TYPE | MEDIA_TYPE_ALT => material.certificate.as_ref(),
+        MEDIA_TYPE_V02 => material
+            .x509_certificate_chain
+            .as_ref()
+            .and_then(|c| c.certificates.first()),
+        other => return Err(VerifyError::MediaType(other.to_string())),
+    }
+    .ok_or_else(|| VerifyError::Malformed("the bundle has no certificate".into()))?;
     let leaf = Cert::from_der(&cert.raw_bytes).map_err(VerifyError::Malformed)?;
     let [entry] = material.tlog_entries.as_slice() else {
         return Err(VerifyError::Malformed(format!(

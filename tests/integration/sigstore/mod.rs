@@ -17,6 +17,7 @@ use std::process::Command;
 use std::sync::atomic::Ordering;
 
 mod pep740;
+mod recorded;
 mod refusals;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
