@@ -5,8 +5,6 @@ use super::*;
 pub(super) struct Log {
     pub(super) key: Key,
     pub(super) tree_id: i64,
-    /// Canonical bodies, in log order.
-    pub(super) bodies: Vec<Vec<u8>>,
     pub(super) leaves: Vec<[u8; 32]>,
 }
 
@@ -79,7 +77,6 @@ impl Log {
             return Err(uuid);
         }
         self.leaves.push(leaf);
-        self.bodies.push(body.clone());
         let index = self.leaves.len() - 1;
         let log_id = hex(&self.key.key_id());
         let body_b64 = STANDARD.encode(&body);
