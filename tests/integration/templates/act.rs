@@ -1038,6 +1038,8 @@ fn pull_request_comments_the_plan_once_then_updates_it() {
     );
     let second = t.run("pull-request.yml", how()).code(0);
     second.shows("updated on pull request #7");
+    // A pull request from the repository sends its scan to code scanning.
+    code_scanning(&t.repo.artifacts(), "gantry-scan", &second);
 
     let comments = api.comments(7);
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -1097,6 +1099,12 @@ fn pull_request_from_a_fork_passes_with_the_remote_checks_not_checked() {
         );
     assert!(api.comments(7).is_empty());
     assert!(t.ecs.mutating().is_empty(), "{:?}", t.ecs.mutating());
+    // A fork's token cannot write code scanning: the upload is skipped.
+    assert!(
+        !t.repo.artifacts().join("code-scanning").exists(),
+        "{}",
+        run.output
+    );
 }
 
 /// A pull request from the repository without the plan role: the checks
