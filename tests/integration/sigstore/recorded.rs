@@ -89,4 +89,13 @@ fn a_staging_v03_bundle_verifies_with_the_staging_trust_root_only() {
         verify::verify_artifact(&moved, &text, &staging, &policy),
         Err(VerifyError::SignedEntryTimestamp)
     ));
+    // A checkpoint whose text was edited no longer carries the log's signature.
+    let mut edited = bundle.clone();
+    let proof = edited.verification_material.tlog_entries[0]
+        .inclusion_proof
+        .as_mut()
+        .unwrap();
+    proof.checkpoint.envelope = proof.checkpoint.envelope.replacen(" - ", " - 1", 1);
+    let err = verify::verify_artifact(&edited, &text, &staging, &policy).unwrap_err();
+    assert!(matches!(err, VerifyError::Checkpoint(_)), "{err}");
 }
