@@ -42,8 +42,7 @@ fn book_src() -> PathBuf {
 
 fn read_page(relative: &str) -> String {
     let path = book_src().join(relative);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// Compares a generated page with the committed one (or writes it, with
@@ -58,7 +57,7 @@ fn check_generated(name: &str, generated: &str) {
     assert!(
         committed == generated,
         "docs/src/reference/{name} is stale: it differs from what the code says; run `{UPDATE}`\n{}",
-        similar::TextDiff::from_lines(&committed, generated)
+        similar::TextDiff::from_lines(committed.as_str(), generated)
             .unified_diff()
             .header("committed", "generated")
     );
@@ -79,6 +78,12 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Text for a table cell: escaped, and `|` (which ends a cell even inside
+/// a code span) escaped too.
+fn cell(text: &str) -> String {
+    escape(text).replace('|', "\\|")
 }
 
 /// The part of a page from the heading that starts with `heading` to the

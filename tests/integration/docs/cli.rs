@@ -43,9 +43,13 @@ fn flag_name(arg: &Arg) -> String {
     } else {
         String::new()
     };
+    // `-j`, `--jobs <N>`: the value once, after the long form.
+    if let Some(last) = names.last_mut() {
+        last.push_str(&value);
+    }
     names
         .iter()
-        .map(|n| format!("`{n}{value}`"))
+        .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -71,7 +75,8 @@ fn describe(arg: &Arg) -> String {
         .iter()
         .map(|d| format!("`{}`", d.to_string_lossy()))
         .collect();
-    if !defaults.is_empty() {
+    // A switch's default (`false`, `0`) says nothing.
+    if !defaults.is_empty() && arg.get_action().takes_values() {
         line.push_str(&format!(" [default: {}]", defaults.join(", ")));
     }
     line.push('\n');
@@ -92,16 +97,19 @@ fn write_command(out: &mut String, cmd: &mut Command, path: &str) {
         .filter(|a| !a.is_hide_set() && !is_everywhere(a))
         .cloned()
         .collect();
-    let (positionals, flags): (Vec<&Arg>, Vec<&Arg>) =
-        args.iter().partition(|a| a.is_positional());
+    let (positionals, flags): (Vec<&Arg>, Vec<&Arg>) = args.iter().partition(|a| a.is_positional());
     if !positionals.is_empty() {
         out.push_str("Arguments:\n\n");
-        positionals.iter().for_each(|a| out.push_str(&describe(a)));
+        for a in &positionals {
+            out.push_str(&describe(a));
+        }
         out.push('\n');
     }
     if !flags.is_empty() {
         out.push_str("Options:\n\n");
-        flags.iter().for_each(|a| out.push_str(&describe(a)));
+        for a in &flags {
+            out.push_str(&describe(a));
+        }
         out.push('\n');
     }
     let names: Vec<String> = cmd
@@ -129,7 +137,9 @@ fn page() -> String {
         .filter(|a| !a.is_hide_set() && is_everywhere(a))
         .cloned()
         .collect();
-    everywhere.iter().for_each(|a| out.push_str(&describe(a)));
+    for a in &everywhere {
+        out.push_str(&describe(a));
+    }
     out.push('\n');
     let names: Vec<String> = cmd
         .get_subcommands()
@@ -172,7 +182,10 @@ fn every_flag_is_on_its_command_s_page() {
         };
         if let Some(page) = page {
             let text = read_page(&page);
-            for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && !is_everywhere(a)) {
+            for arg in sub
+                .get_arguments()
+                .filter(|a| !a.is_hide_set() && !is_everywhere(a))
+            {
                 if let Some(long) = arg.get_long()
                     && !mentions_flag(&text, long)
                 {
@@ -184,7 +197,11 @@ fn every_flag_is_on_its_command_s_page() {
             stack.push((format!("{path} {}", child.get_name()), child));
         }
     }
-    assert!(missing.is_empty(), "flags the book does not document:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "flags the book does not document:\n{}",
+        missing.join("\n")
+    );
 }
 
 /// Whether `--long` appears on its own (not as the start of a longer flag).

@@ -5,8 +5,8 @@
 //! loader takes. A probing deserializer walks `Config` once and records
 //! every key with the kind of value serde asks for.
 
-use super::{check_generated, escape, header, names_in_code, read_page, section};
-use serde::de::value::{Error, StrDeserializer};
+use super::{cell, check_generated, header, names_in_code, read_page, section};
+use serde::de::value::{BorrowedStrDeserializer, Error, StrDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, Expected, IntoDeserializer, Visitor};
 
 /// toml's `Spanned<T>` deserializes as a struct of this name around `T`.
@@ -68,9 +68,6 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     fn deserialize_u32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         self.deserialize_u64(v)
     }
-    fn deserialize_usize<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.deserialize_u64(v)
-    }
     fn deserialize_i64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         self.deserialize_u64(v)
     }
@@ -129,15 +126,31 @@ impl<'de> Deserializer<'de> for Probe<'_> {
             // only the value inside is probed, at the same path.
             fields
                 .iter()
-                .map(|f| (*f, if *f == SPANNED_VALUE { path.clone() } else { String::new() }))
+                .map(|f| {
+                    (
+                        *f,
+                        if *f == SPANNED_VALUE {
+                            path.clone()
+                        } else {
+                            String::new()
+                        },
+                    )
+                })
                 .collect()
         } else {
             if !path.is_empty() {
                 let i = self.keys.reserve(&path);
                 self.keys.0[i].1 = "table".into();
             }
-            let prefix = if path.is_empty() { String::new() } else { format!("{path}.") };
-            fields.iter().map(|f| (*f, format!("{prefix}{f}"))).collect()
+            let prefix = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}.")
+            };
+            fields
+                .iter()
+                .map(|f| (*f, format!("{prefix}{f}")))
+                .collect()
         };
         v.visit_map(Entries {
             keys: self.keys,
@@ -171,9 +184,17 @@ struct One<'a> {
 
 impl<'de> de::SeqAccess<'de> for One<'_> {
     type Error = Error;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
         match self.path.take() {
-            Some(path) => seed.deserialize(Probe { keys: &mut *self.keys, path }).map(Some),
+            Some(path) => seed
+                .deserialize(Probe {
+                    keys: &mut *self.keys,
+                    path,
+                })
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -190,7 +211,10 @@ struct Entries<'a> {
 
 impl<'de> de::MapAccess<'de> for Entries<'_> {
     type Error = Error;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         if self.fields.is_empty() {
             return Ok(None);
         }
@@ -198,14 +222,21 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
         self.value = Some(path);
         // A map's key is a name the user picks: probe it with a valid one.
         let key = if key == "<name>" { PROBE } else { key };
-        seed.deserialize(key.into_deserializer()).map(Some)
+        seed.deserialize(BorrowedStrDeserializer::<Error>::new(key))
+            .map(Some)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let path = self.value.take().unwrap_or_else(|| panic!("a value before its key at {}", self.path));
+        let path = self
+            .value
+            .take()
+            .unwrap_or_else(|| panic!("a value before its key at {}", self.path));
         if path.is_empty() {
             return seed.deserialize(0u64.into_deserializer());
         }
-        seed.deserialize(Probe { keys: &mut *self.keys, path })
+        seed.deserialize(Probe {
+            keys: &mut *self.keys,
+            path,
+        })
     }
 }
 
@@ -217,7 +248,9 @@ fn keys() -> Vec<(String, String)> {
         path: String::new(),
     };
     if let Err(e) = <gantry::settings::config::Config as serde::Deserialize>::deserialize(probe) {
-        panic!("the settings types refused the probe: {e}; teach tests/integration/docs/config.rs the new value");
+        panic!(
+            "the settings types refused the probe: {e}; teach tests/integration/docs/config.rs the new value"
+        );
     }
     keys.0
 }
@@ -236,18 +269,25 @@ fn page() -> String {
          key. `<name>` is a name you choose. What each key means, and its default, \
          is on the [Configuration](../configuration.md) page.\n",
     );
-    let all = keys();
-    let mut current = "";
-    for (path, kind) in &all {
+    let mut current = String::new();
+    for (path, kind) in keys() {
         if !path.contains('.') {
-            current = path;
-            out.push_str(&format!("\n## `{path}`\n\n{}\n\n", escape(kind)));
+            // A top-level key is a section: `[scan]`, or `[gates.<name>]`
+            // for tables by name.
+            current = if kind == "tables by name" {
+                format!("{path}.<name>")
+            } else {
+                path.clone()
+            };
+            out.push_str(&format!("\n## `[{current}]`\n\n"));
             out.push_str("| key | takes |\n| --- | --- |\n");
             continue;
         }
-        let key = path.strip_prefix(current).unwrap_or(path);
-        let key = key.trim_start_matches('.');
-        out.push_str(&format!("| `{current}.{key}` | {} |\n", escape(kind)));
+        if path == current {
+            continue;
+        }
+        let key = path.strip_prefix(&format!("{current}.")).unwrap_or(&path);
+        out.push_str(&format!("| `{key}` | {} |\n", cell(&kind)));
     }
     out
 }
@@ -274,7 +314,9 @@ fn the_configuration_page_documents_every_key() {
             continue;
         };
         if !names_in_code(text, leaf) {
-            problems.push(format!("`{leaf}` ({path}) is not documented in its section"));
+            problems.push(format!(
+                "`{leaf}` ({path}) is not documented in its section"
+            ));
         }
     }
     // Each table row's key is one the loader takes in that section.
@@ -288,9 +330,15 @@ fn the_configuration_page_documents_every_key() {
                 .iter()
                 .any(|(p, _)| top(p) == top_key && (p.ends_with(&format!(".{key}")) || p == key));
             if !known {
-                problems.push(format!("[{top_key}]: the row `{key}` is no key gantry.toml takes"));
+                problems.push(format!(
+                    "[{top_key}]: the row `{key}` is no key gantry.toml takes"
+                ));
             }
         }
     }
-    assert!(problems.is_empty(), "docs/src/configuration.md:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "docs/src/configuration.md:\n{}",
+        problems.join("\n")
+    );
 }

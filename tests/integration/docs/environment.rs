@@ -2,7 +2,7 @@
 //! from `src/environment.rs`, the one module that names them (each a
 //! documented `pub const`).
 
-use super::{check_generated, escape, header, read_page};
+use super::{cell, check_generated, header, read_page};
 use crate::support::repo_root;
 use gantry::environment::{AWS_PREFIX, KNOWN_SECRETS, TRIVY_PASSES, TRIVY_PREFIX, looks_secret};
 
@@ -72,7 +72,11 @@ fn page() -> String {
     out.push_str("| variable | secret | what |\n| --- | --- | --- |\n");
     for v in variables() {
         let secret = if looks_secret(&v.name) { "yes" } else { "" };
-        out.push_str(&format!("| {} | {secret} | {} |\n", shown(&v.name), escape(&v.doc)));
+        out.push_str(&format!(
+            "| {} | {secret} | {} |\n",
+            shown(&v.name),
+            cell(&v.doc)
+        ));
     }
     out.push_str(
         "\n\"secret\": the value is redacted (`***`) from every output and withheld from \
@@ -112,14 +116,22 @@ fn the_environment_page_names_every_variable() {
         .filter(|n| !page.contains(&shown(n)))
         .cloned()
         .collect();
-    assert!(missing.is_empty(), "docs/src/environment.md does not name: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/src/environment.md does not name: {missing:?}"
+    );
     let install = std::fs::read_to_string(repo_root().join("dist/install")).unwrap();
     let unknown: Vec<&str> = page
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|w| w.starts_with("GANTRY_") && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| {
+            w.starts_with("GANTRY_") && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+        })
         .filter(|w| !names.iter().any(|n| n == w) && !install.contains(*w))
         .collect();
-    assert!(unknown.is_empty(), "docs/src/environment.md names variables nothing reads: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "docs/src/environment.md names variables nothing reads: {unknown:?}"
+    );
 }

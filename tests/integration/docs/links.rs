@@ -72,7 +72,11 @@ fn anchors(text: &str) -> Vec<String> {
 /// What is wrong with the links of one page.
 fn broken(page: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(page).unwrap();
-    let name = page.strip_prefix(repo_root()).unwrap().display().to_string();
+    let name = page
+        .strip_prefix(repo_root())
+        .unwrap()
+        .display()
+        .to_string();
     let mut out = Vec::new();
     for link in links(&text) {
         if link.contains("://") || link.starts_with("mailto:") {
@@ -88,7 +92,11 @@ fn broken(page: &Path) -> Vec<String> {
             page.parent().unwrap().join(file)
         };
         let Ok(target_text) = std::fs::read_to_string(&target).or_else(|e| {
-            if target.is_dir() { Ok(String::new()) } else { Err(e) }
+            if target.is_dir() {
+                Ok(String::new())
+            } else {
+                Err(e)
+            }
         }) else {
             out.push(format!("{name}: ({link}) points at no file"));
             continue;
@@ -107,7 +115,11 @@ fn every_link_between_pages_points_somewhere() {
     let mut all = pages(&book_src());
     all.push(repo_root().join("README.md"));
     let problems: Vec<String> = all.iter().flat_map(|p| broken(p)).collect();
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// mdBook renders only the pages its SUMMARY.md lists: a page left out is
@@ -122,5 +134,8 @@ fn every_page_is_in_the_table_of_contents() {
         .map(|p| p.strip_prefix(&src).unwrap().display().to_string())
         .filter(|p| p != "SUMMARY.md" && !listed.contains(p))
         .collect();
-    assert!(missing.is_empty(), "pages missing from docs/src/SUMMARY.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "pages missing from docs/src/SUMMARY.md: {missing:?}"
+    );
 }

@@ -1,7 +1,7 @@
 //! `reference/steps.md`: the steps of the pipeline, from the one table of
 //! steps (`Step::ALL`).
 
-use super::{check_generated, escape, header};
+use super::{cell, check_generated, header};
 use clap::ValueEnum;
 use gantry::step::Step;
 
@@ -31,7 +31,7 @@ fn page() -> String {
             step.as_str(),
             step.command(),
             step.as_str(),
-            escape(&help),
+            cell(&help),
             step.verdict_output(),
         ));
     }
