@@ -114,3 +114,21 @@ fn names_in_code(text: &str, word: &str) -> bool {
             && (before != Some(' ') || text[..i].ends_with("{ ") || text[..i].ends_with(", "))
     })
 }
+
+/// The README is the front door (issue #24: under 300 lines) and still
+/// gives the two commands a fresh clone starts with.
+#[test]
+fn the_readme_is_a_front_door() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines < 300,
+        "README.md has {lines} lines: move the detail into docs/src/"
+    );
+    for command in ["scripts/demo", "scripts/test"] {
+        assert!(
+            readme.contains(command),
+            "README.md does not give `{command}`"
+        );
+    }
+}
