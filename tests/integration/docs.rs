@@ -16,6 +16,7 @@
 //! on the environment page, and nothing is documented that the code does
 //! not accept.
 
+mod action;
 mod cli;
 mod config;
 mod environment;
