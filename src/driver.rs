@@ -154,30 +154,40 @@ fn steps_to_run(args: &RunArgs, session: &Session) -> Result<Vec<Step>> {
     if let Some(steps) = &config.pipeline.steps {
         return Ok(steps.clone());
     }
-    let steps: Vec<Step> = Step::ALL
-        .into_iter()
-        .filter(|s| step_command(*s).configured(config))
-        .collect();
+    let steps = configured_steps(config);
     if steps.is_empty() {
-        let mut sections: Vec<&str> = Vec::new();
-        for s in Step::ALL {
-            if !sections.contains(&s.spec().section) {
-                sections.push(s.spec().section);
-            }
-        }
-        let (last, rest) = sections.split_last().unwrap_or((&"", &[]));
         return Err(Error::usage(
             format!(
                 "{} configures no step to run",
                 session.project.file.display()
             ),
-            Some(format!(
-                "add a {} or {last} section, or list steps under [pipeline]",
-                rest.join(", ")
-            )),
+            Some(nothing_configured_hint()),
         ));
     }
     Ok(steps)
+}
+
+/// Every step the configuration configures, in pipeline order.
+fn configured_steps(config: &Config) -> Vec<Step> {
+    Step::ALL
+        .into_iter()
+        .filter(|s| step_command(*s).configured(config))
+        .collect()
+}
+
+/// "add a [gates.*], … or [publish.*] section": each step's section, once.
+fn nothing_configured_hint() -> String {
+    let mut sections: Vec<&str> = Vec::new();
+    for s in Step::ALL {
+        if !sections.contains(&s.spec().section) {
+            sections.push(s.spec().section);
+        }
+    }
+    let (last, rest) = sections.split_last().unwrap_or((&"", &[]));
+    format!(
+        "add a {} or {last} section, or list steps under [pipeline]",
+        rest.join(", ")
+    )
 }
 
 /// Concludes a step, alone or inside `gantry run`: every run of a step,
@@ -236,4 +246,46 @@ fn record(session: &Session, report: &StepReport) -> Result<()> {
     state.save(&session.state_path)?;
     printer.detail(&format!("state: {}", session.state_path.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(toml: &str) -> Vec<&'static str> {
+        let config = crate::settings::parse(std::path::Path::new("gantry.toml"), toml).unwrap();
+        configured_steps(&config)
+            .into_iter()
+            .map(Step::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn run_without_steps_runs_every_configured_step_in_order() {
+        let images = "[images.api]\ncontext = \".\"\nrepository = \"team/api\"\n";
+        assert_eq!(steps(images), ["build", "push"]);
+        assert_eq!(
+            steps(&format!("[scan]\n{images}")),
+            ["build", "scan", "push"]
+        );
+        assert_eq!(steps("[scan]\n"), ["scan"]);
+        assert_eq!(
+            steps(
+                "[gates.t]\nrun = \"true\"\n[migrate]\n\
+                 [deploy.w]\nrailway = { project = \"p\", environment = \"e\", service = \"s\" }\nmode = \"redeploy\"\n\
+                 [deploy.a]\necs = { cluster = \"c\", service = \"s\" }\n\
+                 [publish.sdk]\npypi = { path = \"sdk\" }\n"
+            ),
+            ["gate", "migrate", "deploy-ecs", "deploy-railway", "publish"]
+        );
+        assert!(steps("").is_empty());
+    }
+
+    #[test]
+    fn nothing_configured_names_each_section_once() {
+        assert_eq!(
+            nothing_configured_hint(),
+            "add a [gates.*], [images.*], [scan], [migrate], [deploy.*] or [publish.*] section, or list steps under [pipeline]"
+        );
+    }
 }
