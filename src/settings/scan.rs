@@ -203,7 +203,11 @@ impl ScanSettings {
 /// [`env::TRIVY_PASSES`], never the pipeline's tokens and keys.
 pub fn trivy_env(env: &Environment) -> Vec<(String, String)> {
     env.iter()
-        .filter(|(k, _)| k.starts_with(env::TRIVY_PREFIX) || env::TRIVY_PASSES.contains(k))
+        // An empty variable is an unset one (as for gantry's own settings):
+        // the action passes `TRIVY_CACHE_DIR` empty when it keeps no cache.
+        .filter(|(k, v)| {
+            !v.is_empty() && (k.starts_with(env::TRIVY_PREFIX) || env::TRIVY_PASSES.contains(k))
+        })
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
@@ -358,6 +362,8 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "k"),
             ("SUPABASE_DB_URL", "postgres://x"),
             ("MY_TRIVY_THING", "x"),
+            // Empty: the action's way of saying "no cache of its own".
+            ("TRIVY_CACHE_DIR", ""),
         ]);
         let names: Vec<String> = trivy_env(&env).into_iter().map(|(k, _)| k).collect();
         assert_eq!(

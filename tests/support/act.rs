@@ -320,6 +320,13 @@ impl ActRepo {
         for (action, dir) in opts.local_repositories {
             cmd.args(["--local-repository", &format!("{action}={}", dir.display())]);
         }
+        // gantry's action.yml uses actions/cache: every run maps its stand-in
+        // (offline, act cannot fetch it), unless the test mapped it itself.
+        for (action, dir) in stand_ins() {
+            if !opts.local_repositories.iter().any(|(a, _)| *a == action) {
+                cmd.args(["--local-repository", &format!("{action}={}", dir.display())]);
+            }
+        }
         cmd.args(opts.extra);
         let start = Instant::now();
         let out = cmd
@@ -331,6 +338,8 @@ impl ActRepo {
                 std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
             )
             .env("XDG_CACHE_HOME", self.cache.path())
+            .env("GANTRY_ACT_CACHE", self.actions_cache())
+            .env("GANTRY_ACT_ARTIFACTS", self.cache.path().join("artifacts"))
             .env("LANG", "C.UTF-8")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -359,6 +368,32 @@ impl ActRepo {
     /// A path for a scratch file of the test, outside the repository.
     pub fn cache_file(&self, name: &str) -> PathBuf {
         self.cache.path().join(name)
+    }
+
+    /// The repository's GitHub Actions caches, as the stand-in of
+    /// actions/cache keeps them (`$GANTRY_ACT_CACHE`): one folder per entry
+    /// with its `key`, `ref` and `archive.tar`.
+    pub fn actions_cache(&self) -> PathBuf {
+        let dir = self.cache.path().join("actions-cache");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// What the artifact and code scanning stand-ins kept
+    /// (`$GANTRY_ACT_ARTIFACTS`, unless the test set its own).
+    pub fn artifacts(&self) -> PathBuf {
+        self.cache.path().join("artifacts")
+    }
+
+    /// The keys of the repository's cache entries, sorted.
+    pub fn actions_cache_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = std::fs::read_dir(self.actions_cache())
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("key")).ok())
+            .collect();
+        keys.sort();
+        keys
     }
 
     /// The runner's tool cache (`$RUNNER_TOOL_CACHE` in act).
@@ -496,13 +531,24 @@ const STAND_INS: &[(&str, &str)] = &[
         "download-artifact",
     ),
     (
+        "actions/cache@27d5ce7f107fe9357f9df03efb73ab90386fccae",
+        "cache",
+    ),
+    (
+        "github/codeql-action@8aad20d150bbac5944a9f9d289da16a4b0d87c1e",
+        "codeql-action",
+    ),
+    (
         "crazy-max/ghaction-github-runtime@v3",
         "ghaction-github-runtime",
     ),
 ];
 
-/// [`ActOptions::local_repositories`] for every stand-in. The artifact
-/// stand-ins keep artifacts in `$GANTRY_ACT_ARTIFACTS`, which the test sets.
+/// [`ActOptions::local_repositories`] for every stand-in. The artifact and
+/// code scanning stand-ins keep what they get in `$GANTRY_ACT_ARTIFACTS`
+/// (a folder of the [`ActRepo`] unless the test sets its own);
+/// the cache stand-in keeps a repository's caches in `$GANTRY_ACT_CACHE`,
+/// which every [`ActRepo`] sets to a folder of its own, kept across its runs.
 pub fn stand_ins() -> Vec<(&'static str, PathBuf)> {
     STAND_INS
         .iter()

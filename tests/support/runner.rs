@@ -152,6 +152,14 @@ pub const KNOBS: &[(&str, &str)] = &[
         "rollouts of seconds, not minutes",
     ),
     (
+        "`GANTRY_ACT_CACHE`, `GANTRY_ACT_ARTIFACTS`",
+        "where the stand-ins of actions/cache and upload/download-artifact keep what GitHub's cache and artifact services would (one folder per repository, kept across its runs)",
+    ),
+    (
+        "`[scan] db-repository` in gantry.toml",
+        "Trivy's database from the tests' registry, served as the public mirrors serve it (unreachable offline)",
+    ),
+    (
         "`vars.GATE_TOOLS` (the tests' own workflows)",
         "what an install step would install (pytest from PyPI, npm packages, unreachable here): links to this machine's copies",
     ),

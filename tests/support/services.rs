@@ -302,6 +302,14 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Stops the registry: from now on every request to it fails.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -10,7 +10,7 @@ use crate::support::ecs::{EcsStandIn, Scenario};
 use crate::support::github_api::GithubApi;
 use crate::support::postgres::Db;
 use crate::support::services::{Moto, Registry, docker_available};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const USER: (&str, &str) = ("ci-bot", "Regi5try-Pa55word");
@@ -371,8 +371,6 @@ struct EcsAct {
     /// Trivy's vulnerability database, served as the public one is (its
     /// media types, tag `:2`), and the `db-repository` naming it.
     trivy_db: (Registry, String),
-    /// Trivy's cache for this test.
-    trivy_cache: tempfile::TempDir,
 }
 
 fn arn(family: &str, revision: i64) -> String {
@@ -418,7 +416,6 @@ impl EcsAct {
             ecs,
             moto,
             trivy_db: (db_registry, db_repository),
-            trivy_cache: tempfile::tempdir().unwrap(),
         };
         t.write_example();
         Some(t)
@@ -431,12 +428,12 @@ impl EcsAct {
         init(repo, &[]);
         edit_workflow(repo, &format!("{}.yml", ex.name), ex.installs);
         // The template's scan as init writes it (vulnerabilities on), with
-        // the database from the tests' registry instead of the public ones.
+        // the database from the tests' registry instead of the public ones;
+        // Trivy's cache is the action's (a fresh job folder, and the
+        // repository's Actions cache), as on GitHub.
         let mut toml = format!(
-            "{}\n[scan]\nfail-at = \"high\"\nignore-unfixed = true\ndb-repository = [\"{}\"]\ncache-dir = \"{}\"\n",
-            ex.gates,
-            self.trivy_db.1,
-            self.trivy_cache.path().display()
+            "{}\n[scan]\nfail-at = \"high\"\nignore-unfixed = true\ndb-repository = [\"{}\"]\n",
+            ex.gates, self.trivy_db.1,
         );
         for (image, context, dockerfile) in ex.images.iter().filter(|_| ex.ecr) {
             toml.push_str(&format!(
@@ -519,6 +516,32 @@ impl EcsAct {
         out
     }
 
+    /// The `db/metadata.json` of Trivy's database as the action saved it in
+    /// the repository's Actions cache (the one entry of the day), if any.
+    fn cached_db_metadata(&self) -> Option<String> {
+        let keys = self.repo.actions_cache_keys();
+        let day: Vec<&String> = keys
+            .iter()
+            .filter(|k| k.starts_with("gantry-trivy-db-Linux-"))
+            .collect();
+        assert!(day.len() <= 1, "one database entry a day: {keys:?}");
+        let entry = std::fs::read_dir(self.repo.actions_cache())
+            .unwrap()
+            .flatten()
+            .find(|e| {
+                std::fs::read_to_string(e.path().join("key")).ok().as_ref() == day.first().copied()
+            })?;
+        let out = std::process::Command::new("tar")
+            .args(["-xOPf"])
+            .arg(entry.path().join("archive.tar"))
+            .args(["--wildcards", "*/db/metadata.json"])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Logs the run's wall time and ECS call log for the report.
     fn record(&self, what: &str, run: &ActRun) {
         eprintln!(
@@ -535,10 +558,13 @@ impl EcsAct {
     #[track_caller]
     fn shipped(&self, run: &ActRun) {
         // The scan looked for vulnerabilities: Trivy took the database from
-        // the tests' registry into this test's cache.
-        let metadata = self.trivy_cache.path().join("db/metadata.json");
-        let metadata = std::fs::read_to_string(&metadata)
-            .unwrap_or_else(|_| panic!("no vulnerability database was downloaded\n{}", run.output));
+        // the tests' registry, and the action kept it in the Actions cache.
+        let metadata = self.cached_db_metadata().unwrap_or_else(|| {
+            panic!(
+                "no vulnerability database in the Actions cache\n{}",
+                run.output
+            )
+        });
         assert!(
             !metadata.contains("\"DownloadedAt\":\"0001-01-01T00:00:00Z\""),
             "{metadata}"
@@ -608,6 +634,28 @@ impl EcsAct {
     }
 }
 
+/// The analysis the template's upload step gave code scanning (its
+/// stand-in) under `category`: gantry's SARIF of the scan.
+#[track_caller]
+fn code_scanning(artifacts: &Path, category: &str, run: &ActRun) -> serde_json::Value {
+    let file = artifacts
+        .join("code-scanning")
+        .join(format!("{category}.sarif"));
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+        panic!(
+            "nothing uploaded to code scanning as {category}\n{}",
+            run.output
+        )
+    });
+    let sarif: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["name"], "Trivy",
+        "{text}"
+    );
+    sarif
+}
+
 #[test]
 fn ecs_ec2_builds_scans_pushes_and_deploys_one_service() {
     let Some(t) = EcsAct::start(&ECS_EC2, Scenario::Success) else {
@@ -619,25 +667,29 @@ fn ecs_ec2_builds_scans_pushes_and_deploys_one_service() {
     run.summary_shows("### gantry gate: passed")
         .summary_shows("| api-tests | ✅");
     pipeline_passed(&run, &["build", "scan", "push", "deploy-ecs"]);
+    code_scanning(&t.repo.artifacts(), "gantry-scan", &run);
 }
 
 /// The second push to main, on the same ECR repository (immutable tags),
-/// registry, cluster and Trivy cache: the service moves on to the next
+/// registry, cluster and Actions cache: the service moves on to the next
 /// revision, the new commit's image is pushed under its own tag, and the
-/// vulnerability database comes from the cache. (That init's own tag rules
+/// vulnerability database comes from the Actions cache, where the first
+/// push's action saved it, with its registry stopped. (That init's own tag rules
 /// survive a second push to an immutable repository, the day-one failure,
 /// is `push::init_s_immutable_ecr_repository_takes_a_second_push_to_main`:
 /// this harness still writes the images' section itself.)
 #[test]
 fn ecs_ec2_a_second_push_to_main_ships_again_on_the_same_state() {
-    let Some(t) = EcsAct::start(&ECS_EC2, Scenario::Success) else {
+    let Some(mut t) = EcsAct::start(&ECS_EC2, Scenario::Success) else {
         return;
     };
     let first = t.push().code(0);
     t.shipped(&first);
     let first_head = t.repo.head();
-    let metadata = t.trivy_cache.path().join("db/metadata.json");
-    let downloaded = std::fs::read_to_string(&metadata).unwrap();
+    let downloaded = t.cached_db_metadata().unwrap();
+    // The second job is a fresh runner: only the Actions cache can hold
+    // the database. With its registry gone, a download would fail the scan.
+    t.trivy_db.0.stop();
 
     t.repo.write("api/app/VERSION", "2\n");
     let second = t.push().code(0);
@@ -664,10 +716,17 @@ fn ecs_ec2_a_second_push_to_main_ships_again_on_the_same_state() {
         "{}",
         second.summary()
     );
+    assert!(
+        second
+            .output
+            .contains("Cache restored from key: gantry-trivy-db-Linux-"),
+        "{}",
+        second.output
+    );
     assert_eq!(
-        std::fs::read_to_string(&metadata).unwrap(),
+        t.cached_db_metadata().unwrap(),
         downloaded,
-        "the second run downloaded the database again"
+        "the second run saved another database"
     );
     nothing_leaked(&second, &[USER.1]);
 }
@@ -760,6 +819,8 @@ fn ecs_ec2_fails_the_job_and_rolls_back_when_a_task_stops() {
     let run = t.push().code(1);
     t.record("ecs-ec2 (task stops)", &run);
     t.rolled_back(&run, "CannotPullContainerError");
+    // The job failed after the scan: its findings still reach code scanning.
+    code_scanning(&t.repo.artifacts(), "gantry-scan", &run);
 }
 
 #[test]
@@ -826,6 +887,8 @@ fn ecs_services_matrix_pushes_per_runner_and_deploys_once_from_every_state() {
             "| {image} | `{}/ecs-services/{image}` |",
             t.registry.host
         ));
+        // One analysis per image: a shared category would keep only the last.
+        code_scanning(artifacts.path(), &format!("gantry-scan-{image}"), &run);
     }
 }
 
@@ -1206,6 +1269,49 @@ fn railway_supabase_migrates_once_pushes_and_deploys_both_services() {
         .summary_shows("| 20240302090000 |")
         .summary_shows("### gantry deploy railway: passed");
     pipeline_passed(&run, &["migrate", "build", "push", "deploy-railway"]);
+}
+
+/// The second push to main on the same database, registry and Railway
+/// project: the migrations already applied are not applied again, and both
+/// services move to the new commit's image.
+#[test]
+fn railway_supabase_a_second_push_migrates_nothing_and_deploys_the_new_image() {
+    use crate::support::railway::Service;
+    let Some(t) = RailwayAct::start(
+        "railway_supabase_second",
+        vec![
+            Service::new("api", &["DEPLOYING", "SUCCESS"]),
+            Service::new("worker", &["DEPLOYING", "SUCCESS"]),
+        ],
+    ) else {
+        return;
+    };
+    let first = t.push().code(0);
+    let first_digest = pushed(&t.registry, &t.repo.head(), "notes/api")
+        .unwrap_or_else(|| panic!("not pushed\n{}", first.output));
+    let applied = t.db.versions();
+    assert_eq!(applied.len(), 2, "{}", first.output);
+
+    t.repo.write("api/VERSION", "2\n");
+    let second = t.push().code(0);
+    t.record("railway-supabase second push", &second);
+    assert_eq!(t.db.versions(), applied, "{}", second.output);
+    second
+        .shows("migrations-applied=\n")
+        .summary_shows("### gantry migrate: passed");
+    let digest = pushed(&t.registry, &t.repo.head(), "notes/api")
+        .unwrap_or_else(|| panic!("not pushed\n{}", second.output));
+    assert_ne!(digest, first_digest);
+    let image = format!("{}/notes/api@{digest}", t.registry.host);
+    for service in ["api", "worker"] {
+        assert_eq!(
+            t.railway.service(service).image.as_deref(),
+            Some(image.as_str()),
+            "{}",
+            second.output
+        );
+    }
+    assert_eq!(t.mutations().len(), 8, "{:?}", t.mutations());
 }
 
 #[test]
