@@ -211,13 +211,19 @@ pub struct Environment {
 impl Environment {
     /// Reads the real environment (non-UTF-8 values are skipped).
     pub fn capture() -> Self {
-        let mut vars: BTreeMap<String, String> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
-        if !cfg!(debug_assertions) {
-            vars.retain(|k, _| !TEST_ONLY.contains(&k.as_str()));
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::captured(vars, cfg!(debug_assertions))
+    }
+
+    /// The variables as a build sees them: a release build (`tests` false)
+    /// drops [`TEST_ONLY`].
+    fn captured(vars: impl Iterator<Item = (String, String)>, tests: bool) -> Self {
+        Self {
+            vars: vars
+                .filter(|(k, _)| tests || !TEST_ONLY.contains(&k.as_str()))
+                .collect(),
         }
-        Self { vars }
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
@@ -314,6 +320,24 @@ mod tests {
             env.secret_values().collect::<Vec<_>>(),
             ["postgres://u:p@h/db"]
         );
+    }
+
+    #[test]
+    fn a_release_build_does_not_see_the_test_only_variables() {
+        let vars = || {
+            [
+                (GANTRY_PANIC_FOR_TESTS, "1"),
+                (GANTRY_ECR_PUSH_REGISTRY, "127.0.0.1:5000"),
+                ("HOME", "/h"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        let release = Environment::captured(vars(), false);
+        assert_eq!(release.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["HOME"]);
+        let tests = Environment::captured(vars(), true);
+        assert_eq!(tests.get(GANTRY_PANIC_FOR_TESTS), Some("1"));
+        assert_eq!(tests.iter().count(), 3);
     }
 
     #[test]
