@@ -231,6 +231,8 @@ const DEPLOY_ECS: StepSpec = StepSpec {
         out("deploy-<name>-previous-task-definition"),
         gathered("deploy-<name>-deployment-id", "deployment-ids"),
         out("deploy-<name>-console-url"),
+        out("deploy-<name>-service-deployment-arn"),
+        out("deploy-<name>-lifecycle-stage"),
     ],
 };
 
