@@ -119,7 +119,7 @@ pub fn run_pipeline(args: &RunArgs, session: &Session) -> Result<Outcome> {
     let steps = steps_to_run(args, session)?;
     let mut reports: Vec<StepReport> = Vec::new();
     for step in &steps {
-        if crate::cancel::requested().is_some() {
+        if session.cancel.is_cancelled() {
             break;
         }
         printer.heading(step.as_str());

@@ -54,6 +54,8 @@ pub struct Session<'a> {
     pub state_path: PathBuf,
     /// Where gantry was started (`scan` alone scans it by default).
     pub cwd: PathBuf,
+    /// Cancelled when a signal asks gantry to stop ([`crate::cancel`]).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl<'a> Session<'a> {
@@ -106,6 +108,7 @@ impl<'a> Session<'a> {
             dry_run,
             state_path,
             cwd: cwd.to_path_buf(),
+            cancel: crate::cancel::token(),
         })
     }
 
