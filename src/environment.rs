@@ -63,7 +63,7 @@ pub const GANTRY_ACTION_REMOTE: &str = "GANTRY_ACTION_REMOTE";
 pub const GANTRY_UNCHECKED_REASON: &str = "GANTRY_UNCHECKED_REASON";
 /// The builder for images that set none: `buildkit` (default) or `classic`.
 pub const GANTRY_BUILDER: &str = "GANTRY_BUILDER";
-/// Tests only (absent from release builds, see [`TEST_ONLY`]): push ECR
+/// Tests only (absent from release builds: `TEST_ONLY`): push ECR
 /// images to this `host:port` instead of the ECR registry (the ECR API calls
 /// still go to AWS or `AWS_ENDPOINT_URL`).
 pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";
@@ -71,7 +71,7 @@ pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";
 /// ecs.poll-interval`: a knob a user may set (a faster watch in a
 /// benchmark or a test, a slower one to spare the API's rate limit).
 pub const GANTRY_ECS_POLL_INTERVAL: &str = "GANTRY_ECS_POLL_INTERVAL";
-/// Tests only (absent from release builds, see [`TEST_ONLY`]): set, gantry
+/// Tests only (absent from release builds: `TEST_ONLY`): set, gantry
 /// panics on purpose, to show what the panic hook makes of a bug.
 pub const GANTRY_PANIC_FOR_TESTS: &str = "GANTRY_PANIC_FOR_TESTS";
 /// Set (and not `0`) to print a backtrace after an internal error.
@@ -163,7 +163,7 @@ pub const RAILWAY_API_TOKEN: &str = "RAILWAY_API_TOKEN";
 pub const GANTRY_RAILWAY_API_URL: &str = "GANTRY_RAILWAY_API_URL";
 /// How often `gantry deploy railway` asks for a deployment's status
 /// (`"200ms"`, default `5s`); retry back-off starts there too. A knob a user
-/// may set, like [`GANTRY_ECS_POLL_INTERVAL`].
+/// may set, like `GANTRY_ECS_POLL_INTERVAL`.
 pub const GANTRY_RAILWAY_POLL_INTERVAL: &str = "GANTRY_RAILWAY_POLL_INTERVAL";
 
 /// Variables only the tests set: a release build does not see them (they

@@ -507,14 +507,15 @@ fn run_passes_inputs_as_words_under_every_shell() {
     }
 }
 
-/// The knobs the strict profile allows are the README's table, row for row:
-/// a knob added in one place and not the other fails here.
+/// The knobs the strict profile allows are the book's table (Development,
+/// "The strict runner profile"), row for row: a knob added in one place and
+/// not the other fails here.
 #[test]
-fn the_strict_profile_s_knobs_are_the_readme_s() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let table = readme
+fn the_strict_profile_s_knobs_are_the_book_s() {
+    let page = std::fs::read_to_string(repo_root().join("docs/src/development.md")).unwrap();
+    let table = page
         .split_once("| knob | why |\n| --- | --- |\n")
-        .expect("README has the strict profile's table of knobs")
+        .expect("docs/src/development.md has the strict profile's table of knobs")
         .1;
     let rows: Vec<&str> = table.lines().take_while(|l| l.starts_with("| ")).collect();
     let knobs: Vec<String> = crate::support::runner::KNOBS

@@ -16,6 +16,7 @@ mod deploy_ecs;
 mod deploy_railway;
 mod dist;
 mod dockerignore;
+mod docs;
 mod fidelity;
 mod gate;
 mod github;

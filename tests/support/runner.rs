@@ -123,8 +123,8 @@ pub const TOOLS: &[&str] = &[
 ];
 
 /// What the tests change of a user's run, each with its reason: the
-/// README's table "The strict runner profile", cell for cell (a test holds
-/// them together). Nothing else may differ from GitHub's runner: a change
+/// book's table "The strict runner profile" (docs/src/development.md),
+/// cell for cell (a test holds them together). Nothing else may differ from GitHub's runner: a change
 /// not in this table is a bug in the harness.
 pub const KNOBS: &[(&str, &str)] = &[
     (

@@ -1038,6 +1038,8 @@ fn pull_request_comments_the_plan_once_then_updates_it() {
     );
     let second = t.run("pull-request.yml", how()).code(0);
     second.shows("updated on pull request #7");
+    // A pull request from the repository sends its scan to code scanning.
+    code_scanning(&t.repo.artifacts(), "gantry-scan", &second);
 
     let comments = api.comments(7);
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -1097,6 +1099,12 @@ fn pull_request_from_a_fork_passes_with_the_remote_checks_not_checked() {
         );
     assert!(api.comments(7).is_empty());
     assert!(t.ecs.mutating().is_empty(), "{:?}", t.ecs.mutating());
+    // A fork's token cannot write code scanning: the upload is skipped.
+    assert!(
+        !t.repo.artifacts().join("code-scanning").exists(),
+        "{}",
+        run.output
+    );
 }
 
 /// A pull request from the repository without the plan role: the checks
@@ -1451,7 +1459,7 @@ fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing()
         ),
     )
     .write(".gitignore", "dist/\n*.tgz\n.gantry/\n");
-    let how = How {
+    let how = || How {
         strict: true,
         payload: Some(serde_json::json!({"ref": "refs/tags/v1.2.3", "ref_type": "tag"})),
         act_env: owned(&[
@@ -1466,7 +1474,7 @@ fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing()
         ]),
         ..How::default()
     };
-    let run = act(&repo, workflow, how).code(0);
+    let run = act(&repo, workflow, how()).code(0);
     // As on GitHub: no gantry on the runner; each job installs the release.
     run.shows("downloading").shows("verified");
 
@@ -1512,6 +1520,24 @@ fn sdk_release_checks_the_tag_then_publishes_both_sdks_with_trusted_publishing()
         st.exchanged,
         st.documents.len()
     );
+    let documents = st.documents.len();
+    drop(st);
+    drop(seen);
+
+    // "Re-run all jobs" on the same tag (after a later step failed, say):
+    // the same builds find their files already published, identical, and
+    // the run passes without uploading or replacing anything.
+    let rerun = act(&repo, workflow, how()).code(0);
+    eprintln!("sdk-release re-run under act: {:?}", rerun.elapsed);
+    assert_eq!(index.files(), files, "{}", rerun.output);
+    assert_eq!(npm.state.lock().unwrap().documents.len(), documents);
+    rerun
+        .shows("acme_sdk-1.2.3.tar.gz: skipped (already published, identical)")
+        .shows("acme_sdk-1.2.3-py3-none-any.whl: skipped (already published, identical)")
+        .shows("acme-sdk-1.2.3.tgz: skipped (already published, identical)")
+        .summary_shows("`acme_sdk-1.2.3.tar.gz` | skipped |")
+        .summary_shows("`acme-sdk-1.2.3.tgz` | skipped |");
+    nothing_leaked(&rerun, &[request_token, pypi_id_token, pypi_minted]);
 }
 
 /// The tag mutability of an ECR repository in moto, if it exists (ECR's
