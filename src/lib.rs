@@ -31,6 +31,7 @@ pub mod run_context;
 pub mod runtime;
 pub mod secret_files;
 pub mod settings;
+pub mod sigstore;
 pub mod state;
 pub mod step;
 pub mod supabase;

@@ -30,5 +30,6 @@ mod run;
 mod scan;
 mod scan_vulns;
 mod secrets;
+mod sigstore;
 mod snapshots;
 mod templates;

@@ -15,6 +15,7 @@ pub mod railway;
 pub mod runner;
 pub mod scrub;
 pub mod services;
+pub mod sigstore;
 pub mod skip;
 pub mod trivy_db;
 pub mod workflow_commands;
