@@ -9,7 +9,8 @@
 //! cancelled and writes the summary and the state, and gantry exits 128 + the
 //! signal (130 for SIGINT, 143 for SIGTERM). Async work (a build on the
 //! engine, a migration, a rollout being watched) races its future against
-//! [`cancelled`] and winds down in its own way: the build's connections are
+//! [`cancelled`] (the one cancellation [`token`], which the session carries)
+//! and winds down in its own way: the build's connections are
 //! dropped so the engine stops it, the migration's statement is cancelled and
 //! its transaction rolled back, a watcher stops watching and says what state
 //! it left. Whatever does not wind down in time is ended by a watchdog after
@@ -19,8 +20,10 @@
 //! A second signal kills every registered group and child with SIGKILL and
 //! exits at once.
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// How long the command may take to wind down after the first signal before
 /// the watchdog ends the process.
@@ -28,6 +31,18 @@ pub const WATCHDOG_GRACE: Duration = Duration::from_secs(15);
 
 /// The first signal received, or 0.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The write end of the pipe that tells the cancel thread a signal came
+/// (writing to a pipe is async-signal-safe; waking a task is not), or -1.
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+
+/// Cancelled by the cancel thread once the first signal came.
+static TOKEN: LazyLock<CancellationToken> = LazyLock::new(CancellationToken::new);
+
+/// The one cancellation token: cancelled when the first signal arrives.
+pub fn token() -> CancellationToken {
+    TOKEN.clone()
+}
 
 /// Kill targets, as kill(2) takes them: `-pgid` for a group, `pid` for a
 /// process; 0 marks a free slot. A fixed array, because the signal handler
@@ -49,10 +64,15 @@ pub fn install() {
             libc::sigaction(sig, &raw const action, std::ptr::null_mut());
         }
     }
-    std::thread::Builder::new()
-        .name("gantry-cancel-watchdog".into())
-        .spawn(watchdog)
-        .ok();
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) writes two descriptors into the array it is given.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0 {
+        WAKE.store(fds[1], Ordering::SeqCst);
+        std::thread::Builder::new()
+            .name("gantry-cancel".into())
+            .spawn(move || watchdog(fds[0]))
+            .ok();
+    }
 }
 
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -61,6 +81,13 @@ extern "C" fn on_signal(sig: libc::c_int) {
         .is_ok();
     let kill_with = if first { libc::SIGTERM } else { libc::SIGKILL };
     signal_all(kill_with);
+    let wake = WAKE.load(Ordering::SeqCst);
+    if first && wake >= 0 {
+        // SAFETY: write(2) is async-signal-safe; the byte outlives the call.
+        unsafe {
+            libc::write(wake, [1u8].as_ptr().cast(), 1);
+        }
+    }
     if !first {
         // SAFETY: _exit(2) is async-signal-safe and ends the process now.
         unsafe { libc::_exit(128 + SIGNAL.load(Ordering::SeqCst)) }
@@ -79,10 +106,19 @@ fn signal_all(sig: libc::c_int) {
     }
 }
 
-fn watchdog() {
-    while SIGNAL.load(Ordering::SeqCst) == 0 {
-        std::thread::sleep(Duration::from_millis(100));
+/// Waits for the handler's byte, cancels the token (every task waiting in
+/// [`cancelled`] wakes at once), then gives the command its grace period.
+fn watchdog(wake: libc::c_int) {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: read(2) into a one-byte buffer that lives on this stack.
+        match unsafe { libc::read(wake, (&raw mut byte).cast(), 1) } {
+            1 => break,
+            -1 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return,
+        }
     }
+    TOKEN.cancel();
     std::thread::sleep(WATCHDOG_GRACE);
     signal_all(libc::SIGKILL);
     std::process::exit(128 + SIGNAL.load(Ordering::SeqCst));
@@ -97,16 +133,11 @@ pub fn requested() -> Option<i32> {
 }
 
 /// Resolves once a signal asked gantry to stop: the other branch of a
-/// `tokio::select!` around work that can be stopped. The handler may not
-/// wake a task (that is not async-signal-safe), so this looks at the flag
-/// ten times a second, which is nothing next to a build or a rollout.
+/// `tokio::select!` around work that can be stopped. It waits on the
+/// [`token`], which the cancel thread cancels when the handler tells it.
 pub async fn cancelled() -> i32 {
-    loop {
-        if let Some(sig) = requested() {
-            return sig;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    TOKEN.cancelled().await;
+    SIGNAL.load(Ordering::SeqCst)
 }
 
 /// `SIGINT`, `SIGTERM` or `signal N`.

@@ -69,6 +69,34 @@ pub enum Commands {
     Init(InitArgs),
 }
 
+/// What a subcommand runs: one step, the pipeline, or `init`.
+#[derive(Debug, Clone, Copy)]
+pub enum Runs<'a> {
+    Step(Step),
+    Pipeline(&'a RunArgs),
+    Init(&'a InitArgs),
+}
+
+impl Commands {
+    /// What this subcommand runs.
+    pub fn runs(&self) -> Runs<'_> {
+        match self {
+            Commands::Gate(_) => Runs::Step(Step::Gate),
+            Commands::Build(_) => Runs::Step(Step::Build),
+            Commands::Scan(_) => Runs::Step(Step::Scan),
+            Commands::Push(_) => Runs::Step(Step::Push),
+            Commands::Migrate(_) => Runs::Step(Step::Migrate),
+            Commands::Deploy(args) => Runs::Step(match args.target {
+                DeployTarget::Ecs(_) => Step::DeployEcs,
+                DeployTarget::Railway(_) => Step::DeployRailway,
+            }),
+            Commands::Publish(_) => Runs::Step(Step::Publish),
+            Commands::Run(args) => Runs::Pipeline(args),
+            Commands::Init(args) => Runs::Init(args),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Templates to write [default: those that fit what the repository holds]

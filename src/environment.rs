@@ -63,14 +63,16 @@ pub const GANTRY_ACTION_REMOTE: &str = "GANTRY_ACTION_REMOTE";
 pub const GANTRY_UNCHECKED_REASON: &str = "GANTRY_UNCHECKED_REASON";
 /// The builder for images that set none: `buildkit` (default) or `classic`.
 pub const GANTRY_BUILDER: &str = "GANTRY_BUILDER";
-/// Tests only: push ECR images to this `host:port` instead of the ECR
-/// registry (the ECR API calls still go to AWS or `AWS_ENDPOINT_URL`).
+/// Tests only (absent from release builds: `TEST_ONLY`): push ECR
+/// images to this `host:port` instead of the ECR registry (the ECR API calls
+/// still go to AWS or `AWS_ENDPOINT_URL`).
 pub const GANTRY_ECR_PUSH_REGISTRY: &str = "GANTRY_ECR_PUSH_REGISTRY";
-/// Tests and benchmarks only: how often `gantry deploy ecs` polls (`"100ms"`),
-/// over `[deploy.*] ecs.poll-interval`.
+/// How often `gantry deploy ecs` polls (`"100ms"`), over `[deploy.*]
+/// ecs.poll-interval`: a knob a user may set (a faster watch in a
+/// benchmark or a test, a slower one to spare the API's rate limit).
 pub const GANTRY_ECS_POLL_INTERVAL: &str = "GANTRY_ECS_POLL_INTERVAL";
-/// Tests only: set, gantry panics on purpose, to show what the panic hook
-/// makes of a bug.
+/// Tests only (absent from release builds: `TEST_ONLY`): set, gantry
+/// panics on purpose, to show what the panic hook makes of a bug.
 pub const GANTRY_PANIC_FOR_TESTS: &str = "GANTRY_PANIC_FOR_TESTS";
 /// Set (and not `0`) to print a backtrace after an internal error.
 pub const RUST_BACKTRACE: &str = "RUST_BACKTRACE";
@@ -155,34 +157,29 @@ pub const ACTIONS_CACHE_SERVICE_V2: &str = "ACTIONS_CACHE_SERVICE_V2";
 pub const RAILWAY_TOKEN: &str = "RAILWAY_TOKEN";
 /// Railway account or team token (a secret): sent as `Authorization: Bearer`.
 pub const RAILWAY_API_TOKEN: &str = "RAILWAY_API_TOKEN";
-/// Tests and proxies only: the URL of Railway's GraphQL API
-/// (default `https://backboard.railway.com/graphql/v2`).
+/// The URL of Railway's GraphQL API (default
+/// `https://backboard.railway.com/graphql/v2`): a knob a user may set, to go
+/// through a proxy; tests and benchmarks point it at a stand-in.
 pub const GANTRY_RAILWAY_API_URL: &str = "GANTRY_RAILWAY_API_URL";
-/// Tests only: how often `gantry deploy railway` asks for a deployment's
-/// status (`"200ms"`, default `5s`); retry back-off starts there too.
+/// How often `gantry deploy railway` asks for a deployment's status
+/// (`"200ms"`, default `5s`); retry back-off starts there too. A knob a user
+/// may set, like `GANTRY_ECS_POLL_INTERVAL`.
 pub const GANTRY_RAILWAY_POLL_INTERVAL: &str = "GANTRY_RAILWAY_POLL_INTERVAL";
 
+/// Variables only the tests set: a release build does not see them (they
+/// are dropped when the environment is captured), so no user can trip them.
+/// Debug builds, which the tests run, keep them.
+pub const TEST_ONLY: &[&str] = &[GANTRY_PANIC_FOR_TESTS, GANTRY_ECR_PUSH_REGISTRY];
+
 /// Names whose values are treated as secrets wherever they appear, on top of
-/// the names a gate lists in `secrets` and any name that looks secret
-/// (see [`looks_secret`]).
+/// each step's own ([`crate::step::StepSpec::secrets`]), the names a gate
+/// lists in `secrets` and any name that looks secret (see [`looks_secret`]):
+/// the job's own tokens, which every step may hold.
 pub const KNOWN_SECRETS: &[&str] = &[
-    "GITHUB_TOKEN",
+    GITHUB_TOKEN,
     "GH_TOKEN",
-    "DOCKERHUB_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "ACTIONS_RUNTIME_TOKEN",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "SUPABASE_ACCESS_TOKEN",
-    SUPABASE_DB_PASSWORD,
-    SUPABASE_DB_URL,
-    "DATABASE_URL",
-    RAILWAY_TOKEN,
-    RAILWAY_API_TOKEN,
-    "PYPI_TOKEN",
-    "TWINE_PASSWORD",
-    "NPM_TOKEN",
-    "NODE_AUTH_TOKEN",
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    ACTIONS_RUNTIME_TOKEN,
 ];
 
 /// Whether a variable's *name* says it holds a secret (`API_TOKEN`,
@@ -191,6 +188,7 @@ pub const KNOWN_SECRETS: &[&str] = &[
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     KNOWN_SECRETS.contains(&upper.as_str())
+        || crate::step::is_step_secret(&upper)
         || [
             "TOKEN",
             "PASSWORD",
@@ -213,9 +211,17 @@ pub struct Environment {
 impl Environment {
     /// Reads the real environment (non-UTF-8 values are skipped).
     pub fn capture() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::captured(vars, cfg!(debug_assertions))
+    }
+
+    /// The variables as a build sees them: a release build (`tests` false)
+    /// drops [`TEST_ONLY`].
+    fn captured(vars: impl Iterator<Item = (String, String)>, tests: bool) -> Self {
         Self {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            vars: vars
+                .filter(|(k, _)| tests || !TEST_ONLY.contains(&k.as_str()))
                 .collect(),
         }
     }
@@ -286,6 +292,52 @@ mod tests {
         for name in ["PATH", "HOME", "GITHUB_SHA", "RUST_LOG"] {
             assert!(!looks_secret(name), "{name}");
         }
+    }
+
+    #[test]
+    fn every_step_secret_is_recognised() {
+        // The names KNOWN_SECRETS listed before each step declared its own.
+        for name in [
+            "DOCKERHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "SUPABASE_ACCESS_TOKEN",
+            SUPABASE_DB_PASSWORD,
+            SUPABASE_DB_URL,
+            "DATABASE_URL",
+            RAILWAY_TOKEN,
+            RAILWAY_API_TOKEN,
+            PYPI_TOKEN,
+            "TWINE_PASSWORD",
+            NPM_TOKEN,
+            "NODE_AUTH_TOKEN",
+        ] {
+            assert!(looks_secret(name), "{name}");
+        }
+        let env =
+            Environment::from_pairs([("DATABASE_URL", "postgres://u:p@h/db"), ("HOME", "/h")]);
+        assert_eq!(
+            env.secret_values().collect::<Vec<_>>(),
+            ["postgres://u:p@h/db"]
+        );
+    }
+
+    #[test]
+    fn a_release_build_does_not_see_the_test_only_variables() {
+        let vars = || {
+            [
+                (GANTRY_PANIC_FOR_TESTS, "1"),
+                (GANTRY_ECR_PUSH_REGISTRY, "127.0.0.1:5000"),
+                ("HOME", "/h"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        let release = Environment::captured(vars(), false);
+        assert_eq!(release.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["HOME"]);
+        let tests = Environment::captured(vars(), true);
+        assert_eq!(tests.get(GANTRY_PANIC_FOR_TESTS), Some("1"));
+        assert_eq!(tests.iter().count(), 3);
     }
 
     #[test]

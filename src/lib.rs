@@ -1,14 +1,16 @@
 //! gantry: a GitHub Actions-native pipeline toolkit.
 //!
 //! The flow of every command: `cli` parses, `settings` merges flags,
-//! environment and `gantry.toml`, `commands::<name>` plans and applies
-//! through its integration module, and `output::Printer` writes everything.
+//! environment and `gantry.toml`, `driver` runs the steps (`commands::<step>`
+//! plans and applies through its integration module), `report` builds the
+//! one JSON document, and `output::Printer` writes everything.
 
 pub mod aws;
 pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod docker;
+pub mod driver;
 pub mod duration;
 pub mod environment;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod init;
 pub mod output;
 pub mod paths;
 pub mod plan;
+pub mod process;
 pub mod publish;
 pub mod railway;
 pub mod registry;
@@ -40,18 +43,26 @@ pub mod trivy;
 #[allow(unreachable_pub)] // shared with the integration tests, where it is public
 mod test_skip;
 
-use cli::{Cli, Commands};
+use cli::{Cli, Commands, Runs};
 use commands::Session;
 use environment::Environment;
 use error::{Error, exit};
 use output::Printer;
-use report::Verdict;
+use report::{Outcome, Verdict};
 
 /// Runs a parsed command line in `cwd`; returns the process exit code.
 pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
     let printer = Printer::new(settings::printer_options(&cli.global.printer_flags(), env));
     register_secrets(&printer, env);
     let result = dispatch(cli, env, &printer, cwd);
+    if let Ok(outcome) = &result {
+        printer.document(report::document(
+            Ok(outcome),
+            &printer.annotations(),
+            &printer.outputs(),
+        ));
+    }
+    let result = result.map(|outcome| outcome.verdict());
     let cancelled = cancel::requested();
     if let Some(sig) = cancelled {
         let line = format!(
@@ -80,12 +91,11 @@ pub fn run(cli: &Cli, env: &Environment, cwd: &std::path::Path) -> i32 {
         Err(e) => {
             printer.error(&e);
             // JSON consumers still get one document, saying what went wrong.
-            printer.document(serde_json::json!({
-                "schema": report::SCHEMA,
-                "error": e.to_string(),
-                "hint": e.hint(),
-                "exit_code": e.exit_code(),
-            }));
+            printer.document(report::document(
+                Err(&e),
+                &printer.annotations(),
+                &printer.outputs(),
+            ));
             e.exit_code()
         }
     }
@@ -96,39 +106,22 @@ fn dispatch(
     env: &Environment,
     printer: &Printer,
     cwd: &std::path::Path,
-) -> Result<Verdict, Error> {
+) -> Result<Outcome, Error> {
     let g = &cli.global;
-    // init writes gantry.toml: it cannot need one.
-    if let Commands::Init(args) = &cli.command {
-        return commands::init::cmd_init(args, env, printer, cwd);
-    }
-    let since = match &cli.command {
-        Commands::Gate(args) => args.options.since.as_deref(),
-        Commands::Run(args) => args.options.since.as_deref(),
-        Commands::Build(_)
-        | Commands::Push(_)
-        | Commands::Publish(_)
-        | Commands::Scan(_)
-        | Commands::Deploy(_)
-        | Commands::Init(_) => None,
-        Commands::Migrate(args) => {
-            // A URL given on the command line is a secret from the first line on.
-            let url = match &args.command {
-                Some(cli::MigrateCommand::Repair(r)) => r.db_url.as_deref(),
-                None => args.options.db_url.as_deref(),
-            };
-            if let Some(url) = url {
-                printer.mask(url);
-                printer.mask_url_password(url);
+    let command = &cli.command;
+    let (since, defaults) = match command.runs() {
+        // init writes gantry.toml: it cannot need one.
+        Runs::Init(args) => return commands::init::cmd_init(args, env, printer, cwd),
+        Runs::Pipeline(args) => (args.options.since.as_deref(), false),
+        Runs::Step(step) => {
+            let step = commands::step_command(step);
+            // A secret on the command line is redacted from the first line on.
+            for secret in step.flag_secrets(command) {
+                printer.mask(secret);
+                printer.mask_url_password(secret);
             }
-            None
+            (step.since(command), step.runs_without_config(command))
         }
-    };
-    // These work without gantry.toml: their flags and conventions say enough.
-    let defaults = match &cli.command {
-        Commands::Scan(_) | Commands::Migrate(_) | Commands::Build(_) => true,
-        Commands::Gate(args) => !args.command.is_empty(),
-        _ => false,
     };
     let session = Session::open(
         printer,
@@ -139,21 +132,10 @@ fn dispatch(
         since,
         defaults,
     )?;
-    match &cli.command {
-        Commands::Gate(args) => commands::gate::cmd_gate(args, &session),
-        Commands::Build(args) => commands::build::cmd_build(args, &session),
-        Commands::Push(args) => commands::push::cmd_push(args, &session),
-        Commands::Scan(args) => commands::scan::cmd_scan(args, &session, cwd),
-        Commands::Migrate(args) => commands::migrate::cmd_migrate(args, &session),
-        Commands::Run(args) => commands::run::cmd_run(args, &session),
-        Commands::Deploy(args) => match &args.target {
-            cli::DeployTarget::Ecs(a) => commands::deploy_ecs::cmd_deploy_ecs(a, &session),
-            cli::DeployTarget::Railway(a) => {
-                commands::deploy_railway::cmd_deploy_railway(a, &session)
-            }
-        },
-        Commands::Publish(args) => commands::publish::cmd_publish(args, &session),
-        Commands::Init(_) => unreachable!("init runs before a session is opened"),
+    match command.runs() {
+        Runs::Init(_) => unreachable!("init returned before a session was opened"),
+        Runs::Pipeline(args) => driver::run_pipeline(args, &session),
+        Runs::Step(step) => driver::run_alone(step, command, &session),
     }
 }
 

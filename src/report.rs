@@ -1,11 +1,15 @@
-//! What a step reports back: its verdict, its plan and its details, and the
-//! one JSON document every command emits from them.
+//! What a step reports back: its verdict, its plan and its details; what a
+//! command did ([`Outcome`]); and the one JSON document every command emits,
+//! built here and nowhere else ([`document`]).
 
+use crate::error::Error;
+use crate::output::github::Annotation;
 use crate::plan::Plan;
 use crate::run_context::RunContext;
 use crate::step::Step;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 /// The version of the JSON document's shape (documented in the README).
 /// Bumped when a key is removed or changes meaning; new keys do not bump it.
@@ -116,24 +120,122 @@ impl StepReport {
             Verdict::Passed => Status::Passed,
         }
     }
+}
 
-    /// The JSON document of this step: the same shape for every command,
-    /// and for each step inside `gantry run` (there without `context`).
-    pub fn document(&self, context: Option<&RunContext>) -> serde_json::Value {
-        serde_json::json!({
-            "schema": SCHEMA,
-            "command": self.step.command(),
-            "step": self.step.as_str(),
-            "verdict": self.verdict,
-            "status": self.status(),
-            "dry_run": self.dry_run,
-            "context": context,
-            "plan": self.plan,
-            "unchecked": self.unchecked,
-            "outputs": self.outputs,
-            "detail": self.detail,
-        })
+/// What a command did: the JSON document is built from it.
+pub enum Outcome {
+    /// One step alone; `command` is how it was run (`deploy ecs`, or
+    /// `migrate repair` for that command beside the step).
+    Step {
+        command: &'static str,
+        report: StepReport,
+        context: RunContext,
+    },
+    /// `gantry run`: the steps that ran and those that did not.
+    Pipeline {
+        reports: Vec<StepReport>,
+        not_run: Vec<Step>,
+        dry_run: bool,
+        context: RunContext,
+    },
+    /// `gantry init`, which writes files rather than running a step: its
+    /// own keys (templates, files, drift).
+    Init { verdict: Verdict, detail: Value },
+}
+
+impl Outcome {
+    /// Whether the pipeline may go on: a pipeline's is its last step's.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Outcome::Step { report, .. } => report.verdict,
+            Outcome::Pipeline { reports, .. } => {
+                reports.last().map_or(Verdict::Passed, |r| r.verdict)
+            }
+            Outcome::Init { verdict, .. } => *verdict,
+        }
     }
+}
+
+/// The one JSON document: the same keys for every step alone and for
+/// `gantry run` (with each step's own document, without the shared context,
+/// under `detail.steps`), an error's keys when the command failed (with the
+/// outputs written before it, `written`), and the annotations shown either way.
+pub fn document(
+    outcome: std::result::Result<&Outcome, &Error>,
+    annotations: &[Annotation],
+    written: &IndexMap<String, String>,
+) -> Value {
+    let mut outputs = json!(written);
+    let mut doc = match outcome {
+        Ok(Outcome::Step {
+            command,
+            report,
+            context,
+        }) => {
+            outputs = json!(report.outputs);
+            step_document(command, report, Some(context))
+        }
+        Ok(Outcome::Pipeline {
+            reports,
+            not_run,
+            dry_run,
+            context,
+        }) => {
+            let plan = Plan {
+                changes: reports
+                    .iter()
+                    .flat_map(|r| r.plan.changes.iter().cloned())
+                    .collect(),
+            };
+            let all: IndexMap<&String, &String> = reports.iter().flat_map(|r| &r.outputs).collect();
+            outputs = json!(all);
+            json!({
+                "schema": SCHEMA,
+                "command": "run",
+                "step": null,
+                "verdict": reports.last().map_or(Verdict::Passed, |r| r.verdict),
+                "status": overall(reports),
+                "dry_run": dry_run,
+                "context": context,
+                "plan": plan,
+                "unchecked": reports.iter().flat_map(|r| r.unchecked.iter()).collect::<Vec<_>>(),
+                "detail": {
+                    "steps": reports.iter().map(|r| step_document(r.step.command(), r, None)).collect::<Vec<_>>(),
+                    "not_run": not_run,
+                },
+            })
+        }
+        Ok(Outcome::Init { detail, .. }) => detail.clone(),
+        Err(e) => json!({
+            "schema": SCHEMA,
+            "error": e.to_string(),
+            "hint": e.hint(),
+            "exit_code": e.exit_code(),
+        }),
+    };
+    if let Value::Object(map) = &mut doc {
+        map.insert("annotations".into(), json!(annotations));
+        map.insert("outputs".into(), outputs);
+    }
+    doc
+}
+
+/// The document of one step: alone (with the run's context) or inside
+/// `gantry run` (without).
+fn step_document(command: &str, report: &StepReport, context: Option<&RunContext>) -> Value {
+    json!({
+        "schema": SCHEMA,
+        "command": command,
+        "step": report.step.as_str(),
+        "verdict": report.verdict,
+        "status": report.status(),
+        "dry_run": report.dry_run,
+        "context": context,
+        "plan": report.plan,
+        "unchecked": report.unchecked,
+        "outputs": report.outputs,
+        "detail": report.detail,
+    })
 }
 
 /// The one human rendering of what steps did or would do: a heading, the
@@ -171,11 +273,14 @@ pub fn render(reports: &[StepReport], not_run: &[Step], dry_run: bool) -> String
             }
         }
     }
+    // Steps stop at a failure, or when a signal arrived: nothing new starts.
+    let why = if crate::cancel::requested().is_some() {
+        "cancelled"
+    } else {
+        "an earlier step failed"
+    };
     for s in not_run {
-        out.push_str(&format!(
-            "  {}: not run (an earlier step failed)\n",
-            s.as_str()
-        ));
+        out.push_str(&format!("  {}: not run ({why})\n", s.as_str()));
     }
     out.push_str(&verdict_line(reports, dry_run));
     out
@@ -197,6 +302,41 @@ pub fn overall(reports: &[StepReport]) -> Status {
         .into_iter()
         .find(|s| statuses.contains(s))
         .unwrap_or(Status::Passed)
+}
+
+/// The pipeline's overview in the step summary: a row per step, the steps
+/// not run, and what a dry run could not check.
+pub fn markdown(reports: &[StepReport], not_run: &[Step], dry_run: bool) -> String {
+    let verdict = reports.last().map_or(Verdict::Passed, |r| r.verdict);
+    let mut md = format!(
+        "## gantry run: {}{}\n\n| Step | Verdict | Changes |\n|---|---|---|\n",
+        verdict.as_str(),
+        if dry_run { " (dry run)" } else { "" }
+    );
+    for r in reports {
+        let changes = if r.plan.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{} change(s)", r.plan.changes.len())
+        };
+        md.push_str(&format!(
+            "| {} | {} | {changes} |\n",
+            r.step.as_str(),
+            r.status().as_str()
+        ));
+    }
+    for s in not_run {
+        md.push_str(&format!("| {} | not run | - |\n", s.as_str()));
+    }
+    md.push('\n');
+    // What a dry run could not check, and why, under the table it marks.
+    for line in reports.iter().flat_map(|r| &r.unchecked) {
+        md.push_str(&format!("- not checked: {line}\n"));
+    }
+    if reports.iter().any(|r| !r.unchecked.is_empty()) {
+        md.push('\n');
+    }
+    md
 }
 
 #[cfg(test)]
@@ -259,7 +399,8 @@ mod tests {
 
     #[test]
     fn every_document_has_the_same_keys() {
-        let doc = StepReport::new(Step::DeployEcs, Verdict::Passed, true).document(None);
+        let report = StepReport::new(Step::DeployEcs, Verdict::Passed, true);
+        let doc = step_document(Step::DeployEcs.command(), &report, None);
         let mut keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
         keys.sort();
         assert_eq!(

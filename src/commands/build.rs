@@ -7,27 +7,58 @@ mod render;
 mod state_folder;
 
 use super::Session;
-use crate::cli::BuildArgs;
+use crate::cli::Commands;
 use crate::docker::build::{self, Builder};
 use crate::docker::metadata::{self, Facts};
 use crate::docker::request::{self, Line, Request};
 use crate::docker::{dockerfile, engine};
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::gate::location;
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::run_context::RefType;
-use crate::settings::config::Step;
+use crate::settings::config::{Config, Step};
 use crate::settings::images::{BuildSettings, Image};
 use crate::{git, runtime, state};
 use futures_util::StreamExt;
 use indexmap::IndexMap;
 use std::time::Instant;
 
-pub fn cmd_build(args: &BuildArgs, session: &Session) -> Result<Verdict> {
-    let report = execute(session, &args.names, args.jobs, &args.build_args.values)?;
-    session.finish(report)
+/// `gantry build`, for the driver.
+pub struct BuildStep;
+
+impl StepCommand for BuildStep {
+    fn step(&self) -> Step {
+        Step::Build
+    }
+
+    fn configured(&self, config: &Config) -> bool {
+        !config.images.is_empty()
+    }
+
+    /// Without gantry.toml, `./Dockerfile` is one image.
+    fn runs_without_config(&self, _command: &Commands) -> bool {
+        true
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let report = match invocation {
+            Invocation::Alone(Commands::Build(args)) => {
+                execute(session, &args.names, args.jobs, &args.build_args.values)
+            }
+            other => execute(
+                session,
+                &[],
+                None,
+                other
+                    .run_args()
+                    .map_or(&[][..], |r| r.build_args.values.as_slice()),
+            ),
+        };
+        report.map(Ran::Step)
+    }
 }
 
 /// What one image's build produced, for the summary and the JSON document.

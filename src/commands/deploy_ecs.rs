@@ -15,14 +15,15 @@ use super::Session;
 use crate::aws::ecs::rollout::{self, Finished, NewDefinition, OneOff, Rollout};
 use crate::aws::ecs::taskdef::{self, Render};
 use crate::aws::ecs::{Ecs, Service, TaskOptions, family_of};
-use crate::cli::DeployEcsArgs;
+use crate::cli::{Commands, DeployArgs, DeployTarget};
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::registry::{self, Registry};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::Step;
+use crate::settings::config::{Config, Step};
 use crate::settings::deploy_ecs::{self as settings, EcsDeploy, Source};
 use crate::state::State;
 use futures_util::future::join_all;
@@ -30,16 +31,31 @@ use indexmap::IndexMap;
 use render::{detail_of_plan, markdown, to_plan};
 use serde_json::Value;
 
-pub fn cmd_deploy_ecs(args: &DeployEcsArgs, session: &Session) -> Result<Verdict> {
-    if let Some(then) = &args.then {
-        return session.finish(follow_up::execute(session, then)?);
+/// `gantry deploy ecs`, for the driver.
+pub struct DeployEcsStep;
+
+impl StepCommand for DeployEcsStep {
+    fn step(&self) -> Step {
+        Step::DeployEcs
     }
-    session.finish(execute_until(
-        session,
-        &args.names,
-        args.force,
-        args.wait_until.as_deref(),
-    )?)
+
+    fn configured(&self, config: &Config) -> bool {
+        config.deploy.values().any(|d| d.ecs.is_some())
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let report = match invocation {
+            Invocation::Alone(Commands::Deploy(DeployArgs {
+                target: DeployTarget::Ecs(args),
+            })) => match &args.then {
+                // `continue`, `rollback` or `verify` after a deploy.
+                Some(then) => follow_up::execute(session, then),
+                None => execute_until(session, &args.names, args.force, args.wait_until.as_deref()),
+            },
+            _ => execute(session, &[], false),
+        };
+        report.map(Ran::Step)
+    }
 }
 
 /// One deploy, planned.

@@ -8,7 +8,8 @@
 //! verdict; a failed one shows its last build and runtime log lines.
 
 use super::Session;
-use crate::cli::DeployRailwayArgs;
+use crate::cli::{Commands, DeployArgs, DeployTarget};
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::railway::client::MAX_ATTEMPTS;
@@ -17,7 +18,7 @@ use crate::railway::watch::{self, DeployVerdict, Watched};
 use crate::railway::{Client, RailwayError, ops};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::Step;
+use crate::settings::config::{Config, Step};
 use crate::settings::deploy_railway::{RailwayDeploy, RailwayMode, RailwaySettings, Source, Token};
 use indexmap::IndexMap;
 use serde_json::json;
@@ -32,8 +33,27 @@ mod render;
 
 use render::{markdown, to_plan};
 
-pub fn cmd_deploy_railway(args: &DeployRailwayArgs, session: &Session) -> Result<Verdict> {
-    session.finish(execute(session, &args.names)?)
+/// `gantry deploy railway`, for the driver.
+pub struct DeployRailwayStep;
+
+impl StepCommand for DeployRailwayStep {
+    fn step(&self) -> Step {
+        Step::DeployRailway
+    }
+
+    fn configured(&self, config: &Config) -> bool {
+        config.deploy.values().any(|d| d.railway.is_some())
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let names: &[String] = match invocation {
+            Invocation::Alone(Commands::Deploy(DeployArgs {
+                target: DeployTarget::Railway(args),
+            })) => args.names.as_slice(),
+            _ => &[],
+        };
+        execute(session, names).map(Ran::Step)
+    }
 }
 
 /// One deployment, planned.

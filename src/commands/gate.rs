@@ -8,14 +8,15 @@ mod base;
 mod render;
 
 use super::Session;
-use crate::cli::GateArgs;
+use crate::cli::Commands;
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::Result;
 use crate::gate::exec::{self, Exit};
 use crate::gate::select::{self, Changes};
 use crate::gate::{GateResult, Status, reports};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
-use crate::settings::config::Step;
+use crate::settings::config::{Config, Step};
 use crate::settings::gate::{Gate, GateSettings, OneOff};
 use indexmap::IndexMap;
 use render::{annotate, finish_line, markdown, show_output, table};
@@ -23,18 +24,49 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
-pub fn cmd_gate(args: &GateArgs, session: &Session) -> Result<Verdict> {
-    let one_off = (!args.command.is_empty()).then(|| OneOff {
-        argv: args.command.clone(),
-        junit: args.junit.clone(),
-        timeout: args.timeout,
-    });
-    session.finish(execute(
-        session,
-        &args.names,
-        args.options.jobs,
-        one_off.as_ref(),
-    )?)
+/// `gantry gate`, for the driver.
+pub struct GateStep;
+
+impl StepCommand for GateStep {
+    fn step(&self) -> Step {
+        Step::Gate
+    }
+
+    fn configured(&self, config: &Config) -> bool {
+        !config.gates.is_empty()
+    }
+
+    /// A one-off command (`gantry gate -- pytest`) needs no gantry.toml.
+    fn runs_without_config(&self, command: &Commands) -> bool {
+        matches!(command, Commands::Gate(args) if !args.command.is_empty())
+    }
+
+    fn since<'a>(&self, command: &'a Commands) -> Option<&'a str> {
+        match command {
+            Commands::Gate(args) => args.options.since.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let report = match invocation {
+            Invocation::Alone(Commands::Gate(args)) => {
+                let one_off = (!args.command.is_empty()).then(|| OneOff {
+                    argv: args.command.clone(),
+                    junit: args.junit.clone(),
+                    timeout: args.timeout,
+                });
+                execute(session, &args.names, args.options.jobs, one_off.as_ref())
+            }
+            other => execute(
+                session,
+                &[],
+                other.run_args().and_then(|r| r.options.jobs),
+                None,
+            ),
+        };
+        report.map(Ran::Step)
+    }
 }
 
 /// Runs the gates and reports; shared by `gantry gate` and `gantry run`.

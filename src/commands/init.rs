@@ -13,7 +13,7 @@ use crate::git;
 use crate::init::detect::Facts;
 use crate::init::{self, Template, WorkflowVars};
 use crate::output::Printer;
-use crate::report::Verdict;
+use crate::report::{Outcome, Verdict};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -40,17 +40,19 @@ pub fn cmd_init(
     env: &Environment,
     printer: &Printer,
     cwd: &Path,
-) -> Result<Verdict> {
+) -> Result<Outcome> {
     if args.list {
         let rows: Vec<String> = Template::ALL
             .iter()
             .map(|t| format!("{:<20} {}", t.name(), t.describe()))
             .collect();
         printer.result(&rows.join("\n"));
-        printer.document(json!({
-            "templates": Template::ALL.iter().map(|t| json!({"name": t.name(), "file": t.file(), "description": t.describe()})).collect::<Vec<_>>(),
-        }));
-        return Ok(Verdict::Passed);
+        return Ok(Outcome::Init {
+            verdict: Verdict::Passed,
+            detail: json!({
+                "templates": Template::ALL.iter().map(|t| json!({"name": t.name(), "file": t.file(), "description": t.describe()})).collect::<Vec<_>>(),
+            }),
+        });
     }
     let root = repository_root(args.dir.as_deref().map(|d| cwd.join(d)).as_deref(), cwd);
     let facts = Facts::scan(&root);
@@ -102,12 +104,14 @@ pub fn cmd_init(
         printer.outcome(Some(true), &format!("{status} {}", p.rel));
         written.push(json!({"path": p.rel, "status": status}));
     }
-    printer.document(json!({
-        "templates": templates.iter().map(|t| t.name()).collect::<Vec<_>>(),
-        "action": action.uses,
-        "files": written,
-    }));
-    Ok(Verdict::Passed)
+    Ok(Outcome::Init {
+        verdict: Verdict::Passed,
+        detail: json!({
+            "templates": templates.iter().map(|t| t.name()).collect::<Vec<_>>(),
+            "action": action.uses,
+            "files": written,
+        }),
+    })
 }
 
 /// The named templates, or those the repository calls for.
@@ -275,7 +279,7 @@ fn dockerignores(facts: &Facts, root: &Path) -> Result<Vec<Proposal>> {
     Ok(out)
 }
 
-fn check(printer: &Printer, proposals: &[Proposal]) -> Verdict {
+fn check(printer: &Printer, proposals: &[Proposal]) -> Outcome {
     let mut drifted = Vec::new();
     for p in proposals {
         match &p.current {
@@ -293,11 +297,13 @@ fn check(printer: &Printer, proposals: &[Proposal]) -> Verdict {
             drifted.join(", ")
         ));
     }
-    printer.document(json!({ "drifted": drifted }));
-    if drifted.is_empty() {
-        Verdict::Passed
-    } else {
-        Verdict::Failed
+    Outcome::Init {
+        verdict: if drifted.is_empty() {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        },
+        detail: json!({ "drifted": drifted }),
     }
 }
 

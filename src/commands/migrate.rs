@@ -13,13 +13,14 @@ mod repair;
 mod summary;
 
 use super::Session;
-use crate::cli::{MigrateArgs, MigrateCommand};
+use crate::cli::{Commands, MigrateCommand};
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::output::github::Level;
 use crate::plan::{Action, Change, Plan};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::Step;
+use crate::settings::config::{Config, Step};
 use crate::settings::migrate::{Database, MigrateFlags, MigrateSettings};
 use crate::supabase::checks::{self, Comparison};
 use crate::supabase::files::{self, Listing, MigrationFile, NO_TRANSACTION};
@@ -28,15 +29,52 @@ use crate::supabase::{self, connect, history, lock, session};
 use indexmap::IndexMap;
 use serde_json::json;
 
-pub fn cmd_migrate(args: &MigrateArgs, session: &Session) -> Result<Verdict> {
-    if let Some(MigrateCommand::Repair(r)) = &args.command {
-        return repair::cmd_repair(r, session);
+/// `gantry migrate` (and `migrate repair`, beside it), for the driver.
+pub struct MigrateStep;
+
+impl StepCommand for MigrateStep {
+    fn step(&self) -> Step {
+        Step::Migrate
     }
-    let report = execute(session, &(&args.options).into())?;
-    if let Some(line) = summary::headline(&report) {
-        session.printer.result(&line);
+
+    fn configured(&self, config: &Config) -> bool {
+        config.migrate.is_some()
     }
-    session.finish(report)
+
+    /// Without gantry.toml, the Supabase layout and SUPABASE_DB_URL apply.
+    fn runs_without_config(&self, _command: &Commands) -> bool {
+        true
+    }
+
+    /// A URL given on the command line is a secret from the first line on.
+    fn flag_secrets<'a>(&self, command: &'a Commands) -> Vec<&'a str> {
+        let url = match command {
+            Commands::Migrate(args) => match &args.command {
+                Some(MigrateCommand::Repair(r)) => r.db_url.as_deref(),
+                None => args.options.db_url.as_deref(),
+            },
+            _ => None,
+        };
+        url.into_iter().collect()
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        match invocation {
+            Invocation::Alone(Commands::Migrate(args)) => match &args.command {
+                Some(MigrateCommand::Repair(r)) => Ok(Ran::Aside {
+                    command: "migrate repair",
+                    report: repair::execute(r, session)?,
+                }),
+                None => execute(session, &(&args.options).into()).map(Ran::Step),
+            },
+            _ => execute(session, &MigrateFlags::default()).map(Ran::Step),
+        }
+    }
+
+    /// How many migrations were (or would be) applied, above the plan.
+    fn headline(&self, report: &StepReport) -> Option<String> {
+        summary::headline(report)
+    }
 }
 
 /// Plans and (unless a dry run) applies; shared by `gantry migrate` and `gantry run`.

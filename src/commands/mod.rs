@@ -1,10 +1,9 @@
-//! One module per subcommand. Each `execute` takes its arguments and a
-//! [`Session`] (printer, environment, loaded project, run facts), computes
+//! One module per step, each implementing [`StepCommand`]: given a
+//! [`Session`] (printer, environment, loaded project, run facts) it computes
 //! its plan before changing anything, applies it and returns a typed
-//! [`StepReport`]; [`Session::finish`] is the one ending every command
-//! shares: it prints the plan and verdict, records the pipeline state and
-//! outputs, and emits the JSON document. `main` maps the verdict or error to
-//! an exit code.
+//! [`crate::report::StepReport`]. [`crate::driver`] runs them, alone or as
+//! `gantry run`, and owns the ending every step shares. [`step_command`] is
+//! the registry line of each step.
 
 pub mod build;
 pub mod deploy_ecs;
@@ -15,17 +14,32 @@ pub mod migrate;
 pub mod pr_comment;
 pub mod publish;
 pub mod push;
-pub mod run;
 pub mod scan;
 
+use crate::driver::StepCommand;
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::output::Printer;
-use crate::report::{self, StepReport, Verdict};
 use crate::run_context::RunContext;
 use crate::settings::{self, Project};
-use crate::state::{self, State, StepRecord};
+use crate::state::{self, State};
+use crate::step::Step;
 use std::path::{Path, PathBuf};
+
+/// The registry: each step's implementation. A new step is one line here
+/// (the compiler asks for it) besides its row in [`Step::spec`].
+pub fn step_command(step: Step) -> &'static dyn StepCommand {
+    match step {
+        Step::Gate => &gate::GateStep,
+        Step::Build => &build::BuildStep,
+        Step::Scan => &scan::ScanStep,
+        Step::Push => &push::PushStep,
+        Step::Migrate => &migrate::MigrateStep,
+        Step::DeployEcs => &deploy_ecs::DeployEcsStep,
+        Step::DeployRailway => &deploy_railway::DeployRailwayStep,
+        Step::Publish => &publish::PublishStep,
+    }
+}
 
 /// Everything a command needs, resolved before it starts.
 pub struct Session<'a> {
@@ -38,6 +52,10 @@ pub struct Session<'a> {
     pub repo_root: PathBuf,
     pub dry_run: bool,
     pub state_path: PathBuf,
+    /// Where gantry was started (`scan` alone scans it by default).
+    pub cwd: PathBuf,
+    /// Cancelled when a signal asks gantry to stop ([`crate::cancel`]).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl<'a> Session<'a> {
@@ -89,6 +107,8 @@ impl<'a> Session<'a> {
             repo_root,
             dry_run,
             state_path,
+            cwd: cwd.to_path_buf(),
+            cancel: crate::cancel::token(),
         })
     }
 
@@ -119,66 +139,5 @@ impl<'a> Session<'a> {
     /// The pipeline state of this commit, as earlier steps left it.
     pub fn state(&self) -> Result<State> {
         State::load(&self.state_path, self.context.sha.as_deref())
-    }
-
-    /// The ending of a command that runs one step: [`Session::conclude`],
-    /// then the plan and verdict for people and the JSON document.
-    pub fn finish(&self, mut report: StepReport) -> Result<Verdict> {
-        self.conclude(&mut report)?;
-        let reports = std::slice::from_ref(&report);
-        // A local step (gate, build, scan) has no plan: its table said it all.
-        self.printer.result(&if report.step.changes_remote() {
-            report::render(reports, &[], self.dry_run)
-        } else {
-            report::verdict_line(reports, self.dry_run)
-        });
-        self.printer.document(report.document(Some(&self.context)));
-        Ok(report.verdict)
-    }
-
-    /// Concludes a step, alone or inside `gantry run`: every run of a step,
-    /// dry or not, writes `<step>-verdict`; then its outputs go to
-    /// `$GITHUB_OUTPUT` and the pipeline state.
-    pub fn conclude(&self, report: &mut StepReport) -> Result<()> {
-        // In CI, each check a dry run skipped says why, where it is read.
-        if let (true, Some(reason)) = (self.context.ci, self.without_remote()) {
-            for line in &mut report.unchecked {
-                line.push_str(&format!(" ({reason})"));
-            }
-        }
-        report.outputs.insert(
-            report.step.verdict_output(),
-            report.verdict.as_str().to_string(),
-        );
-        self.record(report)
-    }
-
-    /// Publishes a finished step: its outputs to `$GITHUB_OUTPUT` and the
-    /// pipeline state, where the next step finds them.
-    fn record(&self, report: &StepReport) -> Result<()> {
-        for (name, value) in &report.outputs {
-            self.printer.set_output(name, value)?;
-        }
-        self.printer.plan(report.step.as_str(), &report.plan);
-        let mut state = self.state()?;
-        state.record(
-            report.step.as_str(),
-            StepRecord {
-                verdict: report.verdict,
-                dry_run: report.dry_run,
-                finished_at: state::now(),
-                outputs: report
-                    .outputs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), self.printer.redact(v)))
-                    .collect(),
-                cancelled: crate::cancel::requested().map(crate::cancel::signal_name),
-            },
-        );
-        state.annotations = self.printer.job_annotations();
-        state.save(&self.state_path)?;
-        self.printer
-            .detail(&format!("state: {}", self.state_path.display()));
-        Ok(())
     }
 }

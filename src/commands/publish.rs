@@ -10,7 +10,8 @@ mod prepare;
 mod render;
 
 use super::Session;
-use crate::cli::PublishArgs;
+use crate::cli::Commands;
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
@@ -19,15 +20,34 @@ use crate::publish::target::Uploaded;
 use crate::publish::{http, version};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::Existing;
+use crate::settings::config::{Config, Existing};
 use crate::settings::publish::{Package, PublishSettings};
 use crate::step::Step;
 use indexmap::IndexMap;
 use prepare::{build, check_version};
 use render::{detail, markdown, outputs, to_plan};
 
-pub fn cmd_publish(args: &PublishArgs, session: &Session) -> Result<Verdict> {
-    session.finish(execute(session, &args.names, args.tag.as_deref())?)
+/// `gantry publish`, for the driver.
+pub struct PublishStep;
+
+impl StepCommand for PublishStep {
+    fn step(&self) -> Step {
+        Step::Publish
+    }
+
+    fn configured(&self, config: &Config) -> bool {
+        !config.publish.is_empty()
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let report = match invocation {
+            Invocation::Alone(Commands::Publish(args)) => {
+                execute(session, &args.names, args.tag.as_deref())
+            }
+            _ => execute(session, &[], None),
+        };
+        report.map(Ran::Step)
+    }
 }
 
 /// What happened to one file.

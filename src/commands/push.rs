@@ -10,16 +10,17 @@ mod render;
 
 use super::Session;
 use crate::aws::ecr::Ecr;
-use crate::cli::PushArgs;
+use crate::cli::Commands;
 use crate::docker::engine;
 use crate::docker::push::{self, Credentials, RegistryError};
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::output::github::{Annotation, Level};
 use crate::plan::Plan;
 use crate::registry::{self, Registry};
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::{Step, TagMutability};
+use crate::settings::config::{Config, Step, TagMutability};
 use crate::settings::images::{Image, PushSettings};
 use crate::state;
 use bollard::Docker;
@@ -27,8 +28,25 @@ use bollard::query_parameters::TagImageOptions;
 use indexmap::IndexMap;
 use render::{markdown, to_plan};
 
-pub fn cmd_push(args: &PushArgs, session: &Session) -> Result<Verdict> {
-    session.finish(execute(session, &args.names)?)
+/// `gantry push`, for the driver.
+pub struct PushStep;
+
+impl StepCommand for PushStep {
+    fn step(&self) -> Step {
+        Step::Push
+    }
+
+    fn configured(&self, config: &Config) -> bool {
+        !config.images.is_empty()
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let names: &[String] = match invocation {
+            Invocation::Alone(Commands::Push(args)) => args.names.as_slice(),
+            _ => &[],
+        };
+        execute(session, names).map(Ran::Step)
+    }
 }
 
 /// Where one image goes and what each of its tags needs.

@@ -10,13 +10,14 @@
 mod summary;
 
 use super::Session;
-use crate::cli::ScanArgs;
+use crate::cli::Commands;
 use crate::docker::engine;
+use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::report::{StepReport, Verdict};
 use crate::runtime;
-use crate::settings::config::Step;
+use crate::settings::config::{Config, Step};
 use crate::settings::scan::{ScanFlags, ScanSettings};
 use crate::trivy::exec::{self, Subject, Trivy};
 use crate::trivy::ignore;
@@ -29,8 +30,30 @@ use indexmap::IndexMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub fn cmd_scan(args: &ScanArgs, session: &Session, cwd: &Path) -> Result<Verdict> {
-    session.finish(execute(session, &args.into(), cwd)?)
+/// `gantry scan`, for the driver.
+pub struct ScanStep;
+
+impl StepCommand for ScanStep {
+    fn step(&self) -> Step {
+        Step::Scan
+    }
+
+    fn configured(&self, config: &Config) -> bool {
+        config.scan.is_some()
+    }
+
+    /// Without gantry.toml, `[scan]`'s defaults apply to this directory.
+    fn runs_without_config(&self, _command: &Commands) -> bool {
+        true
+    }
+
+    fn execute(&self, session: &Session, invocation: Invocation) -> Result<Ran> {
+        let report = match invocation {
+            Invocation::Alone(Commands::Scan(args)) => execute(session, &args.into(), &session.cwd),
+            _ => execute(session, &ScanFlags::default(), &session.project.root),
+        };
+        report.map(Ran::Step)
+    }
 }
 
 /// One thing to scan.

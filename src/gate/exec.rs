@@ -1,6 +1,7 @@
 //! Runs one gate command: its own process group, stdout and stderr captured
 //! together in order, and a timeout that kills everything it started.
 
+use crate::process::{self, Waited};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use std::fmt;
@@ -190,30 +191,21 @@ pub fn run(spec: &Spec) -> Finished {
     // A cancel signals the group at once, from the signal handler.
     let _registered = crate::cancel::register_group(pgid);
     let deadline = started + spec.timeout;
-    let mut poll = Duration::from_millis(5);
-    let exit = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                break match (status.code(), status.signal()) {
-                    (Some(code), _) => Exit::Code(code),
-                    (None, Some(sig)) => Exit::Signal(sig),
-                    _ => Exit::Code(-1),
-                };
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                terminate_group(pgid, &mut child);
-                break Exit::TimedOut;
-            }
-            Ok(None) if let Some(sig) = crate::cancel::requested() => {
-                terminate_group(pgid, &mut child);
-                break Exit::Cancelled(sig);
-            }
-            Ok(None) => {
-                std::thread::sleep(poll);
-                poll = (poll * 2).min(Duration::from_millis(50));
-            }
-            Err(e) => break Exit::NotStarted(format!("cannot wait for the command: {e}")),
+    let exit = match process::wait(&mut child, deadline, true, &mut || {}) {
+        Ok(Waited::Exited(status)) => match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(sig)) => Exit::Signal(sig),
+            _ => Exit::Code(-1),
+        },
+        Ok(Waited::TimedOut) => {
+            terminate_group(pgid, &mut child);
+            Exit::TimedOut
         }
+        Ok(Waited::Cancelled(sig)) => {
+            terminate_group(pgid, &mut child);
+            Exit::Cancelled(sig)
+        }
+        Err(e) => Exit::NotStarted(format!("cannot wait for the command: {e}")),
     };
     // Whatever the command left running in its group goes with it, as a CI
     // runner ends a step's processes.
@@ -230,14 +222,8 @@ pub fn run(spec: &Spec) -> Finished {
 
 fn terminate_group(pgid: i32, child: &mut std::process::Child) {
     kill_group(pgid, libc::SIGTERM);
-    let until = Instant::now() + GRACE;
-    while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            // The leader is gone; members that ignored SIGTERM get SIGKILL below.
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Until the leader is gone; members that ignored SIGTERM get SIGKILL below.
+    let _ = process::wait(child, Instant::now() + GRACE, false, &mut || {});
     kill_group(pgid, libc::SIGKILL);
     let _ = child.wait();
 }

@@ -14,7 +14,7 @@
 //! 4. offline (or before the release exists) the tag itself, unpinned,
 //!    with a note saying how to pin it.
 
-use std::io::Read;
+use crate::process::{self, Waited};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -144,21 +144,20 @@ pub fn tag_commit(remote: &str, tag: &str) -> Option<String> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
+    // Read while waiting: a remote with many tags fills the pipe, and git
+    // would block on it until the deadline.
+    let reading = process::read_in_background(child.stdout.take()?);
     let deadline = Instant::now() + LS_REMOTE_TIMEOUT;
-    loop {
-        match child.try_wait().ok()? {
-            Some(status) if status.success() => break,
-            Some(_) => return None,
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
+    match process::wait(&mut child, deadline, false, &mut || {}).ok()? {
+        Waited::Exited(status) if status.success() => {}
+        Waited::Exited(_) => return None,
+        Waited::TimedOut | Waited::Cancelled(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
         }
     }
-    let mut out = String::new();
-    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    let out = reading.join().ok()?;
     // `<sha>\trefs/tags/v1^{}` (the commit) wins over `<sha>\trefs/tags/v1`.
     let find = |name: &str| {
         out.lines().find_map(|l| {

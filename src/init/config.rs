@@ -9,6 +9,7 @@
 
 use super::detect::{Facts, sanitize};
 use super::{RenderError, Template, render_source};
+use crate::step::Step;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -215,25 +216,21 @@ pub fn render(facts: &Facts, templates: &[Template], given: &Given) -> Result<St
     } else {
         None
     };
-    let mut steps = Vec::new();
-    if !gates.is_empty() {
-        steps.push("gate");
-    }
-    if !images.is_empty() {
-        steps.extend(["build", "scan", "push"]);
-    }
-    if migrate.is_some() {
-        steps.push("migrate");
-    }
-    if deploys.iter().any(|d| d.ecs.is_some()) {
-        steps.push("deploy-ecs");
-    }
-    if deploys.iter().any(|d| d.railway.is_some()) {
-        steps.push("deploy-railway");
-    }
-    if !publish.is_empty() {
-        steps.push("publish");
-    }
+    // Every step that what init writes configures, in pipeline order,
+    // spelled as the registry spells it.
+    let steps: Vec<&'static str> = Step::ALL
+        .into_iter()
+        .filter(|step| match step {
+            Step::Gate => !gates.is_empty(),
+            // init's images are always scanned.
+            Step::Build | Step::Scan | Step::Push => !images.is_empty(),
+            Step::Migrate => migrate.is_some(),
+            Step::DeployEcs => deploys.iter().any(|d| d.ecs.is_some()),
+            Step::DeployRailway => deploys.iter().any(|d| d.railway.is_some()),
+            Step::Publish => !publish.is_empty(),
+        })
+        .map(Step::as_str)
+        .collect();
     let vars = Vars {
         name: facts.name.clone(),
         steps,

@@ -3,10 +3,13 @@
 //! of knowing every per-image or per-service name:
 //! `fromJSON(steps.g.outputs.outputs)['image-api-digest']`.
 
+use crate::step::{self, Step};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-/// Names gantry's composite action (`action.yml`) exposes, with their values.
+/// Names gantry's composite action (`action.yml`) exposes, with their values:
+/// `outputs`, then each output the registry says gathers a step's outputs
+/// (`image-digests`, …, in pipeline order), then `plan`.
 pub fn aggregate_outputs(
     outputs: &IndexMap<String, String>,
     plans: &IndexMap<String, Value>,
@@ -15,46 +18,48 @@ pub fn aggregate_outputs(
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    let scan: Map<String, Value> = ["critical", "high", "medium", "low", "unknown"]
-        .into_iter()
-        .filter_map(|severity| {
-            let count = outputs.get(&format!("scan-{severity}"))?;
-            Some((severity.to_string(), count.parse::<u64>().ok()?.into()))
-        })
-        .collect();
-    vec![
-        ("outputs", Value::Object(all).to_string()),
-        ("image-digests", by_name(outputs, "image-", "-digest")),
-        (
-            "task-definition-arns",
-            by_name(outputs, "deploy-", "-task-definition"),
-        ),
-        (
-            "deployment-ids",
-            by_name(outputs, "deploy-", "-deployment-id"),
-        ),
-        ("scan-counts", Value::Object(scan).to_string()),
-        (
-            "plan",
-            Value::Object(plans.clone().into_iter().collect()).to_string(),
-        ),
-    ]
+    let mut list = vec![("outputs", Value::Object(all).to_string())];
+    for name in gathering_outputs() {
+        list.push((name, gathered(outputs, name).to_string()));
+    }
+    list.push((
+        "plan",
+        Value::Object(plans.clone().into_iter().collect()).to_string(),
+    ));
+    list
 }
 
-/// `{"<name>": value}` for every output named `<prefix><name><suffix>`.
-fn by_name(outputs: &IndexMap<String, String>, prefix: &str, suffix: &str) -> String {
+/// Every output that gathers others, once each, in pipeline order.
+pub fn gathering_outputs() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for step in Step::ALL {
+        for name in step.spec().outputs.iter().filter_map(|o| o.gathered_in) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// `{"<name>": value}` for every output that belongs to a pattern gathered
+/// in `into` (`image-<name>-digest` into `image-digests`). Counts
+/// (`scan-<severity>`) are numbers.
+fn gathered(outputs: &IndexMap<String, String>, into: &str) -> Value {
     let map: Map<String, Value> = outputs
         .iter()
         .filter_map(|(k, v)| {
-            let name = k.strip_prefix(prefix)?.strip_suffix(suffix)?;
-            // `deploy-<name>-previous-task-definition` is the one rolled away from.
-            if suffix == "-task-definition" && k.ends_with("-previous-task-definition") {
-                return None;
-            }
-            Some((name.to_string(), Value::String(v.clone())))
+            let pattern = step::output_pattern(k).filter(|p| p.gathered_in == Some(into))?;
+            let name = step::matches(pattern.name, k)?;
+            let value = if pattern.count {
+                v.parse::<u64>().ok()?.into()
+            } else {
+                Value::String(v.clone())
+            };
+            Some((name.to_string(), value))
         })
         .collect();
-    Value::Object(map).to_string()
+    Value::Object(map)
 }
 
 #[cfg(test)]

@@ -401,21 +401,16 @@ impl Printer {
         }
     }
 
-    /// The JSON document (json format only), with every string redacted.
+    /// The annotations shown so far (for the JSON document).
+    pub fn annotations(&self) -> Vec<Annotation> {
+        lock(&self.annotations).clone()
+    }
+
+    /// Prints the JSON document (json format only; built by
+    /// [`crate::report::document`]), with every string redacted.
     pub fn document(&self, mut value: serde_json::Value) {
         if self.opts.format != Format::Json {
             return;
-        }
-        if let serde_json::Value::Object(map) = &mut value {
-            let annotations = lock(&self.annotations).clone();
-            map.insert(
-                "annotations".into(),
-                serde_json::to_value(annotations).unwrap_or_default(),
-            );
-            map.insert(
-                "outputs".into(),
-                serde_json::to_value(self.outputs()).unwrap_or_default(),
-            );
         }
         self.redact_json(&mut value);
         let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();

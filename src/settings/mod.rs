@@ -17,6 +17,7 @@ pub mod values;
 use crate::environment::{self as env, Environment};
 use crate::error::{ConfigError, Error, Result};
 use crate::output::{ColorChoice, Format, PrinterOptions, decide_color};
+use crate::step::Step;
 use config::Config;
 use std::path::{Path, PathBuf};
 
@@ -222,13 +223,40 @@ pub fn parse(path: &Path, text: &str) -> Result<Config> {
     toml::from_str(text).map_err(|e| toml_error::convert(path, text, &e).into())
 }
 
-/// Checks that need the file system or several keys at once.
+/// Checks that need the file system or several keys at once: each step's
+/// section, in pipeline order (a new step says here what it checks, or that
+/// its section is another's; the compiler asks).
 fn validate(project: &Project, text: &str) -> Result<()> {
     // First: a placeholder can stand where another check would misreport it.
     if let Some(e) = placeholders::check(&project.file, text) {
         return Err(e.into());
     }
-    deploy_ecs::validate(project, text)?;
+    for step in Step::ALL {
+        match step {
+            Step::Gate => validate_gates(project, text)?,
+            Step::Build => validate_images(project, text)?,
+            Step::Scan => {
+                if let Some(scan) = &project.config.scan {
+                    scan::validate(project, scan, text)?;
+                }
+            }
+            // Push reads `[images.*]`, checked for build.
+            Step::Push => {}
+            Step::Migrate => validate_migrate(project, text)?,
+            Step::DeployEcs => {
+                deploy_ecs::validate(project, text)?;
+                validate_deploy(project, text)?;
+            }
+            // `[deploy.*]` is checked for both platforms at once, above.
+            Step::DeployRailway => {}
+            Step::Publish => validate_publish(project, text)?,
+        }
+    }
+    Ok(())
+}
+
+/// Each `[gates.<name>]`'s `dir` is a directory.
+fn validate_gates(project: &Project, text: &str) -> Result<()> {
     for (name, gate) in &project.config.gates {
         if let Some(dir) = &gate.dir {
             let full = project.root.join(dir.get_ref());
@@ -244,6 +272,12 @@ fn validate(project: &Project, text: &str) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Each `[images.<name>]`: its context and Dockerfile exist, its repository
+/// and tag rules are valid.
+fn validate_images(project: &Project, text: &str) -> Result<()> {
     for (name, image) in &project.config.images {
         let at = |span, message: String, hint: &str| -> Error {
             toml_error::at_span(&project.file, text, span, message, Some(hint.to_string())).into()
@@ -289,10 +323,11 @@ fn validate(project: &Project, text: &str) -> Result<()> {
         }
         images::check_tags_never_move(project, text, &name.0, image)?;
     }
-    if let Some(scan) = &project.config.scan {
-        scan::validate(project, scan, text)?;
-    }
-    validate_deploy(project, text)?;
+    Ok(())
+}
+
+/// `[migrate]`: its directory and certificate exist.
+fn validate_migrate(project: &Project, text: &str) -> Result<()> {
     if let Some(migrate) = &project.config.migrate {
         let dir = migrate.dir.as_ref();
         let path = dir.map_or(migrate::DEFAULT_DIR, |d| d.get_ref().as_str());
@@ -327,7 +362,7 @@ fn validate(project: &Project, text: &str) -> Result<()> {
             .into());
         }
     }
-    validate_publish(project, text)
+    Ok(())
 }
 
 /// Each `[publish.<name>]` names one registry and an existing directory.

@@ -7,6 +7,7 @@
 //! itself, so Trivy's own loading is turned off (`--ignorefile ""`).
 
 use crate::error::{Error, Result};
+use crate::process::{self, Waited};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -456,27 +457,22 @@ fn wait(
     // Trivy's own --timeout stops its analysis; this one also covers a hang
     // before or after it (downloads, writing the report).
     let deadline = Instant::now() + opts.timeout + KILL_MARGIN;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::external(
-                    "Trivy",
-                    format!(
-                        "scanner failed: no result after {}s",
-                        opts.timeout.as_secs()
-                    ),
-                )
-                .with_hint("raise `[scan] timeout` in gantry.toml"));
-            }
-            Ok(None) => {
-                tick();
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => return Err(Error::external("Trivy", format!("scanner failed: {e}"))),
+    // Not cancellable here: a cancel signals Trivy itself, and it exits.
+    let status = match process::wait(&mut child, deadline, false, &mut || tick()) {
+        Ok(Waited::Exited(status)) => status,
+        Ok(Waited::TimedOut | Waited::Cancelled(_)) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::external(
+                "Trivy",
+                format!(
+                    "scanner failed: no result after {}s",
+                    opts.timeout.as_secs()
+                ),
+            )
+            .with_hint("raise `[scan] timeout` in gantry.toml"));
         }
+        Err(e) => return Err(Error::external("Trivy", format!("scanner failed: {e}"))),
     };
     let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     if !status.success() {

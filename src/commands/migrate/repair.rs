@@ -20,7 +20,9 @@ use crate::supabase::history::Repair;
 use crate::supabase::{connect, history, lock, session};
 use serde_json::json;
 
-pub(super) fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict> {
+/// Repairs the history table; reports the change as `migrate repair` (not a
+/// pipeline step: nothing is recorded).
+pub(super) fn execute(args: &RepairArgs, session: &Session) -> Result<StepReport> {
     let printer = session.printer;
     let opts = MigrateFlags {
         db_url: args.db_url.clone(),
@@ -109,19 +111,16 @@ pub(super) fn cmd_repair(args: &RepairArgs, session: &Session) -> Result<Verdict
         if session.dry_run { " (dry run)" } else { "" },
         plan.render()
     ));
-    // Not a pipeline step (nothing is recorded), but the same document.
     let status = match args.status {
         RepairStatus::Applied => "applied",
         RepairStatus::Reverted => "reverted",
     };
     let detail = json!({ "status": status, "versions": args.versions });
-    let mut doc = StepReport::new(Step::Migrate, Verdict::Passed, session.dry_run)
-        .plan(plan)
-        .detail(detail)
-        .document(Some(&session.context));
-    doc["command"] = "migrate repair".into();
-    printer.document(doc);
-    Ok(Verdict::Passed)
+    Ok(
+        StepReport::new(Step::Migrate, Verdict::Passed, session.dry_run)
+            .plan(plan)
+            .detail(detail),
+    )
 }
 
 fn changes(

@@ -10,7 +10,7 @@ use serde_json::json;
 const SQL_CHARS: usize = 20_000;
 
 /// What a real run did, printed above the changes; a dry run prints none,
-/// its plan block (from `Session::finish`) being the whole answer.
+/// its plan block (from `driver::run_alone`) being the whole answer.
 pub(super) fn headline(report: &StepReport) -> Option<String> {
     if report.dry_run {
         return None;

@@ -5,6 +5,7 @@
 use super::{cell, check_generated, header, read_page};
 use crate::support::repo_root;
 use gantry::environment::{AWS_PREFIX, KNOWN_SECRETS, TRIVY_PASSES, TRIVY_PREFIX, looks_secret};
+use gantry::step::Step;
 
 /// A variable (or prefix, ending in `_`) and its doc comment.
 struct Variable {
@@ -83,7 +84,14 @@ fn page() -> String {
          the commands gantry runs unless they declare it.\n\n",
     );
     out.push_str("## Always treated as secrets\n\nBesides any name containing `TOKEN`, `PASSWORD`, `SECRET` and the like:\n\n");
-    out.push_str(&list(KNOWN_SECRETS));
+    out.push_str(&format!("- the job's own: {}", list(KNOWN_SECRETS)));
+    // Each step's, from its row in the table of steps.
+    for step in Step::ALL {
+        let secrets = step.spec().secrets;
+        if !secrets.is_empty() {
+            out.push_str(&format!("- `{}`'s: {}", step.as_str(), list(secrets)));
+        }
+    }
     out.push_str(&format!(
         "\n## What Trivy gets\n\nTrivy's own {} variables, and only these of gantry's \
          environment (plus {} for an image in ECR):\n\n",
