@@ -224,13 +224,54 @@ pub enum DeployTarget {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DeployEcsArgs {
+    #[command(subcommand)]
+    pub then: Option<EcsThen>,
     /// Deploys to run [default: every [deploy.*] section with `ecs`]
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// Start a new deployment even when the task definition is unchanged
     #[arg(long)]
     pub force: bool,
+    /// With a BLUE_GREEN, LINEAR or CANARY service: return once its deployment reaches this lifecycle stage (e.g. BAKE_TIME), its ARN as an output
+    #[arg(long, value_name = "STAGE", value_parser = parse_stage)]
+    pub wait_until: Option<String>,
+}
+
+/// What comes after a deploy that returned early (`--wait-until`, a paused hook).
+#[derive(Debug, Subcommand)]
+pub enum EcsThen {
+    /// Continue a service deployment paused at a lifecycle hook, then follow it to a verdict
+    Continue(EcsThenArgs),
+    /// Stop the service deployment in progress with ROLLBACK, or (rolling) deploy the previous task definition again
+    Rollback(EcsThenArgs),
+    /// Check that the service runs, settled, the task definition the pipeline state recorded (reads only)
+    Verify(EcsThenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EcsThenArgs {
+    /// The deploy ([deploy.<name>] with `ecs`) [default: the only one]
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// The service deployment [default: the one `gantry deploy ecs` recorded in the pipeline state]
+    #[arg(long, value_name = "ARN")]
+    pub arn: Option<String>,
+    /// After continuing: return once the deployment reaches this lifecycle stage
+    #[arg(long, value_name = "STAGE", value_parser = parse_stage)]
+    pub wait_until: Option<String>,
+}
+
+fn parse_stage(text: &str) -> Result<String, String> {
+    crate::aws::ecs::lifecycle::stage(text)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!(
+                "not a lifecycle stage; one of {}",
+                crate::aws::ecs::lifecycle::STAGES.join(", ")
+            )
+        })
 }
 
 #[derive(Debug, Args)]

@@ -1,16 +1,21 @@
 //! Amazon ECS: services, their deployments and tasks, and task definitions
 //! (as raw JSON, see [`raw`]).
 
+pub mod follow_up;
+pub mod lifecycle;
 mod raw;
 pub mod rollout;
+pub mod strategy;
 pub mod taskdef;
 pub mod watch;
 
 use super::error;
 use crate::error::{Error, Result};
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, ContainerDefinition, ContainerOverride, DesiredStatus,
-    LaunchType, NetworkConfiguration, SortOrder, TaskDefinitionStatus, TaskOverride,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerDefinition,
+    ContainerOverride, DeploymentLifecycleHookAction, DesiredStatus, KeyValuePair, LaunchType,
+    NetworkConfiguration, ServiceDeploymentStatus, SortOrder, StopServiceDeploymentStopType, Tag,
+    TaskDefinitionStatus, TaskOverride,
 };
 use serde_json::Value;
 
@@ -35,6 +40,146 @@ pub struct Service {
     pub launch_type: Option<LaunchType>,
     pub capacity_providers: Vec<CapacityProviderStrategyItem>,
     pub network: Option<NetworkConfiguration>,
+    /// `deploymentConfiguration.strategy`: `ROLLING` (also when absent),
+    /// `BLUE_GREEN`, `LINEAR` or `CANARY`.
+    pub strategy: String,
+    /// `bakeTimeInMinutes`, for the strategies that bake.
+    pub bake_minutes: Option<i32>,
+    /// The newest service deployment's ARN.
+    pub current_service_deployment: Option<String>,
+    pub deployment_configuration: Option<aws_sdk_ecs::types::DeploymentConfiguration>,
+    /// Whether a load balancer has an alternate target group (what ECS
+    /// needs to shift traffic in BLUE_GREEN, LINEAR and CANARY deployments).
+    pub alternate_target_group: bool,
+}
+
+impl Service {
+    /// Whether ECS's own deployment lifecycle decides (not a rolling update).
+    pub fn has_lifecycle(&self) -> bool {
+        self.strategy != "ROLLING"
+    }
+}
+
+/// How a one-off task differs from the service's own tasks; empty means
+/// "as the service runs them".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskOptions {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: Option<bool>,
+    pub launch_type: Option<String>,
+    pub capacity_provider: Option<String>,
+    pub environment: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl TaskOptions {
+    /// The service's network configuration with these overrides.
+    fn network(&self, service: &Service) -> Result<Option<NetworkConfiguration>> {
+        if self.subnets.is_empty()
+            && self.security_groups.is_empty()
+            && self.assign_public_ip.is_none()
+        {
+            return Ok(service.network.clone());
+        }
+        let base = service
+            .network
+            .as_ref()
+            .and_then(|n| n.awsvpc_configuration());
+        let subnets = if self.subnets.is_empty() {
+            base.map(|b| b.subnets().to_vec()).unwrap_or_default()
+        } else {
+            self.subnets.clone()
+        };
+        let groups = if self.security_groups.is_empty() {
+            base.map(|b| b.security_groups().to_vec())
+        } else {
+            Some(self.security_groups.clone())
+        };
+        let public_ip = match self.assign_public_ip {
+            Some(true) => Some(AssignPublicIp::Enabled),
+            Some(false) => Some(AssignPublicIp::Disabled),
+            None => base.and_then(|b| b.assign_public_ip().cloned()),
+        };
+        let vpc = AwsVpcConfiguration::builder()
+            .set_subnets(Some(subnets))
+            .set_security_groups(groups)
+            .set_assign_public_ip(public_ip)
+            .build()
+            .map_err(|e| Error::usage(format!("run-task network: {e}"), None))?;
+        Ok(Some(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(vpc)
+                .build(),
+        ))
+    }
+
+    /// The launch type or capacity provider strategy: the override, else the service's.
+    fn placement(
+        &self,
+        service: &Service,
+    ) -> Result<(
+        Option<LaunchType>,
+        Option<Vec<CapacityProviderStrategyItem>>,
+    )> {
+        if let Some(launch) = &self.launch_type {
+            return Ok((Some(LaunchType::from(launch.as_str())), None));
+        }
+        if let Some(provider) = &self.capacity_provider {
+            let item = CapacityProviderStrategyItem::builder()
+                .capacity_provider(provider)
+                .weight(1)
+                .build()
+                .map_err(|e| Error::usage(format!("run-task capacity-provider: {e}"), None))?;
+            return Ok((None, Some(vec![item])));
+        }
+        // A service on capacity providers has no launch type, and ECS
+        // refuses a task given both.
+        Ok(if service.capacity_providers.is_empty() {
+            (service.launch_type.clone(), None)
+        } else {
+            (None, Some(service.capacity_providers.clone()))
+        })
+    }
+}
+
+/// What `UpdateService` started.
+#[derive(Debug, Clone, Default)]
+pub struct Started {
+    /// The new (PRIMARY) deployment's id.
+    pub deployment_id: String,
+    /// The service deployment, when ECS gave one.
+    pub service_deployment: Option<String>,
+}
+
+/// A service deployment (`DescribeServiceDeployments`): how ECS's own
+/// deployment lifecycle stands.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceDeployment {
+    pub arn: String,
+    /// `PENDING`, `IN_PROGRESS`, `SUCCESSFUL`, `STOPPED`, `STOP_REQUESTED`,
+    /// `ROLLBACK_REQUESTED`, `ROLLBACK_IN_PROGRESS`, `ROLLBACK_SUCCESSFUL`, `ROLLBACK_FAILED`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub stage: Option<String>,
+    /// The new revision's requested share of production and test traffic, in percent.
+    pub production_weight: Option<f64>,
+    pub test_weight: Option<f64>,
+    pub hooks: Vec<Hook>,
+    /// Why ECS rolled back, once it does.
+    pub rollback: Option<String>,
+    pub triggered_alarms: Vec<String>,
+    /// The circuit breaker's status (`TRIGGERED` when it rolled back).
+    pub circuit_breaker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hook {
+    pub id: String,
+    /// `AWS_LAMBDA` or `PAUSE`.
+    pub target_type: String,
+    /// `AWAITING_ACTION`, `IN_PROGRESS`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -180,7 +325,158 @@ impl Ecs {
             launch_type: s.launch_type().cloned(),
             capacity_providers: s.capacity_provider_strategy().to_vec(),
             network: s.network_configuration().cloned(),
+            strategy: s
+                .deployment_configuration()
+                .and_then(|c| c.strategy())
+                .map_or_else(|| "ROLLING".to_string(), |k| k.as_str().to_string()),
+            bake_minutes: s
+                .deployment_configuration()
+                .and_then(aws_sdk_ecs::types::DeploymentConfiguration::bake_time_in_minutes),
+            current_service_deployment: s.current_service_deployment().map(str::to_string),
+            deployment_configuration: s.deployment_configuration().cloned(),
+            alternate_target_group: s.load_balancers().iter().any(|l| {
+                l.advanced_configuration()
+                    .and_then(|a| a.alternate_target_group_arn())
+                    .is_some()
+            }),
         })
+    }
+
+    /// One service deployment, as ECS reports it now.
+    pub async fn service_deployment(&self, arn: &str) -> Result<ServiceDeployment> {
+        let out = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                error(
+                    SYSTEM,
+                    &format!("DescribeServiceDeployments {arn} failed"),
+                    e,
+                )
+            })?;
+        let Some(d) = out.service_deployments().first() else {
+            let reason = out
+                .failures()
+                .first()
+                .and_then(|f| f.reason())
+                .unwrap_or("MISSING");
+            return Err(Error::usage(
+                format!("ECS service deployment {arn}: {reason}"),
+                Some("give the ARN of a service deployment of this service (`aws ecs list-service-deployments`)".into()),
+            ));
+        };
+        let target = d.target_service_revision();
+        Ok(ServiceDeployment {
+            arn: d.service_deployment_arn().unwrap_or(arn).into(),
+            status: d
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason: d.status_reason().map(str::to_string),
+            stage: d.lifecycle_stage().map(|s| s.as_str().to_string()),
+            production_weight: target.and_then(
+                aws_sdk_ecs::types::ServiceRevisionSummary::requested_production_traffic_weight,
+            ),
+            test_weight: target.and_then(
+                aws_sdk_ecs::types::ServiceRevisionSummary::requested_test_traffic_weight,
+            ),
+            hooks: d
+                .lifecycle_hook_details()
+                .iter()
+                .map(|h| Hook {
+                    id: h.hook_id().unwrap_or_default().into(),
+                    target_type: h
+                        .target_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    status: h
+                        .status()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            rollback: d
+                .rollback()
+                .map(|r| r.reason().unwrap_or("no reason given").to_string()),
+            triggered_alarms: d
+                .alarms()
+                .map(|a| a.triggered_alarm_names().to_vec())
+                .unwrap_or_default(),
+            circuit_breaker: d
+                .deployment_circuit_breaker()
+                .and_then(|c| c.status())
+                .map(|s| s.as_str().to_string()),
+        })
+    }
+
+    /// The service's service deployments that are not finished, newest first.
+    pub async fn running_service_deployments(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .status(ServiceDeploymentStatus::Pending)
+            .status(ServiceDeploymentStatus::InProgress)
+            .send()
+            .await
+            .map_err(|e| {
+                error(
+                    SYSTEM,
+                    &format!("ListServiceDeployments {cluster}/{service} failed"),
+                    e,
+                )
+            })?;
+        let mut briefs: Vec<_> = out.service_deployments().iter().collect();
+        briefs.sort_by_key(|b| {
+            std::cmp::Reverse(b.created_at().map(|t| (t.secs(), t.subsec_nanos())))
+        });
+        Ok(briefs
+            .into_iter()
+            .filter_map(|b| b.service_deployment_arn().map(str::to_string))
+            .collect())
+    }
+
+    /// Answers a PAUSE hook: go on, or roll back.
+    pub async fn continue_deployment(&self, arn: &str, hook: &str, rollback: bool) -> Result<()> {
+        self.client
+            .continue_service_deployment()
+            .service_deployment_arn(arn)
+            .hook_id(hook)
+            .action(if rollback {
+                DeploymentLifecycleHookAction::Rollback
+            } else {
+                DeploymentLifecycleHookAction::Continue
+            })
+            .send()
+            .await
+            .map_err(|e| {
+                error(
+                    SYSTEM,
+                    &format!("ContinueServiceDeployment {arn} failed"),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Stops a service deployment, rolling it back to the revision before.
+    pub async fn stop_deployment(&self, arn: &str) -> Result<()> {
+        self.client
+            .stop_service_deployment()
+            .service_deployment_arn(arn)
+            .stop_type(StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .map_err(|e| error(SYSTEM, &format!("StopServiceDeployment {arn} failed"), e))?;
+        Ok(())
     }
 
     /// A task definition as the JSON ECS sent (every field, known to the SDK or not).
@@ -233,14 +529,15 @@ impl Ecs {
             .ok_or_else(|| Error::external(SYSTEM, "RegisterTaskDefinition returned no ARN"))
     }
 
-    /// Points the service at `task_definition`; returns the new deployment's id.
+    /// Points the service at `task_definition`; says what deployment started.
     pub async fn update_service(
         &self,
         cluster: &str,
         service: &str,
         task_definition: &str,
         desired: Option<i32>,
-    ) -> Result<String> {
+        configuration: Option<aws_sdk_ecs::types::DeploymentConfiguration>,
+    ) -> Result<Started> {
         let out = self
             .client
             .update_service()
@@ -249,6 +546,7 @@ impl Ecs {
             .task_definition(task_definition)
             .force_new_deployment(true)
             .set_desired_count(desired)
+            .set_deployment_configuration(configuration)
             .send()
             .await
             .map_err(|e| {
@@ -265,7 +563,13 @@ impl Ecs {
             .iter()
             .find(|d| d.status() == Some("PRIMARY"))
             .and_then(|d| d.id().map(str::to_string));
-        Ok(primary.unwrap_or_default())
+        Ok(Started {
+            deployment_id: primary.unwrap_or_default(),
+            service_deployment: out
+                .service()
+                .and_then(|s| s.current_service_deployment())
+                .map(str::to_string),
+        })
     }
 
     /// The service's stopped tasks (ECS keeps them for about an hour).
@@ -328,30 +632,38 @@ impl Ecs {
         task_definition: &str,
         container: &str,
         command: &[String],
+        options: &TaskOptions,
     ) -> Result<String> {
+        let environment: Vec<KeyValuePair> = options
+            .environment
+            .iter()
+            .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
+            .collect();
         let overrides = TaskOverride::builder()
             .container_overrides(
                 ContainerOverride::builder()
                     .name(container)
                     .set_command(Some(command.to_vec()))
+                    .set_environment((!environment.is_empty()).then_some(environment))
                     .build(),
             )
             .build();
-        let providers =
-            (!service.capacity_providers.is_empty()).then(|| service.capacity_providers.clone());
+        let tags: Vec<Tag> = options
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let (launch_type, providers) = options.placement(service)?;
         let out = self
             .client
             .run_task()
             .cluster(cluster)
             .task_definition(task_definition)
-            .set_launch_type(if providers.is_some() {
-                None
-            } else {
-                service.launch_type.clone()
-            })
+            .set_launch_type(launch_type)
             .set_capacity_provider_strategy(providers)
-            .set_network_configuration(service.network.clone())
+            .set_network_configuration(options.network(service)?)
             .overrides(overrides)
+            .set_tags((!tags.is_empty()).then_some(tags))
             .started_by("gantry")
             .send()
             .await

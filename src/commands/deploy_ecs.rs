@@ -8,12 +8,13 @@
 //! watches the rollout until ECS gives a verdict (or its tasks cannot run),
 //! rolling back to the previous revision when it fails.
 
+mod follow_up;
 mod render;
 
 use super::Session;
 use crate::aws::ecs::rollout::{self, Finished, NewDefinition, OneOff, Rollout};
 use crate::aws::ecs::taskdef::{self, Render};
-use crate::aws::ecs::{Ecs, Service, family_of};
+use crate::aws::ecs::{Ecs, Service, TaskOptions, family_of};
 use crate::cli::{Commands, DeployArgs, DeployTarget};
 use crate::driver::{Invocation, Ran, StepCommand};
 use crate::error::{Error, Result};
@@ -46,7 +47,11 @@ impl StepCommand for DeployEcsStep {
         let report = match invocation {
             Invocation::Alone(Commands::Deploy(DeployArgs {
                 target: DeployTarget::Ecs(args),
-            })) => execute(session, &args.names, args.force),
+            })) => match &args.then {
+                // `continue`, `rollback` or `verify` after a deploy.
+                Some(then) => follow_up::execute(session, then),
+                None => execute_until(session, &args.names, args.force, args.wait_until.as_deref()),
+            },
             _ => execute(session, &[], false),
         };
         report.map(Ran::Step)
@@ -66,10 +71,22 @@ struct Planned<'a> {
     changed: bool,
     /// The revisions `keep-revisions` deregisters once the rollout succeeds.
     stale: Vec<String>,
+    /// A new deployment strategy to send with the update, and its diff.
+    configuration: Option<(aws_sdk_ecs::types::DeploymentConfiguration, String)>,
 }
 
 pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepReport> {
-    let deploys = settings::resolve(&session.project, session.env, names, force)?;
+    execute_until(session, names, force, None)
+}
+
+/// As [`execute`]; `wait_until` (a lifecycle stage) overrides the config's.
+pub fn execute_until(
+    session: &Session,
+    names: &[String],
+    force: bool,
+    wait_until: Option<&str>,
+) -> Result<StepReport> {
+    let deploys = settings::resolve(&session.project, session.env, names, force, wait_until)?;
     if deploys.is_empty() {
         return Err(Error::usage(
             format!(
@@ -149,6 +166,8 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
             put("task-definition", &f.task_definition);
             put("previous-task-definition", &f.previous);
             put("deployment-id", &f.deployment_id);
+            put("service-deployment-arn", &f.service_deployment);
+            put("lifecycle-stage", &f.stage);
             put("console-url", &f.console_url);
             let good = f.verdict == Verdict::Passed;
             if !good {
@@ -173,7 +192,7 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
         let detail = finished
             .iter()
             .map(|f| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "name": f.name,
                     "verdict": f.verdict,
                     "task_definition": f.task_definition,
@@ -182,7 +201,13 @@ pub fn execute(session: &Session, names: &[String], force: bool) -> Result<StepR
                     "console_url": f.console_url,
                     "explanation": f.explanation,
                     "cancelled": f.cancelled,
-                })
+                });
+                // Only ECS's own lifecycle (not a rolling update) has these.
+                if !f.service_deployment.is_empty() {
+                    v["service_deployment"] = f.service_deployment.clone().into();
+                    v["lifecycle_stage"] = f.stage.clone().into();
+                }
+                v
             })
             .collect();
         Ok(report(session, verdict, plan, outputs, detail))
@@ -300,6 +325,7 @@ async fn plan_deploy<'a>(
                 new: NewDefinition::Register(new),
                 diff,
                 stale: Vec::new(),
+                configuration: None,
             });
         }
         Err(e) => return Err(e),
@@ -342,7 +368,12 @@ async fn plan_deploy<'a>(
             "--- {running_arn}\n+++ {arn}\n(same content, another revision)"
         ));
     }
-    let changed = diff.is_some() || d.force;
+    let at = format!("{}/{}", d.cluster, d.service);
+    let configuration = match &d.strategy {
+        Some(s) => s.plan(&service, &at)?,
+        None => None,
+    };
+    let changed = diff.is_some() || d.force || configuration.is_some();
     let stale = match d.keep_revisions {
         Some(keep) if changed => stale_revisions(session, &ecs, d, &new, keep).await,
         _ => Vec::new(),
@@ -356,6 +387,7 @@ async fn plan_deploy<'a>(
         running_arn,
         new,
         diff,
+        configuration,
     })
 }
 
@@ -443,6 +475,15 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
             .unwrap_or_default(),
         command: rt.command.clone(),
         timeout: rt.timeout,
+        options: TaskOptions {
+            subnets: rt.subnets.clone(),
+            security_groups: rt.security_groups.clone(),
+            assign_public_ip: rt.assign_public_ip,
+            launch_type: rt.launch_type.clone(),
+            capacity_provider: rt.capacity_provider.clone(),
+            environment: rt.environment.clone().into_iter().collect(),
+            tags: rt.tags.clone().into_iter().collect(),
+        },
     });
     let rollout = Rollout {
         name: d.name.clone(),
@@ -459,6 +500,8 @@ async fn apply(session: &Session<'_>, p: &Planned<'_>) -> Result<Finished> {
         new: p.new.clone(),
         differs: p.diff.is_some(),
         changed: p.changed,
+        wait_until: d.wait_until.clone(),
+        configuration: p.configuration.as_ref().map(|(c, _)| c.clone()),
     };
     rollout::apply(&rollout, ecs, service, session.printer).await
 }

@@ -3,6 +3,7 @@
 
 use super::Project;
 use super::values::{Name, duration};
+use crate::aws::ecs::strategy::{KINDS, Strategy};
 use crate::environment::{self as env, Environment};
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
@@ -58,10 +59,80 @@ pub struct EcsTarget {
     /// Deploy even when the task definition is unchanged (a new deployment of the same revision).
     #[serde(default)]
     pub force: bool,
+    /// For a service whose strategy is BLUE_GREEN, LINEAR or CANARY: return
+    /// once its service deployment reaches this lifecycle stage (`"BAKE_TIME"`).
+    pub wait_until: Option<Spanned<String>>,
+    /// The service's deployment strategy, set with the update:
+    /// `{ strategy = "canary", bake-minutes = 10, canary-percent = 10, canary-bake-minutes = 5 }`.
+    pub deployment: Option<Spanned<DeploymentConfig>>,
+}
+
+/// `deployment = { strategy = ... }`: keys as in ECS's `deploymentConfiguration`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeploymentConfig {
+    /// `rolling`, `blue-green`, `linear` or `canary`.
+    pub strategy: String,
+    /// How long both revisions run after the production traffic shifted (`bakeTimeInMinutes`).
+    pub bake_minutes: Option<i32>,
+    /// CANARY: the share of production traffic the canary gets first.
+    pub canary_percent: Option<f64>,
+    /// CANARY: how long the canary bakes before the rest shifts.
+    pub canary_bake_minutes: Option<i32>,
+    /// LINEAR: the share of production traffic each step shifts.
+    pub step_percent: Option<f64>,
+    /// LINEAR: how long each step bakes.
+    pub step_bake_minutes: Option<i32>,
+}
+
+impl DeploymentConfig {
+    /// As ECS names it, or why not.
+    fn to_strategy(&self) -> std::result::Result<Strategy, String> {
+        let kind = self.strategy.trim().to_ascii_uppercase().replace('-', "_");
+        if !KINDS.contains(&kind.as_str()) {
+            return Err(format!(
+                "strategy `{}` is not one of rolling, blue-green, linear, canary",
+                self.strategy
+            ));
+        }
+        let canary = self.canary_percent.is_some() || self.canary_bake_minutes.is_some();
+        let linear = self.step_percent.is_some() || self.step_bake_minutes.is_some();
+        if canary && kind != "CANARY" || linear && kind != "LINEAR" {
+            return Err(format!(
+                "canary-* keys go with strategy canary and step-* keys with linear, not {}",
+                self.strategy
+            ));
+        }
+        if kind == "ROLLING" && self.bake_minutes.is_some() {
+            return Err("a rolling update has no bake time".into());
+        }
+        let percent_ok = |p: Option<f64>| p.is_none_or(|p| p > 0.0 && p <= 100.0);
+        if !percent_ok(self.canary_percent) || !percent_ok(self.step_percent) {
+            return Err("a percent is more than 0 and at most 100".into());
+        }
+        let minutes = [
+            self.bake_minutes,
+            self.canary_bake_minutes,
+            self.step_bake_minutes,
+        ];
+        if minutes.into_iter().flatten().any(|m| m < 0) {
+            return Err("minutes cannot be negative".into());
+        }
+        Ok(Strategy {
+            kind,
+            bake_minutes: self.bake_minutes,
+            canary_percent: self.canary_percent,
+            canary_bake_minutes: self.canary_bake_minutes,
+            step_percent: self.step_percent,
+            step_bake_minutes: self.step_bake_minutes,
+        })
+    }
 }
 
 /// `run-task = { command = [...] }`: for example database migrations.
-#[derive(Debug, Clone, Deserialize)]
+/// By default the task runs as the service's tasks do (launch type or
+/// capacity providers, network); each key below overrides one part.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RunTaskConfig {
     /// The container whose command is overridden; default: the first mapped container.
@@ -71,6 +142,24 @@ pub struct RunTaskConfig {
     /// How long the task may run: `"10m"` (default).
     #[serde(default, deserialize_with = "duration")]
     pub timeout: Option<Duration>,
+    /// Subnets (awsvpc) instead of the service's.
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    /// Security groups (awsvpc) instead of the service's.
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// Whether the task gets a public IP (awsvpc); default: as the service.
+    pub assign_public_ip: Option<bool>,
+    /// `FARGATE`, `EC2` or `EXTERNAL` instead of the service's launch type or capacity providers.
+    pub launch_type: Option<String>,
+    /// A capacity provider (e.g. `FARGATE_SPOT`) instead of the service's launch type or strategy.
+    pub capacity_provider: Option<String>,
+    /// Environment variables set in the container for this task only.
+    #[serde(default)]
+    pub environment: IndexMap<String, String>,
+    /// Tags of the task.
+    #[serde(default)]
+    pub tags: IndexMap<String, String>,
 }
 
 fn yes() -> bool {
@@ -108,6 +197,10 @@ pub struct EcsDeploy {
     pub deregister_failed: bool,
     pub keep_revisions: Option<u32>,
     pub force: bool,
+    /// A lifecycle stage of [`crate::aws::ecs::lifecycle::STAGES`].
+    pub wait_until: Option<String>,
+    /// The deployment strategy to set, when gantry.toml says.
+    pub strategy: Option<Strategy>,
 }
 
 /// The ECS deploys of `gantry.toml`, or only the named ones.
@@ -116,6 +209,7 @@ pub fn resolve(
     env: &Environment,
     names: &[String],
     force: bool,
+    wait_until: Option<&str>,
 ) -> Result<Vec<EcsDeploy>> {
     let configured: Vec<&str> = project
         .config
@@ -169,6 +263,15 @@ pub fn resolve(
             deregister_failed: ecs.deregister_failed,
             keep_revisions: ecs.keep_revisions,
             force: force || ecs.force,
+            wait_until: wait_until
+                .or(ecs.wait_until.as_ref().map(|w| w.get_ref().as_str()))
+                .and_then(crate::aws::ecs::lifecycle::stage)
+                .map(str::to_string),
+            // Checked by `validate`.
+            strategy: ecs
+                .deployment
+                .as_ref()
+                .and_then(|c| c.get_ref().to_strategy().ok()),
         });
     }
     Ok(out)
@@ -205,6 +308,53 @@ pub fn validate(project: &Project, text: &str) -> Result<()> {
                 ),
             )
             .into());
+        }
+        if let Some(stage) = &ecs.wait_until
+            && crate::aws::ecs::lifecycle::stage(stage.get_ref()).is_none()
+        {
+            return Err(super::toml_error::at_span(
+                &project.file,
+                text,
+                stage.span(),
+                format!(
+                    "deploy.{name}.ecs.wait-until: `{}` is not a lifecycle stage",
+                    stage.get_ref()
+                ),
+                Some(format!(
+                    "one of {}",
+                    crate::aws::ecs::lifecycle::STAGES.join(", ")
+                )),
+            )
+            .into());
+        }
+        if let Some(c) = &ecs.deployment
+            && let Err(why) = c.get_ref().to_strategy()
+        {
+            return Err(super::toml_error::at_span(
+                &project.file,
+                text,
+                c.span(),
+                format!("deploy.{name}.ecs.deployment: {why}"),
+                Some("see the README's ECS section for the keys".into()),
+            )
+            .into());
+        }
+        if let Some(rt) = &ecs.run_task
+            && rt.launch_type.is_some()
+            && rt.capacity_provider.is_some()
+        {
+            return Err(Error::usage(
+                format!("deploy.{name}.ecs.run-task: both launch-type and capacity-provider"),
+                Some("ECS takes one or the other: keep one".into()),
+            ));
+        }
+        if let Some(launch) = ecs.run_task.as_ref().and_then(|r| r.launch_type.as_ref())
+            && !["FARGATE", "EC2", "EXTERNAL"].contains(&launch.as_str())
+        {
+            return Err(Error::usage(
+                format!("deploy.{name}.ecs.run-task.launch-type: `{launch}` is not a launch type"),
+                Some("one of FARGATE, EC2, EXTERNAL".into()),
+            ));
         }
         if ecs.run_task.as_ref().is_some_and(|r| r.command.is_empty()) {
             return Err(Error::usage(

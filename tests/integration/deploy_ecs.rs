@@ -654,3 +654,540 @@ fn the_dry_run_shows_its_plan_with_a_legend() {
     Verdict: would change (dry run)
     "###);
 }
+
+/// The stand-in's answers to this test's calls are AWS's model's shapes.
+fn assert_faithful(ecs: &EcsStandIn) {
+    let Some(model) = crate::support::ecs::api_model() else {
+        return;
+    };
+    let wrong = ecs.model_mismatches(model);
+    assert!(
+        wrong.is_empty(),
+        "the stand-in left AWS's model:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The lines of `all` that name a lifecycle stage, in order (one per change).
+fn stages_shown(all: &str) -> Vec<String> {
+    all.lines()
+        .filter_map(|l| l.strip_prefix("[api] "))
+        .filter_map(|l| l.split([' ', ':']).next())
+        .filter(|w| gantry::aws::ecs::lifecycle::STAGES.contains(w))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits (without a time limit that could fail a slow machine) until the
+/// `api` service's deployment is at `stage`.
+fn wait_for_stage(ecs: &EcsStandIn, stage: &str) {
+    for _ in 0..6000 {
+        if let Some((_, Some(s))) = ecs.service_deployment("api")
+            && s == stage
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the deployment never reached {stage}");
+}
+
+#[test]
+fn blue_green_bakes_and_completes_following_each_stage() {
+    let ecs = EcsStandIn::start(Scenario::BlueGreen, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    let mut shown = stages_shown(&all);
+    shown.dedup();
+    assert_eq!(
+        shown,
+        [
+            "PRE_SCALE_UP",
+            "SCALE_UP",
+            "POST_SCALE_UP",
+            "TEST_TRAFFIC_SHIFT",
+            "POST_TEST_TRAFFIC_SHIFT",
+            "PRODUCTION_TRAFFIC_SHIFT",
+            "POST_PRODUCTION_TRAFFIC_SHIFT",
+            "BAKE_TIME",
+            "CLEAN_UP"
+        ],
+        "{all}"
+    );
+    assert!(
+        all.contains("runs codewarden-api:8 (BLUE_GREEN deployment successful)"),
+        "{all}"
+    );
+    assert_eq!(ecs.running_task_definition(), NEW);
+    let ops = ecs.operations();
+    assert_eq!(count(&ops, "UpdateService"), 1, "{ops:?}");
+    assert!(count(&ops, "DescribeServiceDeployments") > 0, "{ops:?}");
+    let state = p.read(".gantry/state.json");
+    assert!(
+        state.contains("deploy-api-service-deployment-arn")
+            && state.contains(":service-deployment/prod/api/"),
+        "{state}"
+    );
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn an_alarm_during_the_bake_is_ecs_rollback_reported_not_fought() {
+    let ecs = EcsStandIn::start(Scenario::BlueGreenAlarm, STEP);
+    // The rollout outlasts the timeout, but not the timeout plus the bake
+    // (10 min): gantry waits for ECS's verdict and never rolls back itself.
+    let p = project("timeout = \"1s\"\n");
+    let r = deploy(&p, &ecs, &[]).code(1);
+    let all = r.all();
+    assert!(
+        all.contains("ROLLBACK_REQUESTED: CloudWatch alarm api-5xx"),
+        "{all}"
+    );
+    assert!(
+        all.contains("alarm api-5xx; ECS rolled back: prod/api runs codewarden-api:7 again"),
+        "{all}"
+    );
+    assert!(
+        !stages_shown(&all).contains(&"CLEAN_UP".to_string()),
+        "{all}"
+    );
+    assert_eq!(
+        count(&ecs.operations(), "UpdateService"),
+        1,
+        "ECS rolled back, not gantry"
+    );
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+    assert!(p.read(".gantry/state.json").contains("\"failed\""));
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn a_canary_paused_by_a_hook_returns_and_continue_finishes_it() {
+    let ecs = EcsStandIn::start(Scenario::CanaryHook, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    assert!(
+        all.contains("paused at POST_TEST_TRAFFIC_SHIFT by lifecycle hook")
+            && all.contains("waits at POST_TEST_TRAFFIC_SHIFT for lifecycle hook")
+            && all.contains("`gantry deploy ecs continue api` goes on"),
+        "{all}"
+    );
+    let state = p.read(".gantry/state.json");
+    assert!(
+        state.contains("\"deploy-api-lifecycle-stage\": \"POST_TEST_TRAFFIC_SHIFT\""),
+        "{state}"
+    );
+    // The hook holds it: nothing moves until the workflow continues.
+    assert_eq!(
+        ecs.service_deployment("api").unwrap(),
+        ("IN_PROGRESS".into(), Some("POST_TEST_TRAFFIC_SHIFT".into()))
+    );
+
+    let dry = deploy(&p, &ecs, &["continue", "--dry-run"]).code(0);
+    assert!(
+        dry.stdout.contains(
+            "~ service deployment prod/api: continue past POST_TEST_TRAFFIC_SHIFT (lifecycle hook"
+        ),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(count(&ecs.operations(), "ContinueServiceDeployment"), 0);
+
+    let r = deploy(&p, &ecs, &["continue"]).code(0);
+    let all = r.all();
+    let cont = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "ContinueServiceDeployment")
+        .unwrap();
+    assert_eq!(cont.body["action"], "CONTINUE");
+    assert!(
+        cont.body["serviceDeploymentArn"]
+            .as_str()
+            .unwrap()
+            .contains(":service-deployment/prod/api/")
+    );
+    assert!(
+        all.contains("PRODUCTION_TRAFFIC_SHIFT (new revision: 10% of production")
+            && all.contains("PRODUCTION_TRAFFIC_SHIFT (new revision: 100% of production")
+            && all.contains("prod/api: deployment successful"),
+        "{all}"
+    );
+    assert_eq!(ecs.running_task_definition(), NEW);
+    // Continuing again: no hook waits any more.
+    let r = deploy(&p, &ecs, &["continue"]).code(2);
+    assert!(
+        r.stderr
+            .contains("is not waiting at a hook (status SUCCESSFUL"),
+        "{}",
+        r.stderr
+    );
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn a_linear_deployment_stopped_mid_way_is_reported_rolled_back() {
+    let ecs = EcsStandIn::start(Scenario::Linear, STEP);
+    let p = project("");
+    let child = p
+        .gantry()
+        .envs(ecs.env())
+        .env("GANTRY_ECS_POLL_INTERVAL", "40ms")
+        .args(["deploy", "ecs", "--color", "never"])
+        .spawn();
+    wait_for_stage(&ecs, "PRODUCTION_TRAFFIC_SHIFT");
+    // An operator stops it in the console.
+    ecs.stop("api");
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains(
+            "ROLLBACK_REQUESTED: Service deployment rolled back because of a stop request"
+        ) && all.contains("ECS rolled back: prod/api runs codewarden-api:7 again"),
+        "{all}"
+    );
+    assert!(all.contains("25% of production"), "{all}");
+    assert!(!all.contains("100% of production"), "{all}");
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+    assert_eq!(count(&ecs.operations(), "UpdateService"), 1);
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn wait_until_returns_at_the_stage_and_rollback_stops_the_deployment() {
+    let ecs = EcsStandIn::start(Scenario::Linear, STEP);
+    let p = project("wait-until = \"production-traffic-shift\"\n");
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    assert!(
+        all.contains("reached PRODUCTION_TRAFFIC_SHIFT; ECS carries on"),
+        "{all}"
+    );
+    let state = p.read(".gantry/state.json");
+    assert!(state.contains(":service-deployment/prod/api/"), "{state}");
+    let r = deploy(&p, &ecs, &["rollback", "api"]).code(0);
+    let all = r.all();
+    let stop = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "StopServiceDeployment")
+        .unwrap();
+    assert_eq!(stop.body["stopType"], "ROLLBACK");
+    assert!(
+        all.contains("ECS rolled prod/api back to the revision before"),
+        "{all}"
+    );
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+    // A flag overrides the config; a stage that does not exist is a usage error.
+    let r = deploy(&p, &ecs, &["--wait-until", "BAKE"]).code(2);
+    assert!(r.stderr.contains("not a lifecycle stage"), "{}", r.stderr);
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn rollback_of_a_rolling_service_deploys_the_previous_revision() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    deploy(&p, &ecs, &[]).code(0);
+    assert_eq!(ecs.running_task_definition(), NEW);
+    let dry = deploy(&p, &ecs, &["rollback", "--dry-run"]).code(0);
+    assert!(
+        dry.stdout.contains(&format!(
+            "~ service prod/api: deploy {ORIGINAL} (roll back)"
+        )),
+        "{}",
+        dry.stdout
+    );
+    let r = deploy(&p, &ecs, &["rollback"]).code(0);
+    assert!(
+        r.all().contains("prod/api runs codewarden-api:7 again"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(ecs.running_task_definition(), ORIGINAL);
+    let updates: Vec<_> = ecs
+        .mutating()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateService")
+        .map(|c| c.body["taskDefinition"].clone())
+        .collect();
+    assert_eq!(updates, [NEW, ORIGINAL]);
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn the_rolling_stand_in_is_faithful_to_the_model_too() {
+    for scenario in [Scenario::CircuitBreaker, Scenario::Crash] {
+        let ecs = EcsStandIn::start(scenario, STEP);
+        let p = project("run-task = { command = [\"true\"] }\nkeep-revisions = 1\n");
+        deploy(&p, &ecs, &[]);
+        assert_faithful(&ecs);
+    }
+}
+
+#[test]
+fn an_existing_revision_is_deployed_by_arn_without_registering() {
+    let six = "arn:aws:ecs:us-east-1:123456789012:task-definition/codewarden-api:6";
+    let ecs = EcsStandIn::start_running(
+        Scenario::Success,
+        STEP,
+        &[
+            ("api", "codewarden-api", 7),
+            ("worker", "codewarden-api", 6),
+        ],
+    );
+    let p = project("");
+    p.write(
+        "gantry.toml",
+        &format!(
+            "[deploy.api]\n[deploy.api.ecs]\ncluster = \"prod\"\nservice = \"api\"\ntask-definition = \"{six}\"\n"
+        ),
+    );
+    let dry = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    assert!(
+        dry.stdout.contains(&format!(
+            "~ service prod/api: deploy {six}, watch until a verdict"
+        )),
+        "{}",
+        dry.stdout
+    );
+    deploy(&p, &ecs, &[]).code(0);
+    let ops: Vec<String> = ecs.mutating().into_iter().map(|c| c.operation).collect();
+    assert_eq!(ops, ["UpdateService"]);
+    assert_eq!(ecs.mutating()[0].body["taskDefinition"], six);
+    assert_eq!(ecs.running_task_definition(), six);
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn a_service_on_capacity_providers_keeps_them_and_its_one_off_task_runs_on_them() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    ecs.use_capacity_providers();
+    let p = project("run-task = { command = [\"python\", \"-m\", \"migrate\"] }\n");
+    deploy(&p, &ecs, &[]).code(0);
+    let calls = ecs.mutating();
+    let run = calls.iter().find(|c| c.operation == "RunTask").unwrap();
+    assert!(run.body.get("launchType").is_none(), "{}", run.body);
+    assert_eq!(
+        run.body["capacityProviderStrategy"][1]["capacityProvider"],
+        "FARGATE_SPOT"
+    );
+    assert_eq!(run.body["capacityProviderStrategy"][0]["base"], 1);
+    let update = calls
+        .iter()
+        .find(|c| c.operation == "UpdateService")
+        .unwrap();
+    assert!(
+        update.body.get("capacityProviderStrategy").is_none()
+            && update.body.get("launchType").is_none(),
+        "the service's strategy is left as it is: {}",
+        update.body
+    );
+    assert_eq!(ecs.running_task_definition(), NEW);
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn a_one_off_task_takes_its_own_network_capacity_environment_and_tags() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project(
+        "run-task = { command = [\"python\", \"-m\", \"migrate\"], subnets = [\"subnet-1\"], security-groups = [\"sg-1\"], assign-public-ip = true, capacity-provider = \"FARGATE_SPOT\", environment = { MODE = \"migrate\" }, tags = { purpose = \"migrate\" } }\n",
+    );
+    deploy(&p, &ecs, &[]).code(0);
+    let run = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "RunTask")
+        .unwrap()
+        .body;
+    let vpc = &run["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc["subnets"], serde_json::json!(["subnet-1"]));
+    assert_eq!(vpc["securityGroups"], serde_json::json!(["sg-1"]));
+    assert_eq!(vpc["assignPublicIp"], "ENABLED");
+    assert!(run.get("launchType").is_none(), "{run}");
+    assert_eq!(
+        run["capacityProviderStrategy"],
+        serde_json::json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}])
+    );
+    assert_eq!(
+        run["overrides"]["containerOverrides"][0]["environment"],
+        serde_json::json!([{"name": "MODE", "value": "migrate"}])
+    );
+    assert_eq!(
+        run["tags"],
+        serde_json::json!([{"key": "purpose", "value": "migrate"}])
+    );
+    // Only the subnets changed: the service's security groups stay.
+    let p = project(
+        "run-task = { command = [\"true\"], subnets = [\"subnet-2\"], launch-type = \"FARGATE\" }\n",
+    );
+    deploy(&p, &ecs, &["--force"]).code(0);
+    let run = ecs
+        .mutating()
+        .into_iter()
+        .rfind(|c| c.operation == "RunTask")
+        .unwrap()
+        .body;
+    let vpc = &run["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc["subnets"], serde_json::json!(["subnet-2"]));
+    assert_eq!(
+        vpc["securityGroups"],
+        serde_json::json!(["sg-0123456789abcdef0"])
+    );
+    assert_eq!(run["launchType"], "FARGATE");
+    assert_faithful(&ecs);
+    // Both a launch type and a capacity provider: a usage error before any call.
+    let before = ecs.calls().len();
+    let p = project(
+        "run-task = { command = [\"true\"], launch-type = \"FARGATE\", capacity-provider = \"FARGATE_SPOT\" }\n",
+    );
+    let r = deploy(&p, &ecs, &[]).code(2);
+    assert!(
+        r.stderr.contains("both launch-type and capacity-provider"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(ecs.calls().len(), before);
+}
+
+#[test]
+fn a_strategy_set_in_gantry_toml_is_planned_as_a_service_diff_and_followed() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project(
+        "deployment = { strategy = \"canary\", bake-minutes = 10, canary-percent = 20, canary-bake-minutes = 5 }\n",
+    );
+    // Without an alternate target group ECS cannot shift traffic.
+    let r = deploy(&p, &ecs, &["--dry-run"]).code(2);
+    assert!(
+        r.stderr
+            .contains("needs a load balancer with an alternate target group"),
+        "{}",
+        r.stderr
+    );
+    ecs.add_alternate_target_groups();
+    let dry = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    for line in [
+        "set strategy CANARY, follow its lifecycle until ECS's verdict",
+        "--- service prod/api",
+        "+++ gantry.toml",
+        "-  \"strategy\": \"ROLLING\"",
+        "+  \"strategy\": \"CANARY\"",
+        "\"canaryPercent\": 20.0",
+    ] {
+        assert!(dry.stdout.contains(line), "{line}:\n{}", dry.stdout);
+    }
+    assert!(ecs.mutating().is_empty());
+    let r = deploy(&p, &ecs, &[]).code(0);
+    let all = r.all();
+    assert!(
+        all.contains("PRODUCTION_TRAFFIC_SHIFT (new revision: 20% of production")
+            && all.contains("(CANARY deployment successful)"),
+        "{all}"
+    );
+    let update = ecs
+        .mutating()
+        .into_iter()
+        .find(|c| c.operation == "UpdateService")
+        .unwrap()
+        .body;
+    let config = &update["deploymentConfiguration"];
+    assert_eq!(config["strategy"], "CANARY");
+    assert_eq!(config["bakeTimeInMinutes"], 10);
+    assert_eq!(config["canaryConfiguration"]["canaryBakeTimeInMinutes"], 5);
+    // The rest of the service's configuration is kept as it was.
+    assert_eq!(config["maximumPercent"], 200);
+    assert_eq!(config["deploymentCircuitBreaker"]["rollback"], true);
+    // Now the service deploys so, and runs this revision: nothing to do.
+    let again = deploy(&p, &ecs, &["--dry-run"]).code(0);
+    assert!(
+        again.stdout.contains("no remote changes"),
+        "{}",
+        again.stdout
+    );
+    assert_faithful(&ecs);
+    // Keys that do not go together are an error naming the file.
+    let p = project("deployment = { strategy = \"canary\", step-percent = 10 }\n");
+    let r = deploy(&p, &ecs, &["--dry-run"]).code(2);
+    assert!(
+        r.stderr.contains("deploy.api.ecs.deployment: canary-* keys go with strategy canary and step-* keys with linear"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn verify_says_whether_the_service_runs_what_the_state_recorded() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &["verify"]).code(2);
+    assert!(
+        r.stderr
+            .contains("the pipeline state records no deploy of it"),
+        "{}",
+        r.stderr
+    );
+    deploy(&p, &ecs, &[]).code(0);
+    let before = ecs.mutating().len();
+    let r = deploy(&p, &ecs, &["verify"]).code(0);
+    assert!(
+        r.all()
+            .contains("✓ [api] prod/api runs codewarden-api:8, settled"),
+        "{}",
+        r.all()
+    );
+    // After a rollback the state says what runs again.
+    deploy(&p, &ecs, &["rollback"]).code(0);
+    let r = deploy(&p, &ecs, &["verify"]).code(0);
+    assert!(
+        r.all().contains("runs codewarden-api:7, settled"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(ecs.mutating().len(), before + 1, "verify only reads");
+
+    // ECS rolled a failed deploy back: not what the state says.
+    let ecs = EcsStandIn::start(Scenario::CircuitBreaker, STEP);
+    let p = project("");
+    deploy(&p, &ecs, &[]).code(1);
+    let r = deploy(&p, &ecs, &["verify"]).code(1);
+    assert!(
+        r.all().contains("✗ [api] prod/api: it runs codewarden-api:7 where the pipeline state says codewarden-api:8"),
+        "{}",
+        r.all()
+    );
+
+    // A canary held at its hook is not settled.
+    let ecs = EcsStandIn::start(Scenario::CanaryHook, STEP);
+    let p = project("");
+    deploy(&p, &ecs, &[]).code(0);
+    let r = deploy(&p, &ecs, &["verify"]).code(1);
+    assert!(
+        r.all().contains("2 deployments, not settled") && r.all().contains("is IN_PROGRESS"),
+        "{}",
+        r.all()
+    );
+    assert_faithful(&ecs);
+}
+
+#[test]
+fn wait_until_on_a_rolling_service_warns_and_waits_for_the_verdict() {
+    let ecs = EcsStandIn::start(Scenario::Success, STEP);
+    let p = project("");
+    let r = deploy(&p, &ecs, &["--wait-until", "BAKE_TIME"]).code(0);
+    assert!(
+        r.stderr
+            .contains("wait-until is for BLUE_GREEN, LINEAR and CANARY services")
+            && r.all()
+                .contains("runs codewarden-api:8 (deployment completed)"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(count(&ecs.operations(), "DescribeServiceDeployments"), 0);
+}

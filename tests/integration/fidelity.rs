@@ -59,6 +59,12 @@ fn expected_calls(change: &Value) -> Vec<String> {
             vec![format!("ecs DeregisterTaskDefinition {revision}")]
         }
         ("update", ["service", service]) => vec![format!("ecs UpdateService {service}")],
+        ("update", ["service", "deployment", service]) if summary.starts_with("continue") => {
+            vec![format!("ecs ContinueServiceDeployment {service}")]
+        }
+        ("update", ["service", "deployment", service]) if summary.starts_with("stop") => {
+            vec![format!("ecs StopServiceDeployment {service}")]
+        }
         ("run", ["Railway", "service", path]) if summary.starts_with("redeploy") => {
             let service = path.rsplit('/').next().unwrap_or_default();
             vec![format!("railway DeploymentRedeploy {service}")]
@@ -225,6 +231,11 @@ rows! {
     deploy_ecs_timeout_rolls_back: deploy_ecs::timeout => Ends::Failed(1, &[
         "ecs UpdateService prod/api",
     ]);
+    deploy_ecs_blue_green_bakes: deploy_ecs::blue_green => Ends::Passed;
+    deploy_ecs_blue_green_alarm_rolls_back: deploy_ecs::blue_green_alarm => Ends::Failed(1, &[]);
+    deploy_ecs_canary_paused_by_a_hook: deploy_ecs::canary_hook => Ends::Passed;
+    deploy_ecs_continue_a_paused_canary: deploy_ecs::canary_continue => Ends::Passed;
+    deploy_ecs_rollback_stops_a_linear_one: deploy_ecs::linear_rollback => Ends::Passed;
     deploy_railway_redeploy: deploy_railway::redeploy => Ends::Passed;
     deploy_railway_two_services: deploy_railway::two_services => Ends::Passed;
     deploy_railway_crash: deploy_railway::crash => Ends::Failed(1, &[]);
@@ -372,18 +383,33 @@ mod deploy_ecs {
     // their service is missing; stand-ins always start.
     #[allow(clippy::unnecessary_wraps)]
     fn scenario(timeline: Timeline, ecs_extra: &str) -> Option<Scenario> {
+        after(timeline, ecs_extra, None)
+    }
+
+    /// A row whose command is `gantry deploy ecs <then>` after a deploy
+    /// (which is not part of the row) returned early.
+    #[allow(clippy::unnecessary_wraps)]
+    fn after(timeline: Timeline, ecs_extra: &str, then: Option<&'static str>) -> Option<Scenario> {
         let log = CallLog::new();
         let ecs = EcsStandIn::start_logged(timeline, STEP, log.clone());
         let p = project(ecs_extra);
         let env = ecs.env();
+        let gantry = move |args: &[&str]| {
+            p.gantry()
+                .envs(env.clone())
+                .env("GANTRY_ECS_POLL_INTERVAL", "40ms")
+                .args(["deploy", "ecs"])
+                .args(args)
+                .run()
+        };
+        if then.is_some() {
+            gantry(&[]).code(0);
+        }
         Some(Scenario {
             run: Box::new(move |extra: &[&str]| {
-                p.gantry()
-                    .envs(env.clone())
-                    .env("GANTRY_ECS_POLL_INTERVAL", "40ms")
-                    .args(["deploy", "ecs"])
-                    .args(extra)
-                    .run()
+                let mut args: Vec<&str> = then.into_iter().collect();
+                args.extend(extra);
+                gantry(&args)
             }),
             log,
             observers: vec![],
@@ -414,6 +440,35 @@ mod deploy_ecs {
     /// ECS's circuit breaker rolls back by itself: gantry calls nothing more.
     pub(super) fn circuit_breaker() -> Option<Scenario> {
         scenario(Timeline::CircuitBreaker, "")
+    }
+
+    /// BLUE_GREEN: ECS bakes and completes; gantry follows the stages.
+    pub(super) fn blue_green() -> Option<Scenario> {
+        scenario(Timeline::BlueGreen, "")
+    }
+
+    /// An alarm in the bake: ECS rolls back, gantry calls nothing more.
+    pub(super) fn blue_green_alarm() -> Option<Scenario> {
+        scenario(Timeline::BlueGreenAlarm, "")
+    }
+
+    /// CANARY with a PAUSE hook: the deploy returns at the hook.
+    pub(super) fn canary_hook() -> Option<Scenario> {
+        scenario(Timeline::CanaryHook, "")
+    }
+
+    /// `continue` past the hook: one ContinueServiceDeployment.
+    pub(super) fn canary_continue() -> Option<Scenario> {
+        after(Timeline::CanaryHook, "", Some("continue"))
+    }
+
+    /// LINEAR, returned at the first traffic shift: `rollback` stops it.
+    pub(super) fn linear_rollback() -> Option<Scenario> {
+        after(
+            Timeline::Linear,
+            "wait-until = \"PRODUCTION_TRAFFIC_SHIFT\"\n",
+            Some("rollback"),
+        )
     }
 
     /// No verdict in time: gantry rolls the service back.

@@ -1,8 +1,10 @@
 //! A rollout of one ECS service, from a planned task definition to a
 //! verdict: register the revision, run the optional one-off task, update
 //! the service, watch it ([`super::watch`]), and on failure show the
-//! failed containers' logs and roll back. What to do comes in a
-//! [`Rollout`]; this module knows ECS, not gantry.toml.
+//! failed containers' logs and roll back. A service whose strategy is not
+//! ROLLING is followed through ECS's own lifecycle instead
+//! ([`super::lifecycle`]), which rolls back by itself. What to do comes in
+//! a [`Rollout`]; this module knows ECS, not gantry.toml.
 
 use super::taskdef;
 use super::watch::{self, RolloutEnd, Watch};
@@ -33,6 +35,8 @@ pub struct OneOff {
     pub container: String,
     pub command: Vec<String>,
     pub timeout: Option<Duration>,
+    /// Where and how it runs, when not as the service's tasks do.
+    pub options: super::TaskOptions,
 }
 
 /// One planned rollout and how to carry it out.
@@ -58,6 +62,12 @@ pub struct Rollout {
     pub differs: bool,
     /// Something to do: a difference, or a forced deployment.
     pub changed: bool,
+    /// With ECS's own lifecycle: return once the service deployment reaches
+    /// this stage ([`super::lifecycle::STAGES`]).
+    pub wait_until: Option<String>,
+    /// The service's deployment configuration with a new strategy, sent
+    /// with the update (`deployment` in gantry.toml, planned as a diff).
+    pub configuration: Option<aws_sdk_ecs::types::DeploymentConfiguration>,
 }
 
 /// What one rollout ended with.
@@ -67,6 +77,10 @@ pub struct Finished {
     pub task_definition: String,
     pub previous: String,
     pub deployment_id: String,
+    /// The service deployment's ARN (strategies other than ROLLING).
+    pub service_deployment: String,
+    /// The lifecycle stage it was at when gantry stopped following it.
+    pub stage: String,
     pub console_url: String,
     /// What happened, in one or two sentences.
     pub explanation: String,
@@ -106,6 +120,8 @@ pub async fn apply(
         task_definition: p.running_arn.clone(),
         previous: p.running_arn.clone(),
         deployment_id: String::new(),
+        service_deployment: String::new(),
+        stage: String::new(),
         console_url,
         explanation: format!("{} already runs {}", d.service, short_arn(&p.running_arn)),
         cancelled: None,
@@ -164,7 +180,6 @@ pub async fn apply(
     }
 
     if let Some(rt) = &d.one_off {
-        let container = rt.container.clone();
         let td = match &p.new {
             NewDefinition::Register(td) => Some(td),
             NewDefinition::Existing(_) => None,
@@ -176,9 +191,7 @@ pub async fn apply(
                 d,
                 service,
                 &new_arn,
-                &container,
-                &rt.command,
-                rt.timeout,
+                rt,
                 td,
             ) => task?,
             sig = crate::cancel::cancelled() => {
@@ -225,10 +238,41 @@ pub async fn apply(
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let deployment_id = ecs
-        .update_service(&d.cluster, &d.service, &new_arn, d.desired_count)
+    let started = ecs
+        .update_service(
+            &d.cluster,
+            &d.service,
+            &new_arn,
+            d.desired_count,
+            d.configuration.clone(),
+        )
         .await?;
+    let deployment_id = started.deployment_id.clone();
     done.deployment_id = deployment_id.clone();
+    // The update may have set the strategy this deployment follows.
+    let mut service = service.clone();
+    if let Some(c) = &d.configuration {
+        service.strategy = c.strategy().map_or("ROLLING", |k| k.as_str()).to_string();
+        service.bake_minutes = c.bake_time_in_minutes();
+    }
+    let service = &service;
+    if d.wait_until.is_some() && !service.has_lifecycle() {
+        printer.warn(&format!(
+            "{label} wait-until is for BLUE_GREEN, LINEAR and CANARY services: a rolling update is watched to its verdict"
+        ));
+    }
+    if service.has_lifecycle() {
+        return super::lifecycle::finish(
+            d,
+            ecs,
+            service,
+            printer,
+            &started,
+            registered.as_deref(),
+            done,
+        )
+        .await;
+    }
     printer.info(&format!(
         "{label} {}/{}: deployment {deployment_id} of {} started",
         d.cluster,
@@ -317,7 +361,7 @@ pub async fn apply(
 
 /// The rollout as a cancel left it: the verdict is "failed" (nothing was
 /// proven to work), and the explanation says what state ECS is in.
-fn cancelled_at(
+pub(super) fn cancelled_at(
     mut done: Finished,
     sig: i32,
     state: &'static str,
@@ -414,8 +458,9 @@ async fn rollback(
         }
         _ => {
             let id = ecs
-                .update_service(&d.cluster, &d.service, previous, None)
-                .await?;
+                .update_service(&d.cluster, &d.service, previous, None, None)
+                .await?
+                .deployment_id;
             printer.info(&format!(
                 "{label} rolling back to {} (deployment {id})",
                 short_arn(previous)
@@ -464,13 +509,19 @@ async fn one_off(
     d: &Rollout,
     service: &Service,
     task_definition: &str,
-    container: &str,
-    command: &[String],
-    timeout: Option<Duration>,
+    rt: &OneOff,
     td: Option<&Value>,
 ) -> Result<std::result::Result<Task, Task>> {
+    let (command, timeout) = (&rt.command, rt.timeout);
     let arn = ecs
-        .run_task(&d.cluster, service, task_definition, container, command)
+        .run_task(
+            &d.cluster,
+            service,
+            task_definition,
+            &rt.container,
+            command,
+            &rt.options,
+        )
         .await?;
     printer.info(&format!(
         "[{}] one-off task {} started: {}",
@@ -509,7 +560,12 @@ async fn one_off(
     }
 }
 
-async fn deregister_failed(printer: &Printer, ecs: &Ecs, d: &Rollout, arn: Option<&str>) {
+pub(super) async fn deregister_failed(
+    printer: &Printer,
+    ecs: &Ecs,
+    d: &Rollout,
+    arn: Option<&str>,
+) {
     if !d.deregister_failed {
         return;
     }
@@ -526,7 +582,7 @@ async fn deregister_failed(printer: &Printer, ecs: &Ecs, d: &Rollout, arn: Optio
 
 /// Deregisters the revisions the plan listed for `keep-revisions` (never
 /// the one just deployed). A failure here only warns: the deploy worked.
-async fn housekeeping(printer: &Printer, ecs: &Ecs, d: &Rollout, deployed: &str) {
+pub(super) async fn housekeeping(printer: &Printer, ecs: &Ecs, d: &Rollout, deployed: &str) {
     for arn in &d.deregister_after_success {
         if arn == deployed {
             continue;

@@ -34,17 +34,57 @@ pub(super) fn to_plan(planned: &[Planned]) -> Plan {
         let what = match (&p.new, register) {
             (NewDefinition::Existing(arn), _) => format!("deploy {arn}"),
             (_, true) => "deploy the new revision".to_string(),
+            (_, false) if p.configuration.is_some() && !d.force => {
+                "new deployment of the running revision".to_string()
+            }
             (_, false) => "new deployment of the running revision (forced)".to_string(),
         };
         let count = d
             .desired_count
             .map(|n| format!(", desired count {n}"))
             .unwrap_or_default();
+        // ECS's own lifecycle decides (and rolls back) on such a service.
+        let strategy_now = p
+            .configuration
+            .as_ref()
+            .and_then(|(c, _)| c.strategy())
+            .map(|k| k.as_str().to_string())
+            .or_else(|| p.service.as_ref().map(|s| s.strategy.clone()))
+            .unwrap_or_else(|| "ROLLING".into());
+        let until = match Some(&strategy_now).filter(|s| *s != "ROLLING") {
+            Some(s) => format!(
+                "{}, follow its lifecycle {}",
+                if p.configuration.is_some() {
+                    String::new()
+                } else {
+                    format!(" ({s})")
+                },
+                d.wait_until
+                    .as_ref()
+                    .map_or_else(|| "until ECS's verdict".into(), |w| format!("to {w}"))
+            ),
+            None => ", watch until a verdict".into(),
+        };
+        let (strategy, strategy_diff) = match &p.configuration {
+            Some((c, diff)) => (
+                format!(
+                    ", set strategy {}",
+                    c.strategy().map_or("ROLLING", |k| k.as_str())
+                ),
+                Some(diff.clone()),
+            ),
+            None => (String::new(), None),
+        };
+        let td_diff = if register { None } else { p.diff.clone() };
+        let diff = match (td_diff, strategy_diff) {
+            (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+            (a, b) => a.or(b),
+        };
         changes.push(Change {
             action: Action::Update,
             target: format!("service {}/{}", d.cluster, d.service),
-            summary: format!("{what}{count}, watch until a verdict"),
-            diff: if register { None } else { p.diff.clone() },
+            summary: format!("{what}{count}{strategy}{until}"),
+            diff,
         });
         for arn in &p.stale {
             changes.push(Change {
@@ -144,6 +184,8 @@ mod tests {
             deregister_failed: false,
             keep_revisions: None,
             force: false,
+            wait_until: None,
+            strategy: None,
         }
     }
 
@@ -153,7 +195,7 @@ mod tests {
         api.run_task = Some(RunTaskConfig {
             container: None,
             command: vec!["python".into(), "-m".into(), "app.migrate".into()],
-            timeout: None,
+            ..RunTaskConfig::default()
         });
         let worker = deploy("worker");
         let planned = vec![
@@ -166,6 +208,7 @@ mod tests {
                 diff: Some("--- codewarden-api:7\n+++ new revision\n-  \"image\": \"api:1\"\n+  \"image\": \"api@sha256:2\"".into()),
                 changed: true,
                 stale: Vec::new(),
+                configuration: None,
             },
             Planned {
                 deploy: &worker,
@@ -176,6 +219,7 @@ mod tests {
                 diff: None,
                 changed: false,
                 stale: Vec::new(),
+                configuration: None,
             },
         ];
         let finished = vec![Finished {
@@ -184,6 +228,8 @@ mod tests {
             task_definition: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:8".into(),
             previous: "arn:aws:ecs:us-east-1:1:task-definition/codewarden-api:7".into(),
             deployment_id: "ecs-svc/1".into(),
+            service_deployment: String::new(),
+            stage: String::new(),
             console_url: String::new(),
             explanation: "ECS deployment circuit breaker: tasks failed to start.; ECS rolled back to codewarden-api:7".into(),
             cancelled: None,

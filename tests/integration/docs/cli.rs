@@ -178,6 +178,10 @@ fn every_flag_is_on_its_command_s_page() {
         let page = match path.as_str() {
             "deploy" => None,
             "migrate repair" => Some("commands/migrate.md".to_string()),
+            // What comes after a deploy is on the deploy's page.
+            "deploy ecs continue" | "deploy ecs rollback" | "deploy ecs verify" => {
+                Some("commands/deploy-ecs.md".to_string())
+            }
             p => Some(format!("commands/{}.md", p.replace(' ', "-"))),
         };
         if let Some(page) = page {

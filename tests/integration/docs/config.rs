@@ -74,6 +74,10 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     fn deserialize_i32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         self.deserialize_u64(v)
     }
+    fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+        self.leaf("number");
+        v.visit_f64(1.0)
+    }
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         self.leaf("string");
         v.visit_str(PROBE)
@@ -171,7 +175,7 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     }
 
     serde::forward_to_deserialize_any! {
-        i8 i16 u8 u16 f32 f64 char bytes byte_buf unit unit_struct
+        i8 i16 u8 u16 f32 char bytes byte_buf unit unit_struct
         newtype_struct tuple tuple_struct identifier ignored_any
     }
 }
